@@ -1,0 +1,36 @@
+"""REST API blueprints, the webhook receivers, and the OpenAPI document."""
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from atom.api import errors
+from atom.extensions import api
+from atom.extensions import csrf
+from atom.integrations.errors import IntegrationError
+from atom.integrations.registry import UnknownPlugin
+
+
+def register_api(app: Flask) -> None:
+    from atom.api.connections import blp as connections_blp
+    from atom.api.docs import bp as docs_bp
+    from atom.api.hooks import bp as hooks_bp
+    from atom.api.integrations import blp as integrations_blp
+    from atom.api.integrations import enhanced_blp
+
+    api.init_app(app, spec_kwargs={
+        "info": {"description": "ATOM REST API. Authenticate with `Authorization: Bearer <api key>`."},
+    })
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    for blp in (integrations_blp, enhanced_blp, connections_blp):
+        api.register_blueprint(blp)
+        csrf.exempt(blp)  # session writes are checked in authenticate(); keys need no CSRF
+    app.register_blueprint(hooks_bp)
+    csrf.exempt(hooks_bp)
+    app.register_blueprint(docs_bp)
+    app.register_error_handler(HTTPException, errors.handle_http_exception)
+    app.register_error_handler(errors.ApiError, errors.handle_api_error)
+    app.register_error_handler(IntegrationError, errors.handle_integration_error)
+    app.register_error_handler(UnknownPlugin, errors.handle_unknown_plugin)
+    app.register_error_handler(Exception, errors.handle_unexpected)

@@ -1,0 +1,94 @@
+"""API authentication: ``Authorization: Bearer <key>`` (or a logged-in dashboard session)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import g
+from flask import request
+from flask import session
+
+from atom.api.errors import ApiError
+from atom.extensions import db
+from atom.models import ApiKey
+from atom.models import User
+from atom.models.base import utcnow
+from atom.models.user import role_allows
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str
+    kind: str  # key | session
+
+
+def authenticate() -> None:
+    """``before_request`` of every API blueprint: 401 without credentials, 403 below editor
+    for writes."""
+    principal = _from_bearer() or _from_session()
+    if principal is None:
+        raise ApiError(401, "authentication required: send Authorization: Bearer <api key>")
+    g.principal = principal
+    if request.method not in READ_METHODS:
+        require("editor")
+        if principal.kind == "session":
+            _check_csrf()
+
+
+def require(role: str) -> Principal:
+    principal: Principal | None = g.get("principal")
+    if principal is None:
+        raise ApiError(401, "authentication required")
+    if not role_allows(principal.role, role):
+        raise ApiError(403, f"this needs the {role} role; yours is {principal.role}")
+    return principal
+
+
+def actor() -> str:
+    principal = g.get("principal")
+    return principal.name if principal else "system"
+
+
+def _from_bearer() -> Principal | None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "malformed Authorization header: use Bearer <api key>")
+    key = db.session.execute(
+        db.select(ApiKey).filter_by(key_hash=ApiKey.hash(token.strip()))
+    ).scalar_one_or_none()
+    if key is None or key.revoked_at is not None:
+        raise ApiError(401, "invalid or revoked API key")
+    now = utcnow()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        key.last_used_at = now  # coarse, so a busy key does not write on every request
+        db.session.commit()
+    return Principal(f"key:{key.name}", key.role, "key")
+
+
+def _check_csrf() -> None:
+    """A browser session writing through the API must prove it came from our pages."""
+    from flask import current_app
+    from flask_wtf.csrf import CSRFError
+    from flask_wtf.csrf import validate_csrf
+
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken"))
+    except (CSRFError, Exception) as exc:
+        raise ApiError(403, "missing or invalid X-CSRFToken header for a session request") from exc
+
+
+def _from_session() -> Principal | None:
+    user_id = session.get("user_id")
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    return Principal(user.email, user.role, "session")

@@ -1,0 +1,97 @@
+"""Connections: CRUD, connection test, and running one action ("test this step")."""
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Blueprint
+
+from atom.api.auth import actor
+from atom.api.auth import authenticate
+from atom.api.errors import ApiError
+from atom.api.schemas import ActionOut
+from atom.api.schemas import ConnectionCreate
+from atom.api.schemas import ConnectionList
+from atom.api.schemas import ConnectionOut
+from atom.api.schemas import ConnectionQuery
+from atom.api.schemas import ConnectionUpdate
+from atom.api.schemas import TestOut
+from atom.extensions import db
+from atom.integrations.connections import create_connection
+from atom.integrations.connections import delete_connection
+from atom.integrations.connections import present
+from atom.integrations.connections import update_connection
+from atom.models import Connection
+from atom.state import get_state
+
+blp = Blueprint("connections", __name__, url_prefix="/api/v2/connections",
+                description="Accounts of integrations, with encrypted credentials")
+blp.before_request(authenticate)
+
+
+def _get(conn_id: int) -> Connection:
+    conn = db.session.get(Connection, conn_id)
+    if conn is None:
+        raise ApiError(404, f"no connection {conn_id}")
+    return conn
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(ConnectionQuery, location="query")
+@blp.response(200, ConnectionList)
+def list_connections(query):
+    """List connections (credentials masked)."""
+    stmt = db.select(Connection).order_by(Connection.id)
+    if query.get("integration"):
+        stmt = stmt.filter_by(integration=query["integration"])
+    return {"connections": [present(c) for c in db.session.scalars(stmt)]}
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(ConnectionCreate)
+@blp.response(201, ConnectionOut)
+def create(data):
+    """Create a connection; settings and credentials are validated by the integration's schemas."""
+    return present(create_connection(data, actor()))
+
+
+@blp.route("/<int:conn_id>", methods=["GET"])
+@blp.response(200, ConnectionOut)
+def get_connection(conn_id: int):
+    return present(_get(conn_id))
+
+
+@blp.route("/<int:conn_id>", methods=["PATCH"])
+@blp.arguments(ConnectionUpdate)
+@blp.response(200, ConnectionOut)
+def update(data, conn_id: int):
+    """Change a connection; a masked secret sent back unchanged keeps the stored one."""
+    return present(update_connection(_get(conn_id), data, actor()))
+
+
+@blp.route("/<int:conn_id>", methods=["DELETE"])
+@blp.response(204)
+def delete(conn_id: int):
+    delete_connection(_get(conn_id), actor())
+    return ""
+
+
+@blp.route("/<int:conn_id>/test", methods=["POST"])
+@blp.response(200, TestOut)
+def test(conn_id: int):
+    """Run the integration's health check now; returns ok, latency and the error class."""
+    return get_state().runtime.test(_get(conn_id)).to_dict()
+
+
+@blp.route("/<int:conn_id>/actions/<action>", methods=["POST"])
+@blp.response(200, ActionOut)
+def run_action(conn_id: int, action: str):
+    """Run one action once with the JSON body as its input; errors carry their class in ``code``."""
+    conn = _get(conn_id)
+    body = request.get_json(silent=True) if request.get_data() else {}
+    if body is None:
+        raise ApiError(400, "the body must be JSON", errors={"_body": ["not valid JSON"]})
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object", errors={"_body": ["not an object"]})
+    result = get_state().runtime.run_action(conn, action, body,
+                                            idempotency_key=request.headers.get("Idempotency-Key"))
+    return {"output": result.output, "duration_ms": round(result.duration_ms, 2),
+            "attempts": result.attempts}

@@ -1,0 +1,35 @@
+"""The integration catalogue: ``/api/v2/integrations`` and ``/api/enhanced/management/discover``."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from atom.api.auth import authenticate
+from atom.integrations.catalogue import catalogue
+from atom.integrations.catalogue import describe
+from atom.state import get_state
+
+blp = Blueprint("integrations", __name__, url_prefix="/api/v2/integrations",
+                description="Installed integrations, their actions, triggers and schemas")
+blp.before_request(authenticate)
+
+enhanced_blp = Blueprint("enhanced", __name__, url_prefix="/api/enhanced",
+                         description="Compatibility paths of the product documents")
+enhanced_blp.before_request(authenticate)
+
+
+@blp.route("")
+def list_integrations():
+    """List loaded integrations, and plugins that did not load with the reason."""
+    return catalogue(get_state().registry)
+
+
+@blp.route("/<name>")
+def get_integration(name: str):
+    """One integration with its credential/settings schemas and every action's input schema."""
+    return describe(get_state().registry.get(name).manifest, detail=True)
+
+
+@enhanced_blp.route("/management/discover")
+def discover():
+    """The full catalogue, with every schema (same data as ``/api/v2/integrations/{name}``)."""
+    return catalogue(get_state().registry, detail=True)

@@ -1,0 +1,1 @@
+"""The plugin framework: manifest, base class, IntegrationClient, registry, vault, webhooks."""

@@ -1,0 +1,143 @@
+"""Request authentication: static schemes and OAuth2 with refresh under a lock."""
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from typing import Any
+from typing import Callable
+
+import requests
+
+from atom.integrations.clock import Clock
+from atom.integrations.errors import AuthError
+from atom.integrations.errors import IntegrationTimeout
+from atom.integrations.errors import UpstreamError
+
+logger = logging.getLogger(__name__)
+
+
+class Auth:
+    """Adds credentials to outgoing headers/params. Subclasses override :meth:`apply`."""
+
+    refreshable = False
+
+    def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
+        """Add credentials to a request about to be sent."""
+
+    def token_fingerprint(self) -> str | None:
+        return None
+
+
+class NoAuth(Auth):
+    pass
+
+
+class HeaderAuth(Auth):
+    """A fixed header: ``Authorization: Bearer x``, ``Authorization: Bot x``, ``X-Api-Key: x``."""
+
+    def __init__(self, header: str, value: str) -> None:
+        self.header, self.value = header, value
+
+    def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
+        headers[self.header] = self.value
+
+
+def bearer(token: str, scheme: str = "Bearer") -> HeaderAuth:
+    return HeaderAuth("Authorization", f"{scheme} {token}")
+
+
+def basic(username: str, password: str) -> HeaderAuth:
+    raw = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return HeaderAuth("Authorization", f"Basic {raw}")
+
+
+class QueryAuth(Auth):
+    """Credentials in query parameters (Trello's ``key`` and ``token``)."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
+        params.update(self.values)
+
+
+class OAuth2(Auth):
+    """A bearer token refreshed proactively before expiry and once on a 401.
+
+    ``creds`` holds ``access_token``, ``refresh_token``, ``expires_at`` (epoch seconds) and
+    ``client_id``/``client_secret``. Rotated tokens are handed to ``persist``.
+    """
+
+    refreshable = True
+
+    def __init__(
+        self,
+        creds: dict[str, Any],
+        token_url: str,
+        session: requests.Session,
+        clock: Clock,
+        persist: Callable[[dict[str, Any]], None] | None = None,
+        margin_s: float = 120.0,
+        timeout: tuple[float, float] = (5.0, 30.0),
+    ) -> None:
+        self.creds = dict(creds)
+        self.token_url = token_url
+        self._session = session
+        self._clock = clock
+        self._persist = persist
+        self._margin = margin_s
+        self._timeout = timeout
+        self._lock = threading.Lock()
+
+    def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
+        expires_at = self.creds.get("expires_at")
+        if expires_at and float(expires_at) - self._clock.time() < self._margin:
+            self.refresh(stale=self.creds.get("access_token"))
+        headers["Authorization"] = f"Bearer {self.creds.get('access_token', '')}"
+
+    def token_fingerprint(self) -> str | None:
+        return self.creds.get("access_token")
+
+    def refresh(self, stale: str | None) -> None:
+        """Exchange the refresh token, unless another thread already replaced ``stale``."""
+        with self._lock:
+            if stale is not None and self.creds.get("access_token") != stale:
+                return
+            if not self.creds.get("refresh_token"):
+                raise AuthError("access token expired and no refresh token is stored")
+            new = self._exchange()
+            self.creds.update(new)
+            if self._persist is not None:
+                self._persist(dict(self.creds))
+            logger.info("refreshed OAuth2 token")
+
+    def _exchange(self) -> dict[str, Any]:
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self.creds["refresh_token"],
+        }
+        for key in ("client_id", "client_secret"):
+            if self.creds.get(key):
+                form[key] = self.creds[key]
+        try:
+            resp = self._session.post(self.token_url, data=form, timeout=self._timeout)
+        except requests.Timeout as exc:
+            raise IntegrationTimeout("token refresh timed out") from exc
+        except requests.ConnectionError as exc:
+            raise UpstreamError("token endpoint unreachable") from exc
+        if resp.status_code in (400, 401, 403):
+            raise AuthError("refresh token was refused; re-authorise the connection", status=resp.status_code)
+        if resp.status_code >= 300:
+            raise UpstreamError(f"token endpoint answered {resp.status_code}", status=resp.status_code)
+        try:
+            body = resp.json()
+            access = body["access_token"]
+        except (ValueError, KeyError) as exc:
+            raise UpstreamError("token endpoint answered without an access_token") from exc
+        new: dict[str, Any] = {"access_token": access}
+        if body.get("refresh_token"):
+            new["refresh_token"] = body["refresh_token"]
+        if body.get("expires_in"):
+            new["expires_at"] = self._clock.time() + float(body["expires_in"])
+        return new

@@ -1,0 +1,115 @@
+"""The base class every plugin's integration class extends.
+
+A plugin implements ``health_check`` and one method per declared action; it may override the
+hooks below. It never sleeps, retries or builds HTTP sessions: ``self.http`` does that.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+import requests
+
+from atom.integrations import auth as auth_mod
+from atom.integrations.errors import ValidationFailed
+from atom.integrations.http import IntegrationClient
+from atom.integrations.http import default_raise_for_response
+from atom.integrations.http import parse_rate_limit_headers
+from atom.integrations.manifest import Manifest
+from atom.integrations.webhooks import WebhookRequest
+
+
+@dataclass
+class ConnectionInfo:
+    """A connection as a plugin sees it: decrypted, read-only by convention."""
+
+    id: int | None
+    label: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    credentials: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class InboundEvent:
+    """One event parsed from a verified webhook delivery."""
+
+    event: str
+    delivery_id: str
+    payload: dict[str, Any]
+
+
+class Integration:
+    """Hooks a plugin may override; ``self.http``, ``self.connection``, ``self.log`` are set."""
+
+    manifest: Manifest
+    http: IntegrationClient
+
+    def __init__(self, manifest: Manifest, connection: ConnectionInfo) -> None:
+        self.manifest = manifest
+        self.connection = connection
+        self.log = logging.getLogger(type(self).__module__)
+
+    # -- client wiring ----------------------------------------------------------------
+
+    def base_url(self) -> str:
+        """The service's base URL: the connection's ``base_url`` setting, else the manifest's."""
+        return self.connection.settings.get("base_url") or self.manifest.base_url or ""
+
+    def default_headers(self) -> dict[str, str]:
+        return {}
+
+    def idempotency_header(self) -> str | None:
+        """The header carrying an idempotency key, or None when the service has none."""
+        return None
+
+    def auth(self) -> auth_mod.Auth:
+        """Build request authentication from the credentials, per the manifest's scheme."""
+        creds = self.connection.credentials
+        kind = self.manifest.auth.kind
+        if kind == "bearer" or (kind == "oauth2" and not creds.get("refresh_token")):
+            return auth_mod.bearer(creds.get("access_token") or creds.get("token", ""))
+        if kind == "basic":
+            return auth_mod.basic(creds.get("username", ""), creds.get("password", ""))
+        if kind == "api_key":
+            return auth_mod.HeaderAuth(creds.get("header", "X-Api-Key"), creds.get("key", ""))
+        return auth_mod.NoAuth()
+
+    def raise_for_response(self, response: requests.Response) -> None:
+        """Raise the right :class:`IntegrationError` for an error response; return if fine.
+
+        Called for every response. Override for services that report errors in the body
+        (Slack's HTTP 200 ``ok: false``) or use 403 for rate limits (GitHub).
+        """
+        default_raise_for_response(response)
+
+    def parse_rate_limit(self, response: requests.Response) -> tuple[int | None, float | None]:
+        """Return (remaining calls, seconds until reset) from response headers, if present."""
+        return parse_rate_limit_headers(response)
+
+    # -- behaviour ----------------------------------------------------------------------
+
+    def health_check(self) -> None:
+        """Make one cheap authenticated read; return quietly or raise IntegrationError."""
+        raise NotImplementedError
+
+    def run(self, action: str, data: dict[str, Any]) -> Any:
+        """Call the action method with already-validated input and return its output."""
+        if self.manifest.action(action) is None:
+            raise ValidationFailed(f"{self.manifest.slug} has no action {action!r}")
+        return getattr(self, action)(data)
+
+    # -- webhooks -------------------------------------------------------------------------
+
+    def webhook_secret(self) -> str | None:
+        spec = self.manifest.webhook
+        return self.connection.credentials.get(spec.secret_field) if spec else None
+
+    def webhook_challenge(self, req: WebhookRequest, payload: Any) -> Any | None:
+        """Answer a verified handshake (Slack ``url_verification``) or return None."""
+        return None
+
+    def parse_webhook(self, req: WebhookRequest, payload: Any) -> list[InboundEvent]:
+        """Turn a verified delivery into events named after the manifest's triggers."""
+        raise NotImplementedError

@@ -1,0 +1,102 @@
+"""The errors every integration call can raise; each carries its policy.
+
+``code`` is the stable error class shown to users and recorded in metrics: ``auth``,
+``rate_limited``, ``timeout``, ``upstream``, ``validation``, ``circuit_open``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class IntegrationError(Exception):
+    """A call to a service failed.
+
+    :param permanent: retrying the same call cannot succeed.
+    :param retry_after: seconds the service asked us to wait, if it said.
+    :param status: the HTTP status of the last response, if any.
+    """
+
+    code = "upstream"
+    http_status = 502
+    # Set by IntegrationClient for the attempt that raised: may the call be retried?
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.status = status
+        self.details = details or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.status is not None:
+            body["upstream_status"] = self.status
+        if self.retry_after is not None:
+            body["retry_after"] = round(self.retry_after, 3)
+        if self.details:
+            body["errors"] = self.details
+        return body
+
+
+class UpstreamError(IntegrationError):
+    """The service answered with an error (5xx transient, other 4xx permanent)."""
+
+
+class AuthError(IntegrationError):
+    """Credentials were refused; the connection needs re-authorisation."""
+
+    code = "auth"
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("permanent", True)
+        super().__init__(message, **kwargs)
+
+
+class RateLimited(IntegrationError):
+    """The service (or our own bucket) says to wait ``retry_after`` seconds."""
+
+    code = "rate_limited"
+    http_status = 429
+
+
+class IntegrationTimeout(IntegrationError):
+    """Connecting or reading took longer than the configured timeout."""
+
+    code = "timeout"
+    http_status = 504
+
+
+class ValidationFailed(IntegrationError):
+    """Input or output did not match the action's schema; ``details`` names the fields."""
+
+    code = "validation"
+    http_status = 422
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("permanent", True)
+        super().__init__(message, **kwargs)
+
+
+class CircuitOpen(IntegrationError):
+    """The connection's circuit breaker is open: failing fast without touching the network."""
+
+    code = "circuit_open"
+    http_status = 503
+
+
+ERROR_CLASSES = ("auth", "rate_limited", "timeout", "upstream", "validation", "circuit_open")
+
+
+def error_class(exc: BaseException) -> str:
+    """Return the error class of any exception (``upstream`` for unexpected ones)."""
+    return exc.code if isinstance(exc, IntegrationError) else "upstream"

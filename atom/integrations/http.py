@@ -1,0 +1,478 @@
+"""``IntegrationClient``: the only code in ATOM that touches the network.
+
+Per logical call, outermost first: circuit breaker, tenacity retry loop, and per attempt the
+token bucket, auth (with OAuth2 refresh), the request with connect/read timeouts, rate-limit
+header re-sync and the plugin's response classifier. One :class:`CallStat` is recorded per
+logical call.
+"""
+from __future__ import annotations
+
+import contextvars
+import email.utils
+import logging
+import random
+import time
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from typing import Callable
+from typing import Iterator
+from urllib.parse import urljoin
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState
+from tenacity import Retrying
+from tenacity import retry_if_exception
+from tenacity import stop_after_attempt
+from urllib3.exceptions import NewConnectionError
+
+from atom.integrations.auth import Auth
+from atom.integrations.auth import NoAuth
+from atom.integrations.breaker import CircuitBreaker
+from atom.integrations.clock import SYSTEM_CLOCK
+from atom.integrations.clock import Clock
+from atom.integrations.errors import AuthError
+from atom.integrations.errors import IntegrationError
+from atom.integrations.errors import IntegrationTimeout
+from atom.integrations.errors import RateLimited
+from atom.integrations.errors import UpstreamError
+from atom.integrations.errors import ValidationFailed
+from atom.integrations.metrics import CallStat
+from atom.integrations.ratelimit import TokenBucket
+
+logger = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+USER_AGENT = "ATOM/0.1 (+self-hosted integration hub)"
+
+# Attempts made by the calls of the current action run, read by "test this step" and the engine.
+attempt_counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "attempt_counter", default=None
+)
+
+
+class IdempotencyScope:
+    """Idempotency keys for the writes of one action run: ``<key>-1``, ``<key>-2``, ...
+
+    The engine opens a scope with a key stable across re-runs of the same step, so a step that
+    runs again after a crash sends the same keys and the service does the work only once.
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self._n = 0
+
+    def next_key(self) -> str:
+        self._n += 1
+        return f"{self.key}-{self._n}"
+
+
+idempotency_scope: contextvars.ContextVar[IdempotencyScope | None] = contextvars.ContextVar(
+    "idempotency_scope", default=None
+)
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Everything tunable about a client; a connection's settings override these."""
+
+    base_url: str = ""
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_attempts: int = 4
+    max_retry_wait: float = 30.0
+    max_server_wait: float = 60.0
+    max_total: float = 120.0
+    rate_per_second: float = 10.0
+    rate_burst: int = 10
+    circuit_threshold: int = 5
+    circuit_reset: float = 30.0
+    idempotency_header: str | None = "Idempotency-Key"
+
+    def with_overrides(self, **overrides: Any) -> ClientSettings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+RaiseForResponse = Callable[[requests.Response], None]
+RateLimitParser = Callable[[requests.Response], "tuple[int | None, float | None]"]
+
+
+class _Retry(Exception):
+    """Internal: retry at once (after an OAuth2 refresh)."""
+
+    retryable = True
+    retry_after = 0.0
+
+
+class IntegrationClient:
+    """A pooled, rate-limited, retrying, circuit-broken HTTP client for one connection."""
+
+    def __init__(
+        self,
+        *,
+        integration: str,
+        connection_id: int | None = None,
+        settings: ClientSettings = ClientSettings(),
+        auth: Auth | None = None,
+        raise_for_response: RaiseForResponse | None = None,
+        parse_rate_limit: RateLimitParser | None = None,
+        default_headers: dict[str, str] | None = None,
+        recorder: Any = None,
+        session: requests.Session | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.integration = integration
+        self.connection_id = connection_id
+        self.settings = settings
+        self.auth = auth or NoAuth()
+        self.clock = clock
+        self.session = session or _new_session()
+        self.bucket = TokenBucket(settings.rate_per_second, settings.rate_burst, clock)
+        self.breaker = CircuitBreaker(
+            f"{integration}:{connection_id}", settings.circuit_threshold, settings.circuit_reset, clock
+        )
+        self._raise_for_response = raise_for_response or default_raise_for_response
+        self._parse_rate_limit = parse_rate_limit or parse_rate_limit_headers
+        self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        self._headers.update(default_headers or {})
+        self._recorder = recorder
+        self._retrying = Retrying(
+            stop=stop_after_attempt(max(1, settings.max_attempts)) | self._stop_total,
+            wait=self._wait,
+            retry=retry_if_exception(self._should_retry),
+            sleep=clock.sleep,
+            reraise=True,
+            before_sleep=self._log_retry,
+        )
+
+    # -- public surface ---------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+        idempotent: bool | None = None,
+        operation: str | None = None,
+    ) -> requests.Response:
+        """Send one logical request, retrying transient failures; return the final response.
+
+        :param idempotency_key: sent in the service's idempotency header, the same on every
+            attempt; it makes a POST or PATCH safe to retry.
+        :param idempotent: override whether retrying this request is safe.
+        :raises IntegrationError: a subclass saying what went wrong.
+        """
+        method = method.upper()
+        url = self._url(path)
+        hdrs = dict(self._headers)
+        if headers:
+            hdrs.update(headers)
+        if idempotency_key is None and method not in SAFE_METHODS:
+            scope = idempotency_scope.get()
+            if scope is not None and self.settings.idempotency_header:
+                idempotency_key = scope.next_key()
+        if idempotency_key and self.settings.idempotency_header:
+            hdrs[self.settings.idempotency_header] = idempotency_key
+        if idempotent is None:
+            idempotent = method in SAFE_METHODS or bool(
+                idempotency_key and self.settings.idempotency_header
+            )
+        call = _Call(method, url, params or {}, json, data, hdrs, idempotent)
+        call.started = self.clock.monotonic()
+        op = operation or f"{method} {urlsplit(url).path}"
+        started = time.perf_counter()
+        try:
+            self.breaker.before_call()
+        except IntegrationError as exc:
+            self._record(op, None, started, 0, exc)
+            raise
+        try:
+            response = self._retrying(self._attempt, call)
+        except _Retry as exc:  # refresh did not help and attempts ran out
+            err = AuthError("credentials refused after refresh")
+            self._finish(op, started, call, err)
+            raise err from exc
+        except IntegrationError as exc:
+            self._finish(op, started, call, exc)
+            raise
+        self.breaker.success()
+        self._record(op, response.status_code, started, call.attempts, None)
+        return response
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("PUT", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("DELETE", path, **kw)
+
+    def paginate(self, path: str, paginator: Any, *, params: dict[str, Any] | None = None,
+                 method: str = "GET", **kw: Any) -> Iterator[Any]:
+        """Yield every item of every page, following ``paginator``'s strategy."""
+        return paginator.iterate(self, method, path, dict(params or {}), **kw)
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- one attempt ------------------------------------------------------------------------
+
+    def _attempt(self, call: _Call) -> requests.Response:
+        call.attempts += 1
+        counter = attempt_counter.get()
+        if counter is not None:
+            counter[0] += 1
+        self.bucket.acquire(self.settings.max_server_wait)
+        headers, params = dict(call.headers), dict(call.params)
+        self.auth.apply(headers, params)
+        token = self.auth.token_fingerprint()
+        try:
+            response = self.session.request(
+                call.method,
+                call.url,
+                params=params or None,
+                json=call.json,
+                data=call.data,
+                headers=headers,
+                timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+                allow_redirects=call.method in ("GET", "HEAD"),
+            )
+        except requests.RequestException as exc:
+            raise self._transport_error(exc, call) from exc
+        remaining, reset_in = self._parse_rate_limit(response)
+        if remaining is not None:
+            self.bucket.sync(remaining, reset_in)
+        if response.status_code == 401 and self.auth.refreshable and not call.refreshed:
+            call.refreshed = True
+            self.auth.refresh(stale=token)  # type: ignore[attr-defined]
+            raise _Retry()
+        try:
+            self._raise_for_response(response)
+        except RateLimited as exc:
+            exc.retryable = True  # the request was not processed: safe for every method
+            if exc.retry_after:
+                self.bucket.pause(exc.retry_after)
+            raise
+        except IntegrationError as exc:
+            exc.retryable = not exc.permanent and call.idempotent
+            raise
+        return response
+
+    def _transport_error(self, exc: requests.RequestException, call: _Call) -> IntegrationError:
+        where = f"{call.method} {urlsplit(call.url).path}"
+        if isinstance(exc, requests.ConnectTimeout):
+            err: IntegrationError = IntegrationTimeout(f"{where}: connect timed out")
+            err.retryable = True  # nothing was sent
+        elif isinstance(exc, requests.Timeout):
+            err = IntegrationTimeout(f"{where}: no answer within {self.settings.read_timeout}s")
+            err.retryable = call.idempotent
+        elif isinstance(exc, requests.ConnectionError):
+            never_sent = _never_sent(exc)
+            err = UpstreamError(f"{where}: connection failed ({type(exc).__name__})")
+            err.retryable = never_sent or call.idempotent
+        else:
+            err = UpstreamError(f"{where}: {type(exc).__name__}", permanent=True)
+            err.retryable = False
+        return err
+
+    # -- retry policy -------------------------------------------------------------------------
+
+    def _should_retry(self, exc: BaseException) -> bool:
+        if not getattr(exc, "retryable", False):
+            return False
+        wait = getattr(exc, "retry_after", None)
+        return not (wait and wait > self.settings.max_server_wait)
+
+    def _stop_total(self, state: RetryCallState) -> bool:
+        call = state.args[0]
+        return self.clock.monotonic() - call.started >= self.settings.max_total
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        server_wait = getattr(exc, "retry_after", None)
+        if isinstance(exc, _Retry):
+            return 0.0
+        if server_wait:
+            # Jitter goes on top of the server's wait, never below it.
+            return server_wait + random.uniform(0, min(1.0, 0.1 * server_wait))
+        cap = min(self.settings.max_retry_wait, 0.5 * 2 ** (state.attempt_number - 1))
+        return random.uniform(0, cap)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        logger.info(
+            "%s connection %s: attempt %d failed (%s), retrying in %.2fs",
+            self.integration,
+            self.connection_id,
+            state.attempt_number,
+            getattr(exc, "code", type(exc).__name__),
+            state.upcoming_sleep,
+        )
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+
+    def _finish(self, op: str, started: float, call: _Call, exc: IntegrationError) -> None:
+        if exc.code in ("timeout", "upstream") and not exc.permanent:
+            self.breaker.failure()
+        else:
+            self.breaker.neutral()
+        self._record(op, exc.status, started, call.attempts, exc)
+
+    def _record(self, op: str, status: int | None, started: float, attempts: int,
+                exc: IntegrationError | None) -> None:
+        if self._recorder is None:
+            return
+        self._recorder.record(
+            CallStat(
+                ts=datetime.now(UTC).replace(tzinfo=None),
+                integration=self.integration,
+                connection_id=self.connection_id,
+                operation=op[:200],
+                status=status,
+                ok=exc is None,
+                latency_ms=(time.perf_counter() - started) * 1000.0,
+                attempts=attempts,
+                error_class=None if exc is None else exc.code,
+            )
+        )
+
+    def _url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            if self.settings.base_url and not _same_origin(path, self.settings.base_url):
+                # Never send this connection's credentials to another host.
+                raise ValidationFailed(f"URL {urlsplit(path).netloc} is outside the connection's base URL")
+            return path
+        if not self.settings.base_url:
+            raise ValidationFailed("the connection has no base_url", details={"base_url": ["required"]})
+        return urljoin(self.settings.base_url.rstrip("/") + "/", path.lstrip("/"))
+
+
+class _Call:
+    __slots__ = ("method", "url", "params", "json", "data", "headers", "idempotent", "attempts",
+                 "refreshed", "started")
+
+    def __init__(self, method: str, url: str, params: dict[str, Any], json: Any, data: Any,
+                 headers: dict[str, str], idempotent: bool) -> None:
+        self.method, self.url, self.params = method, url, params
+        self.json, self.data, self.headers = json, data, headers
+        self.idempotent = idempotent
+        self.attempts = 0
+        self.refreshed = False
+        self.started = 0.0
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    # Retries are ours (tenacity); urllib3 must not retry underneath.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.trust_env = False
+    return session
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """Whether the connection failed before the request went out (safe to retry any method)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
+
+
+def _same_origin(a: str, b: str) -> bool:
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.scheme, pa.netloc) == (pb.scheme, pb.netloc)
+
+
+def snippet(response: requests.Response, limit: int = 200) -> str:
+    """The start of a response body for an error message (never whole bodies)."""
+    text = response.text if response.content else ""
+    return text[:limit].replace("\n", " ")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def parse_reset(value: str | None, now: float | None = None) -> float | None:
+    """Seconds until a reset header: epoch seconds, delta seconds, epoch ms or ISO-8601."""
+    if not value:
+        return None
+    now = time.time() if now is None else now
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            return max(0.0, datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() - now)
+        except ValueError:
+            return None
+    if number > 1e12:  # epoch milliseconds
+        return max(0.0, number / 1000.0 - now)
+    if number > 1e9:  # epoch seconds
+        return max(0.0, number - now)
+    return number
+
+
+_REMAINING = ("X-RateLimit-Remaining", "RateLimit-Remaining", "X-RateLimit-Requests-Remaining")
+_RESET = ("X-RateLimit-Reset-After", "X-RateLimit-Reset", "RateLimit-Reset",
+          "X-RateLimit-Requests-Reset")
+
+
+def parse_rate_limit_headers(response: requests.Response) -> tuple[int | None, float | None]:
+    """Read the common ``*-RateLimit-Remaining``/``-Reset`` headers; ``(None, None)`` if absent."""
+    headers = response.headers
+    remaining = next((headers[h] for h in _REMAINING if h in headers), None)
+    if remaining is None:
+        return None, None
+    try:
+        left = int(float(remaining))
+    except ValueError:
+        return None, None
+    reset = next((headers[h] for h in _RESET if h in headers), None)
+    return left, parse_reset(reset)
+
+
+def default_raise_for_response(response: requests.Response) -> None:
+    """Map an HTTP status to the error hierarchy (the table in STYLE.md B.5)."""
+    status = response.status_code
+    if status < 400:
+        return
+    request = response.request
+    where = f"{request.method} {urlsplit(request.url or '').path}" if request is not None else ""
+    message = f"{where} answered {status}: {snippet(response)}"
+    if status == 429:
+        raise RateLimited(message, retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                          status=status)
+    if status in (401, 403):
+        raise AuthError(message, status=status)
+    if status == 408 or status >= 500:
+        raise UpstreamError(message, status=status,
+                            retry_after=parse_retry_after(response.headers.get("Retry-After")))
+    if status in (400, 409, 422):
+        raise ValidationFailed(message, status=status)
+    raise UpstreamError(message, status=status, permanent=True)

@@ -1,0 +1,125 @@
+"""Pagination strategies for ``IntegrationClient.paginate``.
+
+Each strategy knows how to ask for the next page and where the items are. All of them stop
+on a repeated cursor (a server bug that would loop forever) and after ``max_pages``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from typing import Callable
+from typing import Iterator
+
+import jmespath
+
+from atom.integrations.errors import UpstreamError
+
+
+def _get(body: Any, path: str | None) -> Any:
+    if path is None:
+        return body
+    return jmespath.search(path, body)
+
+
+@dataclass
+class _Base:
+    items: str | None = None
+    max_pages: int = 100
+
+    def iterate(self, client: Any, method: str, path: str, params: dict[str, Any],
+                **kw: Any) -> Iterator[Any]:
+        seen: set[Any] = set()
+        url: str | None = path
+        for _ in range(self.max_pages):
+            response = client.request(method, url, params=params, **kw)
+            body = response.json() if response.content else None
+            yield from (_get(body, self.items) or [])
+            token = self.next(response, body, params)
+            if token is None:
+                return
+            if token in seen:
+                raise UpstreamError(f"pagination loop: token {token!r} came back twice")
+            seen.add(token)
+            url = self.next_url(token, url)
+
+    def next(self, response: Any, body: Any, params: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def next_url(self, token: Any, url: str | None) -> str | None:
+        return url
+
+
+@dataclass
+class CursorPaginator(_Base):
+    """A cursor in the body sent back as a parameter (Slack, HubSpot, Stripe, Notion).
+
+    ``cursor_path`` is a JMESPath to the next cursor (``response_metadata.next_cursor``);
+    an empty or missing cursor ends the listing. ``has_more`` optionally names a boolean.
+    """
+
+    cursor_path: str = "next_cursor"
+    cursor_param: str = "cursor"
+    has_more: str | None = None
+
+    def next(self, response: Any, body: Any, params: dict[str, Any]) -> Any:
+        if self.has_more and not _get(body, self.has_more):
+            return None
+        token = _get(body, self.cursor_path)
+        if not token:
+            return None
+        params[self.cursor_param] = token
+        return token
+
+
+@dataclass
+class PageTokenPaginator(CursorPaginator):
+    """Google's and Jira's ``nextPageToken`` style."""
+
+    cursor_path: str = "nextPageToken"
+    cursor_param: str = "pageToken"
+
+
+@dataclass
+class LinkHeaderPaginator(_Base):
+    """RFC 8288 ``Link: <url>; rel="next"`` (GitHub, GitLab); the next URL replaces the path."""
+
+    def next(self, response: Any, body: Any, params: dict[str, Any]) -> Any:
+        nxt = response.links.get("next", {}).get("url")
+        if nxt:
+            params.clear()  # the next URL carries its own query
+        return nxt or None
+
+    def next_url(self, token: Any, url: str | None) -> str | None:
+        return token
+
+
+@dataclass
+class OffsetPaginator(_Base):
+    """``startAt``/``maxResults`` (Jira) or ``offset``/``limit``; ends on a short page,
+    ``isLast``, or reaching ``total``."""
+
+    offset_param: str = "startAt"
+    limit_param: str = "maxResults"
+    page_size: int = 50
+    total_path: str | None = "total"
+    last_path: str | None = "isLast"
+    count: Callable[[Any], int] | None = None
+
+    def iterate(self, client: Any, method: str, path: str, params: dict[str, Any],
+                **kw: Any) -> Iterator[Any]:
+        params.setdefault(self.offset_param, 0)
+        params.setdefault(self.limit_param, self.page_size)
+        return super().iterate(client, method, path, params, **kw)
+
+    def next(self, response: Any, body: Any, params: dict[str, Any]) -> Any:
+        got = len(_get(body, self.items) or [])
+        if got == 0 or (self.last_path and _get(body, self.last_path) is True):
+            return None
+        offset = int(params[self.offset_param]) + got
+        total = _get(body, self.total_path) if self.total_path else None
+        if isinstance(total, int) and offset >= total:
+            return None
+        if total is None and got < int(params[self.limit_param]):
+            return None
+        params[self.offset_param] = offset
+        return offset

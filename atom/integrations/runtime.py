@@ -1,0 +1,246 @@
+"""Live connections: build each connection's integration and client once per revision, run
+health checks and actions through them, and record the outcome in one place."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from marshmallow import EXCLUDE
+from marshmallow import RAISE
+from marshmallow import Schema
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import validate
+
+from atom.extensions import db
+from atom.integrations import auth as auth_mod
+from atom.integrations.base import ConnectionInfo
+from atom.integrations.base import Integration
+from atom.integrations.errors import AuthError
+from atom.integrations.errors import IntegrationError
+from atom.integrations.errors import UpstreamError
+from atom.integrations.errors import ValidationFailed
+from atom.integrations.errors import error_class
+from atom.integrations.http import ClientSettings
+from atom.integrations.http import IdempotencyScope
+from atom.integrations.http import IntegrationClient
+from atom.integrations.http import attempt_counter
+from atom.integrations.http import idempotency_scope
+from atom.integrations.manifest import Manifest
+from atom.integrations.metrics import MetricsRecorder
+from atom.integrations.registry import Registry
+from atom.integrations.vault import Vault
+from atom.models import Connection
+from atom.models.base import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+class CommonSettings(Schema):
+    """Settings every connection accepts; each overrides the client default of the same kind."""
+
+    class Meta:
+        unknown = RAISE
+
+    base_url = fields.Url(require_tld=False, schemes={"http", "https"},
+                          metadata={"description": "Override the service's base URL"})
+    connect_timeout_s = fields.Float(validate=validate.Range(min=0.05, max=120))
+    read_timeout_s = fields.Float(validate=validate.Range(min=0.05, max=600))
+    max_attempts = fields.Integer(validate=validate.Range(min=1, max=10))
+    rate_limit_per_second = fields.Float(validate=validate.Range(min=0.001, max=100_000))
+    rate_limit_burst = fields.Integer(validate=validate.Range(min=1, max=100_000))
+    circuit_failure_threshold = fields.Integer(validate=validate.Range(min=1, max=1000))
+    circuit_reset_s = fields.Float(validate=validate.Range(min=0.1, max=86_400))
+
+
+def settings_schema(manifest: Manifest) -> Schema:
+    """The settings schema of a plugin: the common settings plus the plugin's own."""
+    extra = dict(manifest.settings._declared_fields) if manifest.settings else {}
+    cls = Schema.from_dict({**CommonSettings._declared_fields, **extra}, name=f"{manifest.slug}Settings")
+    return cls(unknown=RAISE)
+
+
+def credentials_schema(manifest: Manifest, partial: bool = False) -> Schema:
+    return manifest.auth.fields(unknown=RAISE, partial=partial)
+
+
+@dataclass
+class TestResult:
+    ok: bool
+    latency_ms: float
+    error_class: str | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "latency_ms": round(self.latency_ms, 2),
+                "error_class": self.error_class, "message": self.message}
+
+
+@dataclass
+class ActionResult:
+    output: Any
+    duration_ms: float
+    attempts: int
+
+
+class ConnectionRuntime:
+    """Per-process cache of connection clients (rate buckets and breakers live here)."""
+
+    def __init__(self, app: Flask, registry: Registry, vault: Vault, recorder: MetricsRecorder) -> None:
+        self.app = app
+        self.registry = registry
+        self.vault = vault
+        self.recorder = recorder
+        self._cache: dict[int, tuple[int, Integration]] = {}
+        self._lock = threading.Lock()
+
+    def integration(self, conn: Connection) -> Integration:
+        """Return the live integration for ``conn``, rebuilt when its revision changed."""
+        with self._lock:
+            cached = self._cache.get(conn.id)
+            if cached and cached[0] == conn.revision:
+                return cached[1]
+        built = self.build(conn.integration, conn.id, conn.label, conn.settings or {},
+                           self.vault.decrypt(conn.credentials_encrypted))
+        with self._lock:
+            old = self._cache.get(conn.id)
+            self._cache[conn.id] = (conn.revision, built)
+        if old:
+            old[1].http.close()
+        return built
+
+    def build(self, slug: str, conn_id: int | None, label: str, settings: dict[str, Any],
+              credentials: dict[str, Any]) -> Integration:
+        plugin = self.registry.get(slug)
+        assert plugin.manifest is not None and plugin.integration_class is not None
+        info = ConnectionInfo(conn_id, label, dict(settings), dict(credentials))
+        integ = plugin.integration_class(plugin.manifest, info)
+        cs = self._client_settings(plugin.manifest, integ, settings)
+        client = IntegrationClient(
+            integration=slug,
+            connection_id=conn_id,
+            settings=cs,
+            raise_for_response=integ.raise_for_response,
+            parse_rate_limit=integ.parse_rate_limit,
+            default_headers=integ.default_headers(),
+            recorder=self.recorder,
+        )
+        auth = integ.auth()
+        if plugin.manifest.auth.kind == "oauth2" and credentials.get("refresh_token"):
+            auth = auth_mod.OAuth2(
+                credentials,
+                credentials.get("token_url") or plugin.manifest.auth.token_url or "",
+                client.session,
+                client.clock,
+                persist=lambda creds: self._persist_tokens(conn_id, creds),
+                margin_s=self.app.config["OAUTH_REFRESH_MARGIN_S"],
+                timeout=(cs.connect_timeout, cs.read_timeout),
+            )
+        client.auth = auth
+        integ.http = client
+        return integ
+
+    def forget(self, conn_id: int) -> None:
+        with self._lock:
+            cached = self._cache.pop(conn_id, None)
+        if cached:
+            cached[1].http.close()
+
+    def _client_settings(self, manifest: Manifest, integ: Integration,
+                         settings: dict[str, Any]) -> ClientSettings:
+        cfg = self.app.config
+        return ClientSettings(
+            base_url=integ.base_url(),
+            connect_timeout=settings.get("connect_timeout_s", cfg["HTTP_CONNECT_TIMEOUT_S"]),
+            read_timeout=settings.get("read_timeout_s", cfg["HTTP_READ_TIMEOUT_S"]),
+            max_attempts=settings.get("max_attempts", cfg["HTTP_MAX_ATTEMPTS"]),
+            max_retry_wait=cfg["HTTP_MAX_RETRY_WAIT_S"],
+            max_server_wait=cfg["HTTP_MAX_SERVER_WAIT_S"],
+            max_total=cfg["HTTP_MAX_TOTAL_S"],
+            rate_per_second=settings.get("rate_limit_per_second", manifest.rate_limit.per_second),
+            rate_burst=settings.get("rate_limit_burst", manifest.rate_limit.burst),
+            circuit_threshold=settings.get("circuit_failure_threshold", cfg["CIRCUIT_FAILURE_THRESHOLD"]),
+            circuit_reset=settings.get("circuit_reset_s", cfg["CIRCUIT_RESET_TIMEOUT_S"]),
+            idempotency_header=integ.idempotency_header(),
+        )
+
+    def _persist_tokens(self, conn_id: int | None, creds: dict[str, Any]) -> None:
+        if conn_id is None:
+            return
+        with self.app.app_context():
+            conn = db.session.get(Connection, conn_id)
+            if conn is not None:
+                conn.credentials_encrypted = self.vault.encrypt(creds)
+                conn.status = "active"
+                db.session.commit()
+
+    # -- the one place outcomes are recorded -------------------------------------------------
+
+    def test(self, conn: Connection) -> TestResult:
+        """Run the connection's health check and record the result on the connection."""
+        started = time.perf_counter()
+        try:
+            self.integration(conn).health_check()
+            result = TestResult(True, _ms(started))
+        except IntegrationError as exc:
+            result = TestResult(False, _ms(started), exc.code, exc.message[:500])
+        except Exception as exc:  # a plugin bug must not break the caller (API, scheduler)
+            logger.exception("health check of %s connection %s raised", conn.integration, conn.id)
+            result = TestResult(False, _ms(started), "upstream", f"plugin error: {type(exc).__name__}")
+        conn.last_test_at = utcnow()
+        conn.last_test_ok = result.ok
+        conn.last_test_latency_ms = result.latency_ms
+        conn.last_error_class = result.error_class
+        conn.last_error_message = result.message
+        if result.error_class == "auth":
+            conn.status = "needs_reauth"
+        elif result.ok:
+            conn.status = "active"
+        db.session.commit()
+        return result
+
+    def run_action(self, conn: Connection, action: str, data: Any,
+                   idempotency_key: str | None = None) -> ActionResult:
+        """Validate ``data`` against the action's schema and run the action once.
+
+        :raises ValidationFailed: the input is invalid (``details`` names each field).
+        :raises IntegrationError: the service call failed.
+        """
+        integ = self.integration(conn)
+        spec = integ.manifest.action(action)
+        if spec is None:
+            raise ValidationFailed(f"{conn.integration} has no action {action!r}",
+                                   details={"action": [f"unknown action {action!r}"]})
+        if not isinstance(data, dict):
+            raise ValidationFailed("the action input must be a JSON object")
+        try:
+            loaded = spec.input(unknown=RAISE).load(data)
+        except ValidationError as exc:
+            raise ValidationFailed("invalid action input", details=exc.normalized_messages()) from exc
+        counter = [0]
+        token_c = attempt_counter.set(counter)
+        token_s = idempotency_scope.set(IdempotencyScope(idempotency_key) if idempotency_key else None)
+        started = time.perf_counter()
+        try:
+            output = integ.run(action, loaded)
+        except IntegrationError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            # A response without the fields the plugin expects: the service's answer, not ours.
+            raise UpstreamError(f"unexpected answer from {conn.integration}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            attempt_counter.reset(token_c)
+            idempotency_scope.reset(token_s)
+        return ActionResult(output, _ms(started), counter[0])
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0
+
+
+__all__ = ["ActionResult", "AuthError", "ConnectionRuntime", "TestResult", "error_class",
+           "settings_schema", "credentials_schema", "EXCLUDE"]

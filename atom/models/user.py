@@ -1,0 +1,70 @@
+"""Users (session login) and API keys (Bearer tokens), both with a role."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import ForeignKey
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from werkzeug.security import check_password_hash
+from werkzeug.security import generate_password_hash
+
+from atom.extensions import db
+from atom.models.base import utcnow
+
+ROLES = ("viewer", "editor", "admin")
+KEY_PREFIX = "atom_"
+
+
+def role_allows(role: str, needed: str) -> bool:
+    """Return whether ``role`` is at least ``needed`` (viewer < editor < admin)."""
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="viewer")
+    active: Mapped[bool] = mapped_column(default=True)
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+class ApiKey(db.Model):
+    """An API key; only its SHA-256 is stored (the key itself has 256 bits of entropy)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    @staticmethod
+    def hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def generate(cls, name: str, role: str, user_id: int | None = None) -> tuple[ApiKey, str]:
+        """Return a new (unsaved) key row and the plain key, which is never stored."""
+        plain = KEY_PREFIX + secrets.token_urlsafe(32)
+        row = cls(name=name, role=role, user_id=user_id, prefix=plain[:12], key_hash=cls.hash(plain))
+        return row, plain

@@ -1,0 +1,98 @@
+"""Layered configuration: class, environment class, instance file, environment, test mapping."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from typing import Mapping
+
+from flask import Flask
+
+from config import CONFIGS
+
+logger = logging.getLogger(__name__)
+
+# Names the product documents use without the ATOM_ prefix.
+UNPREFIXED = (
+    "RESPONSE_TIME_WARNING_MS",
+    "RESPONSE_TIME_CRITICAL_MS",
+    "SUCCESS_RATE_WARNING",
+    "SUCCESS_RATE_CRITICAL",
+    "HEALTH_SCORE_WARNING",
+    "HEALTH_SCORE_CRITICAL",
+)
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    """Apply every configuration layer to ``app.config`` in order."""
+    env_name = (test_config or {}).get("ENV_NAME") or os.environ.get("ATOM_ENV", "development")
+    if test_config is not None and "ENV_NAME" not in test_config:
+        env_name = "testing"
+    if env_name not in CONFIGS:
+        raise ConfigError(f"Unexpected value ATOM_ENV={env_name!r}, use one of {sorted(CONFIGS)}")
+    app.config.from_object(CONFIGS[env_name])
+    app.config.from_pyfile("atom.cfg", silent=True)
+    if os.environ.get("ATOM_SETTINGS"):
+        app.config.from_envvar("ATOM_SETTINGS")
+    app.config.from_prefixed_env("ATOM")
+    for name in UNPREFIXED:
+        if name in os.environ:
+            app.config[name] = _parse(os.environ[name])
+    if test_config:
+        app.config.update(test_config)
+    _finish(app)
+
+
+def _parse(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _finish(app: Flask) -> None:
+    cfg = app.config
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not cfg.get("SQLALCHEMY_DATABASE_URI"):
+        cfg["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "atom.db")
+    if not cfg.get("SECRET_KEY"):
+        if cfg["ENV_NAME"] == "production":
+            raise ConfigError("ATOM_SECRET_KEY is required in production")
+        cfg["SECRET_KEY"] = _instance_secret(app, "secret_key", secrets.token_hex(32))
+    for name in ("PLUGINS_ENABLED", "PLUGINS_DISABLED"):
+        value = cfg.get(name)
+        if isinstance(value, str):
+            cfg[name] = [v.strip() for v in value.split(",") if v.strip()]
+    _check_numbers(cfg)
+
+
+def _check_numbers(cfg: Mapping[str, Any]) -> None:
+    for name in (
+        "HTTP_CONNECT_TIMEOUT_S",
+        "HTTP_READ_TIMEOUT_S",
+        "HTTP_MAX_ATTEMPTS",
+        "WORKER_THREADS",
+        "MAX_CONCURRENT_EXECUTIONS",
+        "MAX_CONTENT_LENGTH",
+        *UNPREFIXED,
+    ):
+        value = cfg.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"Unexpected value {name}={value!r}, use a non-negative number")
+
+
+def _instance_secret(app: Flask, filename: str, fresh: str) -> str:
+    """Read a generated secret from the instance folder, creating it on first use."""
+    path = Path(app.instance_path) / filename
+    if path.exists():
+        return path.read_text().strip()
+    path.write_text(fresh)
+    path.chmod(0o600)
+    return fresh

@@ -1,0 +1,78 @@
+"""The per-app ATOM state: database, vault, plugins, metrics and live connections."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from flask import current_app
+from sqlalchemy import event
+
+from atom.extensions import csrf
+from atom.extensions import db
+from atom.extensions import migrate
+from atom.integrations.metrics import MetricsRecorder
+from atom.integrations.registry import Registry
+from atom.integrations.registry import discover
+from atom.integrations.runtime import ConnectionRuntime
+from atom.integrations.vault import Vault
+from atom.integrations.vault import init_vault
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+@dataclass
+class AtomState:
+    registry: Registry
+    vault: Vault
+    recorder: MetricsRecorder
+    runtime: ConnectionRuntime
+
+
+def init_app(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    csrf.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    registry = discover(
+        sources=_explicit_plugins(app.config.get("PLUGINS")),
+        enabled=app.config.get("PLUGINS_ENABLED"),
+        disabled=app.config.get("PLUGINS_DISABLED") or (),
+        strict=bool(app.config.get("PLUGINS_STRICT")),
+    )
+    vault = init_vault(app)
+    recorder = MetricsRecorder(
+        app, batch=app.config["METRICS_FLUSH_BATCH"], interval=app.config["METRICS_FLUSH_INTERVAL_S"]
+    )
+    runtime = ConnectionRuntime(app, registry, vault, recorder)
+    app.extensions["atom"] = AtomState(registry, vault, recorder, runtime)
+
+
+def get_state(app: Flask | None = None) -> AtomState:
+    return (app or current_app).extensions["atom"]
+
+
+def _explicit_plugins(value: Any) -> list[tuple[str, Any]] | None:
+    """``PLUGINS`` in config: manifests or ``"name=module:MANIFEST"`` strings, not entry points."""
+    if value is None:
+        return None
+    out: list[tuple[str, Any]] = []
+    for item in value:
+        if isinstance(item, str):
+            name, _, path = item.partition("=")
+            out.append((name, path))
+        else:
+            out.append((item.slug, item))
+    return out
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from config.default import DefaultConfig
+
+
+class ProductionConfig(DefaultConfig):
+    ENV_NAME = "production"
+    # Production refuses to start without ATOM_ENCRYPTION_KEY and ATOM_SECRET_KEY.
+    ENCRYPTION_KEY_AUTOGENERATE = False
+    SESSION_COOKIE_SECURE = True
+    LOG_LEVEL = "WARNING"

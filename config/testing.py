@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from config.default import DefaultConfig
+
+
+class TestingConfig(DefaultConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    PLUGINS_STRICT = True
+    WTF_CSRF_ENABLED = False
+    # Tests flush metrics explicitly; a long interval keeps the flusher thread out of the way.
+    METRICS_FLUSH_INTERVAL_S = 3600.0

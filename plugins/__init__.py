@@ -1,0 +1,1 @@
+"""Integration plugins shipped with ATOM, one package per service."""

@@ -1,0 +1,69 @@
+"""Generic REST: the connection's ``base_url`` plus a path; auth chosen per connection."""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import requests
+
+from atom.integrations import auth as auth_mod
+from atom.integrations.base import InboundEvent
+from atom.integrations.base import Integration
+from atom.integrations.webhooks import WebhookRequest
+
+
+def _result(response: requests.Response) -> dict[str, Any]:
+    ctype = response.headers.get("Content-Type", "")
+    body: Any = response.text
+    if "json" in ctype and response.content:
+        try:
+            body = response.json()
+        except ValueError:
+            pass
+    return {"status": response.status_code, "headers": dict(response.headers), "body": body}
+
+
+class HttpIntegration(Integration):
+    def auth(self) -> auth_mod.Auth:
+        c = self.connection.credentials
+        kind = c.get("auth", "none")
+        if kind == "bearer":
+            return auth_mod.bearer(c["token"])
+        if kind == "basic":
+            return auth_mod.basic(c["username"], c["password"])
+        if kind == "api_key":
+            return auth_mod.HeaderAuth(c["header"], c["key"])
+        return auth_mod.NoAuth()
+
+    def idempotency_header(self) -> str | None:
+        return "Idempotency-Key"
+
+    def health_check(self) -> None:
+        self.http.get(self.connection.settings.get("health_path", "/"), operation="health")
+
+    def _send(self, method: str, data: dict[str, Any]) -> dict[str, Any]:
+        return _result(self.http.request(method, data["path"], params=data.get("query") or None,
+                                         json=data.get("json"), headers=data.get("headers") or None))
+
+    def request(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._send(data["method"], data)
+
+    def get(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._send("GET", data)
+
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._send("POST", data)
+
+    def put(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._send("PUT", data)
+
+    def patch(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._send("PATCH", data)
+
+    def delete(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._send("DELETE", data)
+
+    def parse_webhook(self, req: WebhookRequest, payload: Any) -> list[InboundEvent]:
+        delivery = req.headers.get("X-Delivery-Id") or hashlib.sha256(req.body).hexdigest()
+        body = payload if isinstance(payload, dict) else {"items": payload}
+        return [InboundEvent("webhook_received", delivery, body)]

@@ -1,0 +1,100 @@
+"""Shared fixtures: an app per test built by the factory on a fresh SQLite file, API keys for
+the three roles, and helpers to create connections."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from flask_migrate import upgrade
+
+from atom import create_app
+from atom.extensions import db
+from atom.models import ApiKey
+from atom.models import User
+from atom.state import get_state
+
+TEST_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def app_factory(tmp_path):
+    """Build apps on a fresh database; keyword arguments become config."""
+    apps = []
+
+    def make(**config: Any):
+        settings = {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'atom.db'}",
+            "ENCRYPTION_KEY": TEST_KEY,
+            "SECRET_KEY": "test-secret",
+        }
+        settings.update(config)
+        app = create_app(settings)
+        with app.app_context():
+            upgrade()
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        get_state(app).recorder.close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory, monkeypatch, tmp_path):
+    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
+    return app_factory()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def make_key(app, role: str) -> str:
+    with app.app_context():
+        row, plain = ApiKey.generate(f"{role}-key", role)
+        db.session.add(row)
+        db.session.commit()
+    return plain
+
+
+@pytest.fixture
+def keys(app) -> dict[str, dict[str, str]]:
+    """Authorization headers for each role: ``keys["admin"]``, ``keys["editor"]``, ``keys["viewer"]``."""
+    return {role: {"Authorization": f"Bearer {make_key(app, role)}"}
+            for role in ("admin", "editor", "viewer")}
+
+
+@pytest.fixture
+def alice(app):
+    """An admin dashboard user with a known password."""
+    with app.app_context():
+        user = User(email="alice@example.com", role="admin")
+        user.set_password("correct horse battery")
+        db.session.add(user)
+        db.session.commit()
+    return {"email": "alice@example.com", "password": "correct horse battery"}
+
+
+@pytest.fixture
+def create_connection(client, keys):
+    def create(integration: str, settings: dict | None = None, credentials: dict | None = None,
+               label: str | None = None) -> dict:
+        response = client.post("/api/v2/connections", headers=keys["editor"], json={
+            "integration": integration,
+            "label": label or f"{integration} test",
+            "settings": settings or {},
+            "credentials": credentials or {},
+        })
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    return create

@@ -1,0 +1,81 @@
+"""Fixtures for plugin tests: the Prism mock server serving a vendor's official spec.
+
+``make test`` installs Prism into ``.prism/``; a missing Prism fails these tests (they must
+not silently pass). Each spec is served by one Prism process per test session, on loopback.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRISM = ROOT / ".prism" / "node_modules" / ".bin" / "prism"
+SPECS = Path(os.environ.get("ATOM_SPECS_DIR", ROOT.parent / "shared" / "specs"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrismServers:
+    def __init__(self, tmp: Path) -> None:
+        self._tmp = tmp
+        self._procs: dict[str, tuple[subprocess.Popen, str]] = {}
+
+    def __call__(self, spec: str, timeout: float = 120.0) -> str:
+        """Start (once) Prism for ``specs/<spec>.json`` and return its base URL."""
+        if spec in self._procs:
+            return self._procs[spec][1]
+        if not PRISM.exists():
+            pytest.fail(f"Prism is not installed at {PRISM}: run `make test` (it installs it)")
+        spec_file = SPECS / f"{spec}.json"
+        if not spec_file.exists():
+            pytest.fail(f"spec {spec_file} not found (shared/ must sit beside the repository)")
+        port = _free_port()
+        log = open(self._tmp / f"prism-{spec}.log", "w+")
+        proc = subprocess.Popen(
+            [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec_file)],
+            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            log.seek(0)
+            if "Prism is listening" in log.read():
+                url = f"http://127.0.0.1:{port}"
+                self._procs[spec] = (proc, url)
+                return url
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"Prism exited while starting {spec}: {log.read()[-2000:]}")
+            time.sleep(0.2)
+        proc.kill()
+        pytest.fail(f"Prism did not start for {spec} within {timeout}s")
+
+    def close(self) -> None:
+        for proc, _ in self._procs.values():
+            proc.terminate()
+        for proc, _ in self._procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="session")
+def prism(tmp_path_factory):
+    servers = PrismServers(tmp_path_factory.mktemp("prism"))
+    yield servers
+    servers.close()
+
+
+def assert_prism_accepted(response) -> None:
+    """Fail when Prism reported the request as violating the spec."""
+    violations = response.headers.get("sl-violations")
+    assert not violations, f"Prism rejected the request: {violations}"
