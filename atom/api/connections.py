@@ -86,6 +86,8 @@ def test(conn_id: int):
 def run_action(conn_id: int, action: str):
     """Run one action once with the JSON body as its input; errors carry their class in ``code``."""
     conn = _get(conn_id)
+    if get_state().registry.get(conn.integration).manifest.action(action) is None:
+        raise ApiError(404, f"{conn.integration} has no action {action!r}")
     body = request.get_json(silent=True) if request.get_data() else {}
     if body is None:
         raise ApiError(400, "the body must be JSON", errors={"_body": ["not valid JSON"]})

@@ -75,6 +75,8 @@ def handle_http_exception(exc: HTTPException) -> Any:
     data = getattr(exc, "data", None) or {}
     errors = _flatten(data["messages"]) if "messages" in data else data.get("errors")
     message = data.get("message") or exc.description or "error"
+    if status == 400 and errors and "Invalid JSON body." in str(errors):
+        message = "the body is not valid JSON"
     if status == 422 and errors:
         message = "invalid input: " + ", ".join(sorted(str(k) for k in errors))
     response = error_response(status, message, errors=errors)
@@ -84,7 +86,10 @@ def handle_http_exception(exc: HTTPException) -> Any:
 
 
 def handle_api_error(exc: ApiError) -> Response:
-    return error_response(exc.status, exc.message, code=exc.code, errors=exc.errors)
+    response = error_response(exc.status, exc.message, code=exc.code, errors=exc.errors)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="atom"'
+    return response
 
 
 def handle_integration_error(exc: IntegrationError) -> Response:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from typing import Iterator
 
 from flask import Flask
-from marshmallow import EXCLUDE
 from marshmallow import RAISE
 from marshmallow import Schema
 from marshmallow import ValidationError
@@ -20,11 +21,9 @@ from atom.extensions import db
 from atom.integrations import auth as auth_mod
 from atom.integrations.base import ConnectionInfo
 from atom.integrations.base import Integration
-from atom.integrations.errors import AuthError
 from atom.integrations.errors import IntegrationError
 from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
-from atom.integrations.errors import error_class
 from atom.integrations.http import ClientSettings
 from atom.integrations.http import IdempotencyScope
 from atom.integrations.http import IntegrationClient
@@ -34,10 +33,13 @@ from atom.integrations.manifest import Manifest
 from atom.integrations.metrics import MetricsRecorder
 from atom.integrations.registry import Registry
 from atom.integrations.vault import Vault
+from atom.logging import scrub
 from atom.models import Connection
 from atom.models.base import utcnow
 
 logger = logging.getLogger(__name__)
+
+OAUTH_TOKENS = ("access_token", "refresh_token", "client_secret")
 
 
 class CommonSettings(Schema):
@@ -183,8 +185,10 @@ class ConnectionRuntime:
     def test(self, conn: Connection) -> TestResult:
         """Run the connection's health check and record the result on the connection."""
         started = time.perf_counter()
+        integ = self.integration(conn)
         try:
-            self.integration(conn).health_check()
+            with redacting(integ):
+                integ.health_check()
             result = TestResult(True, _ms(started))
         except IntegrationError as exc:
             result = TestResult(False, _ms(started), exc.code, exc.message[:500])
@@ -226,9 +230,8 @@ class ConnectionRuntime:
         token_s = idempotency_scope.set(IdempotencyScope(idempotency_key) if idempotency_key else None)
         started = time.perf_counter()
         try:
-            output = integ.run(action, loaded)
-        except IntegrationError:
-            raise
+            with redacting(integ):
+                output = integ.run(action, loaded)
         except (KeyError, TypeError, ValueError) as exc:
             # A response without the fields the plugin expects: the service's answer, not ours.
             raise UpstreamError(f"unexpected answer from {conn.integration}: {type(exc).__name__}: {exc}") from exc
@@ -238,9 +241,22 @@ class ConnectionRuntime:
         return ActionResult(output, _ms(started), counter[0])
 
 
+@contextmanager
+def redacting(integ: Integration) -> Iterator[None]:
+    """Remove the connection's own secrets from error messages (a service may echo them)."""
+    try:
+        yield
+    except IntegrationError as exc:
+        secrets = [str(v) for k, v in integ.connection.credentials.items()
+                   if v and (k in integ.manifest.secret_fields() or k in OAUTH_TOKENS)]
+        message = exc.message
+        for secret in secrets:
+            message = message.replace(secret, "[REDACTED]")
+        exc.message = scrub(message)
+        exc.args = (exc.message,)
+        raise
+
+
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
 
-
-__all__ = ["ActionResult", "AuthError", "ConnectionRuntime", "TestResult", "error_class",
-           "settings_schema", "credentials_schema", "EXCLUDE"]

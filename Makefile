@@ -1,0 +1,37 @@
+# ATOM: `make run` sets up and serves the app; `make test` sets up and runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PRISM_VERSION := 5.14.2
+PRISM := .prism/node_modules/.bin/prism
+export ATOM_INSTANCE_PATH ?= $(CURDIR)/instance
+
+.PHONY: install run test bench lint clean
+
+$(BIN)/.installed: setup.cfg setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# Prism (the OpenAPI mock server the contract tests run the plugins against), from npm, locally.
+$(PRISM):
+	mkdir -p .prism
+	test -f .prism/package.json || echo '{"name": "atom-prism", "private": true}' > .prism/package.json
+	cd .prism && npm install --no-audit --no-fund --loglevel=error @stoplight/prism-cli@$(PRISM_VERSION)
+
+run: install
+	$(BIN)/atom db upgrade
+	$(BIN)/atom users bootstrap
+	$(BIN)/gunicorn -c config/gunicorn.conf.py wsgi:app
+
+test: install $(PRISM)
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python tests/perf/bench_client.py
+
+clean:
+	rm -rf $(VENV) .prism build *.egg-info
