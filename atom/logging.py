@@ -8,7 +8,7 @@ from flask import Flask
 
 # Bearer tokens, Basic credentials, Slack tokens, ATOM keys, Fernet tokens, key=value secrets.
 _SECRET_PATTERNS = [
-    re.compile(r"(?i)(bearer|basic|bot)\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)((?:bearer|basic|bot)\s+)[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"xox[abprs]-[A-Za-z0-9-]{8,}"),
     re.compile(r"atom_[A-Za-z0-9_-]{20,}"),
     re.compile(r"gAAAAA[A-Za-z0-9_=-]{20,}"),
