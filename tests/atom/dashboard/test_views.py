@@ -1,0 +1,65 @@
+"""The home page: behind login, listing integrations and connections with their last test."""
+from __future__ import annotations
+
+from atom.extensions import db
+from atom.models import Connection
+from atom.models import User
+from atom.models.base import utcnow
+
+
+def login(client, email, password):
+    return client.post("/login", data={"email": email, "password": password})
+
+
+def test_pages_need_a_login(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_a_wrong_password_is_refused(client, alice):
+    response = login(client, alice["email"], "wrong password!")
+    assert response.status_code == 401
+    assert b"Wrong email or password" in response.data
+    assert client.get("/").status_code == 302
+
+
+def test_home_lists_integrations_and_connections_with_their_last_test(app, client, alice, create_connection):
+    conn = create_connection("http", {"base_url": "http://127.0.0.1:1"}, label="Billing API")
+    with app.app_context():
+        row = db.session.get(Connection, conn["id"])
+        row.last_test_at, row.last_test_ok, row.last_error_class = utcnow(), False, "timeout"
+        row.last_test_latency_ms = 1234.0
+        db.session.commit()
+    assert login(client, alice["email"], alice["password"]).status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert "Billing API" in page
+    assert "timeout" in page and "1234 ms" in page
+    assert "HTTP / REST" in page and "loaded" in page
+
+
+def test_a_one_time_password_must_be_changed_first(app, client):
+    with app.app_context():
+        user = User(email="new@example.com", role="admin", must_change_password=True)
+        user.set_password("one-time-pass")
+        db.session.add(user)
+        db.session.commit()
+    login(client, "new@example.com", "one-time-pass")
+    assert client.get("/").headers["Location"].endswith("/password")
+    assert client.post("/password", data={"password": "short"}).status_code == 422
+    assert client.post("/password", data={"password": "a much longer password"}).status_code == 302
+    assert client.get("/").status_code == 200
+    client.post("/logout")
+    assert login(client, "new@example.com", "one-time-pass").status_code == 401
+
+
+def test_login_does_not_redirect_off_site(client, alice):
+    response = client.post("/login?next=//evil.example.com/", data=alice)
+    assert response.headers["Location"] == "/"
+
+
+def test_forms_need_a_csrf_token_when_csrf_is_on(app_factory, alice):
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    response = client.post("/login", data={"email": "a@b.c", "password": "x"})
+    assert response.status_code == 400

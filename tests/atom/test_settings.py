@@ -1,0 +1,62 @@
+"""Configuration layers: class, instance file, ATOM_* environment, product names, test mapping."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from atom import create_app
+from atom.settings import ConfigError
+
+
+@pytest.fixture
+def base(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "inst"))
+    return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/c.db", "SECRET_KEY": "k"}
+
+
+def test_environment_overrides_the_class_and_test_config_overrides_both(base, monkeypatch):
+    monkeypatch.setenv("ATOM_HTTP_READ_TIMEOUT_S", "12.5")
+    monkeypatch.setenv("ATOM_WORKER_THREADS", "3")
+    monkeypatch.setenv("RESPONSE_TIME_WARNING_MS", "750")
+    app = create_app({**base, "WORKER_THREADS": 5})
+    assert app.config["HTTP_READ_TIMEOUT_S"] == 12.5
+    assert app.config["RESPONSE_TIME_WARNING_MS"] == 750
+    assert app.config["WORKER_THREADS"] == 5
+
+
+def test_the_instance_file_is_a_layer(base, tmp_path):
+    (tmp_path / "inst").mkdir()
+    (tmp_path / "inst" / "atom.cfg").write_text("HEALTH_SCORE_WARNING = 85\n")
+    assert create_app(base).config["HEALTH_SCORE_WARNING"] == 85
+
+
+def test_a_malformed_number_names_the_setting(base, monkeypatch):
+    monkeypatch.setenv("ATOM_WORKER_THREADS", "many")
+    with pytest.raises(ConfigError, match="WORKER_THREADS"):
+        create_app(base)
+
+
+def test_development_generates_an_encryption_key_with_a_warning(base, tmp_path, caplog, monkeypatch):
+    monkeypatch.delenv("ATOM_ENCRYPTION_KEY", raising=False)
+    caplog.set_level(logging.WARNING)
+    create_app(base)
+    assert (tmp_path / "inst" / "encryption.key").exists()
+    assert "No ATOM_ENCRYPTION_KEY" in caplog.text
+    before = (tmp_path / "inst" / "encryption.key").read_text()
+    create_app(base)
+    assert (tmp_path / "inst" / "encryption.key").read_text() == before
+
+
+def test_an_invalid_encryption_key_is_a_clear_error(base):
+    with pytest.raises(ConfigError, match="Fernet"):
+        create_app({**base, "ENCRYPTION_KEY": "not-a-key"})
+
+
+def test_importing_atom_does_nothing():
+    import subprocess
+    import sys
+
+    code = ("import sys, atom; "
+            "assert 'flask_sqlalchemy' not in sys.modules and 'plugins' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
