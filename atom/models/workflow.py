@@ -1,0 +1,111 @@
+"""Workflows, their immutable versions, executions and step runs."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from atom.extensions import db
+from atom.models.base import utcnow
+
+EXECUTION_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+class Workflow(db.Model):
+    __tablename__ = "workflows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=1)
+    # Denormalised from the current version's trigger, to find workflows by trigger quickly.
+    trigger_type: Mapped[str] = mapped_column(String(16), index=True)
+    trigger_service: Mapped[str | None] = mapped_column(String(64), index=True)
+    trigger_event: Mapped[str | None] = mapped_column(String(120))
+    webhook_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None]
+
+
+class WorkflowVersion(db.Model):
+    __tablename__ = "workflow_versions"
+    __table_args__ = (UniqueConstraint("workflow_id", "version", name="uq_workflow_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="system")
+
+
+class Execution(db.Model):
+    __tablename__ = "executions"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "idempotency_key", name="uq_execution_idempotency"),
+        Index("ix_executions_workflow_created", "workflow_id", "created_at"),
+        Index("ix_executions_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    trigger_type: Mapped[str] = mapped_column(String(16), default="manual")
+    trigger_payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("executions.id", ondelete="SET NULL"))
+    depth: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    # Which process runs it ("host:pid"), and when that process last said so.
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    heartbeat_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class StepRun(db.Model):
+    """The state of one step of one execution; written when it starts and when it ends."""
+
+    __tablename__ = "step_runs"
+    __table_args__ = (UniqueConstraint("execution_id", "step_id", name="uq_step_run"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id", ondelete="CASCADE"),
+                                              index=True)
+    step_id: Mapped[str] = mapped_column(String(100))
+    step_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(default=1)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    duration_ms: Mapped[float | None]
+    input: Mapped[Any] = mapped_column(JSON, nullable=True)
+    output: Mapped[Any] = mapped_column(JSON, nullable=True)
+    error_class: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ScheduleFire(db.Model):
+    """One row per (workflow, cron fire time): the unique key makes each fire run once."""
+
+    __tablename__ = "schedule_fires"
+    __table_args__ = (UniqueConstraint("workflow_id", "fire_time", name="uq_schedule_fire"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    fire_time: Mapped[datetime]
+    execution_id: Mapped[int | None]
