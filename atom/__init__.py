@@ -18,6 +18,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     :param test_config: settings applied last, over every other layer (tests use it).
     """
+    from atom import engine
     from atom import state
     from atom.api import register_api
     from atom.dashboard import register_dashboard
@@ -32,6 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     load_config(app, test_config)
     configure_logging(app)
     state.init_app(app)  # database, vault, plugin registry, metrics, connection runtime
+    engine.init_app(app)  # workflow engine (threads start on first use, not here)
     register_api(app)  # /api/v2, /api/enhanced, /hooks, OpenAPI
     register_dashboard(app)  # /, /login, plugin blueprints
     return app

@@ -203,3 +203,71 @@ def plugins_list() -> None:
         click.echo(f"{plugin.name:<16} {plugin.state:<12} {detail}")
         failed |= plugin.state == "broken"
     sys.exit(1 if failed else 0)
+
+
+# -- workflows ------------------------------------------------------------------------------
+
+
+@main.group()
+def workflows() -> None:
+    """Run and inspect workflows."""
+
+
+@workflows.command("list")
+@with_appcontext
+def workflows_list() -> None:
+    from atom.extensions import db
+    from atom.models import Workflow
+
+    for wf in db.session.scalars(db.select(Workflow).filter_by(deleted_at=None).order_by(Workflow.id)):
+        state = "enabled" if wf.enabled else "disabled"
+        click.echo(f"{wf.id}\t{wf.name}\tv{wf.version}\t{wf.trigger_type}\t{state}")
+
+
+@workflows.command("run")
+@click.argument("workflow_id", type=int)
+@click.option("--payload", "payload_file", type=click.File("r"), help="JSON file: the trigger payload")
+@click.option("--wait", "wait_s", type=float, default=300.0, show_default=True,
+              help="Seconds to wait for the execution to finish")
+@with_appcontext
+def workflows_run(workflow_id: int, payload_file, wait_s: float) -> None:
+    """Run a workflow now and print its execution as JSON (exit 1 unless it succeeded)."""
+    import json
+
+    from atom.engine import get_engine
+    from atom.engine.workflows import present_execution
+    from atom.extensions import db
+    from atom.models import Execution
+    from atom.models import Workflow
+
+    workflow = db.session.get(Workflow, workflow_id)
+    if workflow is None or workflow.deleted_at is not None:
+        raise click.ClickException(f"no workflow {workflow_id}")
+    if not workflow.enabled:
+        raise click.ClickException(f"workflow {workflow_id} is disabled")
+    payload = {}
+    if payload_file is not None:
+        try:
+            payload = json.load(payload_file)
+        except ValueError as exc:
+            raise click.ClickException(f"--payload is not valid JSON: {exc}") from exc
+        if not isinstance(payload, dict):
+            raise click.ClickException("--payload must hold a JSON object")
+    engine = get_engine()
+    execution, _ = engine.start(workflow, payload, "manual")
+    finished = engine.wait(execution.id, wait_s)
+    db.session.expire_all()
+    result = present_execution(db.session.get(Execution, execution.id))
+    click.echo(json.dumps(result, indent=2, default=str))
+    if not finished:
+        raise click.ClickException(f"execution {execution.id} still {result['status']} after {wait_s}s")
+    sys.exit(0 if result["status"] == "succeeded" else 1)
+
+
+@workflows.command("prune")
+@with_appcontext
+def workflows_prune() -> None:
+    """Delete finished executions older than ATOM_EXECUTION_RETENTION_DAYS."""
+    from atom.engine.triggers import prune_executions
+
+    click.echo(f"pruned {prune_executions(current_app._get_current_object())} execution(s)")

@@ -17,17 +17,22 @@ def register_api(app: Flask) -> None:
     from atom.api.hooks import bp as hooks_bp
     from atom.api.integrations import blp as integrations_blp
     from atom.api.integrations import enhanced_blp
+    from atom.api.workflows import blp as workflows_blp
+    from atom.api.workflows import executions_blp
+    from atom.api.workflows import hooks_bp as workflow_hooks_bp
 
     api.init_app(app, spec_kwargs={
         "info": {"description": "ATOM REST API. Authenticate with `Authorization: Bearer <api key>`."},
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
-    for blp in (integrations_blp, enhanced_blp, connections_blp):
+    for blp in (integrations_blp, enhanced_blp, connections_blp, workflows_blp, executions_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # session writes are checked in authenticate(); keys need no CSRF
     app.register_blueprint(hooks_bp)
     csrf.exempt(hooks_bp)
+    app.register_blueprint(workflow_hooks_bp)
+    csrf.exempt(workflow_hooks_bp)
     app.register_blueprint(docs_bp)
     app.register_error_handler(HTTPException, errors.handle_http_exception)
     app.register_error_handler(errors.ApiError, errors.handle_api_error)

@@ -15,6 +15,7 @@ from flask import request
 from sqlalchemy.exc import IntegrityError
 
 from atom.api.errors import ApiError
+from atom.engine.triggers import dispatch_events
 from atom.extensions import db
 from atom.integrations.webhooks import SignatureError
 from atom.integrations.webhooks import WebhookRequest
@@ -53,15 +54,16 @@ def receive(integration: str, connection_id: int):
     challenge = integ.webhook_challenge(req, payload)
     if challenge is not None:
         return jsonify(challenge)
-    accepted = duplicates = 0
+    stored, duplicates = [], 0
     for event in integ.parse_webhook(req, payload):
+        row = WebhookEvent(integration=plugin.name, connection_id=conn.id,
+                           delivery_id=event.delivery_id[:200], event=event.event, payload=event.payload)
         try:
             with db.session.begin_nested():
-                db.session.add(WebhookEvent(integration=plugin.name, connection_id=conn.id,
-                                            delivery_id=event.delivery_id[:200], event=event.event,
-                                            payload=event.payload))
-            accepted += 1
+                db.session.add(row)
+            stored.append(row)
         except IntegrityError:
             duplicates += 1
     db.session.commit()
-    return jsonify({"accepted": accepted, "duplicates": duplicates})
+    executions = dispatch_events([row.id for row in stored]) if stored else []
+    return jsonify({"accepted": len(stored), "duplicates": duplicates, "executions": executions})

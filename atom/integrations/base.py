@@ -100,6 +100,17 @@ class Integration:
             raise ValidationFailed(f"{self.manifest.slug} has no action {action!r}")
         return getattr(self, action)(data)
 
+    def notify(self, channel: str | None, message: str) -> dict[str, Any]:
+        """Post ``message`` (to ``channel`` where the service has channels); return the result.
+
+        Chat-like plugins override this; workflow notification steps and alert channels call it.
+        """
+        raise ValidationFailed(f"{self.manifest.display_name} cannot post messages")
+
+    @classmethod
+    def can_notify(cls) -> bool:
+        return cls.notify is not Integration.notify
+
     # -- webhooks -------------------------------------------------------------------------
 
     def webhook_secret(self) -> str | None:

@@ -63,6 +63,10 @@ class HttpIntegration(Integration):
     def delete(self, data: dict[str, Any]) -> dict[str, Any]:
         return self._send("DELETE", data)
 
+    def notify(self, channel: str | None, message: str) -> dict[str, Any]:
+        """POST ``{"text": message}`` to ``channel`` (a path) or the connection's base URL."""
+        return _result(self.http.post(channel or "/", json={"text": message}))
+
     def parse_webhook(self, req: WebhookRequest, payload: Any) -> list[InboundEvent]:
         delivery = req.headers.get("X-Delivery-Id") or hashlib.sha256(req.body).hexdigest()
         body = payload if isinstance(payload, dict) else {"items": payload}

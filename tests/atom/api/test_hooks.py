@@ -33,9 +33,9 @@ def test_a_signed_delivery_is_stored_once(app, client, conn):
     body = json.dumps({"event": "order.created", "id": 7}).encode()
     first = _post(client, conn["id"], body, sign_hub(SECRET, body))
     assert first.status_code == 200
-    assert first.get_json() == {"accepted": 1, "duplicates": 0}
+    assert first.get_json() == {"accepted": 1, "duplicates": 0, "executions": []}
     again = _post(client, conn["id"], body, sign_hub(SECRET, body))
-    assert again.get_json() == {"accepted": 0, "duplicates": 1}
+    assert again.get_json() == {"accepted": 0, "duplicates": 1, "executions": []}
     assert _events(app) == [("webhook_received", "d-1", {"event": "order.created", "id": 7})]
 
 

@@ -1,0 +1,335 @@
+"""Workflows (``/api/v2/ai-workflows``), executions (``/api/v2/executions``) and the
+per-workflow webhook URLs (``/hooks/workflows/<token>``)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint as FlaskBlueprint
+from flask import jsonify
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import Schema
+from marshmallow import fields
+from marshmallow import validate
+
+from atom.api.auth import actor
+from atom.api.auth import authenticate
+from atom.api.errors import ApiError
+from atom.engine import get_engine
+from atom.engine.analytics import services_status
+from atom.engine.analytics import workflow_analytics
+from atom.engine.definition import DefinitionError
+from atom.engine.templates import get_template
+from atom.engine.templates import list_templates
+from atom.engine.triggers import verify_workflow_signature
+from atom.engine.workflows import create_workflow
+from atom.engine.workflows import current_definition
+from atom.engine.workflows import delete_workflow
+from atom.engine.workflows import present
+from atom.engine.workflows import present_execution
+from atom.engine.workflows import update_workflow
+from atom.extensions import db
+from atom.models import Execution
+from atom.models import Workflow
+from atom.models import WorkflowVersion
+from atom.models.workflow import EXECUTION_STATUSES
+from atom.models.workflow import FINISHED
+
+blp = Blueprint("workflows", __name__, url_prefix="/api/v2/ai-workflows",
+                description="Workflows: a trigger and dependency-ordered steps")
+blp.before_request(authenticate)
+executions_blp = Blueprint("executions", __name__, url_prefix="/api/v2/executions",
+                           description="Workflow executions, step by step")
+executions_blp.before_request(authenticate)
+hooks_bp = FlaskBlueprint("workflow_hooks", __name__, url_prefix="/hooks/workflows")
+
+MAX_WAIT_S = 300
+
+
+def _json_body(required: bool = True) -> dict:
+    if not request.get_data():
+        if required:
+            raise ApiError(400, "a JSON body is required", errors={"_body": ["empty"]})
+        return {}
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "the body is not valid JSON", errors={"_body": ["not valid JSON"]})
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object", errors={"_body": ["not an object"]})
+    return body
+
+
+def _workflow(wf_id: int) -> Workflow:
+    workflow = db.session.get(Workflow, wf_id)
+    if workflow is None or workflow.deleted_at is not None:
+        raise ApiError(404, f"no workflow {wf_id}")
+    return workflow
+
+
+def _save(fn, *args):
+    try:
+        return fn(*args)
+    except DefinitionError as exc:
+        db.session.rollback()
+        first = next(iter(exc.errors))
+        raise ApiError(422, f"invalid workflow: {first}: {exc.errors[first]}", errors=exc.errors) from exc
+
+
+class WorkflowOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    enabled = fields.Boolean()
+    version = fields.Integer()
+    trigger = fields.Dict()
+    steps = fields.List(fields.Dict())
+    webhook_url = fields.String()
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class StepOut(Schema):
+    step_id = fields.String()
+    type = fields.String()
+    status = fields.String()
+    attempt = fields.Integer()
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    duration_ms = fields.Float(allow_none=True)
+    input = fields.Raw(allow_none=True)
+    output = fields.Raw(allow_none=True)
+    error = fields.Dict(allow_none=True)
+
+
+class ExecutionOut(Schema):
+    id = fields.Integer()
+    workflow_id = fields.Integer()
+    version = fields.Integer()
+    status = fields.String(metadata={"enum": list(EXECUTION_STATUSES)})
+    trigger_type = fields.String()
+    parent_id = fields.Integer(allow_none=True)
+    created_at = fields.String()
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+    steps = fields.List(fields.Nested(StepOut))
+
+
+class ExecuteQuery(Schema):
+    wait = fields.Float(validate=validate.Range(min=0, max=MAX_WAIT_S))
+
+
+class ExecutionQuery(Schema):
+    workflow_id = fields.Integer()
+    status = fields.String(validate=validate.OneOf(EXECUTION_STATUSES))
+    since = fields.DateTime()
+    until = fields.DateTime()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+# -- workflows ---------------------------------------------------------------------------------
+
+
+@blp.route("", methods=["POST"])
+@blp.response(201, WorkflowOut)
+def create():
+    """Create a workflow from a full definition or the compact form; invalid ones are 422."""
+    return present(_save(create_workflow, _json_body(), actor()))
+
+
+@blp.route("", methods=["GET"])
+def list_workflows():
+    rows = db.session.scalars(db.select(Workflow).filter_by(deleted_at=None).order_by(Workflow.id))
+    return {"workflows": [present(w) for w in rows]}
+
+
+@blp.route("/<int:wf_id>", methods=["GET"])
+@blp.response(200, WorkflowOut)
+def get_workflow(wf_id: int):
+    return present(_workflow(wf_id))
+
+
+@blp.route("/<int:wf_id>", methods=["PUT"])
+@blp.response(200, WorkflowOut)
+def put_workflow(wf_id: int):
+    """Replace the definition: saves a new immutable version."""
+    return present(_save(update_workflow, _workflow(wf_id), _json_body(), actor()))
+
+
+@blp.route("/<int:wf_id>", methods=["DELETE"])
+@blp.response(204)
+def remove(wf_id: int):
+    delete_workflow(_workflow(wf_id), actor())
+    return ""
+
+
+@blp.route("/<int:wf_id>/enable", methods=["POST"])
+@blp.response(200, WorkflowOut)
+def enable(wf_id: int):
+    workflow = _workflow(wf_id)
+    workflow.enabled = True
+    db.session.commit()
+    return present(workflow)
+
+
+@blp.route("/<int:wf_id>/disable", methods=["POST"])
+@blp.response(200, WorkflowOut)
+def disable(wf_id: int):
+    workflow = _workflow(wf_id)
+    workflow.enabled = False
+    db.session.commit()
+    return present(workflow)
+
+
+@blp.route("/<int:wf_id>/versions", methods=["GET"])
+def versions(wf_id: int):
+    _workflow(wf_id)
+    rows = db.session.scalars(db.select(WorkflowVersion).filter_by(workflow_id=wf_id)
+                              .order_by(WorkflowVersion.version))
+    return {"versions": [{"version": v.version, "created_at": v.created_at.isoformat() + "Z",
+                          "created_by": v.created_by, "definition": v.definition} for v in rows]}
+
+
+@blp.route("/<int:wf_id>/execute", methods=["POST"])
+@blp.arguments(ExecuteQuery, location="query")
+@blp.response(202, ExecutionOut)
+def execute(query, wf_id: int):
+    """Start an execution with the body as trigger payload. ``Idempotency-Key`` returns the
+    same execution for the same key; ``?wait=S`` waits up to S seconds for it to finish."""
+    workflow = _workflow(wf_id)
+    payload = _json_body(required=False)
+    if not workflow.enabled:
+        raise ApiError(409, f"workflow {wf_id} is disabled", code="conflict")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise ApiError(400, "Idempotency-Key must be 1 to 200 characters",
+                       errors={"Idempotency-Key": ["1 to 200 characters"]})
+    return _started(*get_engine().start(workflow, payload, "manual", idempotency_key=key),
+                    wait=query.get("wait"))
+
+
+def _started(execution: Execution, created: bool, wait: float | None):
+    if wait:
+        get_engine().wait(execution.id, wait)
+        db.session.expire_all()
+        execution = db.session.get(Execution, execution.id)
+    status = 200 if execution.status in FINISHED or not created else 202
+    return present_execution(execution), status
+
+
+@blp.route("/templates", methods=["GET"])
+def templates():
+    """Ready-made workflows; ``available`` says whether their integrations are installed."""
+    return {"templates": list_templates()}
+
+
+@blp.route("/templates/<name>/instantiate", methods=["POST"])
+@blp.response(201, WorkflowOut)
+def instantiate(name: str):
+    """Create a workflow from a template; the body may override name, steps' connections, ..."""
+    template = get_template(name)
+    if template is None:
+        raise ApiError(404, f"no template {name!r}")
+    overrides = _json_body(required=False)
+    definition = template.instantiate(overrides)
+    return present(_save(create_workflow, definition, actor()))
+
+
+@blp.route("/analytics", methods=["GET"])
+def analytics():
+    days = request.args.get("days", "30")
+    if not days.isdigit() or not 1 <= int(days) <= 365:
+        raise ApiError(400, "days must be 1 to 365", errors={"days": ["1 to 365"]})
+    return workflow_analytics(int(days))
+
+
+@blp.route("/services/status", methods=["GET"])
+def service_status():
+    return services_status()
+
+
+# -- executions ---------------------------------------------------------------------------------
+
+
+def _execution(ex_id: int) -> Execution:
+    execution = db.session.get(Execution, ex_id)
+    if execution is None:
+        raise ApiError(404, f"no execution {ex_id}")
+    return execution
+
+
+@executions_blp.route("", methods=["GET"])
+@executions_blp.arguments(ExecutionQuery, location="query")
+def list_executions(query):
+    stmt = db.select(Execution).order_by(Execution.id.desc())
+    if "workflow_id" in query:
+        stmt = stmt.filter_by(workflow_id=query["workflow_id"])
+    if "status" in query:
+        stmt = stmt.filter_by(status=query["status"])
+    if "since" in query:
+        stmt = stmt.where(Execution.created_at >= _naive(query["since"]))
+    if "until" in query:
+        stmt = stmt.where(Execution.created_at <= _naive(query["until"]))
+    rows = db.session.scalars(stmt.limit(query["limit"]).offset(query["offset"]))
+    return {"executions": [present_execution(e, with_steps=False) for e in rows]}
+
+
+def _naive(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+@executions_blp.route("/<int:ex_id>", methods=["GET"])
+@executions_blp.response(200, ExecutionOut)
+def get_execution(ex_id: int):
+    return present_execution(_execution(ex_id))
+
+
+@executions_blp.route("/<int:ex_id>/cancel", methods=["POST"])
+@executions_blp.response(200, ExecutionOut)
+def cancel(ex_id: int):
+    """Cancel cooperatively: running steps finish, no new step starts."""
+    execution = _execution(ex_id)
+    if execution.status in FINISHED:
+        raise ApiError(409, f"execution {ex_id} has already {execution.status}", code="conflict")
+    get_engine().cancel(execution)
+    return present_execution(execution)
+
+
+@executions_blp.route("/<int:ex_id>/retry", methods=["POST"])
+@executions_blp.arguments(ExecuteQuery, location="query")
+@executions_blp.response(202, ExecutionOut)
+def retry(query, ex_id: int):
+    """Run a failed or cancelled execution again from its failed steps, reusing the outputs
+    of the steps that succeeded."""
+    execution = _execution(ex_id)
+    if execution.status not in ("failed", "cancelled"):
+        raise ApiError(409, f"only failed or cancelled executions can be retried; this one is "
+                            f"{execution.status}", code="conflict")
+    get_engine().retry(execution)
+    return _started(execution, True, query.get("wait"))
+
+
+# -- per-workflow webhook URLs --------------------------------------------------------------------
+
+
+@hooks_bp.post("/<token>")
+def receive(token: str):
+    """Start the workflow that owns this URL; HMAC-signed when its trigger has a secret."""
+    workflow = db.session.execute(db.select(Workflow).filter_by(webhook_token=token,
+                                                                deleted_at=None)).scalar_one_or_none()
+    if workflow is None:
+        raise ApiError(404, "no workflow at this URL")
+    raw = request.get_data(cache=True)
+    secret = current_definition(workflow)["trigger"].get("secret")
+    if not verify_workflow_signature(secret, raw, request.headers.get("X-Signature-256")):
+        raise ApiError(401, "webhook signature rejected", code="bad_signature")
+    payload = _json_body(required=False)
+    if not workflow.enabled:
+        raise ApiError(409, f"workflow {workflow.id} is disabled", code="conflict")
+    key = request.headers.get("X-Delivery-Id") or request.headers.get("Idempotency-Key")
+    execution, created = get_engine().start(workflow, payload, "webhook",
+                                            idempotency_key=f"hook:{key}" if key else None)
+    return jsonify({"execution_id": execution.id, "duplicate": not created}), 202

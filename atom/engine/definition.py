@@ -1,0 +1,345 @@
+"""Workflow definitions: schema, graph checks and the expansion of the compact form.
+
+A definition is ``{"name", "description", "trigger", "steps"}``. :func:`validate_definition`
+returns the normalised definition or raises :class:`DefinitionError` whose ``errors`` name
+each bad step or field and the reason. Nothing is written by validation.
+"""
+from __future__ import annotations
+
+import graphlib
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
+
+from croniter import croniter
+from marshmallow import RAISE
+from marshmallow import Schema
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import validate
+from marshmallow import validates_schema
+
+from atom.engine.expressions import ExpressionError
+from atom.engine.expressions import compile_expression
+from atom.engine.expressions import has_template
+from atom.engine.expressions import template_expressions
+from atom.integrations.registry import Registry
+from atom.integrations.registry import UnknownPlugin
+
+STEP_TYPES = ("action", "transform", "condition", "wait", "notification", "workflow")
+TRIGGER_TYPES = ("event", "schedule", "webhook", "manual")
+AGGREGATES = ("count", "sum", "avg", "min", "max")
+STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+MAX_STEPS = 500
+
+
+class DefinitionError(ValueError):
+    def __init__(self, errors: dict[str, Any]) -> None:
+        super().__init__("invalid workflow definition")
+        self.errors = errors
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class TriggerSchema(Strict):
+    type = fields.String(required=True, validate=validate.OneOf(TRIGGER_TYPES))
+    service = fields.String()
+    event = fields.String()
+    conditions = fields.Dict(keys=fields.String(), load_default=dict)
+    cron = fields.String()
+    timezone = fields.String(load_default="UTC")
+    secret = fields.String(validate=validate.Length(min=8, max=200), metadata={"secret": True})
+
+    @validates_schema
+    def _by_type(self, data: dict, **_: Any) -> None:
+        kind = data["type"]
+        if kind == "event":
+            _need(data, ("service", "event"))
+        if kind == "schedule":
+            _need(data, ("cron",))
+            if not croniter.is_valid(data["cron"]) or len(data["cron"].split()) != 5:
+                raise ValidationError({"cron": [f"invalid cron expression {data['cron']!r}"]})
+            try:
+                ZoneInfo(data["timezone"])
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValidationError({"timezone": [f"unknown time zone {data['timezone']!r}"]}) from exc
+
+
+class RetrySchema(Strict):
+    max_attempts = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10))
+    delay_s = fields.Float(load_default=1.0, validate=validate.Range(min=0, max=3600))
+    backoff = fields.Float(load_default=2.0, validate=validate.Range(min=1, max=10))
+
+
+class AggregateSchema(Strict):
+    source = fields.String(required=True)
+    op = fields.String(required=True, validate=validate.OneOf(AGGREGATES))
+    field = fields.String()
+    group_by = fields.String()
+
+
+class StepSchema(Strict):
+    id = fields.String(required=True, validate=validate.Regexp(STEP_ID, error="use letters, digits, _ or -"))
+    type = fields.String(required=True, validate=validate.OneOf(STEP_TYPES))
+    name = fields.String()
+    depends_on = fields.List(fields.String(), load_default=list)
+    when = fields.String()
+    retry = fields.Nested(RetrySchema)
+    timeout_s = fields.Float(validate=validate.Range(min=0.001, max=86_400))
+    on_error = fields.String(load_default="fail")
+    # action / notification
+    service = fields.String()
+    action = fields.String()
+    connection = fields.Integer(allow_none=True)
+    parameters = fields.Dict(keys=fields.String(), load_default=dict)
+    channel = fields.String()
+    message = fields.String()
+    # transform
+    mapping = fields.Dict(keys=fields.String(), values=fields.String())
+    aggregate = fields.Nested(AggregateSchema)
+    # condition
+    expression = fields.String()
+    # wait
+    seconds = fields.Float(validate=validate.Range(min=0, max=30 * 86_400))
+    until = fields.String()
+    # workflow
+    workflow_id = fields.Integer()
+    payload = fields.Dict(load_default=dict)
+
+    @validates_schema
+    def _by_type(self, data: dict, **_: Any) -> None:
+        kind = data["type"]
+        needs = {"action": ("service", "action"), "condition": ("expression",),
+                 "notification": ("service", "message"), "workflow": ("workflow_id",)}
+        _need(data, needs.get(kind, ()))
+        if kind == "transform" and ("mapping" in data) == ("aggregate" in data):
+            raise ValidationError({"mapping": ["a transform has either a mapping or an aggregate"]})
+        if kind == "wait" and ("seconds" in data) == ("until" in data):
+            raise ValidationError({"seconds": ["a wait has either seconds or until"]})
+
+
+class DefinitionSchema(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(load_default="")
+    trigger = fields.Nested(TriggerSchema, required=True)
+    steps = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=MAX_STEPS))
+    enabled = fields.Boolean(load_default=True)
+
+
+def _need(data: dict, names: tuple[str, ...]) -> None:
+    missing = {n: [f"required for a {data.get('type')}"] for n in names if data.get(n) in (None, "")}
+    if missing:
+        raise ValidationError(missing)
+
+
+def validate_definition(raw: Any, registry: Registry, connection_lookup=None) -> dict[str, Any]:
+    """Validate a full definition and return it normalised (defaults filled in).
+
+    :param connection_lookup: ``f(id) -> integration slug or None`` to check step connections.
+    :raises DefinitionError: with errors keyed by field, or ``steps.<id>`` for a step.
+    """
+    if not isinstance(raw, dict):
+        raise DefinitionError({"_body": ["a workflow definition is a JSON object"]})
+    try:
+        data = DefinitionSchema().load(raw)
+    except ValidationError as exc:
+        raise DefinitionError(exc.normalized_messages()) from exc
+    errors: dict[str, Any] = {}
+    steps = []
+    for index, raw_step in enumerate(data["steps"]):
+        try:
+            steps.append(StepSchema().load(raw_step))
+        except ValidationError as exc:
+            key = raw_step.get("id") if isinstance(raw_step.get("id"), str) else f"#{index}"
+            errors[f"steps.{key}"] = exc.normalized_messages()
+    if errors:
+        raise DefinitionError(errors)
+    data["steps"] = steps
+    _check_trigger(data["trigger"], registry, errors)
+    _check_graph(steps, errors)
+    for step in steps:
+        problems = _check_step(step, registry, connection_lookup)
+        if problems:
+            errors.setdefault(f"steps.{step['id']}", {}).update(problems)
+    if errors:
+        raise DefinitionError(errors)
+    return data
+
+
+def _check_trigger(trigger: dict, registry: Registry, errors: dict) -> None:
+    if trigger["type"] != "event":
+        return
+    try:
+        plugin = registry.get(trigger["service"])
+    except UnknownPlugin:
+        errors["trigger"] = {"service": [f"unknown service {trigger['service']!r}"]}
+        return
+    trigger["service"] = plugin.name
+    if plugin.manifest.trigger(trigger["event"]) is None:
+        known = ", ".join(t.name for t in plugin.manifest.triggers)
+        errors["trigger"] = {"event": [f"{plugin.name} has no event {trigger['event']!r} (known: {known})"]}
+
+
+def _check_graph(steps: list[dict], errors: dict) -> None:
+    ids = [s["id"] for s in steps]
+    seen: set[str] = set()
+    for sid in ids:
+        if sid in seen:
+            errors[f"steps.{sid}"] = {"id": ["duplicate step id"]}
+        seen.add(sid)
+    graph = {}
+    for step in steps:
+        unknown = [d for d in step["depends_on"] if d not in seen]
+        if unknown:
+            errors.setdefault(f"steps.{step['id']}", {})["depends_on"] = [
+                f"unknown step {d!r}" for d in unknown]
+        if step["on_error"] not in ("fail", "continue") and step["on_error"] not in seen:
+            errors.setdefault(f"steps.{step['id']}", {})["on_error"] = [
+                f"'fail', 'continue' or a step id; {step['on_error']!r} is none of them"]
+        if step["on_error"] == step["id"]:
+            errors.setdefault(f"steps.{step['id']}", {})["on_error"] = ["a step cannot handle itself"]
+        graph[step["id"]] = [d for d in step["depends_on"] if d in seen]
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        cycle = " -> ".join(exc.args[1])
+        for sid in set(exc.args[1]):
+            errors.setdefault(f"steps.{sid}", {})["depends_on"] = [f"dependency cycle: {cycle}"]
+
+
+def _expressions(step: dict) -> list[tuple[str, str]]:
+    found = [("when", step["when"])] if step.get("when") else []
+    if step["type"] == "condition":
+        found.append(("expression", step["expression"]))
+    for name, expr in (step.get("mapping") or {}).items():
+        found.append((f"mapping.{name}", expr))
+    for key in ("source", "field", "group_by"):
+        if step.get("aggregate", {}).get(key):
+            found.append((f"aggregate.{key}", step["aggregate"][key]))
+    for key in ("parameters", "message", "channel", "payload", "until"):
+        found += [(key, e) for e in template_expressions(step.get(key))]
+    return found
+
+
+def _check_step(step: dict, registry: Registry, connection_lookup) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    for where, expr in _expressions(step):
+        try:
+            compile_expression(expr)
+        except ExpressionError as exc:
+            problems.setdefault(where, []).append(str(exc))
+    if step["type"] in ("action", "notification"):
+        try:
+            plugin = registry.get(step["service"])
+        except UnknownPlugin:
+            problems["service"] = [f"unknown service {step['service']!r}"]
+            return problems
+        step["service"] = plugin.name
+        if step["type"] == "action":
+            problems.update(_check_action(step, plugin.manifest))
+        if step.get("connection") is not None and connection_lookup is not None:
+            owner = connection_lookup(step["connection"])
+            if owner is None:
+                problems["connection"] = [f"no connection {step['connection']}"]
+            elif owner != plugin.name:
+                problems["connection"] = [f"connection {step['connection']} is a {owner} connection"]
+    if step["type"] == "wait" and step.get("until") and not has_template(step["until"]):
+        try:
+            datetime.fromisoformat(step["until"].replace("Z", "+00:00"))
+        except ValueError:
+            problems["until"] = ["an ISO-8601 time, or a template"]
+    return problems
+
+
+def _check_action(step: dict, manifest: Any) -> dict[str, Any]:
+    action = manifest.action(step["action"])
+    if action is None:
+        known = ", ".join(a.name for a in manifest.actions)
+        return {"action": [f"{manifest.slug} has no action {step['action']!r} (known: {known})"]}
+    params = step["parameters"]
+    templated = tuple(k for k, v in params.items() if has_template(v))
+    concrete = {k: v for k, v in params.items() if k not in templated}
+    try:
+        action.input(unknown=RAISE, partial=templated).load(concrete)
+    except ValidationError as exc:
+        messages = exc.normalized_messages()
+        # A required field may be filled by a template: only concrete problems count.
+        messages = {k: v for k, v in messages.items() if k not in templated}
+        if messages:
+            return {"parameters": messages}
+    return {}
+
+
+def expand_compact(data: dict[str, Any], registry: Registry) -> dict[str, Any]:
+    """Expand the seed's compact form into a full definition.
+
+    ``{"name", "description", "trigger_service", "action_services", "conditions",
+    "ai_optimized"}``: the trigger is the service's first event (conditions are equality
+    filters on its payload); each action service gets its primary action, with required
+    parameters mapped from the trigger payload field of the same name (``{{ trigger.x }}``).
+    """
+    errors: dict[str, Any] = {}
+    trigger: dict[str, Any] = {"type": "manual"}
+    service = data.get("trigger_service")
+    if service:
+        try:
+            plugin = registry.get(service)
+            event = plugin.manifest.triggers[0].name if plugin.manifest.triggers else None
+            trigger = {"type": "event", "service": plugin.name, "event": event,
+                       "conditions": data.get("conditions") or {}}
+        except UnknownPlugin:
+            errors["trigger_service"] = [f"unknown service {service!r}"]
+    steps = []
+    previous: str | None = None
+    for name in data.get("action_services") or []:
+        try:
+            manifest = registry.get(name).manifest
+        except UnknownPlugin:
+            errors.setdefault("action_services", []).append(f"unknown service {name!r}")
+            continue
+        action = _primary_action(manifest)
+        step = {"id": f"{manifest.slug}_{action.name}", "type": "action", "service": manifest.slug,
+                "action": action.name, "parameters": _compact_parameters(action, manifest.slug),
+                "depends_on": [previous] if previous else []}
+        if data.get("ai_optimized"):
+            step["retry"] = {"max_attempts": 3, "delay_s": 2, "backoff": 2}
+            step["timeout_s"] = 60
+        steps.append(step)
+        previous = step["id"]
+    if not steps and "action_services" not in errors:
+        errors["action_services"] = ["name at least one service to act on"]
+    if errors:
+        raise DefinitionError(errors)
+    return {"name": data.get("name") or "Untitled workflow", "description": data.get("description", ""),
+            "trigger": trigger, "steps": steps}
+
+
+CONTENT_FIELDS = ("text", "message", "body", "summary", "title", "name")
+
+
+def _compact_parameters(action: Any, service: str) -> dict[str, str]:
+    """Required fields come from the trigger field of the same name; the first content field
+    (text, summary, ...) falls back to a short description of the event."""
+    fields_ = action.input().fields
+    params = {n: f"{{{{ trigger.{n} }}}}" for n, f in fields_.items() if f.required}
+    content = next((n for n in CONTENT_FIELDS if n in fields_), None)
+    if content is not None:
+        params[content] = f"{{{{ trigger.{content} || 'New event from ATOM workflow' }}}}"
+    return params
+
+
+def _primary_action(manifest: Any) -> Any:
+    for prefix in ("send_", "create_", "post", "add_"):
+        for action in manifest.actions:
+            if action.name.startswith(prefix):
+                return action
+    return manifest.actions[0]
+
+
+def is_compact(data: Any) -> bool:
+    return isinstance(data, dict) and "steps" not in data and (
+        "action_services" in data or "trigger_service" in data)

@@ -1,0 +1,324 @@
+"""The engine: queues executions, claims them in the database, runs them, and resumes the ones
+a dead process left behind.
+
+Executions wait in a queue for one of ``MAX_CONCURRENT_EXECUTIONS`` orchestrator slots; their
+steps share a pool of ``WORKER_THREADS``. Both sit behind :class:`Executor`, so a distributed
+backend can replace the thread pools. An execution belongs to the process named in
+``claimed_by`` (``host:pid:instance``); a process resumes an execution only by
+compare-and-set on that column, so under several gunicorn workers each interrupted execution
+is resumed exactly once.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+from typing import Callable
+from typing import Protocol
+
+from flask import Flask
+from sqlalchemy import or_
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from atom.engine.expressions import render
+from atom.engine.runner import ExecutionRun
+from atom.engine.steps import StepFailure
+from atom.extensions import db
+from atom.models import Execution
+from atom.models import StepRun
+from atom.models import Workflow
+from atom.models.base import utcnow
+from atom.models.workflow import FINISHED
+
+logger = logging.getLogger(__name__)
+
+HOST = socket.gethostname()
+STALE_AFTER_S = 30.0
+MAX_DEPTH = 5
+# Engines alive in this process: an owner id of this pid that is not here died with its app.
+_LIVE_OWNERS: set[str] = set()
+
+
+class Executor(Protocol):
+    """Where orchestrators and steps run. The thread pools are the embedded default."""
+
+    def submit_execution(self, fn: Callable[..., Any], *args: Any) -> Future: ...
+
+    def submit_step(self, fn: Callable[..., Any], *args: Any) -> Future: ...
+
+    def shutdown(self) -> None: ...
+
+
+class ThreadExecutor:
+    def __init__(self, executions: int, steps: int) -> None:
+        self._executions = ThreadPoolExecutor(executions, thread_name_prefix="atom-exec")
+        self._steps = ThreadPoolExecutor(steps, thread_name_prefix="atom-step")
+
+    def submit_execution(self, fn: Callable[..., Any], *args: Any) -> Future:
+        return self._executions.submit(fn, *args)
+
+    def submit_step(self, fn: Callable[..., Any], *args: Any) -> Future:
+        return self._steps.submit(fn, *args)
+
+    def shutdown(self) -> None:
+        self._executions.shutdown(wait=False, cancel_futures=True)
+        self._steps.shutdown(wait=False, cancel_futures=True)
+
+
+class Engine:
+    def __init__(self, app: Flask, executor: Executor | None = None) -> None:
+        self.app = app
+        self.owner = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        _LIVE_OWNERS.add(self.owner)
+        self._executor = executor
+        self._lock = threading.Lock()
+        self._done: dict[int, threading.Event] = {}
+
+    @property
+    def executor(self) -> Executor:
+        with self._lock:
+            if self._executor is None:
+                cfg = self.app.config
+                self._executor = ThreadExecutor(cfg["MAX_CONCURRENT_EXECUTIONS"], cfg["WORKER_THREADS"])
+            return self._executor
+
+    def close(self) -> None:
+        _LIVE_OWNERS.discard(self.owner)
+        if self._executor is not None:
+            self._executor.shutdown()
+
+    # -- starting ---------------------------------------------------------------------------------
+
+    def start(self, workflow: Workflow, payload: dict[str, Any], trigger_type: str = "manual",
+              idempotency_key: str | None = None) -> tuple[Execution, bool]:
+        """Create and queue an execution; with a known idempotency key return the existing one.
+
+        :return: the execution and whether it was created now.
+        """
+        if idempotency_key:
+            existing = self._by_key(workflow.id, idempotency_key)
+            if existing is not None:
+                return existing, False
+        execution = Execution(workflow_id=workflow.id, version=workflow.version, status="queued",
+                              trigger_type=trigger_type, trigger_payload=payload,
+                              idempotency_key=idempotency_key, claimed_by=self.owner,
+                              heartbeat_at=utcnow())
+        db.session.add(execution)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # the same key raced in from another request
+            return self._by_key(workflow.id, idempotency_key), False
+        self.enqueue(execution.id)
+        return execution, True
+
+    def _by_key(self, workflow_id: int, key: str | None) -> Execution | None:
+        return db.session.execute(db.select(Execution).filter_by(
+            workflow_id=workflow_id, idempotency_key=key)).scalar_one_or_none()
+
+    def enqueue(self, execution_id: int) -> None:
+        self._event(execution_id)
+        self.executor.submit_execution(self._run_claimed, execution_id)
+
+    def submit_step(self, fn: Callable[..., Any], *args: Any) -> Future:
+        return self.executor.submit_step(fn, *args)
+
+    # -- running ------------------------------------------------------------------------------------
+
+    def _run_claimed(self, execution_id: int) -> None:
+        with self.app.app_context():
+            try:
+                if self._claim(execution_id):
+                    self.run(execution_id)
+            except Exception:
+                logger.exception("execution %s crashed in its orchestrator", execution_id)
+                self._fail(execution_id, "internal error in the engine; see the log")
+            finally:
+                db.session.remove()
+                self._event(execution_id).set()
+
+    def _claim(self, execution_id: int) -> bool:
+        """Move a queued (or resumed) execution of ours to running."""
+        now = utcnow()
+        result = db.session.execute(
+            update(Execution)
+            .where(Execution.id == execution_id, Execution.claimed_by == self.owner,
+                   Execution.status.in_(("queued", "running")))
+            .values(status="running", heartbeat_at=now,
+                    started_at=db.func.coalesce(Execution.started_at, now)))
+        db.session.commit()
+        if result.rowcount != 1:
+            return False
+        cancelled = db.session.execute(
+            db.select(Execution.cancel_requested).filter_by(id=execution_id)).scalar()
+        if cancelled:
+            self._set_final(execution_id, "cancelled", "cancelled on request")
+            return False
+        return True
+
+    def run(self, execution_id: int) -> str:
+        """Run a claimed execution to its end in this thread; return its final status."""
+        return ExecutionRun(self, execution_id).run()
+
+    def run_child(self, parent_id: int, depth: int, step: dict[str, Any], context: dict[str, Any]) -> Any:
+        """A ``workflow`` step: run another workflow inline and return its outcome."""
+        limit = self.app.config.get("MAX_WORKFLOW_DEPTH", MAX_DEPTH)
+        if depth + 1 > limit:
+            raise StepFailure(f"sub-workflow depth limit ({limit}) reached", "validation")
+        workflow = db.session.get(Workflow, step["workflow_id"])
+        if workflow is None or workflow.deleted_at is not None:
+            raise StepFailure(f"no workflow {step['workflow_id']}", "validation")
+        if not workflow.enabled:
+            raise StepFailure(f"workflow {workflow.id} is disabled", "validation")
+        payload = render(step.get("payload") or {}, context)
+        child = Execution(workflow_id=workflow.id, version=workflow.version, status="running",
+                          trigger_type="workflow", trigger_payload=payload, parent_id=parent_id,
+                          depth=depth + 1, claimed_by=self.owner, heartbeat_at=utcnow(),
+                          started_at=utcnow(),
+                          idempotency_key=f"parent:{parent_id}:{step['id']}")
+        db.session.add(child)
+        try:
+            db.session.commit()
+        except IntegrityError:  # resumed parent: continue the child it had started
+            db.session.rollback()
+            child = self._by_key(workflow.id, f"parent:{parent_id}:{step['id']}")
+            if child.status not in FINISHED:
+                self._take_over(child.id)
+        status = child.status if child.status in FINISHED else self.run(child.id)
+        outputs = {r.step_id: r.output for r in db.session.scalars(
+            db.select(StepRun).filter_by(execution_id=child.id))}
+        if status != "succeeded":
+            error = db.session.get(Execution, child.id).error
+            raise StepFailure(f"sub-workflow execution {child.id} {status}: {error}", "workflow")
+        return {"execution_id": child.id, "status": status, "steps": outputs}
+
+    def heartbeat(self, execution_id: int) -> None:
+        db.session.execute(update(Execution).where(Execution.id == execution_id)
+                           .values(heartbeat_at=utcnow()))
+        db.session.commit()
+
+    def wait(self, execution_id: int, timeout: float) -> bool:
+        """Wait until an execution this process runs has finished; return whether it did."""
+        return self._event(execution_id).wait(timeout)
+
+    def _event(self, execution_id: int) -> threading.Event:
+        with self._lock:
+            return self._done.setdefault(execution_id, threading.Event())
+
+    def _fail(self, execution_id: int, error: str) -> None:
+        try:
+            self._set_final(execution_id, "failed", error)
+        except Exception:
+            logger.exception("could not record the failure of execution %s", execution_id)
+
+    def _set_final(self, execution_id: int, status: str, error: str | None) -> None:
+        db.session.rollback()
+        db.session.execute(update(Execution).where(Execution.id == execution_id)
+                           .values(status=status, error=error, finished_at=utcnow()))
+        db.session.commit()
+
+    # -- control ----------------------------------------------------------------------------------
+
+    def cancel(self, execution: Execution) -> None:
+        """Request cancellation; a queued execution is cancelled at once."""
+        execution.cancel_requested = True
+        if execution.status == "queued":
+            execution.status, execution.finished_at = "cancelled", utcnow()
+            execution.error = "cancelled on request"
+        db.session.commit()
+
+    def retry(self, execution: Execution) -> None:
+        """Run a failed execution again from its failed steps, keeping the successful outputs."""
+        db.session.execute(StepRun.__table__.delete().where(
+            StepRun.execution_id == execution.id,
+            StepRun.status.in_(("failed", "skipped", "cancelled", "running"))))
+        execution.status, execution.error, execution.finished_at = "queued", None, None
+        execution.cancel_requested = False
+        execution.claimed_by, execution.heartbeat_at = self.owner, utcnow()
+        db.session.commit()
+        self._event(execution.id).clear()
+        self.enqueue(execution.id)
+
+    # -- durability ---------------------------------------------------------------------------------
+
+    def recover(self) -> list[int]:
+        """Resume every queued or running execution whose process is gone; return their ids."""
+        stale = utcnow() - timedelta(seconds=self.app.config.get("EXECUTION_STALE_S", STALE_AFTER_S))
+        candidates = db.session.execute(
+            db.select(Execution.id, Execution.claimed_by, Execution.heartbeat_at)
+            .where(Execution.status.in_(("queued", "running")), Execution.parent_id.is_(None),
+                   or_(Execution.claimed_by.is_(None), Execution.claimed_by != self.owner))
+        ).all()
+        resumed = []
+        for execution_id, owner, beat in candidates:
+            if not _orphaned(owner, beat, stale):
+                continue
+            if self._take_over(execution_id, owner):
+                logger.warning("resuming execution %s left by %s", execution_id, owner)
+                self.enqueue(execution_id)
+                resumed.append(execution_id)
+        return resumed
+
+    def _take_over(self, execution_id: int, owner: str | None = None) -> bool:
+        query = update(Execution).where(Execution.id == execution_id)
+        if owner is not None:
+            query = query.where(Execution.claimed_by == owner)
+        result = db.session.execute(query.values(claimed_by=self.owner, heartbeat_at=utcnow()))
+        db.session.commit()
+        return result.rowcount == 1
+
+    def start_recovery_loop(self, interval: float = 15.0) -> threading.Thread:
+        """Resume orphaned executions now and every ``interval`` seconds (a daemon thread)."""
+        def loop() -> None:
+            stop = threading.Event()
+            while True:
+                with self.app.app_context():
+                    try:
+                        self.recover()
+                    except Exception:
+                        logger.exception("execution recovery sweep failed")
+                    finally:
+                        db.session.remove()
+                if stop.wait(interval):
+                    return
+
+        thread = threading.Thread(target=loop, name="atom-recovery", daemon=True)
+        thread.start()
+        return thread
+
+
+def _orphaned(owner: str | None, beat: Any, stale: Any) -> bool:
+    """A process on this host is judged by whether it lives; one elsewhere by its heartbeat."""
+    if owner and owner.partition(":")[0] != HOST:
+        return beat is None or beat < stale
+    return not _owner_alive(owner)
+
+
+def _owner_alive(owner: str | None) -> bool:
+    """Whether the process named by ``host:pid:instance`` still runs (judged on this host only)."""
+    if not owner:
+        return False
+    host, _, rest = owner.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if host != HOST:
+        return True  # another machine: only its heartbeat can tell
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return owner in _LIVE_OWNERS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

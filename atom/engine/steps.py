@@ -1,0 +1,129 @@
+"""What each step type does, given its definition and the execution context.
+
+Pure steps (transform, condition) are computed in the orchestrator thread; action,
+notification and workflow steps run on the step pool. Each returns the step's output or
+raises :class:`StepFailure` (or an ``IntegrationError``) with an error class.
+"""
+from __future__ import annotations
+
+import statistics
+from typing import Any
+from typing import Callable
+
+from atom.engine.expressions import ExpressionError
+from atom.engine.expressions import evaluate
+from atom.engine.expressions import render
+from atom.engine.expressions import truthy
+from atom.extensions import db
+from atom.integrations.errors import IntegrationError
+from atom.models import Connection
+from atom.state import get_state
+
+PURE_TYPES = ("transform", "condition")
+
+
+class StepFailure(Exception):
+    """A step failed for a reason of its own (not a service call): carries an error class."""
+
+    def __init__(self, message: str, error_class: str = "validation", retryable: bool = False) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+        self.retryable = retryable
+
+
+def run_pure(step: dict[str, Any], context: dict[str, Any]) -> Any:
+    try:
+        if step["type"] == "condition":
+            value = evaluate(step["expression"], context)
+            return {"result": truthy(value), "value": value}
+        if "mapping" in step:
+            return {name: evaluate(expr, context) for name, expr in step["mapping"].items()}
+        return aggregate(step["aggregate"], context)
+    except ExpressionError as exc:
+        raise StepFailure(str(exc), "expression") from exc
+
+
+def aggregate(spec: dict[str, Any], context: dict[str, Any]) -> Any:
+    items = evaluate(spec["source"], context)
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise StepFailure(f"aggregate source {spec['source']!r} is not a list", "expression")
+    if spec.get("group_by"):
+        groups: dict[str, list[Any]] = {}
+        for item in items:
+            groups.setdefault(str(evaluate(spec["group_by"], item)), []).append(item)
+        return {"groups": {key: _reduce(spec, members) for key, members in groups.items()}}
+    return {"value": _reduce(spec, items), "count": len(items)}
+
+
+_REDUCERS: dict[str, Callable[[list[float]], float]] = {
+    "sum": sum, "avg": statistics.fmean, "min": min, "max": max,
+}
+
+
+def _reduce(spec: dict[str, Any], items: list[Any]) -> Any:
+    if spec["op"] == "count":
+        return len(items)
+    values = [evaluate(spec["field"], item) if spec.get("field") else item for item in items]
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if len(numbers) != len(values):
+        raise StepFailure(f"{spec['op']} needs numbers; got {values[:3]!r}", "expression")
+    return _REDUCERS[spec["op"]](numbers) if numbers else None
+
+
+def resolve_connection(step: dict[str, Any]) -> Connection:
+    """The step's connection, or the first enabled connection of its service."""
+    if step.get("connection") is not None:
+        conn = db.session.get(Connection, step["connection"])
+        if conn is None or conn.integration != step["service"]:
+            raise StepFailure(f"connection {step['connection']} not found for {step['service']}",
+                              "validation")
+    else:
+        conn = db.session.execute(
+            db.select(Connection).filter_by(integration=step["service"], enabled=True)
+            .order_by(Connection.id).limit(1)
+        ).scalar_one_or_none()
+        if conn is None:
+            raise StepFailure(f"no {step['service']} connection: create one first", "validation")
+    if not conn.enabled:
+        raise StepFailure(f"connection {conn.id} is disabled", "validation")
+    return conn
+
+
+def run_action(step: dict[str, Any], context: dict[str, Any], idempotency_key: str) -> Any:
+    params = _render(step.get("parameters") or {}, context)
+    conn = resolve_connection(step)
+    return get_state().runtime.run_action(conn, step["action"], params, idempotency_key).output
+
+
+def run_notification(step: dict[str, Any], context: dict[str, Any], idempotency_key: str) -> Any:
+    conn = resolve_connection(step)
+    integ = get_state().runtime.integration(conn)
+    message = _render(step["message"], context)
+    channel = _render(step.get("channel"), context)
+    from atom.integrations.http import IdempotencyScope
+    from atom.integrations.http import idempotency_scope
+
+    token = idempotency_scope.set(IdempotencyScope(idempotency_key))
+    try:
+        return integ.notify(channel, str(message))
+    finally:
+        idempotency_scope.reset(token)
+
+
+def _render(value: Any, context: dict[str, Any]) -> Any:
+    try:
+        return render(value, context)
+    except ExpressionError as exc:
+        raise StepFailure(str(exc), "expression") from exc
+
+
+def error_of(exc: BaseException) -> tuple[str, str, bool]:
+    """(error class, message, retryable) of any exception a step raised."""
+    if isinstance(exc, StepFailure):
+        return exc.error_class, str(exc), exc.retryable
+    if isinstance(exc, IntegrationError):
+        retryable = exc.code in ("timeout", "upstream", "rate_limited", "circuit_open") and not exc.permanent
+        return exc.code, exc.message, retryable
+    return "internal", f"{type(exc).__name__}: {exc}", False

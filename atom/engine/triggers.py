@@ -1,0 +1,151 @@
+"""Triggers: events from verified webhooks, per-workflow webhook URLs, and cron schedules."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+from flask import Flask
+
+from atom.engine import get_engine
+from atom.extensions import db
+from atom.models import ScheduleFire
+from atom.models import WebhookEvent
+from atom.models import Workflow
+from atom.models.base import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def _lookup(payload: Any, path: str) -> Any:
+    value = payload
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def conditions_match(conditions: dict[str, Any], payload: Any) -> bool:
+    """Equality on dotted paths of the payload; a list of values means "any of these"."""
+    for path, expected in (conditions or {}).items():
+        actual = _lookup(payload, path)
+        if isinstance(expected, list) and not isinstance(actual, list):
+            if actual not in expected:
+                return False
+        elif actual != expected:
+            return False
+    return True
+
+
+def dispatch_events(event_ids: list[int]) -> list[int]:
+    """Start every enabled workflow whose event trigger matches; return execution ids."""
+    from atom.engine.workflows import current_definition
+
+    engine = get_engine()
+    started = []
+    for event in db.session.scalars(db.select(WebhookEvent).where(WebhookEvent.id.in_(event_ids))):
+        workflows = db.session.scalars(db.select(Workflow).filter_by(
+            trigger_type="event", trigger_service=event.integration, trigger_event=event.event,
+            enabled=True, deleted_at=None)).all()
+        for workflow in workflows:
+            trigger = current_definition(workflow)["trigger"]
+            if not conditions_match(trigger.get("conditions") or {}, event.payload):
+                continue
+            execution, created = engine.start(workflow, event.payload, "event",
+                                              idempotency_key=f"event:{event.id}")
+            if created:
+                started.append(execution.id)
+        event.status = "processed"
+    db.session.commit()
+    return started
+
+
+def verify_workflow_signature(secret: str | None, body: bytes, header: str | None) -> bool:
+    """``X-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`` when the trigger has a secret."""
+    if not secret:
+        return True
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return bool(header) and hmac.compare_digest(expected, header)
+
+
+def last_fire_time(cron: str, timezone: str, now: datetime | None = None) -> datetime:
+    """The most recent fire time at or before ``now`` (naive UTC), the key of a fire."""
+    tz = ZoneInfo(timezone)
+    local_now = (now or datetime.now(UTC)).astimezone(tz)
+    it = croniter(cron, local_now + _EPSILON)
+    return it.get_prev(datetime).astimezone(UTC).replace(tzinfo=None)
+
+
+_EPSILON = timedelta(seconds=1)
+
+
+def fire_schedule(app: Flask, workflow_id: int) -> int | None:
+    """Run by the scheduler at each cron fire: start one execution per fire time, at most."""
+    from atom.engine.workflows import current_definition
+
+    with app.app_context():
+        workflow = db.session.get(Workflow, workflow_id)
+        if workflow is None or not workflow.enabled or workflow.trigger_type != "schedule":
+            return None
+        trigger = current_definition(workflow)["trigger"]
+        fire_time = last_fire_time(trigger["cron"], trigger.get("timezone", "UTC"))
+        claim = ScheduleFire(workflow_id=workflow_id, fire_time=fire_time)
+        db.session.add(claim)
+        try:
+            db.session.commit()
+        except Exception:  # the unique key: another process fired this time already
+            db.session.rollback()
+            return None
+        execution, _ = get_engine(app).start(
+            workflow, {"fired_at": fire_time.isoformat() + "Z", "cron": trigger["cron"]}, "schedule",
+            idempotency_key=f"schedule:{fire_time.isoformat()}")
+        claim.execution_id = execution.id
+        db.session.commit()
+        logger.info("schedule fired workflow %s (execution %s)", workflow_id, execution.id)
+        return execution.id
+
+
+def schedule_jobs(app: Flask) -> list[Any]:
+    """Scheduler provider: one cron job per enabled schedule-triggered workflow."""
+    from atom.engine.workflows import current_definition
+    from atom.scheduler import JobSpec
+
+    with app.app_context():
+        jobs = []
+        for workflow in db.session.scalars(db.select(Workflow).filter_by(
+                trigger_type="schedule", enabled=True, deleted_at=None)):
+            trigger = current_definition(workflow)["trigger"]
+            minute, hour, day, month, dow = trigger["cron"].split()
+            jobs.append(JobSpec(
+                id=f"workflow:{workflow.id}:v{workflow.version}", func=fire_schedule,
+                trigger="cron",
+                trigger_args={"minute": minute, "hour": hour, "day": day, "month": month,
+                              "day_of_week": dow, "timezone": trigger.get("timezone", "UTC")},
+                kwargs={"app": app, "workflow_id": workflow.id}))
+        return jobs
+
+
+def prune_executions(app: Flask) -> int:
+    """Delete finished executions older than ``EXECUTION_RETENTION_DAYS``."""
+    from atom.models import Execution
+    from atom.models import StepRun
+
+    with app.app_context():
+        cutoff = utcnow() - timedelta(days=app.config["EXECUTION_RETENTION_DAYS"])
+        old = db.select(Execution.id).where(Execution.finished_at < cutoff,
+                                            Execution.status.in_(("succeeded", "failed", "cancelled")))
+        ids = list(db.session.scalars(old))
+        if ids:
+            db.session.execute(StepRun.__table__.delete().where(StepRun.execution_id.in_(ids)))
+            db.session.execute(db.update(Execution).where(Execution.parent_id.in_(ids)).values(parent_id=None))
+            db.session.execute(Execution.__table__.delete().where(Execution.id.in_(ids)))
+            db.session.execute(ScheduleFire.__table__.delete().where(ScheduleFire.fire_time < cutoff))
+        db.session.commit()
+        return len(ids)
