@@ -2,12 +2,14 @@
 health checks and actions through them, and record the outcome in one place."""
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from typing import Callable
 from typing import Iterator
 
 from flask import Flask
@@ -22,8 +24,10 @@ from atom.integrations import auth as auth_mod
 from atom.integrations.base import ConnectionInfo
 from atom.integrations.base import Integration
 from atom.integrations.errors import IntegrationError
+from atom.integrations.errors import IntegrationTimeout
 from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
+from atom.integrations.clock import SYSTEM_CLOCK
 from atom.integrations.http import ClientSettings
 from atom.integrations.http import IdempotencyScope
 from atom.integrations.http import IntegrationClient
@@ -97,8 +101,12 @@ class ConnectionRuntime:
         self.registry = registry
         self.vault = vault
         self.recorder = recorder
+        # Injectable for tests: rate limits, backoff and breakers read time through it.
+        self.clock = SYSTEM_CLOCK
         self._cache: dict[int, tuple[int, Integration]] = {}
         self._lock = threading.Lock()
+        # Called by test() with (connection, result) before it commits (monitoring's samples).
+        self.test_listeners: list[Callable[[Connection, TestResult], None]] = []
 
     def integration(self, conn: Connection) -> Integration:
         """Return the live integration for ``conn``, rebuilt when its revision changed."""
@@ -127,7 +135,10 @@ class ConnectionRuntime:
             connection_id=conn_id,
             settings=cs,
             raise_for_response=integ.raise_for_response,
-            parse_rate_limit=integ.parse_rate_limit,
+            # The base hook reads the common headers against the client's own clock.
+            parse_rate_limit=(None if type(integ).parse_rate_limit is Integration.parse_rate_limit
+                              else integ.parse_rate_limit),
+            clock=self.clock,
             default_headers=integ.default_headers(),
             recorder=self.recorder,
         )
@@ -182,13 +193,17 @@ class ConnectionRuntime:
 
     # -- the one place outcomes are recorded -------------------------------------------------
 
-    def test(self, conn: Connection) -> TestResult:
-        """Run the connection's health check and record the result on the connection."""
+    def test(self, conn: Connection, timeout: float | None = None) -> TestResult:
+        """Run the connection's health check and record the result on the connection.
+
+        :param timeout: seconds after which a check that has not finished counts as failed
+            (``timeout``); its thread is abandoned and its late outcome ignored.
+        """
         started = time.perf_counter()
         integ = self.integration(conn)
         try:
             with redacting(integ):
-                integ.health_check()
+                _within(integ.health_check, timeout)
             result = TestResult(True, _ms(started))
         except IntegrationError as exc:
             result = TestResult(False, _ms(started), exc.code, exc.message[:500])
@@ -204,6 +219,8 @@ class ConnectionRuntime:
             conn.status = "needs_reauth"
         elif result.ok:
             conn.status = "active"
+        for listener in self.test_listeners:
+            listener(conn, result)
         db.session.commit()
         return result
 
@@ -259,4 +276,31 @@ def redacting(integ: Integration) -> Iterator[None]:
 
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
+
+
+def _within(func: Callable[[], None], timeout: float | None) -> None:
+    """Call ``func``; with a timeout, in a daemon thread that is abandoned when it overruns.
+
+    :raises IntegrationTimeout: ``func`` did not return within ``timeout`` seconds.
+    """
+    if timeout is None:
+        func()
+        return
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            func()
+            outcome.append(None)
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome.append(exc)
+
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(run,),
+                              name="atom-health-check", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise IntegrationTimeout(f"the health check did not finish within {timeout:g} s")
+    if outcome[0] is not None:
+        raise outcome[0]
 

@@ -11,6 +11,7 @@ import pytest
 import requests
 import responses
 from marshmallow import fields
+from marshmallow import validate
 
 from atom.integrations.catalogue import describe
 from atom.integrations.errors import IntegrationError
@@ -29,7 +30,12 @@ def sample(schema_cls) -> dict:
     """Plausible values for every field of a credentials schema."""
     values = {}
     for name, field in schema_cls().fields.items():
-        if isinstance(field, fields.Email):
+        choices = [v.choices for v in _validators(field) if isinstance(v, validate.OneOf)]
+        if "example" in field.metadata:
+            values[name] = field.metadata["example"]
+        elif choices:
+            values[name] = list(choices[0])[0]
+        elif isinstance(field, fields.Email):
             values[name] = "bot@example.com"
         elif isinstance(field, fields.Url):
             values[name] = FAKE
@@ -37,11 +43,15 @@ def sample(schema_cls) -> dict:
             values[name] = 1
         elif isinstance(field, fields.Boolean):
             values[name] = True
-        elif isinstance(field, fields.String) and field.validate:
-            continue  # enumerations and patterns: leave to the schema's default
         else:
             values[name] = f"contract-{name}-0123456789abcdef"
     return values
+
+
+def _validators(field) -> list:
+    if field.validate is None:
+        return []
+    return list(field.validate) if isinstance(field.validate, (list, tuple)) else [field.validate]
 
 
 @pytest.fixture(params=ENTRY_POINTS, ids=lambda ep: ep.name)
