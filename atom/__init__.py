@@ -32,6 +32,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     load_config(app, test_config)
     configure_logging(app)
+    hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     state.init_app(app)  # database, vault, plugin registry, metrics, connection runtime
     engine.init_app(app)  # workflow engine (threads start on first use, not here)
     register_api(app)  # /api/v2, /api/enhanced, /hooks, OpenAPI

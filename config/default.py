@@ -51,6 +51,52 @@ class DefaultConfig:
     HEALTH_SCORE_CRITICAL = 60
     HEALTH_CHECK_INTERVAL_S = 60
     METRICS_RETENTION_DAYS = 30
+    # Monitoring (atom/monitoring): consecutive failed checks that raise a warning / critical
+    # alert, and a workflow's failed share of its executions that does.
+    CONSECUTIVE_FAILURES_WARNING = 2
+    CONSECUTIVE_FAILURES_CRITICAL = 3
+    WORKFLOW_FAILURE_RATE_WARNING = 0.10
+    WORKFLOW_FAILURE_RATE_CRITICAL = 0.25
+    # A health check still running after this many seconds counts as failed (timeout).
+    HEALTH_CHECK_TIMEOUT_S = 10.0
+    # Checks of one round run concurrently on at most this many threads.
+    HEALTH_CHECK_CONCURRENCY = 32
+    # Scheduled rounds start each check after a random delay of up to this many seconds
+    # (at most a quarter of the interval), so services are not all hit at the same instant.
+    HEALTH_CHECK_JITTER_S = 2.0
+    # Success rate, error count and response times are computed over this window.
+    MONITORING_WINDOW_S = 900
+    # Observations in the window before response-time, success-rate and score rules fire.
+    ALERT_MIN_OBSERVATIONS = 5
+    # Evaluations in a row without the condition before an alert resolves itself.
+    ALERT_RECOVERY_EVALUATIONS = 3
+    # The same alert event goes to a channel at most once per this many seconds (escalations
+    # always go), and a channel gets at most this many messages a minute.
+    ALERT_NOTIFY_THROTTLE_S = 900
+    ALERT_NOTIFY_MAX_PER_MINUTE = 10
+    # Live anomaly detection over check latency and failure counts (atom.monitoring.anomaly),
+    # and keyword overrides for its StreamingDetector (e.g. {"warmup": 600}).
+    ANOMALY_DETECTION = True
+    ANOMALY_PARAMS: dict = {}
+    # Hourly roll-ups are kept this long (raw samples: METRICS_RETENTION_DAYS).
+    METRICS_ROLLUP_RETENTION_DAYS = 400
+    # /metrics answers without an API key when True (otherwise any role's key).
+    METRICS_PUBLIC = False
+    # Scheduler (atom/scheduler.py): started by wsgi.py / `atom scheduler`, never by create_app.
+    # False lets web workers leave it to a separate `atom scheduler` process.
+    SCHEDULER_ENABLED = True
+    # Job providers, "module:function" returning JobSpecs.
+    SCHEDULER_PROVIDERS: list = ["atom.monitoring.jobs:health_jobs"]
+    # Processes without the lock try again this often; the holder re-reads providers this often.
+    SCHEDULER_LOCK_RETRY_S = 15.0
+    SCHEDULER_RECONCILE_S = 30.0
+    # The lock file on SQLite (default <instance>/scheduler.lock) and the PostgreSQL
+    # advisory-lock key (default a fixed hash of "atom.scheduler").
+    SCHEDULER_LOCK_PATH: str | None = None
+    SCHEDULER_LOCK_KEY: int | None = None
+    # Threads running scheduled jobs, and how late a job may still start.
+    SCHEDULER_THREADS = 4
+    SCHEDULER_MISFIRE_GRACE_S = 30
     # Workflow engine.
     WORKER_THREADS = 8
     MAX_CONCURRENT_EXECUTIONS = 16
@@ -64,5 +110,8 @@ class DefaultConfig:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
+    # Proxies in front of ATOM that set X-Forwarded-For/-Proto/-Host (0 = trust none). Webhook
+    # signatures that cover the URL (HubSpot v3) need the public https URL to be seen.
+    PROXY_FIX_HOPS = 0
     # Log level of the ``atom`` loggers.
     LOG_LEVEL = "INFO"

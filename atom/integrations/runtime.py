@@ -65,8 +65,10 @@ class CommonSettings(Schema):
 
 def settings_schema(manifest: Manifest) -> Schema:
     """The settings schema of a plugin: the common settings plus the plugin's own."""
-    extra = dict(manifest.settings._declared_fields) if manifest.settings else {}
-    cls = Schema.from_dict({**CommonSettings._declared_fields, **extra}, name=f"{manifest.slug}Settings")
+    if manifest.settings is None:
+        return CommonSettings(unknown=RAISE)
+    # Inheritance, not a field copy, so the plugin's own @validates_schema checks still run.
+    cls = type(f"{manifest.slug}Settings", (manifest.settings, CommonSettings), {})
     return cls(unknown=RAISE)
 
 
