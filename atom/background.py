@@ -12,9 +12,11 @@ from atom.engine import get_engine
 
 def start(app: Flask) -> None:
     """Resume executions a dead process left behind, and take part in the scheduler election."""
+    from atom.engine.triggers import maintenance_jobs
     from atom.engine.triggers import schedule_jobs
     from atom.scheduler import start_scheduler
 
     get_engine(app).start_recovery_loop(app.config.get("EXECUTION_RECOVERY_INTERVAL_S", 15.0))
     scheduler = start_scheduler(app)
     scheduler.add_provider(schedule_jobs)
+    scheduler.add_provider(maintenance_jobs)

@@ -149,3 +149,11 @@ def prune_executions(app: Flask) -> int:
             db.session.execute(ScheduleFire.__table__.delete().where(ScheduleFire.fire_time < cutoff))
         db.session.commit()
         return len(ids)
+
+
+def maintenance_jobs(app: Flask) -> list[Any]:
+    """Scheduler provider: prune old executions once a day."""
+    from atom.scheduler import JobSpec
+
+    return [JobSpec(id="engine:prune", func=prune_executions, trigger="interval",
+                    trigger_args={"hours": 24}, kwargs={"app": app})]

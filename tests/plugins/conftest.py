@@ -83,3 +83,32 @@ def assert_prism_accepted(response) -> None:
     # Prism also lists problems of its own example responses; only the request's count.
     violations = [v for v in json.loads(raw or "[]") if (v.get("location") or [""])[0] == "request"]
     assert not violations, f"Prism rejected the request: {violations}"
+
+
+@pytest.fixture
+def run_action(client, keys):
+    """POST an action run through the API, as a user would."""
+    def run(conn: dict, action: str, body: dict):
+        return client.post(f"/api/v2/connections/{conn['id']}/actions/{action}",
+                           headers=keys["editor"], json=body)
+
+    return run
+
+
+@pytest.fixture
+def check_connection(client, keys):
+    """POST a connection test through the API."""
+    def run(conn: dict):
+        return client.post(f"/api/v2/connections/{conn['id']}/test", headers=keys["editor"])
+
+    return run
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    """Record the client's sleeps instead of sleeping (retry waits, rate-limit pauses)."""
+    from atom.integrations.clock import SYSTEM_CLOCK
+
+    slept: list[float] = []
+    monkeypatch.setattr(SYSTEM_CLOCK, "sleep", slept.append)
+    return slept

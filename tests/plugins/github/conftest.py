@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import responses
 
-from atom.integrations.clock import SYSTEM_CLOCK
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GITHUB = "https://api.github.com"
@@ -38,28 +37,3 @@ def github_connection(create_connection):
         return create_connection("github", settings or {}, creds)
 
     return make
-
-
-@pytest.fixture
-def run_action(client, keys):
-    def run(conn: dict, action: str, body: dict):
-        return client.post(f"/api/v2/connections/{conn['id']}/actions/{action}",
-                           headers=keys["editor"], json=body)
-
-    return run
-
-
-@pytest.fixture
-def check_connection(client, keys):
-    def run(conn: dict):
-        return client.post(f"/api/v2/connections/{conn['id']}/test", headers=keys["editor"])
-
-    return run
-
-
-@pytest.fixture
-def sleeps(monkeypatch):
-    """Record the client's sleeps instead of sleeping (retry waits, rate-limit pauses)."""
-    slept: list[float] = []
-    monkeypatch.setattr(SYSTEM_CLOCK, "sleep", slept.append)
-    return slept
