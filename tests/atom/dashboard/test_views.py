@@ -63,3 +63,21 @@ def test_forms_need_a_csrf_token_when_csrf_is_on(app_factory, alice):
     client = app.test_client()
     response = client.post("/login", data={"email": "a@b.c", "password": "x"})
     assert response.status_code == 400
+
+
+def test_workflow_pages_show_workflows_and_execution_steps(app, client, alice, keys):
+    api = app.test_client()
+    wf = api.post("/api/v2/ai-workflows", headers=keys["editor"], json={
+        "name": "Nightly sync", "trigger": {"type": "manual"},
+        "steps": [{"id": "shape", "type": "transform", "mapping": {"n": "trigger.n"}},
+                  {"id": "check", "type": "condition", "expression": "steps.shape.output.n > `1`",
+                   "depends_on": ["shape"]}]}).get_json()
+    ex = api.post(f"/api/v2/ai-workflows/{wf['id']}/execute?wait=10", headers=keys["editor"],
+                  json={"n": 3}).get_json()
+    assert ex["status"] == "succeeded"
+    login(client, alice["email"], alice["password"])
+    listing = client.get("/workflows").get_data(as_text=True)
+    assert "Nightly sync" in listing and f"#{ex['id']} succeeded" in listing
+    detail = client.get(f"/executions/{ex['id']}").get_data(as_text=True)
+    assert "shape" in detail and "check" in detail and "succeeded" in detail
+    assert client.get("/executions/9999").status_code == 404
