@@ -11,6 +11,7 @@ import contextvars
 import email.utils
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass
 from dataclasses import replace
@@ -46,6 +47,10 @@ from atom.integrations.ratelimit import TokenBucket
 
 logger = logging.getLogger(__name__)
 
+# Path segments that name one record (numbers, keys like ABC-123, long hex/uuid ids) become
+# ":id" in default operation names, so metric labels stay few.
+# API versions ("3", "v1", "v2.0") stay as they are.
+_ID_SEGMENT = re.compile(r"/(?!(?:v\d+(?:\.\d+)?|\d)(?:/|$))(?=[^/]*\d)[^/]{1,80}(?=/|$)")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 USER_AGENT = "ATOM/0.1 (+self-hosted integration hub)"
 
@@ -136,12 +141,15 @@ class IntegrationClient:
             f"{integration}:{connection_id}", settings.circuit_threshold, settings.circuit_reset, clock
         )
         self._raise_for_response = raise_for_response or default_raise_for_response
-        self._parse_rate_limit = parse_rate_limit or parse_rate_limit_headers
+        self._parse_rate_limit = parse_rate_limit or self._parse_rate_limit_headers
         self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         self._headers.update(default_headers or {})
         self._recorder = recorder
+        self._urls: dict[str, tuple[str, str]] = {}
         self._retrying = Retrying(
-            stop=stop_after_attempt(max(1, settings.max_attempts)) | self._stop_total,
+            # The one retry after an OAuth2 refresh is part of auth, outside the attempt budget.
+            stop=(stop_after_attempt(max(1, settings.max_attempts)) | self._stop_total)
+            & self._not_refresh,
             wait=self._wait,
             retry=retry_if_exception(self._should_retry),
             sleep=clock.sleep,
@@ -172,7 +180,7 @@ class IntegrationClient:
         :raises IntegrationError: a subclass saying what went wrong.
         """
         method = method.upper()
-        url = self._url(path)
+        url, url_path = self._resolve(path)
         hdrs = dict(self._headers)
         if headers:
             hdrs.update(headers)
@@ -188,7 +196,7 @@ class IntegrationClient:
             )
         call = _Call(method, url, params or {}, json, data, hdrs, idempotent)
         call.started = self.clock.monotonic()
-        op = operation or f"{method} {urlsplit(url).path}"
+        op = operation or f"{method} {_ID_SEGMENT.sub('/:id', url_path)}"
         started = time.perf_counter()
         try:
             self.breaker.before_call()
@@ -196,13 +204,19 @@ class IntegrationClient:
             self._record(op, None, started, 0, exc)
             raise
         try:
-            response = self._retrying(self._attempt, call)
+            response = self._send(call)
         except _Retry as exc:  # refresh did not help and attempts ran out
             err = AuthError("credentials refused after refresh")
             self._finish(op, started, call, err)
             raise err from exc
         except IntegrationError as exc:
             self._finish(op, started, call, exc)
+            raise
+        except Exception as exc:
+            # A bug in a hook (classifier, auth): free the half-open probe slot, or the
+            # breaker would refuse every later call.
+            self.breaker.neutral()
+            self._record(op, None, started, call.attempts, UpstreamError(type(exc).__name__))
             raise
         self.breaker.success()
         self._record(op, response.status_code, started, call.attempts, None)
@@ -232,6 +246,26 @@ class IntegrationClient:
         self.session.close()
 
     # -- one attempt ------------------------------------------------------------------------
+
+    def _send(self, call: _Call) -> requests.Response:
+        """Run the attempts of one call.
+
+        The first attempt runs directly, so a call that succeeds at once costs no retry
+        bookkeeping; a retryable failure hands over to tenacity, which sees it as attempt 1.
+        """
+        try:
+            return self._attempt(call)
+        except Exception as exc:
+            if not self._should_retry(exc):
+                raise
+            first = [exc]
+
+        def attempt(c: _Call) -> requests.Response:
+            if first:
+                raise first.pop()
+            return self._attempt(c)
+
+        return self._retrying(attempt, call)
 
     def _attempt(self, call: _Call) -> requests.Response:
         call.attempts += 1
@@ -299,6 +333,10 @@ class IntegrationClient:
         wait = getattr(exc, "retry_after", None)
         return not (wait and wait > self.settings.max_server_wait)
 
+    @staticmethod
+    def _not_refresh(state: RetryCallState) -> bool:
+        return not (state.outcome and isinstance(state.outcome.exception(), _Retry))
+
     def _stop_total(self, state: RetryCallState) -> bool:
         call = state.args[0]
         return self.clock.monotonic() - call.started >= self.settings.max_total
@@ -351,6 +389,21 @@ class IntegrationClient:
                 error_class=None if exc is None else exc.code,
             )
         )
+
+    def _parse_rate_limit_headers(self, response: requests.Response
+                                  ) -> tuple[int | None, float | None]:
+        # Reset epochs are read against this client's clock, like every other wait.
+        return parse_rate_limit_headers(response, now=self.clock.time())
+
+    def _resolve(self, path: str) -> tuple[str, str]:
+        """``(url, url path)`` for ``path``, cached: connections call the same paths again."""
+        hit = self._urls.get(path)
+        if hit is None:
+            url = self._url(path)
+            hit = (url, urlsplit(url).path)
+            if len(self._urls) < 1024:
+                self._urls[path] = hit
+        return hit
 
     def _url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -443,8 +496,12 @@ _RESET = ("X-RateLimit-Reset-After", "X-RateLimit-Reset", "RateLimit-Reset",
           "X-RateLimit-Requests-Reset")
 
 
-def parse_rate_limit_headers(response: requests.Response) -> tuple[int | None, float | None]:
-    """Read the common ``*-RateLimit-Remaining``/``-Reset`` headers; ``(None, None)`` if absent."""
+def parse_rate_limit_headers(response: requests.Response,
+                             now: float | None = None) -> tuple[int | None, float | None]:
+    """Read the common ``*-RateLimit-Remaining``/``-Reset`` headers; ``(None, None)`` if absent.
+
+    :param now: the epoch time reset epochs are measured from (default: ``time.time()``).
+    """
     headers = response.headers
     remaining = next((headers[h] for h in _REMAINING if h in headers), None)
     if remaining is None:
@@ -454,7 +511,7 @@ def parse_rate_limit_headers(response: requests.Response) -> tuple[int | None, f
     except ValueError:
         return None, None
     reset = next((headers[h] for h in _RESET if h in headers), None)
-    return left, parse_reset(reset)
+    return left, parse_reset(reset, now)
 
 
 def default_raise_for_response(response: requests.Response) -> None:

@@ -5,9 +5,10 @@ import atexit
 import logging
 import threading
 from collections import deque
-from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Callable
 
 from flask import Flask
@@ -28,6 +29,11 @@ class CallStat:
     error_class: str | None
 
 
+MAX_BUFFERED = 200_000
+_FIELDS = tuple(f.name for f in fields(CallStat))
+_values = attrgetter(*_FIELDS)
+
+
 class MetricsRecorder:
     """Collects :class:`CallStat` in a deque; a background thread flushes it in batches.
 
@@ -39,7 +45,7 @@ class MetricsRecorder:
         self._app = app
         self._batch = batch
         self._interval = interval
-        self._buffer: deque[CallStat] = deque()
+        self._buffer: deque[CallStat] = deque(maxlen=MAX_BUFFERED)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -65,14 +71,23 @@ class MetricsRecorder:
         from atom.models import CallRecord
 
         with self._flush_lock:
-            rows = []
-            while self._buffer and len(rows) < 50_000:
-                rows.append(asdict(self._buffer.popleft()))
-            if not rows:
+            stats = []
+            while self._buffer and len(stats) < 50_000:
+                stats.append(self._buffer.popleft())
+            if not stats:
                 return 0
-            with self._app.app_context():
-                db.session.execute(CallRecord.__table__.insert(), rows)
-                db.session.commit()
+            # Not dataclasses.asdict: it deep-copies, and this runs under the GIL of the
+            # threads making calls.
+            rows = [dict(zip(_FIELDS, _values(stat))) for stat in stats]
+            try:
+                with self._app.app_context():
+                    db.session.execute(CallRecord.__table__.insert(), rows)
+                    db.session.commit()
+            except Exception:
+                # Keep the batch for the next flush (the deque's bound caps memory if the
+                # database stays away: the oldest records go first).
+                self._buffer.extendleft(reversed(stats))
+                raise
             return len(rows)
 
     def close(self) -> None:

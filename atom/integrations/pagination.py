@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 from typing import Callable
 from typing import Iterator
+from urllib.parse import urljoin
+from urllib.parse import urlsplit
 
 import jmespath
 
@@ -85,9 +87,16 @@ class LinkHeaderPaginator(_Base):
 
     def next(self, response: Any, body: Any, params: dict[str, Any]) -> Any:
         nxt = response.links.get("next", {}).get("url")
-        if nxt:
-            params.clear()  # the next URL carries its own query
-        return nxt or None
+        if not nxt:
+            return None
+        params.clear()  # the next URL carries its own query
+        # RFC 8288: a relative reference resolves against the URL that was requested.
+        absolute = urljoin(response.url, nxt)
+        if urlsplit(absolute)[:2] != urlsplit(response.url)[:2]:
+            # The server's answer is at fault, not the caller's input; credentials never follow.
+            raise UpstreamError(f"next page link points at another host ({urlsplit(absolute).netloc})",
+                                permanent=True)
+        return absolute
 
     def next_url(self, token: Any, url: str | None) -> str | None:
         return token

@@ -73,8 +73,10 @@ def _instance_key(app: Flask) -> str:
 
 def mask(value: Any) -> Any:
     """Mask a secret: never the whole value; the last four characters of long ones."""
-    if not isinstance(value, str) or not value:
+    if value is None or value == "":
         return value
+    if not isinstance(value, str):
+        return MASK
     return MASK + value[-4:] if len(value) >= 16 else MASK
 
 
@@ -90,5 +92,11 @@ def merge_credentials(
     for key, value in incoming.items():
         if key in secret_fields and key in stored and value == mask(stored[key]):
             continue
+        if key in secret_fields and isinstance(value, str) and value.startswith(MASK):
+            # A mask that is not this secret's: storing it would silently break the connection.
+            from atom.integrations.errors import ValidationFailed
+
+            raise ValidationFailed("a masked value that does not match the stored secret",
+                                   details={"credentials": {key: ["send the secret itself, or its mask unchanged"]}})
         merged[key] = value
     return merged

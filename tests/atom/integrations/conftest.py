@@ -33,9 +33,10 @@ def make_client(server, clock, recorder):
     """Build an ``IntegrationClient`` for the fake server; keywords override ``ClientSettings``."""
     clients: list[IntegrationClient] = []
 
-    def make(*, auth: Any = None, client_kw: dict[str, Any] | None = None,
-             **overrides: Any) -> IntegrationClient:
-        settings = ClientSettings(base_url=server.url, connect_timeout=2.0, read_timeout=5.0)
+    def make(*, auth: Any = None, settings: ClientSettings | None = None,
+             client_kw: dict[str, Any] | None = None, **overrides: Any) -> IntegrationClient:
+        if settings is None:
+            settings = ClientSettings(base_url=server.url, connect_timeout=2.0, read_timeout=5.0)
         client = IntegrationClient(
             integration="fake",
             connection_id=7,

@@ -1,0 +1,140 @@
+"""Webhook signature schemes: every scheme in ``SCHEMES`` accepts a valid delivery and rejects
+tampered bodies, wrong secrets, missing headers and (where signed) stale timestamps."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+import pytest
+
+from atom.integrations.webhooks import SCHEMES
+from atom.integrations.webhooks import SignatureError
+from atom.integrations.webhooks import WebhookRequest
+from atom.integrations.webhooks import sign_hub
+from atom.integrations.webhooks import verify
+
+SECRET = "whsec-0123456789abcdef"
+NOW = 1_700_000_000.0
+URL = "https://atom.example.com/hooks/x/1"
+BODY = b'{"event":"created","id":42}'
+
+
+def _slack(body: bytes, secret: str, ts: float) -> dict[str, str]:
+    stamp = str(int(ts))
+    base = b"v0:" + stamp.encode() + b":" + body
+    sig = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": "v0=" + sig}
+
+
+def _hubspot(body: bytes, secret: str, ts: float) -> dict[str, str]:
+    stamp = str(int(ts * 1000))
+    message = b"POST" + URL.encode() + body + stamp.encode()
+    sig = base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
+    return {"X-HubSpot-Request-Timestamp": stamp, "X-HubSpot-Signature-v3": sig}
+
+
+def _hub(header: str):
+    def sign(body: bytes, secret: str, ts: float) -> dict[str, str]:
+        return {header: sign_hub(secret, body)}
+    return sign
+
+
+SIGNERS = {
+    "slack_v0": _slack,
+    "github_sha256": _hub("X-Hub-Signature-256"),
+    "jira_sha256": _hub("X-Hub-Signature"),
+    "hubspot_v3": _hubspot,
+    "hmac_sha256": _hub("X-Signature-256"),
+}
+TIMESTAMPED = {"slack_v0": "X-Slack-Request-Timestamp", "hubspot_v3": "X-HubSpot-Request-Timestamp"}
+
+
+def _req(headers: dict[str, str], body: bytes = BODY) -> WebhookRequest:
+    return WebhookRequest("POST", URL, headers, body)
+
+
+def test_every_scheme_has_a_test_signer():
+    assert set(SIGNERS) == set(SCHEMES)
+
+
+@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+def test_valid_delivery_is_accepted(scheme):
+    verify(scheme, _req(SIGNERS[scheme](BODY, SECRET, NOW)), SECRET, now=NOW)
+
+
+@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+def test_tampered_body_is_rejected(scheme):
+    headers = SIGNERS[scheme](BODY, SECRET, NOW)
+    with pytest.raises(SignatureError):
+        verify(scheme, _req(headers, BODY.replace(b"42", b"43")), SECRET, now=NOW)
+
+
+@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+def test_wrong_secret_is_rejected(scheme):
+    headers = SIGNERS[scheme](BODY, "another-secret", NOW)
+    with pytest.raises(SignatureError):
+        verify(scheme, _req(headers), SECRET, now=NOW)
+
+
+@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+def test_missing_header_is_rejected(scheme):
+    headers = SIGNERS[scheme](BODY, SECRET, NOW)
+    for name in headers:
+        partial = {k: v for k, v in headers.items() if k != name}
+        with pytest.raises(SignatureError):
+            verify(scheme, _req(partial), SECRET, now=NOW)
+    with pytest.raises(SignatureError):
+        verify(scheme, _req({}), SECRET, now=NOW)
+
+
+@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+def test_no_configured_secret_is_rejected(scheme):
+    headers = SIGNERS[scheme](BODY, SECRET, NOW)
+    for secret in (None, ""):
+        with pytest.raises(SignatureError):
+            verify(scheme, _req(headers), secret, now=NOW)
+
+
+@pytest.mark.parametrize("scheme", sorted(TIMESTAMPED))
+@pytest.mark.parametrize("age", [301, -301, 3600])
+def test_stale_timestamp_is_rejected_even_when_correctly_signed(scheme, age):
+    headers = SIGNERS[scheme](BODY, SECRET, NOW - age)
+    with pytest.raises(SignatureError, match="tolerance"):
+        verify(scheme, _req(headers), SECRET, tolerance=300, now=NOW)
+
+
+@pytest.mark.parametrize("scheme", sorted(TIMESTAMPED))
+def test_timestamp_within_tolerance_is_accepted(scheme):
+    verify(scheme, _req(SIGNERS[scheme](BODY, SECRET, NOW - 299)), SECRET, tolerance=300, now=NOW)
+
+
+@pytest.mark.parametrize("scheme", sorted(TIMESTAMPED))
+def test_replayed_signature_with_a_fresh_timestamp_is_rejected(scheme):
+    header = TIMESTAMPED[scheme]
+    headers = SIGNERS[scheme](BODY, SECRET, NOW - 3600)
+    headers[header] = SIGNERS[scheme](BODY, SECRET, NOW)[header]  # only the timestamp moved
+    with pytest.raises(SignatureError, match="mismatch"):
+        verify(scheme, _req(headers), SECRET, now=NOW)
+
+
+@pytest.mark.parametrize("scheme", sorted(TIMESTAMPED))
+def test_malformed_timestamp_is_rejected(scheme):
+    headers = SIGNERS[scheme](BODY, SECRET, NOW)
+    headers[TIMESTAMPED[scheme]] = "yesterday"
+    with pytest.raises(SignatureError):
+        verify(scheme, _req(headers), SECRET, now=NOW)
+
+
+def test_hubspot_signs_the_url():
+    headers = _hubspot(BODY, SECRET, NOW)
+    with pytest.raises(SignatureError):
+        verify("hubspot_v3", WebhookRequest("POST", URL + "?x=1", headers, BODY), SECRET, now=NOW)
+
+
+def test_verify_uses_the_current_time_by_default():
+    import time
+
+    verify("slack_v0", _req(_slack(BODY, SECRET, time.time())), SECRET)
+    with pytest.raises(SignatureError):
+        verify("slack_v0", _req(_slack(BODY, SECRET, NOW)), SECRET)  # 2023: long stale
