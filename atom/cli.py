@@ -271,3 +271,18 @@ def workflows_prune() -> None:
     from atom.engine.triggers import prune_executions
 
     click.echo(f"pruned {prune_executions(current_app._get_current_object())} execution(s)")
+
+
+# -- monitoring (atom/monitoring/cli.py) ----------------------------------------------------
+
+from atom.monitoring.cli import anomaly_cmd  # noqa: E402
+from atom.monitoring.cli import health_cmd  # noqa: E402
+from atom.monitoring.cli import monitoring_cmd  # noqa: E402
+from atom.monitoring.cli import scheduler_cmd  # noqa: E402
+from atom.monitoring.cli import test_cmd  # noqa: E402
+
+main.add_command(health_cmd)
+main.add_command(test_cmd)
+main.add_command(anomaly_cmd)
+main.add_command(monitoring_cmd)
+main.add_command(scheduler_cmd)

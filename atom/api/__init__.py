@@ -14,19 +14,27 @@ from atom.integrations.registry import UnknownPlugin
 def register_api(app: Flask) -> None:
     from atom.api.connections import blp as connections_blp
     from atom.api.docs import bp as docs_bp
+    from atom.api.health import bridge_blp
+    from atom.api.health import enhanced_health_blp
+    from atom.api.health import health_blp
     from atom.api.hooks import bp as hooks_bp
     from atom.api.integrations import blp as integrations_blp
     from atom.api.integrations import enhanced_blp
+    from atom.api.metrics import bp as metrics_bp
+    from atom.api.monitoring import blp as monitoring_blp
     from atom.api.workflows import blp as workflows_blp
     from atom.api.workflows import executions_blp
     from atom.api.workflows import hooks_bp as workflow_hooks_bp
+    from atom.monitoring.monitor import init_monitoring
 
+    init_monitoring(app)  # Prometheus registry and the call/check listeners; starts no thread
     api.init_app(app, spec_kwargs={
         "info": {"description": "ATOM REST API. Authenticate with `Authorization: Bearer <api key>`."},
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
-    for blp in (integrations_blp, enhanced_blp, connections_blp, workflows_blp, executions_blp):
+    for blp in (integrations_blp, enhanced_blp, connections_blp, workflows_blp, executions_blp,
+                monitoring_blp, health_blp, enhanced_health_blp, bridge_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # session writes are checked in authenticate(); keys need no CSRF
     app.register_blueprint(hooks_bp)
@@ -34,6 +42,7 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(workflow_hooks_bp)
     csrf.exempt(workflow_hooks_bp)
     app.register_blueprint(docs_bp)
+    app.register_blueprint(metrics_bp)  # /metrics, /healthz, /readyz
     app.register_error_handler(HTTPException, errors.handle_http_exception)
     app.register_error_handler(errors.ApiError, errors.handle_api_error)
     app.register_error_handler(IntegrationError, errors.handle_integration_error)

@@ -107,6 +107,8 @@ class ConnectionRuntime:
         self.clock = SYSTEM_CLOCK
         self._cache: dict[int, tuple[int, Integration]] = {}
         self._lock = threading.Lock()
+        # Input schemas by action: building a marshmallow Schema costs more than loading with it.
+        self._schemas: dict[Any, Schema] = {}
         # Called by test() with (connection, result) before it commits (monitoring's samples).
         self.test_listeners: list[Callable[[Connection, TestResult], None]] = []
 
@@ -240,8 +242,11 @@ class ConnectionRuntime:
                                    details={"action": [f"unknown action {action!r}"]})
         if not isinstance(data, dict):
             raise ValidationFailed("the action input must be a JSON object")
+        schema = self._schemas.get(spec)
+        if schema is None:
+            schema = self._schemas[spec] = spec.input(unknown=RAISE)
         try:
-            loaded = spec.input(unknown=RAISE).load(data)
+            loaded = schema.load(data)
         except ValidationError as exc:
             raise ValidationFailed("invalid action input", details=exc.normalized_messages()) from exc
         counter = [0]

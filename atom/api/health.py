@@ -1,0 +1,70 @@
+"""The health paths of the product documents, answering with the monitoring data:
+``/api/v2/health/...``, ``/api/enhanced/health/overview``,
+``/api/enhanced/integrations/{name}/health``, ``/api/bridge/health`` and ``/api/bridge/status``."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from atom.api.auth import authenticate
+from atom.monitoring import overview
+
+health_blp = Blueprint("health", __name__, url_prefix="/api/v2/health",
+                       description="Health of every integration (same data as /api/v2/monitoring)")
+health_blp.before_request(authenticate)
+
+enhanced_health_blp = Blueprint("enhanced_health", __name__, url_prefix="/api/enhanced",
+                                description="Compatibility paths: health")
+enhanced_health_blp.before_request(authenticate)
+
+bridge_blp = Blueprint("bridge", __name__, url_prefix="/api/bridge",
+                       description="Compatibility paths: the bridge's health and status")
+bridge_blp.before_request(authenticate)
+
+
+def _app() -> Any:
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+@health_blp.route("/all", methods=["GET"])
+def health_all():
+    """Every integration's health (as ``GET /api/v2/monitoring/services``)."""
+    return overview.services(_app())
+
+
+@health_blp.route("/summary", methods=["GET"])
+def health_summary():
+    """Overall and per-integration status and score, and open alerts."""
+    return overview.summary(_app())
+
+
+@health_blp.route("/<integration>", methods=["GET"])
+def health_of(integration: str):
+    """One integration's health (as ``GET /api/v2/monitoring/services/{name}``)."""
+    return overview.service(_app(), integration)
+
+
+@enhanced_health_blp.route("/health/overview", methods=["GET"])
+def enhanced_overview():
+    """As ``GET /api/v2/monitoring/health``."""
+    return overview.overview(_app())
+
+
+@enhanced_health_blp.route("/integrations/<name>/health", methods=["GET"])
+def enhanced_integration(name: str):
+    """As ``GET /api/v2/monitoring/services/{name}``."""
+    return overview.service(_app(), name)
+
+
+@bridge_blp.route("/health", methods=["GET"])
+def bridge_health():
+    """As ``GET /api/v2/health/summary``."""
+    return overview.summary(_app())
+
+
+@bridge_blp.route("/status", methods=["GET"])
+def bridge_status():
+    """As ``GET /api/v2/monitoring/health``."""
+    return overview.overview(_app())

@@ -1,0 +1,283 @@
+"""Monitoring: ``/api/v2/monitoring`` (services, health, analytics, system, checks, thresholds,
+alerts, notification channels, maintenance windows)."""
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from flask import request
+from flask_smorest import Blueprint
+
+from atom.api.auth import actor
+from atom.api.auth import authenticate
+from atom.api.auth import require
+from atom.api.errors import ApiError
+from atom.api.monitoring_schemas import AlertQuery
+from atom.api.monitoring_schemas import AnalyticsQuery
+from atom.api.monitoring_schemas import ChannelCreate
+from atom.api.monitoring_schemas import MaintenanceCreate
+from atom.extensions import db
+from atom.integrations.errors import IntegrationError
+from atom.models import Alert
+from atom.models import Connection
+from atom.models import MaintenanceWindow
+from atom.models import NotificationChannel
+from atom.models.audit import record
+from atom.models.base import isoformat
+from atom.monitoring import alerts
+from atom.monitoring import maintenance
+from atom.monitoring import notify
+from atom.monitoring import overview
+from atom.monitoring import rollup
+from atom.monitoring import thresholds
+from atom.monitoring.checks import run_round
+from atom.monitoring.monitor import get_monitor
+from atom.monitoring.system import system_info
+from atom.state import get_state
+
+blp = Blueprint("monitoring", __name__, url_prefix="/api/v2/monitoring",
+                description="Health scores, metrics, thresholds, alerts and their channels")
+blp.before_request(authenticate)
+
+
+def _app() -> Any:
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+def _now() -> datetime:
+    return get_monitor().now()
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True) if request.get_data() else {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object", errors={"_body": ["not an object"]})
+    return body
+
+
+# -- health and metrics -----------------------------------------------------------------------
+
+
+@blp.route("/services", methods=["GET"])
+def list_services():
+    """Every integration with enabled connections: health score, status, response times
+    (p50, p95, last), success rate, error count and its connections."""
+    return overview.services(_app())
+
+
+@blp.route("/services/<name>", methods=["GET"])
+def get_service(name: str):
+    """One integration's health (404 for an unknown integration)."""
+    return overview.service(_app(), name)
+
+
+@blp.route("/health", methods=["GET"])
+def system_health():
+    """The overview: overall status and score, counts by status, open alerts, last round."""
+    return overview.overview(_app())
+
+
+@blp.route("/analytics", methods=["GET"])
+@blp.arguments(AnalyticsQuery, location="query")
+def analytics(query):
+    """Hourly trends of calls and checks (counts, errors, success rate, response times)."""
+    if query.get("integration"):
+        get_state().registry.get(query["integration"])
+    now = _now()
+    return {"hours": query["hours"], "integration": query.get("integration"),
+            "connection_id": query.get("connection_id"), "generated_at": isoformat(now),
+            "buckets": rollup.trends(now, query["hours"], query.get("integration"),
+                                     query.get("connection_id"))}
+
+
+@blp.route("/system", methods=["GET"])
+def system():
+    """CPU, memory, threads and open files of this process and of the host (psutil)."""
+    return system_info(_app().instance_path)
+
+
+@blp.route("/checks/run", methods=["POST"])
+def run_checks():
+    """Run a health-check round now: every result, the round's duration, alerts changed."""
+    return run_round(_app()).to_dict()
+
+
+# -- thresholds -------------------------------------------------------------------------------
+
+
+@blp.route("/thresholds", methods=["GET"])
+def get_thresholds():
+    """The thresholds in force (configured defaults overlaid with API changes)."""
+    return {"thresholds": thresholds.current(_app()), "defaults": thresholds.defaults(_app())}
+
+
+@blp.route("/thresholds", methods=["PUT"])
+def put_thresholds():
+    """Change thresholds (admin); send only the ones to change, ``null`` restores a default.
+    A warning level looser than its critical level is a 422 naming the field."""
+    require("admin")
+    try:
+        values = thresholds.update(_app(), _body(), actor())
+    except thresholds.ThresholdError as exc:
+        raise ApiError(422, str(exc), errors=exc.errors) from exc
+    return {"thresholds": values, "defaults": thresholds.defaults(_app())}
+
+
+# -- alerts -----------------------------------------------------------------------------------
+
+
+def _alert(alert_id: int) -> Alert:
+    alert = db.session.get(Alert, alert_id)
+    if alert is None:
+        raise ApiError(404, f"no alert {alert_id}")
+    return alert
+
+
+@blp.route("/alerts", methods=["GET"])
+@blp.arguments(AlertQuery, location="query")
+def list_alerts(query):
+    """Alerts, newest first; filter by status (or ``active``), severity, integration,
+    connection and rule."""
+    stmt = db.select(Alert).order_by(Alert.id.desc()).limit(query["limit"])
+    status = query.get("status")
+    if status == "active":
+        stmt = stmt.where(Alert.status != "resolved")
+    elif status:
+        stmt = stmt.where(Alert.status == status)
+    if query.get("integration"):
+        stmt = stmt.where(Alert.integration == get_state().registry.get(query["integration"]).name)
+    for name in ("severity", "connection_id", "rule"):
+        if query.get(name) is not None:
+            stmt = stmt.where(getattr(Alert, name) == query[name])
+    found = [alerts.present(a) for a in db.session.scalars(stmt)]
+    return {"alerts": found, "count": len(found)}
+
+
+@blp.route("/alerts/<int:alert_id>", methods=["GET"])
+def get_alert(alert_id: int):
+    """One alert with its notifications."""
+    return alerts.present(_alert(alert_id), notifications=True)
+
+
+@blp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+def acknowledge_alert(alert_id: int):
+    """Acknowledge an alert (409 if it is resolved); records who and when."""
+    try:
+        alert = alerts.acknowledge(_alert(alert_id), actor(), _now())
+    except alerts.AlertConflict as exc:
+        raise ApiError(409, str(exc)) from exc
+    return alerts.present(alert)
+
+
+@blp.route("/alerts/<int:alert_id>/resolve", methods=["POST"])
+def resolve_alert(alert_id: int):
+    """Resolve an alert by hand (409 if it is resolved already); records who and when."""
+    try:
+        alert = alerts.resolve(_alert(alert_id), actor(), _now())
+    except alerts.AlertConflict as exc:
+        raise ApiError(409, str(exc)) from exc
+    get_monitor().notifier.submit([alerts.Event(alert.id, "resolved")])
+    return alerts.present(alert)
+
+
+# -- notification channels --------------------------------------------------------------------
+
+
+def _channel(channel_id: int) -> NotificationChannel:
+    channel = db.session.get(NotificationChannel, channel_id)
+    if channel is None:
+        raise ApiError(404, f"no channel {channel_id}")
+    return channel
+
+
+@blp.route("/channels", methods=["GET"])
+def list_channels():
+    """Where alert notifications go."""
+    rows = db.session.scalars(db.select(NotificationChannel).order_by(NotificationChannel.id))
+    return {"channels": [notify.present_channel(c) for c in rows]}
+
+
+@blp.route("/channels", methods=["POST"])
+@blp.arguments(ChannelCreate)
+@blp.response(201)
+def create_channel(data):
+    """Add a channel (admin): a connection whose integration can post messages and its
+    target (a Slack channel; a path under an ``http`` connection's base URL, as a webhook)."""
+    require("admin")
+    try:
+        return notify.present_channel(notify.create_channel(data, actor()))
+    except notify.ChannelError as exc:
+        raise ApiError(422, str(exc), errors=exc.errors) from exc
+
+
+@blp.route("/channels/<int:channel_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_channel(channel_id: int):
+    require("admin")
+    channel = _channel(channel_id)
+    record(actor(), "channel.delete", f"channel:{channel.id}")
+    db.session.delete(channel)
+    db.session.commit()
+    return ""
+
+
+@blp.route("/channels/<int:channel_id>/test", methods=["POST"])
+def test_channel(channel_id: int):
+    """Send a test message through the channel now; returns whether it went through."""
+    channel = _channel(channel_id)
+    try:
+        notify.send(channel, "ATOM test notification: this channel receives alerts.", None)
+    except IntegrationError as exc:
+        return {"ok": False, "error_class": exc.code, "message": exc.message}
+    return {"ok": True, "error_class": None, "message": None}
+
+
+# -- maintenance windows ----------------------------------------------------------------------
+
+
+@blp.route("/maintenance", methods=["GET"])
+def list_maintenance():
+    """Maintenance windows that have not ended yet (``?all=1``: every window)."""
+    now = _now()
+    stmt = db.select(MaintenanceWindow).order_by(MaintenanceWindow.starts_at)
+    if request.args.get("all") not in ("1", "true"):
+        stmt = stmt.where(MaintenanceWindow.ends_at > now)
+    return {"windows": [maintenance.present(w, now) for w in db.session.scalars(stmt)]}
+
+
+@blp.route("/maintenance", methods=["POST"])
+@blp.arguments(MaintenanceCreate)
+@blp.response(201)
+def create_maintenance(data):
+    """Silence a connection's alerts from ``starts_at`` (default now) until ``ends_at``."""
+    now = _now()
+    if db.session.get(Connection, data["connection_id"]) is None:
+        raise ApiError(422, "invalid input: connection_id",
+                       errors={"connection_id": [f"no connection {data['connection_id']}"]})
+    starts = _naive_utc(data.get("starts_at")) or now
+    ends = _naive_utc(data["ends_at"])
+    if ends <= starts:
+        raise ApiError(422, "invalid input: ends_at",
+                       errors={"ends_at": ["must be after starts_at"]})
+    if ends - starts > timedelta(days=366):
+        raise ApiError(422, "invalid input: ends_at", errors={"ends_at": ["at most a year long"]})
+    window = maintenance.create(data["connection_id"], starts, ends, data["reason"], actor())
+    return maintenance.present(window, now)
+
+
+@blp.route("/maintenance/<int:window_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_maintenance(window_id: int):
+    """End (delete) a maintenance window."""
+    window = db.session.get(MaintenanceWindow, window_id)
+    if window is None:
+        raise ApiError(404, f"no maintenance window {window_id}")
+    maintenance.delete(window, actor())
+    return ""
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC).replace(tzinfo=None)

@@ -1,0 +1,156 @@
+"""Monitoring: health-check samples, hourly roll-ups, thresholds, alerts, channels, maintenance."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from atom.extensions import db
+from atom.models.base import utcnow
+
+SEVERITIES = ("warning", "critical")
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
+
+
+class HealthSample(db.Model):
+    """One health check: written by ``ConnectionRuntime.test`` (through its listener)."""
+
+    __tablename__ = "health_samples"
+    __table_args__ = (
+        Index("ix_health_samples_connection_ts", "connection_id", "ts"),
+        Index("ix_health_samples_ts", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ts: Mapped[datetime]
+    # No foreign key: samples outlive a deleted connection until retention prunes them.
+    connection_id: Mapped[int]
+    integration: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool]
+    latency_ms: Mapped[float]
+    error_class: Mapped[str | None] = mapped_column(String(32))
+    # Whether the check's HTTP call is also in call_records (it is not when the check was cut
+    # off at its timeout, or the plugin failed before calling): metrics count each check once.
+    has_call: Mapped[bool] = mapped_column(default=True)
+
+
+class MetricRollup(db.Model):
+    """One hour of one connection's calls (``source="call"``) or checks (``"check"``)."""
+
+    __tablename__ = "metric_rollups"
+    __table_args__ = (
+        Index("ix_metric_rollups_source_bucket", "source", "bucket"),
+        Index("ix_metric_rollups_connection_bucket", "connection_id", "bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(8))
+    bucket: Mapped[datetime]
+    integration: Mapped[str] = mapped_column(String(64))
+    connection_id: Mapped[int | None]
+    count: Mapped[int]
+    error_count: Mapped[int]
+    latency_sum_ms: Mapped[float]
+    latency_max_ms: Mapped[float]
+    p50_ms: Mapped[float]
+    p95_ms: Mapped[float]
+
+
+class ThresholdSetting(db.Model):
+    """A threshold changed through the API; absent names use the configured default."""
+
+    __tablename__ = "monitoring_thresholds"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[float]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(200), default="system")
+
+
+class Alert(db.Model):
+    """An alert about one subject (``connection:7``, ``workflow:3``) raised by one rule."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_status_severity", "status", "severity"),
+        Index("ix_alerts_integration", "integration"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    # "<rule>:<subject>" while the alert is open or acknowledged, NULL once resolved: the unique
+    # constraint keeps one active alert per subject and rule, in every process.
+    dedup_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    integration: Mapped[str | None] = mapped_column(String(64))
+    connection_id: Mapped[int | None]
+    workflow_id: Mapped[int | None]
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    message: Mapped[str] = mapped_column(String(500))
+    value: Mapped[float | None]
+    threshold: Mapped[float | None]
+    count: Mapped[int] = mapped_column(default=1)
+    # Consecutive evaluations in which the rule found the subject fine again.
+    ok_streak: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    escalated_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class NotificationChannel(db.Model):
+    """Where alerts are sent: a connection whose integration can post messages (``notify``)."""
+
+    __tablename__ = "notification_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"),
+                                               index=True)
+    # The integration's channel argument: a Slack channel, a path under an http base URL.
+    target: Mapped[str | None] = mapped_column(String(200))
+    min_severity: Mapped[str] = mapped_column(String(16), default="warning")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="system")
+
+
+class AlertNotification(db.Model):
+    """One attempt to tell a channel about an alert: sent, failed or throttled."""
+
+    __tablename__ = "alert_notifications"
+    __table_args__ = (Index("ix_alert_notifications_channel_ts", "channel_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("notification_channels.id",
+                                                       ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    error_class: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MaintenanceWindow(db.Model):
+    """While ``starts_at <= now < ends_at`` the connection raises no alerts or notifications."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"),
+                                               index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="system")

@@ -1,0 +1,122 @@
+"""Live anomaly detection: one :class:`StreamingDetector` per connection and series.
+
+Two series per connection: the latency of each health check, and the number of failed
+observations per evaluation (failed API calls plus checks that never reached the client).
+Detectors are fed from the database, after each round, with the samples they have not seen;
+on first use a connection's detector learns its stored history first, so a restarted process
+does not start from scratch. Decisions stay causal: a sample is scored against earlier ones.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+from typing import Iterable
+from typing import Mapping
+
+from atom.extensions import db
+from atom.models import CallRecord
+from atom.models import HealthSample
+from atom.monitoring.anomaly import StreamingDetector
+
+# Enough history to fill the default detector's buffers.
+_PRIME_LIMIT = 5000
+
+
+@dataclass
+class Anomaly:
+    """The most unusual new point of a connection in one evaluation."""
+
+    score: float
+    flagged: bool
+    series: str
+    value: float | None
+
+
+class DetectorBank:
+    """The detectors of this process, keyed by connection id."""
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        self.params = dict(params)
+        self._latency: dict[int, StreamingDetector] = {}
+        self._errors: dict[int, StreamingDetector] = {}
+        self._sample_mark: dict[int, int] = {}
+        self._call_mark: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def threshold(self) -> float:
+        return StreamingDetector(**self.params).threshold
+
+    def evaluate(self, connection_ids: Iterable[int]) -> dict[int, Anomaly]:
+        """Feed every detector its new points; return each connection's worst new point."""
+        with self._lock:
+            ids = list(connection_ids)
+            failed_calls = self._failed_calls(ids)
+            out: dict[int, Anomaly] = {}
+            for conn_id in ids:
+                latency, callless_failures = self._feed_latency(conn_id)
+                errors = None
+                if failed_calls is not None:
+                    count = failed_calls.get(conn_id, 0) + callless_failures
+                    errors = self._feed_errors(conn_id, count)
+                found = [a for a in (latency, errors) if a is not None]
+                if found:
+                    out[conn_id] = max(found, key=lambda a: (a.flagged, a.score))
+            return out
+
+    def _detector(self, bank: dict[int, StreamingDetector], conn_id: int) -> StreamingDetector:
+        if conn_id not in bank:
+            bank[conn_id] = StreamingDetector(**self.params)
+        return bank[conn_id]
+
+    def _feed_latency(self, conn_id: int) -> tuple[Anomaly | None, int]:
+        detector = self._detector(self._latency, conn_id)
+        if conn_id not in self._sample_mark:
+            self._prime(detector, conn_id)
+        rows = db.session.execute(
+            db.select(HealthSample.id, HealthSample.latency_ms, HealthSample.ok,
+                      HealthSample.has_call)
+            .where(HealthSample.connection_id == conn_id,
+                   HealthSample.id > self._sample_mark[conn_id])
+            .order_by(HealthSample.id)
+        ).all()
+        worst: Anomaly | None = None
+        callless_failures = 0
+        for sample_id, latency, ok, has_call in rows:
+            score, flagged = detector.observe(latency)
+            if worst is None or (flagged, score) > (worst.flagged, worst.score):
+                worst = Anomaly(score, flagged, "latency", latency)
+            callless_failures += (not ok) and (not has_call)
+            self._sample_mark[conn_id] = sample_id
+        return worst, callless_failures
+
+    def _prime(self, detector: StreamingDetector, conn_id: int) -> None:
+        """Learn the stored history, all but the newest sample (that one is scored)."""
+        rows = db.session.execute(
+            db.select(HealthSample.id, HealthSample.latency_ms)
+            .where(HealthSample.connection_id == conn_id)
+            .order_by(HealthSample.id.desc()).limit(_PRIME_LIMIT)
+        ).all()
+        rows.reverse()
+        for _sample_id, latency in rows[:-1]:
+            detector.observe(latency)
+        self._sample_mark[conn_id] = rows[-2][0] if len(rows) > 1 else 0
+
+    def _feed_errors(self, conn_id: int, count: int) -> Anomaly:
+        score, flagged = self._detector(self._errors, conn_id).observe(float(count))
+        return Anomaly(score, flagged, "errors", float(count))
+
+    def _failed_calls(self, ids: list[int]) -> dict[int, int] | None:
+        """Failed calls per connection since the last evaluation (``None`` the first time)."""
+        top = db.session.scalar(db.select(db.func.max(CallRecord.id))) or 0
+        mark, self._call_mark = self._call_mark, top
+        if mark is None or not ids:
+            return None
+        rows = db.session.execute(
+            db.select(CallRecord.connection_id, db.func.count())
+            .where(CallRecord.id > mark, CallRecord.id <= top, CallRecord.ok.is_(False),
+                   CallRecord.connection_id.in_(ids))
+            .group_by(CallRecord.connection_id)
+        )
+        return {conn_id: count for conn_id, count in rows}

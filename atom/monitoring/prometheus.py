@@ -1,0 +1,164 @@
+"""``/metrics``: Prometheus metrics in a registry of the app's own.
+
+API calls and health checks are counted (and their durations put in histogram buckets) in the
+process that made them, by :class:`Tally`: a lock and a few list updates, because it runs on
+every call's path (prometheus-client's own ``Counter`` plus ``Histogram`` cost several times
+more per call). Health scores, statuses, success rates and open alerts are read from the
+database at scrape time, so every gunicorn worker answers the same for those.
+"""
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+from typing import Any
+from typing import Iterator
+
+from flask import Flask
+from prometheus_client import CollectorRegistry
+from prometheus_client import generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+
+from atom.integrations.metrics import CallStat
+
+logger = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Tally(Collector):
+    """A counter and a duration histogram with the same two labels, the second of which the
+    histogram leaves out (``atom_api_calls_total{integration,status}`` and
+    ``atom_api_call_duration_seconds{integration}``)."""
+
+    def __init__(self, counter: str, counter_help: str, histogram: str, histogram_help: str,
+                 labels: tuple[str, str]) -> None:
+        self.counter, self.counter_help = counter, counter_help
+        self.histogram, self.histogram_help = histogram, histogram_help
+        self.labels = labels
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str], int] = {}
+        # Per first label: one count per bucket (the last is +Inf), then the sum of seconds.
+        self._hist: dict[str, list[float]] = {}
+
+    def add(self, first: str, second: str, seconds: float) -> None:
+        index = bisect.bisect_left(LATENCY_BUCKETS, seconds)
+        with self._lock:
+            key = (first, second)
+            self._counts[key] = self._counts.get(key, 0) + 1
+            hist = self._hist.get(first)
+            if hist is None:
+                hist = self._hist[first] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+            hist[index] += 1
+            hist[-1] += seconds
+
+    def collect(self) -> Iterator[Any]:
+        with self._lock:
+            counts = dict(self._counts)
+            hists = {k: list(v) for k, v in self._hist.items()}
+        counter = CounterMetricFamily(self.counter, self.counter_help, labels=list(self.labels))
+        for labels, count in sorted(counts.items()):
+            counter.add_metric(list(labels), count)
+        yield counter
+        histogram = HistogramMetricFamily(self.histogram, self.histogram_help,
+                                          labels=[self.labels[0]])
+        bounds = [floatToGoString(b) for b in LATENCY_BUCKETS] + ["+Inf"]
+        for first, hist in sorted(hists.items()):
+            cumulative, buckets = 0.0, []
+            for bound, count in zip(bounds, hist[:-1], strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            histogram.add_metric([first], buckets, sum_value=hist[-1])
+        yield histogram
+
+
+class PrometheusMetrics:
+    """The app's registry: the call and check tallies and the database-backed collector."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.registry = CollectorRegistry()
+        self.calls = Tally("atom_api_calls", "API calls made through IntegrationClient",
+                           "atom_api_call_duration_seconds", "Duration of API calls (all attempts)",
+                           ("integration", "status"))
+        self.checks = Tally("atom_health_checks", "Health checks run",
+                            "atom_health_check_duration_seconds", "Duration of health checks",
+                            ("integration", "result"))
+        self.state = StateCollector(app)
+        for collector in (self.calls, self.checks, self.state):
+            self.registry.register(collector)
+
+    def observe_call(self, stat: CallStat) -> None:
+        status = "ok" if stat.ok else (stat.error_class or "error")
+        self.calls.add(stat.integration, status, stat.latency_ms / 1000.0)
+
+    def observe_check(self, integration: str, ok: bool, latency_ms: float) -> None:
+        self.checks.add(integration, "ok" if ok else "failed", latency_ms / 1000.0)
+
+    def render(self) -> bytes:
+        """The text exposition format of every metric."""
+        return generate_latest(self.registry)
+
+
+class StateCollector(Collector):
+    """Health scores, statuses and open alerts, read from the database at scrape time."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Any]:
+        from atom.monitoring.alerts import open_counts
+        from atom.monitoring.metrics import snapshot
+        from atom.monitoring.score import STATUSES
+
+        with self.app.app_context():
+            snap = snapshot(self.app)
+            alerts = open_counts()
+        labels = ["integration", "connection_id", "connection"]
+        score = GaugeMetricFamily("atom_connection_health_score",
+                                  "Health score of a connection (0-100; absent when unknown)",
+                                  labels=labels)
+        status = GaugeMetricFamily("atom_connection_status",
+                                   "1 for the connection's current status",
+                                   labels=[*labels, "status"])
+        success = GaugeMetricFamily("atom_connection_success_rate",
+                                    "Success rate over the monitoring window", labels=labels)
+        p95 = GaugeMetricFamily("atom_connection_response_time_p95_seconds",
+                                "p95 response time over the monitoring window", labels=labels)
+        for m in snap.connections.values():
+            values = [m.integration, str(m.connection_id), m.label]
+            if m.score is not None:
+                score.add_metric(values, m.score)
+            for name in STATUSES:
+                status.add_metric([*values, name], 1.0 if m.status == name else 0.0)
+            if m.success_rate is not None:
+                success.add_metric(values, m.success_rate)
+            if m.p95_ms is not None:
+                p95.add_metric(values, m.p95_ms / 1000.0)
+        yield from (score, status, success, p95)
+        yield from self._integrations(snap, STATUSES)
+        open_alerts = GaugeMetricFamily("atom_alerts_open", "Unresolved alerts by severity",
+                                        labels=["severity"])
+        for severity, count in alerts.items():
+            open_alerts.add_metric([severity], count)
+        yield open_alerts
+
+    @staticmethod
+    def _integrations(snap: Any, statuses: tuple[str, ...]) -> Iterator[Any]:
+        score = GaugeMetricFamily("atom_integration_health_score",
+                                  "Health score of an integration (mean of its connections)",
+                                  labels=["integration"])
+        status = GaugeMetricFamily("atom_integration_status",
+                                   "1 for the integration's current status",
+                                   labels=["integration", "status"])
+        for name, m in snap.integrations.items():
+            if m.score is not None:
+                score.add_metric([name], m.score)
+            for value in statuses:
+                status.add_metric([name, value], 1.0 if m.status == value else 0.0)
+        yield score
+        yield status
