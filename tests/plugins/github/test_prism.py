@@ -95,6 +95,7 @@ def test_list_pull_requests_returns_compact_pull_requests(prism_github, run_acti
 def test_a_next_page_on_another_host_is_never_requested(prism_github, run_action):
     # Following Prism's Link to api.github.com would send this connection's token elsewhere.
     r = run_action(prism_github, "list_pull_requests", {**REPO, "max_items": 5})
-    assert r.status_code == 422
-    assert "outside the connection's base URL" in r.get_json()["message"]
+    assert r.status_code == 502
+    body = r.get_json()
+    assert body["code"] == "upstream" and "another host" in body["message"]
 
