@@ -232,7 +232,7 @@ def instantiate(name: str):
     if template is None:
         raise ApiError(404, f"no template {name!r}")
     overrides = _json_body(required=False)
-    definition = template.instantiate(overrides)
+    definition = _save(template.instantiate, overrides)
     return present(_save(create_workflow, definition, actor()))
 
 

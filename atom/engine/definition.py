@@ -302,7 +302,11 @@ def expand_compact(data: dict[str, Any], registry: Registry) -> dict[str, Any]:
             errors.setdefault("action_services", []).append(f"unknown service {name!r}")
             continue
         action = _primary_action(manifest)
-        step = {"id": f"{manifest.slug}_{action.name}", "type": "action", "service": manifest.slug,
+        sid = f"{manifest.slug}_{action.name}"
+        taken = {s["id"] for s in steps}
+        if sid in taken:  # the same service named twice: each gets a step of its own
+            sid = next(f"{sid}_{n}" for n in range(2, len(taken) + 3) if f"{sid}_{n}" not in taken)
+        step = {"id": sid, "type": "action", "service": manifest.slug,
                 "action": action.name, "parameters": _compact_parameters(action, manifest.slug),
                 "depends_on": [previous] if previous else []}
         if data.get("ai_optimized"):

@@ -17,11 +17,14 @@ import threading
 import uuid
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
+from datetime import datetime
 from datetime import timedelta
 from typing import Any
 from typing import Callable
 from typing import Protocol
 
+import psutil
 from flask import Flask
 from sqlalchemy import or_
 from sqlalchemy import update
@@ -112,11 +115,13 @@ class Engine:
                               heartbeat_at=utcnow())
         db.session.add(execution)
         try:
+            db.session.flush()
+            execution_id = execution.id  # read before the commit expires it (no reload)
             db.session.commit()
         except IntegrityError:
             db.session.rollback()  # the same key raced in from another request
             return self._by_key(workflow.id, idempotency_key), False
-        self.enqueue(execution.id)
+        self.enqueue(execution_id)
         return execution, True
 
     def _by_key(self, workflow_id: int, key: str | None) -> Execution | None:
@@ -147,21 +152,19 @@ class Engine:
     def _claim(self, execution_id: int) -> bool:
         """Move a queued (or resumed) execution of ours to running."""
         now = utcnow()
+        table = Execution.__table__  # a Core update: no ORM session synchronisation to do
+        ours = (table.c.id == execution_id, table.c.claimed_by == self.owner,
+                table.c.status.in_(("queued", "running")))
         result = db.session.execute(
-            update(Execution)
-            .where(Execution.id == execution_id, Execution.claimed_by == self.owner,
-                   Execution.status.in_(("queued", "running")))
-            .values(status="running", heartbeat_at=now,
-                    started_at=db.func.coalesce(Execution.started_at, now)))
+            update(table).where(*ours, table.c.cancel_requested.is_(False))
+            .values(status="running", heartbeat_at=now, started_at=db.func.coalesce(table.c.started_at, now)))
         db.session.commit()
-        if result.rowcount != 1:
-            return False
-        cancelled = db.session.execute(
-            db.select(Execution.cancel_requested).filter_by(id=execution_id)).scalar()
-        if cancelled:
+        if result.rowcount == 1:
+            return True
+        cancelled = db.session.execute(db.select(Execution.cancel_requested).where(*ours)).scalar()
+        if cancelled:  # cancelled while queued, or before a resume
             self._set_final(execution_id, "cancelled", "cancelled on request")
-            return False
-        return True
+        return False
 
     def run(self, execution_id: int) -> str:
         """Run a claimed execution to its end in this thread; return its final status."""
@@ -298,11 +301,15 @@ def _orphaned(owner: str | None, beat: Any, stale: Any) -> bool:
     """A process on this host is judged by whether it lives; one elsewhere by its heartbeat."""
     if owner and owner.partition(":")[0] != HOST:
         return beat is None or beat < stale
-    return not _owner_alive(owner)
+    return not _owner_alive(owner, beat)
 
 
-def _owner_alive(owner: str | None) -> bool:
-    """Whether the process named by ``host:pid:instance`` still runs (judged on this host only)."""
+def _owner_alive(owner: str | None, beat: Any = None) -> bool:
+    """Whether the process named by ``host:pid:instance`` still runs (judged on this host only).
+
+    A pid is only the owner's if that process is not a zombie and started before the
+    execution's last heartbeat: after a restart (a container's especially) pids are reused.
+    """
     if not owner:
         return False
     host, _, rest = owner.partition(":")
@@ -320,5 +327,19 @@ def _owner_alive(owner: str | None) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
+        pass
+    return not _pid_reused(pid, beat)
+
+
+def _pid_reused(pid: int, beat: Any) -> bool:
+    """Whether ``pid`` now names a zombie, or a process younger than the owner's heartbeat."""
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return True
+        started = datetime.fromtimestamp(proc.create_time(), UTC).replace(tzinfo=None)
+    except psutil.NoSuchProcess:
         return True
-    return True
+    except psutil.Error:
+        return False
+    return beat is not None and started > beat + timedelta(seconds=1)

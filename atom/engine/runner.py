@@ -5,6 +5,12 @@ row when a step starts and when it ends. Ready I/O steps (action, notification, 
 concurrently on the shared, bounded step pool; pure steps run inline; waits are timers. A step
 past its ``timeout_s`` is marked ``timeout`` and its late result is ignored. Cancellation is
 cooperative: no new step starts once it is requested.
+
+Step rows are committed in batches (see :meth:`ExecutionRun._flush`): the rows written since the
+last commit go in one transaction before an I/O step is handed to the pool, before the
+orchestrator waits, and at the end. So a step's start is committed before it calls a service,
+and its end before any step that depends on it starts: a step seen finished is never run again.
+Parameters are rendered and connections looked up here, so a step thread only calls the service.
 """
 from __future__ import annotations
 
@@ -12,16 +18,16 @@ import graphlib
 import heapq
 import json
 import logging
+import queue
 import re
 import time
-from concurrent.futures import FIRST_COMPLETED
 from concurrent.futures import Future
-from concurrent.futures import wait as wait_futures
 from datetime import UTC
 from datetime import datetime
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import bindparam
 from sqlalchemy import update
 
 from atom.engine import steps as step_types
@@ -41,9 +47,87 @@ logger = logging.getLogger(__name__)
 
 MAX_PAYLOAD_CHARS = 64_000
 HEARTBEAT_S = 5.0
+# How long an execution reuses a connection it looked up (an edit applies after this).
+CONNECTION_TTL_S = 5.0
 CANCEL_POLL_S = 0.5
+# The orchestrator keeps its database connection between writes while steps end this quickly;
+# when it waits longer, it gives the connection back to the pool.
+HOLD_CONNECTION_S = 0.005
+# Steps that end within this of each other have their rows committed together.
+BATCH_S = 0.002
 _SECRET_KEY = re.compile(r"(?i)(token|secret|password|authorization|api[_-]?key|credential)")
 FINAL_STATES = ("succeeded", "skipped", "failed")
+
+# Step rows are written whole, with prebuilt Core statements: a step is addressed by its
+# unique (execution, step id). On SQLite and PostgreSQL one upsert writes new and existing rows.
+_STEP_TABLE = StepRun.__table__
+_ROW_FIELDS = ("step_type", "status", "attempt", "started_at", "finished_at", "duration_ms", "input",
+               "output", "error_class", "error")
+_INSERT_STEP = _STEP_TABLE.insert()
+_UPDATE_STEP = _STEP_TABLE.update().where(_STEP_TABLE.c.execution_id == bindparam("x_execution"),
+                                          _STEP_TABLE.c.step_id == bindparam("x_step"))
+_UPSERTS: dict[str, Any] = {}
+
+
+class _Upsert:
+    """``INSERT ... ON CONFLICT (execution_id, step_id) DO UPDATE`` of whole step rows, compiled
+    once per dialect and run as one executemany through ``exec_driver_sql``, values processed by
+    the columns' own bind processors: the same SQL and values as the Core statement, without its
+    per-call compile-cache and parameter overhead (this runs once per step on the hot path)."""
+
+    FIELDS = ("execution_id", "step_id", *_ROW_FIELDS)
+
+    def __init__(self, stmt: Any, dialect: Any) -> None:
+        compiled = stmt.compile(dialect=dialect, column_keys=list(self.FIELDS))
+        self.sql = str(compiled)
+        self.positional = bool(getattr(compiled, "positional", False))
+        self.order = list(compiled.positiontup) if self.positional else list(self.FIELDS)
+        assert sorted(self.order) == sorted(self.FIELDS), self.order
+        processors = {name: _fast(_STEP_TABLE.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                      for name in self.FIELDS}
+        self.plan = [(name, processors[name]) for name in self.order]
+
+    def params(self, row: dict[str, Any]) -> Any:
+        if self.positional:
+            return tuple(row[name] if proc is None else proc(row[name]) for name, proc in self.plan)
+        return {name: row[name] if proc is None else proc(row[name]) for name, proc in self.plan}
+
+
+_SAMPLE_TIME = datetime(2001, 2, 3, 4, 5, 6, 7)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(" ", "microseconds")
+
+
+def _fast(processor: Any) -> Any:
+    """SQLite's datetime processor formats in Python; ``isoformat`` gives the same text in C
+    (checked here on a sample, else the column's own processor is kept)."""
+    if processor is not None:
+        try:
+            if processor(_SAMPLE_TIME) == _iso(_SAMPLE_TIME):
+                return _iso
+        except Exception:  # not a datetime processor
+            pass
+    return processor
+
+
+def _upsert_step(dialect: Any) -> _Upsert | None:
+    """The step-row upsert where the dialect has ``ON CONFLICT`` (SQLite, PostgreSQL)."""
+    name = dialect.name
+    if name not in _UPSERTS:
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        elif name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            _UPSERTS[name] = None
+            return None
+        stmt = insert(_STEP_TABLE)
+        stmt = stmt.on_conflict_do_update(index_elements=["execution_id", "step_id"],
+                                          set_={f: stmt.excluded[f] for f in _ROW_FIELDS})
+        _UPSERTS[name] = _Upsert(stmt, dialect)
+    return _UPSERTS[name]
 
 
 def redact(value: Any) -> Any:
@@ -66,7 +150,20 @@ def cap(value: Any) -> Any:
     return {"_truncated": True, "size": len(text), "preview": text[:2000]}
 
 
+def jsonable(value: Any) -> Any:
+    """``value`` if JSON can carry it as it is; else its JSON rendering, where datetimes,
+    decimals, bytes and the like have become text. Step outputs are kept this way, so what
+    later steps see is what is stored and what a resumed execution reads back."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return json.loads(json.dumps(value, default=str))
+    return value
+
+
 def stored(value: Any) -> Any:
+    if not value:  # None, {}, [], "": nothing to redact or cap
+        return value
     return cap(redact(value))
 
 
@@ -78,9 +175,16 @@ class ExecutionRun:
         self.app: Flask = engine.app
         self.id = execution_id
         self.results: dict[str, dict[str, Any]] = {}
-        self.rows: dict[str, int] = {}
+        self.rows: dict[str, dict[str, Any]] = {}  # step id -> its row as last written
         self.attempts: dict[str, int] = {}
         self.running: dict[Future, str] = {}
+        self.completed: queue.SimpleQueue[Future] = queue.SimpleQueue()
+        self.completed_early: list[Future] = []
+        self.to_submit: list[tuple[str, dict[str, Any], Any, Any]] = []
+        self.connections: dict[tuple[str, Any], tuple[float, Any]] = {}
+        self.dirty: set[str] = set()  # steps whose row changed since the last flush
+        self.conn: Any = None  # the database connection step rows are written on, while busy
+        self.stored: set[str] = set()  # steps whose row is in the database
         self.deadlines: dict[str, float] = {}
         self.timers: list[tuple[float, str, str]] = []  # (due, step id, "start" | "wait")
         self.started: dict[str, float] = {}
@@ -91,24 +195,32 @@ class ExecutionRun:
     # -- set-up ----------------------------------------------------------------------------------
 
     def _load(self) -> None:
-        execution = db.session.get(Execution, self.id)
-        version = db.session.execute(
-            db.select(WorkflowVersion).filter_by(workflow_id=execution.workflow_id,
-                                                 version=execution.version)).scalar_one()
-        workflow = db.session.get(Workflow, execution.workflow_id)
+        # Plain column reads (no ORM objects): this runs once per execution, before any step.
+        execution = db.session.execute(
+            db.select(Execution.id, Execution.workflow_id, Execution.version, Execution.depth,
+                      Execution.trigger_payload, Execution.started_at, WorkflowVersion.definition,
+                      Workflow.name)
+            .join(WorkflowVersion, (WorkflowVersion.workflow_id == Execution.workflow_id)
+                  & (WorkflowVersion.version == Execution.version))
+            .join(Workflow, Workflow.id == Execution.workflow_id)
+            .where(Execution.id == self.id)).one()
+        definition, name = execution.definition, execution.name
         self.depth = execution.depth
-        self.definition = version.definition
+        self.definition = definition
         self.steps = {s["id"]: s for s in self.definition["steps"]}
-        self.handlers = {s["on_error"]: s["id"] for s in self.definition["steps"]
+        # failing step id -> the id of the step that handles its failure
+        self.handlers = {s["id"]: s["on_error"] for s in self.definition["steps"]
                          if s.get("on_error") not in (None, "fail", "continue")}
         self.context: dict[str, Any] = {
             "trigger": execution.trigger_payload or {},
             "steps": {},
-            "workflow": {"id": workflow.id, "name": workflow.name, "version": execution.version},
+            "workflow": {"id": execution.workflow_id, "name": name, "version": execution.version},
             "execution": {"id": execution.id, "started_at": isoformat(execution.started_at)},
         }
-        for row in db.session.scalars(db.select(StepRun).filter_by(execution_id=self.id)):
-            self.rows[row.step_id] = row.id
+        columns = [_STEP_TABLE.c[f] for f in ("step_id", *_ROW_FIELDS)]
+        for row in db.session.execute(db.select(*columns).where(_STEP_TABLE.c.execution_id == self.id)):
+            self.rows[row.step_id] = {f: row._mapping[f] for f in _ROW_FIELDS}
+            self.stored.add(row.step_id)
             self.attempts[row.step_id] = row.attempt
             if row.step_type == "wait" and row.status == "running" and row.started_at:
                 self.wait_began[row.step_id] = row.started_at
@@ -118,6 +230,7 @@ class ExecutionRun:
                 step = self.steps[row.step_id]
                 if row.status == "failed" and step.get("on_error", "fail") == "fail":
                     self.failure = self.failure or f"step {row.step_id} failed ({row.error_class}): {row.error}"
+        db.session.commit()  # end the read transaction: step rows are written on other connections
 
     def _graph(self) -> dict[str, set[str]]:
         graph = {sid: set(step.get("depends_on") or []) for sid, step in self.steps.items()}
@@ -128,21 +241,33 @@ class ExecutionRun:
     # -- main loop ---------------------------------------------------------------------------------
 
     def run(self) -> str:
+        try:
+            return self._run()
+        finally:
+            self._release()
+
+    def _run(self) -> str:
         self._load()
         sorter = graphlib.TopologicalSorter(self._graph())
         sorter.prepare()
-        next_beat = next_poll = time.monotonic()
+        # The claim has just set the heartbeat and checked for a cancel request.
+        next_poll = time.monotonic() + CANCEL_POLL_S
+        next_beat = time.monotonic() + HEARTBEAT_S
         while sorter.is_active():
             progressed = False
             for sid in sorter.get_ready():
                 for finished in self._begin(sid):
                     sorter.done(finished)
                     progressed = True
+            self._dispatch()
             now = time.monotonic()
             if now >= next_poll:
-                self._check_cancel()
+                for sid in self._check_cancel():
+                    sorter.done(sid)
                 next_poll = now + CANCEL_POLL_S
             if now >= next_beat:
+                self._flush()
+                self._release()  # never two pooled connections at once (see _release)
                 self.engine.heartbeat(self.id)
                 next_beat = now + HEARTBEAT_S
             # Steps that finished inline may have made others ready: start those first.
@@ -162,19 +287,55 @@ class ExecutionRun:
     def _advance(self, budget: float) -> list[str]:
         """Wait up to ``budget`` for a step to end or a timer to fire; return finished steps."""
         finished: list[str] = []
+        if budget > 0 and self.dirty and self.running:
+            # Steps of one layer tend to end together: a moment's wait lets their rows go in
+            # one commit (nothing new starts before they are committed: see _dispatch).
+            early = self._completed(min(budget, BATCH_S), hold=True)
+            if early:
+                budget = 0.0
+                self.completed_early = early
+        if budget > 0:
+            self._flush()  # nothing stays uncommitted while the orchestrator waits
         if self.running:
-            done, _ = wait_futures(list(self.running), timeout=budget, return_when=FIRST_COMPLETED)
-            for future in done:
-                sid = self.running.pop(future)
+            early, self.completed_early = self.completed_early, []
+            for future in early or self._completed(budget):
+                sid = self.running.pop(future, None)
+                if sid is None:
+                    continue  # abandoned after its timeout: the late result is ignored
                 self.deadlines.pop(sid, None)
                 finished += self._settle(sid, future)
         elif budget > 0 and not self.timers:
+            self._release()
             time.sleep(min(budget, CANCEL_POLL_S))
         elif budget > 0:
-            time.sleep(min(budget, self.timers[0][0] - time.monotonic(), CANCEL_POLL_S))
+            self._release()
+            time.sleep(max(0.0, min(budget, self.timers[0][0] - time.monotonic(), CANCEL_POLL_S)))
         finished += self._fire_timers()
         finished += self._expire()
         return finished
+
+    def _completed(self, budget: float, hold: bool = False) -> list[Future]:
+        """Futures that finished: wait up to ``budget`` for the first, then take all that are.
+        A longer wait gives the database connection back, unless ``hold``."""
+        done: list[Future] = []
+        try:
+            if budget <= 0:
+                done.append(self.completed.get_nowait())
+            elif self.conn is None or hold:
+                done.append(self.completed.get(timeout=budget))
+            else:
+                try:
+                    done.append(self.completed.get(timeout=min(budget, HOLD_CONNECTION_S)))
+                except queue.Empty:
+                    self._release()  # a longer wait: the pool gets the connection back meanwhile
+                    if budget <= HOLD_CONNECTION_S:
+                        raise
+                    done.append(self.completed.get(timeout=budget - HOLD_CONNECTION_S))
+            while True:
+                done.append(self.completed.get_nowait())
+        except queue.Empty:
+            pass
+        return done
 
     def _fire_timers(self) -> list[str]:
         finished = []
@@ -190,7 +351,9 @@ class ExecutionRun:
         return finished
 
     def _expire(self) -> list[str]:
-        finished = []
+        finished: list[str] = []
+        if not self.deadlines:
+            return finished
         now = time.monotonic()
         for future, sid in list(self.running.items()):
             deadline = self.deadlines.get(sid)
@@ -224,14 +387,14 @@ class ExecutionRun:
         if self.cancelled:
             return "execution cancelled"
         step = self.steps[sid]
-        for handled, handler in self.handlers.items():
-            if handler == sid and self.results.get(handled, {}).get("status") != "failed":
-                return f"{handled} did not fail"
+        handled = [failing for failing, handler in self.handlers.items() if handler == sid]
+        if handled and not any(self.results.get(h, {}).get("status") == "failed" for h in handled):
+            return f"{', '.join(handled)} did not fail"
         for dep in step.get("depends_on") or []:
             result = self.results.get(dep, {})
             if result.get("status") == "skipped":
                 return f"{dep} was skipped"
-            if self.steps[dep]["type"] == "condition" and result.get("output", {}).get("result") is False:
+            if self.steps[dep]["type"] == "condition" and (result.get("output") or {}).get("result") is False:
                 return f"condition {dep} was false"
             if result.get("status") == "failed" and self.steps[dep].get("on_error") != "continue":
                 return f"{dep} failed"
@@ -245,8 +408,18 @@ class ExecutionRun:
         self.attempts[sid] = attempt
         self.started[sid] = time.monotonic()
         kind = step["type"]
-        shown_input = self._input(step)
+        try:
+            shown_input = self._input(step)
+        except ExpressionError as exc:
+            self._write_start(sid, step, attempt, None)
+            return self._failed(sid, "expression", str(exc), False)
         self._write_start(sid, step, attempt, shown_input)
+        conn = None
+        if kind in ("action", "notification"):
+            try:
+                conn = self._connection(step)
+            except step_types.StepFailure as exc:
+                return self._failed(sid, exc.error_class, str(exc), exc.retryable)
         if kind in step_types.PURE_TYPES:
             try:
                 output = step_types.run_pure(step, self.context)
@@ -261,23 +434,50 @@ class ExecutionRun:
                 return self._failed(sid, "expression", f"until: {exc}", False)
             heapq.heappush(self.timers, (time.monotonic() + delay, sid, "wait"))
             return []
-        future = self.engine.submit_step(self._run_io, sid, step, dict(self.context))
-        self.running[future] = sid
-        if step.get("timeout_s"):
-            self.deadlines[sid] = time.monotonic() + float(step["timeout_s"])
+        self.to_submit.append((sid, step, shown_input, conn))
         return []
 
-    def _input(self, step: dict[str, Any]) -> Any:
+    def _connection(self, step: dict[str, Any]) -> Any:
+        """The step's connection, looked up here (not on the step thread) and reused by the
+        steps of this execution for ``CONNECTION_TTL_S``; detached, so any thread can read it."""
+        key = (step["service"], step.get("connection"))
+        now = time.monotonic()
+        cached = self.connections.get(key)
+        if cached is not None and now - cached[0] < CONNECTION_TTL_S:
+            return cached[1]
+        self._release()
         try:
-            if step["type"] == "action":
-                return render(step.get("parameters") or {}, self.context)
-            if step["type"] == "notification":
-                return {"channel": render(step.get("channel"), self.context),
-                        "message": render(step["message"], self.context)}
-            if step["type"] == "workflow":
-                return render(step.get("payload") or {}, self.context)
-        except ExpressionError:
-            return None
+            conn = step_types.resolve_connection(step)
+            db.session.expunge(conn)
+        finally:
+            db.session.commit()
+        self.connections[key] = (now, conn)
+        return conn
+
+    def _dispatch(self) -> None:
+        """Submit the I/O steps started since the last call, once their rows are committed."""
+        if not self.to_submit:
+            return
+        self._flush()
+        batch, self.to_submit = self.to_submit, []
+        for sid, step, rendered, conn in batch:
+            # The context is copied for a sub-workflow, which renders its payload itself.
+            context = dict(self.context) if step["type"] == "workflow" else None
+            future = self.engine.submit_step(self._run_io, sid, step, rendered, conn, context)
+            self.running[future] = sid
+            if step.get("timeout_s"):
+                self.deadlines[sid] = time.monotonic() + float(step["timeout_s"])
+            future.add_done_callback(self.completed.put)
+
+    def _input(self, step: dict[str, Any]) -> Any:
+        """The step's input, rendered once here (raises :class:`ExpressionError`)."""
+        if step["type"] == "action":
+            return render(step.get("parameters") or {}, self.context)
+        if step["type"] == "notification":
+            return {"channel": render(step.get("channel"), self.context),
+                    "message": render(step["message"], self.context)}
+        if step["type"] == "workflow":
+            return render(step.get("payload") or {}, self.context)
         return None
 
     def _wait_seconds(self, step: dict[str, Any]) -> float:
@@ -293,14 +493,15 @@ class ExecutionRun:
             when = when.astimezone(UTC).replace(tzinfo=None)
         return max(0.0, (when - utcnow()).total_seconds())
 
-    def _run_io(self, sid: str, step: dict[str, Any], context: dict[str, Any]) -> Any:
+    def _run_io(self, sid: str, step: dict[str, Any], rendered: Any, conn: Any,
+                context: dict[str, Any] | None) -> Any:
         """Runs on the step pool, in its own app context."""
         with self.app.app_context():
             key = f"atom-{self.id}-{sid}"
             if step["type"] == "action":
-                return step_types.run_action(step, context, key)
+                return jsonable(step_types.run_action(step, None, key, params=rendered, conn=conn))
             if step["type"] == "notification":
-                return step_types.run_notification(step, context, key)
+                return jsonable(step_types.run_notification(step, None, key, rendered=rendered, conn=conn))
             return self.engine.run_child(self.id, self.depth, step, context)
 
     # -- ending a step ------------------------------------------------------------------------------
@@ -347,50 +548,106 @@ class ExecutionRun:
 
     # -- persistence (the only writes of an execution, all in this thread) -------------------------
 
+    def _write(self, sid: str, values: dict[str, Any]) -> None:
+        """Change a step's row in memory; it is committed by the next :meth:`_flush`."""
+        row = self.rows.get(sid)
+        if row is None:
+            row = self.rows[sid] = {"step_type": self.steps[sid]["type"], "attempt": 0, "started_at": None,
+                                    "finished_at": None, "duration_ms": None, "input": None,
+                                    "output": None, "error_class": None, "error": None}
+        row.update(values)
+        self.dirty.add(sid)
+
+    def _flush(self, final: Any = None) -> None:
+        """Commit the step rows changed since the last flush (and ``final``, a statement) in
+        one transaction: one upsert (executemany), or an update and an insert.
+
+        Called before a step's service call is made, before the orchestrator blocks, and at
+        the end: a step's row is committed before anything that depends on it happens.
+        """
+        if not self.dirty and final is None:
+            return
+        dirty, self.dirty = self.dirty, set()
+        if self.conn is None:
+            self.conn = db.engine.connect()
+        conn = self.conn
+        try:
+            upsert = _upsert_step(conn.dialect)
+            raw = False
+            if upsert is not None and dirty:
+                # The DBAPI cursor of the connection's own transaction (committed below).
+                cursor = conn.connection.cursor()
+                try:
+                    cursor.executemany(upsert.sql, [
+                        upsert.params({"execution_id": self.id, "step_id": sid, **self.rows[sid]})
+                        for sid in dirty])
+                finally:
+                    cursor.close()
+                raw = True
+            elif dirty:
+                new = [sid for sid in dirty if sid not in self.stored]
+                old = [sid for sid in dirty if sid in self.stored]
+                if old:
+                    conn.execute(_UPDATE_STEP, [{"x_execution": self.id, "x_step": sid, **self.rows[sid]}
+                                                for sid in old])
+                if new:
+                    conn.execute(_INSERT_STEP, [{"execution_id": self.id, "step_id": sid, **self.rows[sid]}
+                                                for sid in new])
+            if final is not None:
+                conn.execute(final)
+            if conn.in_transaction():
+                conn.commit()  # commits the DBAPI transaction, raw writes included
+            elif raw:
+                conn.connection.commit()
+        except BaseException:
+            self._release()
+            raise
+        self.stored |= dirty
+
+    def _release(self) -> None:
+        """Give the connection back to the pool (rolling back anything uncommitted).
+
+        Called before the orchestrator waits, and before it uses its session: an orchestrator
+        never holds two pooled connections, so busy orchestrators cannot exhaust the pool
+        waiting for each other.
+        """
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            conn.close()
+
     def _write_start(self, sid: str, step: dict[str, Any], attempt: int, shown_input: Any) -> None:
-        values = {"status": "running", "attempt": attempt, "started_at": utcnow(), "finished_at": None,
-                  "duration_ms": None, "input": stored(shown_input), "output": None,
-                  "error_class": None, "error": None}
-        if sid in self.rows:
-            db.session.execute(update(StepRun).where(StepRun.id == self.rows[sid]).values(**values))
-        else:
-            result = db.session.execute(StepRun.__table__.insert().values(
-                execution_id=self.id, step_id=sid, step_type=step["type"], **values))
-            self.rows[sid] = result.inserted_primary_key[0]
-        db.session.commit()
+        self._write(sid, {"status": "running", "attempt": attempt, "started_at": utcnow(),
+                          "finished_at": None, "duration_ms": None, "input": stored(shown_input),
+                          "output": None, "error_class": None, "error": None})
 
     def _write_retry(self, sid: str, cls: str, message: str) -> None:
-        if sid in self.rows:
-            db.session.execute(update(StepRun).where(StepRun.id == self.rows[sid]).values(
-                error_class=cls, error=f"attempt {self.attempts[sid]} failed: {message}"[:4000]))
-            db.session.commit()
+        self._write(sid, {"error_class": cls,
+                          "error": f"attempt {self.attempts[sid]} failed: {message}"[:4000]})
 
     def _write_end(self, sid: str, status: str, output: Any, cls: str | None, message: str | None,
                    duration: float | None) -> None:
         values = {"status": status, "finished_at": utcnow(), "duration_ms": duration,
                   "output": stored(output), "error_class": cls,
                   "error": message[:4000] if message else None}
-        if sid in self.rows:
-            db.session.execute(update(StepRun).where(StepRun.id == self.rows[sid]).values(**values))
-        else:
-            step = self.steps[sid]
-            result = db.session.execute(StepRun.__table__.insert().values(
-                execution_id=self.id, step_id=sid, step_type=step["type"],
-                attempt=self.attempts.get(sid, 0), started_at=None, input=None, **values))
-            self.rows[sid] = result.inserted_primary_key[0]
-        db.session.commit()
+        if sid not in self.rows:  # ended without starting (skipped, cancelled)
+            values["attempt"] = self.attempts.get(sid, 0)
+        self._write(sid, values)
 
-    def _check_cancel(self) -> None:
+    def _check_cancel(self) -> list[str]:
+        """Read the cancel flag; on a request, end the pending waits and return them."""
         if self.cancelled:
-            return
+            return []
+        self._release()
         flag = db.session.execute(db.select(Execution.cancel_requested).filter_by(id=self.id)).scalar()
         db.session.commit()
+        finished: list[str] = []
         if flag:
             self.cancelled = True
             for sid, kind in [(t[1], t[2]) for t in self.timers]:
                 if kind == "wait":
-                    self._end(sid, "cancelled", None, None, "execution cancelled")
+                    finished += self._end(sid, "cancelled", None, None, "execution cancelled")
             self.timers = [t for t in self.timers if t[2] != "wait"]
+        return finished
 
     def _finish(self) -> str:
         # Steps abandoned after a timeout may still be running; their results are ignored.
@@ -402,8 +659,8 @@ class ExecutionRun:
             status, error = "failed", self.failure
         else:
             status, error = "succeeded", None
-        db.session.execute(update(Execution).where(Execution.id == self.id).values(
+        # The last step rows and the execution's outcome are committed together.
+        self._flush(update(Execution.__table__).where(Execution.__table__.c.id == self.id).values(
             status=status, error=error, finished_at=utcnow(), heartbeat_at=utcnow()))
-        db.session.commit()
         return status
 

@@ -91,17 +91,24 @@ def resolve_connection(step: dict[str, Any]) -> Connection:
     return conn
 
 
-def run_action(step: dict[str, Any], context: dict[str, Any], idempotency_key: str) -> Any:
-    params = _render(step.get("parameters") or {}, context)
-    conn = resolve_connection(step)
+def run_action(step: dict[str, Any], context: dict[str, Any] | None, idempotency_key: str,
+               params: Any = None, conn: Connection | None = None) -> Any:
+    """Run an action step; ``params`` are its rendered parameters and ``conn`` its connection
+    (else rendered and looked up here)."""
+    if params is None:
+        params = _render(step.get("parameters") or {}, context)
+    conn = conn or resolve_connection(step)
     return get_state().runtime.run_action(conn, step["action"], params, idempotency_key).output
 
 
-def run_notification(step: dict[str, Any], context: dict[str, Any], idempotency_key: str) -> Any:
-    conn = resolve_connection(step)
+def run_notification(step: dict[str, Any], context: dict[str, Any] | None, idempotency_key: str,
+                     rendered: dict[str, Any] | None = None, conn: Connection | None = None) -> Any:
+    """Post a notification step's message; ``rendered`` is ``{"channel", "message"}`` if done."""
+    conn = conn or resolve_connection(step)
     integ = get_state().runtime.integration(conn)
-    message = _render(step["message"], context)
-    channel = _render(step.get("channel"), context)
+    if rendered is None:
+        rendered = {"message": _render(step["message"], context), "channel": _render(step.get("channel"), context)}
+    message, channel = rendered["message"], rendered["channel"]
     from atom.integrations.http import IdempotencyScope
     from atom.integrations.http import idempotency_scope
 

@@ -45,6 +45,10 @@ class Template:
         if missing:
             raise DefinitionError({"template": [f"needs integrations that are not installed: "
                                                 f"{', '.join(missing)}"]})
+        wrong = {k: ["must be an object"] for k in ("trigger", "connections", "parameters")
+                 if overrides.get(k) is not None and not isinstance(overrides[k], dict)}
+        if wrong:
+            raise DefinitionError(wrong)
         definition = copy.deepcopy(self.definition)
         for key in ("name", "description", "enabled"):
             if key in overrides:

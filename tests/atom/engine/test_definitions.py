@@ -1,0 +1,272 @@
+"""Definitions through the API: 422s that name the step and the reason and write nothing,
+immutable versions, the compact form, and the ready-made templates."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from atom.models import AuditEvent
+from atom.models import Execution
+from atom.models import Workflow
+from atom.models import WorkflowVersion
+from tests.atom.engine.conftest import count
+from tests.atom.engine.conftest import manual
+from tests.atom.engine.conftest import post_step
+from tests.atom.engine.conftest import steps_of
+from tests.fakes import reply
+
+VALID = manual("valid", [post_step("a", "/a"), post_step("b", "/b", deps=["a"])])
+
+
+def _with(step_changes: dict | None = None, **top) -> dict:
+    """The valid definition with step ``b`` changed (a key set to None is removed)."""
+    definition = copy.deepcopy(VALID)
+    for key, value in (step_changes or {}).items():
+        if value is None:
+            definition["steps"][1].pop(key, None)
+        else:
+            definition["steps"][1][key] = value
+    definition.update(top)
+    return definition
+
+
+# (definition, the errors key, the field, a fragment of the reason)
+INVALID = {
+    "cycle": (manual("c", [post_step("a", "/a", deps=["b"]), post_step("b", "/b", deps=["a"])]),
+              "steps.a", "depends_on", "dependency cycle"),
+    "self_cycle": (manual("c", [post_step("a", "/a", deps=["a"])]), "steps.a", "depends_on", "cycle"),
+    "unknown_dependency": (_with({"depends_on": ["ghost"]}), "steps.b", "depends_on", "unknown step 'ghost'"),
+    "unknown_service": (_with({"service": "no_such_service"}), "steps.b", "service", "unknown service"),
+    "unknown_action": (_with({"action": "teleport"}), "steps.b", "action", "has no action 'teleport'"),
+    "parameter_wrong_type": (_with({"parameters": {"path": 12}}), "steps.b", "parameters", "path"),
+    "parameter_missing": (_with({"parameters": {"json": {"a": 1}}}), "steps.b", "parameters", "path"),
+    "parameter_unknown": (_with({"parameters": {"path": "/x", "colour": "red"}}), "steps.b", "parameters",
+                          "colour"),
+    "templated_field_does_not_excuse_others": (
+        _with({"parameters": {"path": "{{ trigger.p }}", "query": "not-an-object"}}),
+        "steps.b", "parameters", "query"),
+    "bad_when": (_with({"when": "trigger.a =="}), "steps.b", "when", "invalid expression"),
+    "bad_template": (_with({"parameters": {"path": "/x/{{ steps.[ }}"}}), "steps.b", "parameters",
+                     "invalid expression"),
+    "bad_condition": (manual("c", [{"id": "c", "type": "condition", "expression": "a ||"}]),
+                      "steps.c", "expression", "invalid expression"),
+    "bad_mapping": (manual("c", [{"id": "t", "type": "transform", "mapping": {"x": "foo[?"}}]),
+                    "steps.t", "mapping.x", "invalid expression"),
+    "bad_cron": ({"name": "c", "trigger": {"type": "schedule", "cron": "61 * * * *"},
+                  "steps": VALID["steps"]}, "trigger", "cron", "invalid cron"),
+    "short_cron": ({"name": "c", "trigger": {"type": "schedule", "cron": "* * *"},
+                    "steps": VALID["steps"]}, "trigger", "cron", "invalid cron"),
+    "bad_timezone": ({"name": "c", "trigger": {"type": "schedule", "cron": "0 9 * * *", "timezone": "Mars/Base"},
+                      "steps": VALID["steps"]}, "trigger", "timezone", "unknown time zone"),
+    "unknown_event": ({"name": "c", "trigger": {"type": "event", "service": "http", "event": "nope"},
+                       "steps": VALID["steps"]}, "trigger", "event", "no event 'nope'"),
+    "unknown_trigger_service": ({"name": "c", "trigger": {"type": "event", "service": "zzz", "event": "x"},
+                                 "steps": VALID["steps"]}, "trigger", "service", "unknown service"),
+    "duplicate_id": (manual("c", [post_step("a", "/a"), post_step("a", "/b")]), "steps.a", "id", "duplicate"),
+    "unknown_handler": (_with({"on_error": "nobody"}), "steps.b", "on_error", "none of them"),
+    "unknown_connection": (_with({"connection": 999}), "steps.b", "connection", "no connection 999"),
+    "missing_action_field": (_with({"action": None}), "steps.b", "action", "required"),
+    "bad_step_type": (_with({"type": "teleport"}), "steps.b", "type", "Must be one of"),
+    "bad_step_id": (manual("c", [post_step("1 bad", "/a")]), "steps.1 bad", "id", "letters"),
+    "unknown_field": (_with({"colour": "red"}), "steps.b", "colour", "Unknown field"),
+    "wait_without_seconds": (manual("c", [{"id": "w", "type": "wait"}]), "steps.w", "seconds", "either"),
+    "bad_wait_until": (manual("c", [{"id": "w", "type": "wait", "until": "tomorrow"}]), "steps.w", "until",
+                       "ISO-8601"),
+}
+
+
+def _state(app) -> tuple[int, int, int, int]:
+    return (count(app, Workflow), count(app, WorkflowVersion), count(app, AuditEvent), count(app, Execution))
+
+
+@pytest.mark.parametrize("case", sorted(INVALID))
+def test_an_invalid_definition_is_422_naming_the_step_and_reason_and_writes_nothing(app, api, conn, case):
+    definition, key, field, reason = INVALID[case]
+    before = _state(app)
+    response = api.client.post("/api/v2/ai-workflows", json=definition, headers=api.headers)
+    assert response.status_code == 422, response.get_json()
+    body = response.get_json()
+    assert body["code"] == "validation"
+    assert key in body["errors"], body
+    problems = body["errors"][key]
+    assert field in problems, body
+    assert reason in str(problems[field]), body
+    assert key.split(".")[-1] in body["message"] or key in body["message"]
+    assert _state(app) == before
+
+
+@pytest.mark.parametrize("case", ["cycle", "unknown_action", "bad_when", "bad_cron"])
+def test_an_invalid_update_is_422_and_keeps_the_current_version(app, api, conn, case):
+    wf = api.create(VALID)
+    before = _state(app)
+    response = api.client.put(f"/api/v2/ai-workflows/{wf['id']}", json=INVALID[case][0], headers=api.headers)
+    assert response.status_code == 422
+    assert INVALID[case][1] in response.get_json()["errors"]
+    assert _state(app) == before
+    current = api.client.get(f"/api/v2/ai-workflows/{wf['id']}", headers=api.headers).get_json()
+    assert current["version"] == 1 and current["steps"] == wf["steps"] and current["name"] == "valid"
+
+
+def test_templated_parameters_are_not_held_to_the_schema_until_run_time(api, fake, conn):
+    fake.always("/dyn", reply(200, {}))
+    wf = api.create(manual("tpl", [{"id": "x", "type": "action", "service": "http", "action": "get",
+                                    "parameters": {"path": "{{ trigger.path }}", "query": "{{ trigger.q }}"}}]))
+    done = api.run(wf["id"], {"path": "/dyn", "q": {"a": "1"}})
+    assert done["status"] == "succeeded", done
+    assert fake.calls("/dyn")[0].query == {"a": ["1"]}
+    # At run time a rendered value that fails the schema fails the step as validation.
+    done = api.run(wf["id"], {"path": 5})
+    step = steps_of(done)["x"]
+    assert done["status"] == "failed" and step["error"]["class"] == "validation"
+
+
+def test_every_non_object_body_is_rejected(api):
+    for body in ([], "text", 3):
+        response = api.client.post("/api/v2/ai-workflows", json=body, headers=api.headers)
+        assert response.status_code == 400
+    response = api.client.post("/api/v2/ai-workflows", data="{not json", headers={
+        **api.headers, "Content-Type": "application/json"})
+    assert response.status_code == 400
+
+
+# -- versions ---------------------------------------------------------------------------------
+
+
+def test_an_update_creates_a_new_version_and_executions_keep_the_one_they_ran(app, api, fake, conn):
+    fake.always("/v1", reply(200, {}))
+    fake.always("/v2", reply(200, {}))
+    v1 = manual("versioned", [{"id": "nap", "type": "wait", "seconds": 0.5}, post_step("call", "/v1", deps=["nap"])])
+    wf = api.create(v1)
+    assert wf["version"] == 1
+    first = api.execute(wf["id"], wait=None).get_json()
+    assert first["version"] == 1
+    # Updated while the first execution waits: it still runs version 1.
+    v2 = manual("versioned v2", [post_step("call", "/v2")], description="second")
+    updated = api.put(wf["id"], v2)
+    assert (updated["version"], updated["name"], updated["description"]) == (2, "versioned v2", "second")
+    second = api.run(wf["id"])
+    assert second["version"] == 2 and second["status"] == "succeeded"
+    first = api.wait_finished(first["id"])
+    assert first["version"] == 1 and first["status"] == "succeeded"
+    assert set(steps_of(first)) == {"nap", "call"}
+    assert fake.count("/v1") == 1 and fake.count("/v2") == 1
+    versions = api.client.get(f"/api/v2/ai-workflows/{wf['id']}/versions", headers=api.headers).get_json()
+    assert [v["version"] for v in versions["versions"]] == [1, 2]
+    assert versions["versions"][0]["definition"]["steps"][1]["parameters"]["path"] == "/v1"
+    assert versions["versions"][1]["definition"]["name"] == "versioned v2"
+    assert all(v["created_by"] for v in versions["versions"])
+    # The stored version 1 is untouched by the update (immutable).
+    with app.app_context():
+        from atom.extensions import db
+
+        stored = db.session.execute(db.select(WorkflowVersion.definition).filter_by(
+            workflow_id=wf["id"], version=1)).scalar_one()
+    assert stored["name"] == "versioned"
+
+
+def test_a_definition_is_stored_normalised(api, conn):
+    wf = api.create(manual("norm", [post_step("a", "/a", service="REST")]))
+    step = wf["steps"][0]
+    assert step["service"] == "http"
+    assert step["on_error"] == "fail" and step["depends_on"] == []
+    assert wf["trigger"] == {"type": "manual", "conditions": {}, "timezone": "UTC"}
+
+
+# -- the compact form -------------------------------------------------------------------------------
+
+
+def test_the_compact_form_is_expanded_into_a_full_definition(api, fake, conn):
+    compact = {"name": "Orders to REST", "description": "forward orders", "trigger_service": "http",
+               "action_services": ["http", "rest"], "conditions": {"event": "order.created"},
+               "ai_optimized": True}
+    response = api.client.post("/api/v2/ai-workflows", json=compact, headers=api.headers)
+    assert response.status_code == 201, response.get_json()
+    wf = response.get_json()
+    assert wf["name"] == "Orders to REST" and wf["description"] == "forward orders"
+    assert wf["trigger"]["type"] == "event"
+    assert wf["trigger"]["service"] == "http" and wf["trigger"]["event"] == "webhook_received"
+    assert wf["trigger"]["conditions"] == {"event": "order.created"}
+    assert len(wf["steps"]) == 2
+    first, second = wf["steps"]
+    assert (first["type"], first["service"], first["action"]) == ("action", "http", "post")
+    assert first["parameters"]["path"] == "{{ trigger.path }}"
+    assert first["retry"]["max_attempts"] == 3 and first["timeout_s"] == 60  # ai_optimized
+    assert second["depends_on"] == [first["id"]]
+    assert (first["id"], second["id"]) == ("http_post", "http_post_2")  # the same service twice
+    # Compact without ai_optimized gets no retry policy; unknown services are 422.
+    plain = api.client.post("/api/v2/ai-workflows", json={"name": "p", "action_services": ["http"]},
+                            headers=api.headers).get_json()
+    assert plain["trigger"] == {"type": "manual", "conditions": {}, "timezone": "UTC"}
+    assert "retry" not in plain["steps"][0]
+    bad = api.client.post("/api/v2/ai-workflows", json={"name": "b", "trigger_service": "nope",
+                                                        "action_services": ["nada"]}, headers=api.headers)
+    assert bad.status_code == 422
+    assert {"trigger_service", "action_services"} <= set(bad.get_json()["errors"])
+    # The expanded workflow runs: the path comes from the trigger payload.
+    fake.always("/orders", reply(200, {}))
+    done = api.run(plain["id"], {"path": "/orders"})
+    assert done["status"] == "succeeded", done
+    assert fake.count("/orders") == 1
+
+
+# -- templates ----------------------------------------------------------------------------------
+
+
+def test_at_least_fifteen_templates_are_listed_with_the_product_examples(api):
+    body = api.client.get("/api/v2/ai-workflows/templates", headers=api.headers).get_json()
+    templates = {t["name"]: t for t in body["templates"]}
+    assert len(templates) >= 15
+    for name in ("github_pr_to_slack", "salesforce_lead_to_asana", "meeting_to_trello_and_slack",
+                 "slack_to_notion_sync", "customer_onboarding", "health_alert_to_slack"):
+        assert name in templates
+    for t in templates.values():
+        assert t["title"] and t["description"] and t["steps"] >= 1
+        assert isinstance(t["available"], bool)
+        assert t["available"] == (not t["missing_integrations"])
+    assert templates["salesforce_lead_to_asana"]["available"] is False  # not installed here
+    assert "salesforce" in templates["salesforce_lead_to_asana"]["missing_integrations"]
+
+
+def test_every_available_template_instantiates_into_a_valid_workflow(app, api):
+    body = api.client.get("/api/v2/ai-workflows/templates", headers=api.headers).get_json()
+    available = [t for t in body["templates"] if t["available"]]
+    assert available
+    for template in available:
+        response = api.client.post(f"/api/v2/ai-workflows/templates/{template['name']}/instantiate",
+                                   json={"enabled": False}, headers=api.headers)
+        assert response.status_code == 201, (template["name"], response.get_json())
+        assert response.get_json()["enabled"] is False
+
+
+def test_instantiating_a_template_with_overrides_gives_a_runnable_workflow(api, fake, conn):
+    response = api.client.post("/api/v2/ai-workflows/templates/webhook_forwarder/instantiate", json={
+        "name": "My forwarder", "connections": {"http": conn["id"]},
+        "parameters": {"forward": {"path": "/inbox"}}}, headers=api.headers)
+    assert response.status_code == 201, response.get_json()
+    wf = response.get_json()
+    assert wf["name"] == "My forwarder"
+    assert wf["steps"][0]["connection"] == conn["id"]
+    assert wf["webhook_url"]
+    fake.always("/inbox", reply(200, {}))
+    hook = wf["webhook_url"].split("localhost", 1)[1]
+    started = api.client.post(hook, json={"order": 1})
+    assert started.status_code == 202
+    done = api.wait_finished(started.get_json()["execution_id"])
+    assert done["status"] == "succeeded", done
+    assert fake.calls("/inbox")[0].json() == {"order": 1}
+
+
+def test_unknown_or_uninstallable_templates_are_refused(app, api):
+    before = count(app, Workflow)
+    assert api.client.post("/api/v2/ai-workflows/templates/nope/instantiate", json={},
+                           headers=api.headers).status_code == 404
+    response = api.client.post("/api/v2/ai-workflows/templates/salesforce_lead_to_asana/instantiate",
+                               json={}, headers=api.headers)
+    assert response.status_code == 422
+    assert "salesforce" in response.get_json()["message"]
+    for overrides in ({"connections": "http"}, {"trigger": "webhook"}, {"parameters": [1]}):
+        response = api.client.post("/api/v2/ai-workflows/templates/webhook_forwarder/instantiate",
+                                   json=overrides, headers=api.headers)
+        assert response.status_code == 422, overrides
+    assert count(app, Workflow) == before
