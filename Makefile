@@ -32,6 +32,8 @@ test: install $(PRISM)
 
 bench: install
 	$(BIN)/python tests/perf/bench_client.py
+	$(BIN)/python tests/perf/bench_engine.py
+	$(BIN)/python tests/perf/bench_monitoring.py
 
 clean:
 	rm -rf $(VENV) .prism build *.egg-info
