@@ -98,3 +98,27 @@ def create_connection(client, keys):
         return response.get_json()
 
     return create
+
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
+
+
+@pytest.fixture
+def pg_url():
+    """A throwaway database on the local PostgreSQL (skipped, saying why, when it is absent)."""
+    import uuid
+
+    psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2 is not installed")
+    try:
+        admin = psycopg2.connect(connect_timeout=3, **PG)
+    except psycopg2.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {exc}")
+    admin.autocommit = True
+    name = f"atom_test_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.close()

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema
-from marshmallow import fields
 
 from atom.integrations.base import Integration
 from atom.integrations.manifest import Action

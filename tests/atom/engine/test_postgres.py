@@ -3,8 +3,6 @@ once-only cron fire go through the same code, with PostgreSQL's SQL. Skipped wit
 when no PostgreSQL answers on 127.0.0.1:5432."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from atom.engine import get_engine
@@ -24,23 +22,12 @@ from tests.atom.engine.test_recovery import dead_pid
 from tests.conftest import make_key
 from tests.fakes import reply
 
-psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2 is not installed")
-
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
 
 
 @pytest.fixture
-def pg_app(app_factory, monkeypatch, tmp_path):
-    try:
-        admin = psycopg2.connect(connect_timeout=3, **PG)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {exc}")
-    admin.autocommit = True
-    name = f"atom_engine_{uuid.uuid4().hex[:10]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
+def pg_app(app_factory, monkeypatch, tmp_path, pg_url):
     monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = app_factory(SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{name}")
+    app = app_factory(SQLALCHEMY_DATABASE_URI=pg_url)
     try:
         yield app
     finally:
@@ -48,10 +35,6 @@ def pg_app(app_factory, monkeypatch, tmp_path):
         get_state(app).recorder.close()  # flush call metrics while the database is there
         with app.app_context():
             db.engine.dispose()
-        with admin.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """Monitoring on PostgreSQL: a round, metrics, alerts, roll-ups and the scheduler's lock."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from atom.cli import main
@@ -13,26 +11,6 @@ from tests.atom.monitoring.conftest import QUICK
 from tests.conftest import make_key
 from tests.fakes import reply
 
-psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2 is not installed")
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
-
-
-@pytest.fixture
-def pg_url():
-    try:
-        admin = psycopg2.connect(connect_timeout=3, **PG)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {exc}")
-    admin.autocommit = True
-    name = f"atom_mon_{uuid.uuid4().hex[:10]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
-    with admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                    (name,))
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.close()
 
 
 @pytest.fixture
