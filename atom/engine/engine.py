@@ -135,6 +135,24 @@ class Engine:
     def submit_step(self, fn: Callable[..., Any], *args: Any) -> Future:
         return self.executor.submit_step(fn, *args)
 
+    def submit_child(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Run a sub-workflow step on a thread of its own: it orchestrates its child, whose steps
+        need the step pool, so holding a step-pool thread while it waits could leave no thread
+        for them (parallel sub-workflows would deadlock the pool). Nesting is bounded by the
+        depth limit, breadth by the definitions."""
+        future: Future = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # delivered to the orchestrator like a step's error
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="atom-subworkflow", daemon=True).start()
+        return future
+
     # -- running ------------------------------------------------------------------------------------
 
     def _run_claimed(self, execution_id: int) -> None:

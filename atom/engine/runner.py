@@ -461,9 +461,12 @@ class ExecutionRun:
         self._flush()
         batch, self.to_submit = self.to_submit, []
         for sid, step, rendered, conn in batch:
-            # The context is copied for a sub-workflow, which renders its payload itself.
-            context = dict(self.context) if step["type"] == "workflow" else None
-            future = self.engine.submit_step(self._run_io, sid, step, rendered, conn, context)
+            # A sub-workflow renders its payload itself, on its thread: from a copy, as the
+            # orchestrator goes on adding step results to its own context meanwhile.
+            context = ({**self.context, "steps": dict(self.context["steps"])}
+                       if step["type"] == "workflow" else None)
+            submit = self.engine.submit_child if step["type"] == "workflow" else self.engine.submit_step
+            future = submit(self._run_io, sid, step, rendered, conn, context)
             self.running[future] = sid
             if step.get("timeout_s"):
                 self.deadlines[sid] = time.monotonic() + float(step["timeout_s"])

@@ -723,3 +723,29 @@ def test_step_rows_are_written_the_same_without_an_upsert(monkeypatch, app, api,
     retried = api.client.post(f"/api/v2/executions/{failed['id']}/retry?wait=20", headers=api.headers).get_json()
     assert retried["status"] == "succeeded"
     assert [s["step_id"] for s in retried["steps"]].count("last") == 1
+
+
+def test_parallel_sub_workflows_do_not_starve_the_step_pool(app_factory, monkeypatch, tmp_path, fake):
+    """Sub-workflow steps wait for their children, whose steps need the step pool: with as
+    many parallel sub-workflows as step threads, the children must still get threads."""
+    from tests.atom.engine.conftest import Api
+    from tests.atom.engine.conftest import close_engine
+    from tests.conftest import make_key
+
+    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "inst6"))
+    small = app_factory(WORKER_THREADS=2)
+    try:
+        api = Api(small.test_client(), {"Authorization": f"Bearer {make_key(small, 'editor')}"})
+        created = api.client.post("/api/v2/connections", headers=api.headers, json={
+            "integration": "http", "label": "fake", "settings": {"base_url": fake.url, "max_attempts": 1},
+            "credentials": {}})
+        assert created.status_code == 201
+        fake.always("/c", reply(200, {}))
+        child = api.create(manual("child", [post_step("call", "/c")]))
+        parent = api.create(manual("parent", [
+            {"id": f"sub{i}", "type": "workflow", "workflow_id": child["id"]} for i in range(4)]))
+        done = api.run(parent["id"], wait=15)
+        assert done["status"] == "succeeded", done
+        assert fake.count("/c") == 4
+    finally:
+        close_engine(small)
