@@ -101,6 +101,12 @@ class DefaultConfig:
     WORKER_THREADS = 8
     MAX_CONCURRENT_EXECUTIONS = 16
     EXECUTION_RETENTION_DAYS = 30
+    # How often each serving process looks for executions a dead process left behind, and how
+    # old a heartbeat from another host must be before its executions are taken over.
+    EXECUTION_RECOVERY_INTERVAL_S = 15.0
+    EXECUTION_STALE_S = 30.0
+    # How deep workflow steps may nest sub-workflows.
+    MAX_WORKFLOW_DEPTH = 5
     # Session cookie hardening for the dashboard.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
