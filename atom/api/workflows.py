@@ -167,17 +167,18 @@ def remove(wf_id: int):
 @blp.route("/<int:wf_id>/enable", methods=["POST"])
 @blp.response(200, WorkflowOut)
 def enable(wf_id: int):
-    workflow = _workflow(wf_id)
-    workflow.enabled = True
-    db.session.commit()
-    return present(workflow)
+    return _set_enabled(wf_id, True)
 
 
 @blp.route("/<int:wf_id>/disable", methods=["POST"])
 @blp.response(200, WorkflowOut)
 def disable(wf_id: int):
+    return _set_enabled(wf_id, False)
+
+
+def _set_enabled(wf_id: int, enabled: bool):
     workflow = _workflow(wf_id)
-    workflow.enabled = False
+    workflow.enabled = enabled
     db.session.commit()
     return present(workflow)
 
