@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate."""
 from __future__ import annotations
 
+from atom.extensions import db as _db
 from atom.models.audit import AuditEvent
 from atom.models.connection import Connection
 from atom.models.metrics import CallRecord
@@ -14,6 +15,7 @@ from atom.models.monitoring import ThresholdSetting
 from atom.models.user import ApiKey
 from atom.models.user import User
 from atom.models.webhook import WebhookEvent
+from atom.models.webhook import WebhookReceipt
 from atom.models.workflow import Execution
 from atom.models.workflow import ScheduleFire
 from atom.models.workflow import StepRun
@@ -22,7 +24,15 @@ from atom.models.workflow import WorkflowVersion
 
 __all__ = [
     "ApiKey", "AuditEvent", "CallRecord", "Connection", "Execution", "ScheduleFire", "StepRun",
-    "User", "WebhookEvent", "Workflow", "WorkflowVersion",
+    "User", "WebhookEvent", "WebhookReceipt", "Workflow", "WorkflowVersion",
     "Alert", "AlertNotification", "HealthSample", "MaintenanceWindow", "MetricRollup",
     "NotificationChannel", "ThresholdSetting",
 ]
+
+# Ids are never reused: on SQLite an integer primary key without AUTOINCREMENT hands a deleted
+# row's id to the next insert (a workflow bound to a deleted connection would call the new one).
+# PostgreSQL sequences never go back. Migration 0004 rebuilds the existing tables this way.
+for _table in _db.metadata.tables.values():
+    _pk = list(_table.primary_key.columns)
+    if len(_pk) == 1 and _pk[0].type.python_type is int:
+        _table.dialect_options["sqlite"]["autoincrement"] = True

@@ -33,6 +33,10 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(String(16), default="viewer")
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    # When a one-time password stops working (None once the user has chosen their own).
+    password_expires_at: Mapped[datetime | None]
+    # Bumped on logout and password change: sessions carrying an older number are ended.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 

@@ -28,3 +28,17 @@ class WebhookEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     # pending | processed
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+
+
+class WebhookReceipt(db.Model):
+    """A signed delivery already accepted: the digest of its signature (or of its body and
+    timestamp) within a scope (``connection:7``, ``workflow:3``). A second delivery with the
+    same digest is a replay, answered as a duplicate."""
+
+    __tablename__ = "webhook_receipts"
+    __table_args__ = (UniqueConstraint("scope", "digest", name="uq_webhook_receipt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(120))
+    digest: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -67,6 +67,9 @@ class Execution(db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("executions.id", ondelete="SET NULL"))
     depth: Mapped[int] = mapped_column(default=0)
+    # The top execution of a chain of sub-workflows (None for a top execution itself): bounds
+    # the total fan-out of one execution.
+    root_id: Mapped[int | None] = mapped_column(index=True)
     error: Mapped[str | None] = mapped_column(Text)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     # Which process runs it ("host:pid"), and when that process last said so.
