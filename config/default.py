@@ -110,6 +110,26 @@ class DefaultConfig:
     # Session cookie hardening for the dashboard.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Sign-in attempts (POST /login) allowed per account and per client address, in the
+    # Flask-Limiter notation ("5 per minute", "100/hour"); beyond them a 429 with Retry-After.
+    LOGIN_RATE_LIMIT_ACCOUNT = "5 per minute"
+    LOGIN_RATE_LIMIT_ADDRESS = "20 per minute"
+    # Where the counts live. "memory://" counts in each process alone: with several gunicorn
+    # workers or hosts use one Redis, e.g. "redis://127.0.0.1:6379" (pip install redis), so that
+    # they share the count. Keys start with RATELIMIT_KEY_PREFIX; should the storage fail, each
+    # process counts in memory until it answers again.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_KEY_PREFIX = "atom"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # A one-time password (atom users create without --password, atom users bootstrap, a reset
+    # through the API) stops working after this many seconds.
+    ONE_TIME_PASSWORD_TTL_S = 24 * 3600
+    # Sent with every response. No inline script or style: the templates load static files.
+    CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; "
+                               "base-uri 'self'; form-action 'self'")
+    # Not no-referrer: over https Flask-WTF's CSRF check needs the same-origin Referer of a form.
+    REFERRER_POLICY = "strict-origin-when-cross-origin"
     # OpenAPI (flask-smorest).
     API_TITLE = "ATOM"
     API_VERSION = "v2"
