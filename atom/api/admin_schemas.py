@@ -15,8 +15,11 @@ from atom.accounts import MIN_PASSWORD
 from atom.api.schemas import StrictSchema
 from atom.models.user import ROLES
 
-# NUL and other control characters are refused: PostgreSQL cannot store NUL in text.
-PLAIN_TEXT = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="must not contain control characters")
+# Refused: control characters (PostgreSQL cannot store NUL) and lone surrogates (no encoding
+# can store them).
+PLAIN_TEXT = validate.Regexp(r"^[^\x00-\x1f\x7f\ud800-\udfff]*$",
+                             error="must not contain control characters or lone surrogates")
+NO_SURROGATES = validate.Regexp(r"^[^\ud800-\udfff]*$", error="must not contain lone surrogates")
 MAX_OFFSET = 1_000_000_000
 
 
@@ -71,7 +74,8 @@ class KeyList(Schema):
 class UserCreate(StrictSchema):
     email = fields.Email(required=True, validate=[validate.Length(max=MAX_EMAIL), PLAIN_TEXT])
     role = fields.String(load_default="viewer", validate=validate.OneOf(ROLES))
-    password = fields.String(validate=validate.Length(min=MIN_PASSWORD, max=MAX_PASSWORD),
+    password = fields.String(validate=[validate.Length(min=MIN_PASSWORD, max=MAX_PASSWORD),
+                                       NO_SURROGATES],
                              metadata={"description": "omit to generate a one-time password"})
 
 

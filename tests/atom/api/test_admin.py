@@ -107,8 +107,11 @@ def test_revoking_a_key_with_a_later_expiry_ends_it_now(client, keys):
     ({"name": "x"}, "role"),
     ({"name": "x", "role": "viewer", "owner": "me"}, "owner"),
     ({"name": "x" * 121, "role": "viewer"}, "name"),
+    ({"name": "a\x00b", "role": "viewer"}, "name"),
+    ({"name": "\ud800", "role": "viewer"}, "name"),
 ])
-def test_a_bad_key_request_is_422_naming_the_field(client, keys, payload, field):
+def test_a_bad_key_request_is_422_naming_the_field(app, client, keys, payload, field):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
     response = client.post("/api/v2/keys", headers=keys["admin"], json=payload)
     assert response.status_code == 422
     assert field in response.get_json()["errors"]
@@ -160,8 +163,11 @@ def test_a_user_created_with_a_password_needs_no_change(client, keys):
     ({"email": "a@b.example", "role": "owner"}, "role"),
     ({"email": "a@b.example", "password": "short"}, "password"),
     ({"email": "a@b.example", "is_admin": True}, "is_admin"),
+    ({"email": "a\ud800@b.example"}, "email"),
+    ({"email": "a@b.example", "password": "\ud800" * 12}, "password"),
 ])
-def test_a_bad_user_request_is_422_naming_the_field(client, keys, payload, field):
+def test_a_bad_user_request_is_422_naming_the_field(app, client, keys, payload, field):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
     response = client.post("/api/v2/users", headers=keys["admin"], json=payload)
     assert response.status_code == 422
     assert field in response.get_json()["errors"]
