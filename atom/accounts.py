@@ -195,7 +195,7 @@ def create_key(name: str, role: str, actor: str, expires_at: datetime | None = N
     if expires_at is not None and expires_at <= utcnow():
         raise AccountError("must be in the future", field="expires_at")
     row, plain = ApiKey.generate(name, role, user_id=user_id)
-    row.revoked_at = expires_at
+    row.expires_at = expires_at
     db.session.add(row)
     db.session.flush()
     record(actor, "key.create", f"key:{row.id}", name=name, role=role,

@@ -125,7 +125,7 @@ def keys_list() -> None:
     from atom.models.base import utcnow
 
     for key in db.session.scalars(db.select(ApiKey).order_by(ApiKey.id)):
-        state = "active" if key.works_at(utcnow()) else "revoked"
+        state = "active" if key.works_at(utcnow()) else ("revoked" if key.revoked_at else "expired")
         click.echo(f"{key.id}\t{key.name}\t{key.role}\t{key.prefix}…\t{state}")
 
 

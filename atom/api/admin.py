@@ -75,11 +75,10 @@ def _refused() -> Iterator[None]:
 
 
 def present_key(key: ApiKey) -> dict[str, Any]:
-    ended = not key.works_at(utcnow())
     return {"id": key.id, "name": key.name, "role": key.role, "prefix": key.prefix,
             "created_at": isoformat(key.created_at), "last_used_at": isoformat(key.last_used_at),
-            "revoked_at": isoformat(key.revoked_at) if ended else None,
-            "expires_at": None if ended else isoformat(key.revoked_at)}
+            "revoked_at": isoformat(key.revoked_at), "expires_at": isoformat(key.expires_at),
+            "active": key.works_at(utcnow())}
 
 
 @keys_blp.route("", methods=["GET"])

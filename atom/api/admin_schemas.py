@@ -57,10 +57,10 @@ class KeyOut(Schema):
                                                     "keys apart; never the key"})
     created_at = fields.String()
     last_used_at = fields.String(allow_none=True)
-    revoked_at = fields.String(allow_none=True, metadata={
-        "description": "when the key stopped working (revoked or expired); null while it works"})
+    revoked_at = fields.String(allow_none=True, metadata={"description": "when it was revoked"})
     expires_at = fields.String(allow_none=True, metadata={
-        "description": "when a working key will stop working; null for no expiry"})
+        "description": "when it stops working by itself; null for no expiry"})
+    active = fields.Boolean(metadata={"description": "neither revoked nor expired"})
 
 
 class KeyCreated(KeyOut):

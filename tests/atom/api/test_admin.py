@@ -51,9 +51,9 @@ def test_a_created_key_is_shown_once_works_and_is_listed_masked(app, client, key
     assert plain not in listing.get_data(as_text=True)
     row = next(k for k in listing.get_json()["keys"] if k["name"] == "ci")
     assert set(row) == {"id", "name", "role", "prefix", "created_at", "last_used_at", "revoked_at",
-                        "expires_at"}
+                        "expires_at", "active"}
     assert row["role"] == "editor" and row["last_used_at"] is not None
-    assert row["revoked_at"] is None and row["expires_at"] is None
+    assert row["revoked_at"] is None and row["expires_at"] is None and row["active"] is True
     assert plain not in client.get(f"/api/v2/keys/{row['id']}", headers=keys["admin"]).get_data(as_text=True)
     assert ("key:admin-key", "key.create", f"key:{body['id']}") in actions(app)
 
@@ -63,7 +63,7 @@ def test_a_revoked_key_stops_working_at_once(app, client, keys):
     assert client.get("/api/v2/connections", headers=bearer(body["key"])).status_code == 200
     revoked = client.delete(f"/api/v2/keys/{body['id']}", headers=keys["admin"])
     assert revoked.status_code == 200
-    assert revoked.get_json()["revoked_at"] is not None
+    assert revoked.get_json()["revoked_at"] is not None and revoked.get_json()["active"] is False
     assert client.get("/api/v2/connections", headers=bearer(body["key"])).status_code == 401
     assert ("key:admin-key", "key.revoke", f"key:{body['id']}") in actions(app)
     assert client.delete("/api/v2/keys/999", headers=keys["admin"]).status_code == 404
@@ -80,12 +80,12 @@ def test_a_key_with_an_expiry_stops_working_then(app, client, keys):
                        json={"name": "temp", "role": "viewer", "expires_at": soon}).get_json()
     assert body["expires_at"].startswith(soon[:19]) and body["revoked_at"] is None
     assert client.get("/api/v2/connections", headers=bearer(body["key"])).status_code == 200
-    with app.app_context():
-        db.session.get(ApiKey, body["id"]).revoked_at = utcnow() - timedelta(seconds=1)
+    with app.app_context():  # an hour later
+        db.session.get(ApiKey, body["id"]).expires_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
     assert client.get("/api/v2/connections", headers=bearer(body["key"])).status_code == 401
     shown = client.get(f"/api/v2/keys/{body['id']}", headers=keys["admin"]).get_json()
-    assert shown["revoked_at"] is not None and shown["expires_at"] is None
+    assert shown["revoked_at"] is None and shown["expires_at"] is not None and shown["active"] is False
     past = client.post("/api/v2/keys", headers=keys["admin"], json={
         "name": "old", "role": "viewer", "expires_at": "2001-01-01T00:00:00Z"})
     assert past.status_code == 422 and "expires_at" in past.get_json()["errors"]
@@ -95,7 +95,8 @@ def test_revoking_a_key_with_a_later_expiry_ends_it_now(client, keys):
     body = client.post("/api/v2/keys", headers=keys["admin"], json={
         "name": "t", "role": "viewer", "expires_at": "2999-01-01T00:00:00+00:00"}).get_json()
     revoked = client.delete(f"/api/v2/keys/{body['id']}", headers=keys["admin"]).get_json()
-    assert revoked["revoked_at"] is not None and revoked["expires_at"] is None
+    assert revoked["revoked_at"] is not None and revoked["expires_at"].startswith("2999")
+    assert revoked["active"] is False
     assert client.get("/api/v2/connections", headers=bearer(body["key"])).status_code == 401
 
 
