@@ -10,6 +10,7 @@ from atom.integrations.http import IntegrationClient
 from tests.fakes import FakeClock
 from tests.fakes import FakeServer
 from tests.fakes import ListRecorder
+from tests.fakes import reply
 
 
 @pytest.fixture
@@ -52,3 +53,12 @@ def make_client(server, clock, recorder):
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def other():
+    """A second local server: another port is another origin."""
+    with FakeServer() as fake:
+        for path in ("/", "/x", "/landing"):
+            fake.always(path, reply(200, {"other": True}))
+        yield fake
