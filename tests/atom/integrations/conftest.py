@@ -7,6 +7,7 @@ import pytest
 
 from atom.integrations.http import ClientSettings
 from atom.integrations.http import IntegrationClient
+from atom.integrations.outbound import OutboundPolicy
 from tests.fakes import FakeClock
 from tests.fakes import FakeServer
 from tests.fakes import ListRecorder
@@ -31,7 +32,11 @@ def recorder() -> ListRecorder:
 
 @pytest.fixture
 def make_client(server, clock, recorder):
-    """Build an ``IntegrationClient`` for the fake server; keywords override ``ClientSettings``."""
+    """Build an ``IntegrationClient`` for the fake server; keywords override ``ClientSettings``.
+
+    The client gets the testing outbound policy (loopback allowed) unless ``client_kw`` names
+    another ``policy``.
+    """
     clients: list[IntegrationClient] = []
 
     def make(*, auth: Any = None, settings: ClientSettings | None = None,
@@ -45,7 +50,7 @@ def make_client(server, clock, recorder):
             auth=auth,
             recorder=recorder,
             clock=clock,
-            **(client_kw or {}),
+            **{"policy": OutboundPolicy(allow_private=True), **(client_kw or {})},
         )
         clients.append(client)
         return client

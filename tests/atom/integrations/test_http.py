@@ -599,7 +599,9 @@ def _auths():
 @pytest.mark.parametrize("kind", ["bearer", "api_key", "query"])
 def test_a_redirect_to_another_origin_drops_every_credential(server, other, clock, make_client,
                                                                kind):
-    location = f"{other.url}/landing?key=key-secret-3&token=tok-secret-4&page=2"
+    # A service that echoes the query-string credentials into the Location, as some do.
+    echoed = "key=key-secret-3&token=tok-secret-4&" if kind == "query" else ""
+    location = f"{other.url}/landing?{echoed}page=2"
     server.script("/start", reply(302, headers={"Location": location,
                                                 "Set-Cookie": "sid=cookie-secret-5; Path=/"}))
     client = make_client(auth=_auths()[kind])
