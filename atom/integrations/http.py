@@ -338,7 +338,7 @@ class IntegrationClient:
         response = self._send_once(call.method, call.url, params, call.json, call.data, headers)
         if call.method not in ("GET", "HEAD"):
             return response
-        home, away, body = _origin_or_none(call.url), False, (call.json, call.data)
+        away, body = False, (call.json, call.data)
         history: list[requests.Response] = []
         while (location := self.session.get_redirect_target(response)) is not None:
             if len(history) == MAX_REDIRECTS:
@@ -346,7 +346,7 @@ class IntegrationClient:
                                     f"{MAX_REDIRECTS} redirects", permanent=True)
             history.append(response)
             url = urljoin(response.url, _clean(location))
-            if not away and _origin_or_none(url) != home:
+            if not away and _origin_or_none(url) != _origin_or_none(call.url):
                 away = True
                 headers = self._without_credentials(headers)
             if away:

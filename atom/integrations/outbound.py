@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any
 from typing import Callable
 from typing import Mapping
-from typing import Union
 
 import idna
 from requests import PreparedRequest
@@ -55,8 +54,8 @@ from atom.settings import ConfigError
 
 logger = logging.getLogger(__name__)
 
-Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
-Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # socket.getaddrinfo's signature and answer: [(family, type, proto, canonname, sockaddr)].
 Resolver = Callable[..., list]
 
@@ -213,9 +212,10 @@ class OutboundPolicy:
         if self.allow_private:
             logger.warning(
                 "Outbound policy: integration calls may reach loopback and private addresses "
-                "(127.0.0.0/8, ::1, RFC 1918, fc00::/7, 100.64.0.0/10), as the %s configuration "
-                "allows by default; link-local (cloud metadata) stays denied. Set "
-                "ATOM_OUTBOUND_ALLOW_PRIVATE=false to deny them.", env_name)
+                "(127.0.0.0/8, ::1, RFC 1918, fc00::/7, 100.64.0.0/10) because "
+                "OUTBOUND_ALLOW_PRIVATE is on (ATOM_ENV=%s; development and testing turn it on); "
+                "link-local (cloud metadata) stays denied. Set ATOM_OUTBOUND_ALLOW_PRIVATE=false "
+                "to deny them.", env_name)
 
     # -- decisions ----------------------------------------------------------------------------
 

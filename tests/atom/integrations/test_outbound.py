@@ -443,3 +443,96 @@ def test_a_redirect_through_the_proxy_is_checked_too(proxy, clock, make_client):
     with pytest.raises(Blocked):
         client.get("/start")
     assert proxy.lines == ["GET http://upstream.invalid/start HTTP/1.1"]
+
+
+# -- TLS still names the host ------------------------------------------------------------------
+
+
+def _certificate(tmp_path, name: str) -> tuple[str, str]:
+    """A self-signed certificate for ``name`` (its own CA): (cert file, key file)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """An HTTPS server on 127.0.0.1 with a certificate for tls.test, recording the SNI name."""
+    import ssl
+
+    cert, key = _certificate(tmp_path, "tls.test")
+    names: list[str | None] = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.daemon_threads = True
+    httpd.handle_error = lambda request, address: None
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    yield {"port": httpd.server_address[1], "cert": cert, "names": names}
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_tls_sends_and_verifies_the_host_name_while_connecting_to_the_checked_address(
+        tls_server, clock, make_client, connects):
+    policy = OutboundPolicy(allow_private=True, resolver=Resolver("127.0.0.1"))
+    client = make_client(client_kw={"policy": policy}, max_attempts=1,
+                         base_url=f"https://tls.test:{tls_server['port']}")
+    client.session.verify = tls_server["cert"]
+
+    assert client.get("/x").text == "ok"
+    assert tls_server["names"] == ["tls.test"]
+    assert connects == [("127.0.0.1", tls_server["port"])]
+
+
+def test_tls_refuses_a_certificate_for_another_name(tls_server, clock, make_client):
+    """wrong.test resolves (here) to the server holding tls.test's certificate: the name the
+    URL gave is the one verified, not the address."""
+    from atom.integrations.errors import UpstreamError
+
+    policy = OutboundPolicy(allow_private=True, resolver=Resolver("127.0.0.1"))
+    client = make_client(client_kw={"policy": policy}, max_attempts=1,
+                         base_url=f"https://wrong.test:{tls_server['port']}")
+    client.session.verify = tls_server["cert"]
+    with pytest.raises(UpstreamError) as info:
+        client.get("/x")
+    assert "SSLError" in info.value.message
+    assert tls_server["names"] == ["wrong.test"]
