@@ -15,6 +15,7 @@ from atom.extensions import csrf
 from atom.extensions import db
 from atom.extensions import migrate
 from atom.integrations.metrics import MetricsRecorder
+from atom.integrations.outbound import OutboundPolicy
 from atom.integrations.registry import Registry
 from atom.integrations.registry import discover
 from atom.integrations.runtime import ConnectionRuntime
@@ -32,6 +33,7 @@ class AtomState:
     vault: Vault
     recorder: MetricsRecorder
     runtime: ConnectionRuntime
+    outbound: OutboundPolicy
 
 
 def init_app(app: Flask) -> None:
@@ -49,11 +51,13 @@ def init_app(app: Flask) -> None:
         strict=bool(app.config.get("PLUGINS_STRICT")),
     )
     vault = init_vault(app)
+    outbound = OutboundPolicy.from_config(app.config)
+    outbound.announce(app.config["ENV_NAME"])
     recorder = MetricsRecorder(
         app, batch=app.config["METRICS_FLUSH_BATCH"], interval=app.config["METRICS_FLUSH_INTERVAL_S"]
     )
-    runtime = ConnectionRuntime(app, registry, vault, recorder)
-    app.extensions["atom"] = AtomState(registry, vault, recorder, runtime)
+    runtime = ConnectionRuntime(app, registry, vault, recorder, outbound)
+    app.extensions["atom"] = AtomState(registry, vault, recorder, runtime, outbound)
 
 
 def get_state(app: Flask | None = None) -> AtomState:

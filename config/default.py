@@ -37,6 +37,22 @@ class DefaultConfig:
     CIRCUIT_FAILURE_THRESHOLD = 5
     CIRCUIT_RESET_TIMEOUT_S = 30.0
     OAUTH_REFRESH_MARGIN_S = 120
+    # Outbound address policy (atom/integrations/outbound.py), applied to every integration
+    # call, redirect hop, health check and token refresh. Denied unless allowed: loopback,
+    # link-local (169.254.0.0/16, fe80::/10: cloud metadata), RFC 1918, fc00::/7,
+    # 100.64.0.0/10, 0.0.0.0/8, multicast and reserved addresses.
+    # OUTBOUND_ALLOW: CIDRs or host names (*.example.com for subdomains) allowed anyway, a list
+    # or comma-separated (ATOM_OUTBOUND_ALLOW="10.20.0.0/16,jira.internal.example").
+    OUTBOUND_ALLOW: list[str] | str = []
+    # OUTBOUND_DENY: CIDRs or host names always denied; an entry here beats OUTBOUND_ALLOW.
+    OUTBOUND_DENY: list[str] | str = []
+    # Allow loopback, RFC 1918, fc00::/7 and 100.64.0.0/10 (never link-local). False here and
+    # in production; development and testing turn it on (a warning at start-up says so).
+    OUTBOUND_ALLOW_PRIVATE = False
+    # An egress proxy (http://host:port) every integration call goes through; its own address
+    # is exempt from the policy, the targets are still checked. Environment proxies
+    # (HTTPS_PROXY, ...) are never read.
+    HTTP_PROXY: str | None = None
     # Per-call metrics: flush the in-memory buffer at this size or this often.
     METRICS_FLUSH_BATCH = 500
     METRICS_FLUSH_INTERVAL_S = 2.0

@@ -10,3 +10,6 @@ class ProductionConfig(DefaultConfig):
     ENCRYPTION_KEY_AUTOGENERATE = False
     SESSION_COOKIE_SECURE = True
     LOG_LEVEL = "WARNING"
+    # Integration calls never reach loopback or private addresses unless ATOM_OUTBOUND_ALLOW
+    # names them.
+    OUTBOUND_ALLOW_PRIVATE = False

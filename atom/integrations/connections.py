@@ -6,6 +6,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from atom.extensions import db
+from atom.integrations.base import ConnectionInfo
 from atom.integrations.errors import ValidationFailed
 from atom.integrations.registry import UnknownPlugin
 from atom.integrations.runtime import credentials_schema
@@ -27,6 +28,8 @@ def _validate(manifest: Any, settings: dict | None, credentials: dict | None,
             loaded_settings = settings_schema(manifest).load(settings)
         except ValidationError as exc:
             errors["settings"] = exc.normalized_messages()
+        else:
+            errors.update(_destination_errors(manifest, loaded_settings))
     if credentials is not None:
         try:
             loaded_creds = credentials_schema(manifest, partial=partial).load(credentials)
@@ -35,6 +38,19 @@ def _validate(manifest: Any, settings: dict | None, credentials: dict | None,
     if errors:
         raise ValidationFailed("invalid connection: " + ", ".join(sorted(errors)), details=errors)
     return loaded_settings, loaded_creds
+
+
+def _destination_errors(manifest: Any, settings: dict) -> dict[str, Any]:
+    """A base URL the outbound policy is known to deny is refused at save (issue 7, item 3).
+
+    The URL checked is the one the integration will call (Jira makes it from ``site``); a host
+    that does not resolve is not known to be denied, and is checked again on every connection.
+    """
+    state = get_state()
+    integration_class = state.registry.get(manifest.slug).integration_class
+    info = ConnectionInfo(None, "", dict(settings), {})
+    reason = state.outbound.url_denial(integration_class(manifest, info).base_url())
+    return {"settings": {"base_url": [reason]}} if reason else {}
 
 
 def create_connection(data: dict[str, Any], actor: str) -> Connection:

@@ -35,6 +35,7 @@ from atom.integrations.http import attempt_counter
 from atom.integrations.http import idempotency_scope
 from atom.integrations.manifest import Manifest
 from atom.integrations.metrics import MetricsRecorder
+from atom.integrations.outbound import OutboundPolicy
 from atom.integrations.registry import Registry
 from atom.integrations.vault import Vault
 from atom.logging import scrub
@@ -98,8 +99,11 @@ class ActionResult:
 class ConnectionRuntime:
     """Per-process cache of connection clients (rate buckets and breakers live here)."""
 
-    def __init__(self, app: Flask, registry: Registry, vault: Vault, recorder: MetricsRecorder) -> None:
+    def __init__(self, app: Flask, registry: Registry, vault: Vault, recorder: MetricsRecorder,
+                 outbound: OutboundPolicy | None = None) -> None:
         self.app = app
+        # Every client's transport checks its addresses against it (default: the strict one).
+        self.outbound = outbound or OutboundPolicy()
         self.registry = registry
         self.vault = vault
         self.recorder = recorder
@@ -145,6 +149,7 @@ class ConnectionRuntime:
             clock=self.clock,
             default_headers=integ.default_headers(),
             recorder=self.recorder,
+            policy=self.outbound,
         )
         auth = integ.auth()
         if plugin.manifest.auth.kind == "oauth2" and credentials.get("refresh_token"):

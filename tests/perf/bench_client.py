@@ -168,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             connection_id=1,
             settings=ClientSettings(base_url=url, rate_per_second=1e9, rate_burst=1_000_000),
             recorder=None if args.no_metrics else recorder,
+            # The app's outbound policy, as every connection's client has it (testing: the
+            # loopback server is allowed).
+            policy=get_state(app).outbound,
         )
         target = url + "/items"
 
