@@ -95,7 +95,11 @@ class Vault:
         raise ConfigError("a stored secret cannot be decrypted with the configured keys")
 
     def _reload(self, failed: MultiFernet) -> bool:
-        """Re-read the key source; True when the keys changed since ``failed`` was in use."""
+        """Re-read the key source; True when the keys changed since ``failed`` was in use.
+
+        Only a re-read that found nothing new starts the interval: after new keys, the next
+        rotation can be picked up at once.
+        """
         with self._lock:
             if self._multi is not failed:  # another thread re-read meanwhile
                 return True
@@ -113,6 +117,7 @@ class Vault:
                 return False
             logger.info("encryption keys re-read: %d key(s) configured", len(keys))
             self._keys, self._multi = keys, multi
+            self._reloaded_at = float("-inf")
             return True
 
 
