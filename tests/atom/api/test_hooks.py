@@ -227,3 +227,43 @@ def test_the_readme_curl_example_is_accepted_once(app, conn, live):
 
     assert run()["accepted"] == 1
     assert _events(app)[0][2] == {"event": "order.created", "id": 42}
+
+
+@pytest.mark.postgres
+def test_concurrent_replays_of_a_workflow_hook_start_one_execution_on_postgresql(
+        app_factory, monkeypatch, tmp_path, pg_url):
+    from atom.models import Execution
+    from tests.atom.engine.conftest import close_engine
+    from tests.conftest import make_key
+
+    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
+    pg = app_factory(SQLALCHEMY_DATABASE_URI=pg_url)
+    try:
+        headers = {"Authorization": f"Bearer {make_key(pg, 'editor')}"}
+        wf = pg.test_client().post("/api/v2/ai-workflows", headers=headers, json={
+            "name": "hook", "trigger": {"type": "webhook", "secret": SECRET},
+            "steps": [{"id": "t", "type": "transform", "mapping": {"v": "trigger.v"}}]}).get_json()
+        hook = "/hooks/" + wf["webhook_url"].split("/hooks/", 1)[1]
+        body = b'{"v": 1}'
+        signed = {"Content-Type": "application/json", **sign_atom(SECRET, body)}
+        barrier = threading.Barrier(6)
+        answers: list = []
+
+        def send(n: int) -> None:
+            client = pg.test_client()
+            barrier.wait(10)
+            response = client.post(hook, data=body, headers={**signed, "X-Delivery-Id": f"evt-{n}"})
+            answers.append((response.status_code, response.get_json()))
+
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(status for status, _ in answers) == [200] * 5 + [202], answers
+        assert [a for _, a in answers if a["duplicate"]] == [{"execution_id": None, "duplicate": True}] * 5
+        with pg.app_context():
+            assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 1
+            assert [r.scope for r in db.session.scalars(db.select(WebhookReceipt))] == [f"workflow:{wf['id']}"]
+    finally:
+        close_engine(pg)

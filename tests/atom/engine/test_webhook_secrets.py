@@ -158,3 +158,31 @@ def test_the_engine_and_analytics_read_such_definitions(app, api, keys):
         assert response.status_code == 200, path
         assert SECRET not in response.get_data(as_text=True) and "gAAAA" not in response.get_data(as_text=True)
     assert count(app, Execution) == 1
+
+
+def test_a_plain_secret_saved_before_encryption_is_masked_honoured_and_sealed(app, api, keys):
+    """A definition stored by an earlier release holds ``secret`` in plain text: it is masked,
+    still verifies, kept by a round trip (encrypted then) and encrypted by rotate-encryption."""
+    import atom.cli
+    from atom.models import WorkflowVersion
+
+    wf = api.create(_definition(None))
+    legacy = api.create(_definition(None))
+    with app.app_context():
+        for wf_id in (wf["id"], legacy["id"]):
+            row = db.session.scalars(db.select(WorkflowVersion).filter_by(workflow_id=wf_id)).one()
+            row.definition = {**row.definition, "trigger": {**row.definition["trigger"], "secret": SECRET}}
+        db.session.commit()
+    assert all(SECRET not in text for text in _responses(api.client, keys, wf["id"]).values())
+    assert api.client.get(f"/api/v2/ai-workflows/{wf['id']}", headers=keys["viewer"]).get_json()["trigger"]["secret"] == MASK
+    assert _deliver(api.client, wf, SECRET).status_code == 202
+    _round_trip(api, wf["id"])  # version 2: the kept secret is encrypted now
+    assert _deliver(api.client, wf, SECRET, {"v": 2}).status_code == 202
+    result = app.test_cli_runner().invoke(atom.cli.main, ["keys", "rotate-encryption"])
+    assert "3 workflow webhook secret(s)" in result.output, result.output
+    with app.app_context():
+        triggers = [v.definition["trigger"] for v in db.session.scalars(db.select(WorkflowVersion))]
+    assert all("secret" not in t and t["secret_encrypted"].startswith("gAAAA") for t in triggers)
+    assert _deliver(api.client, legacy, SECRET).status_code == 202
+    for ex in api.client.get("/api/v2/executions", headers=api.headers).get_json()["executions"]:
+        api.wait_finished(ex["id"])
