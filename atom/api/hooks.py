@@ -35,10 +35,12 @@ bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 
 def webhook_request() -> WebhookRequest:
     """The current request as signatures see it: method, URL, headers and the exact bytes."""
-    return WebhookRequest(request.method, request.url, request.headers, request.get_data(cache=True))
+    return WebhookRequest(request.method, request.url, request.headers,
+                          request.get_data(cache=True))
 
 
-def verify_delivery(req: WebhookRequest, scheme: str, secret: str | None, receiver: str) -> str | None:
+def verify_delivery(req: WebhookRequest, scheme: str, secret: str | None,
+                    receiver: str) -> str | None:
     """Check ``req``'s signature with ``scheme`` within ``WEBHOOK_TOLERANCE_S``.
 
     :param receiver: names the receiver in the log (``workflow 3``).
@@ -75,7 +77,8 @@ def receive(integration: str, connection_id: int):
         return jsonify(challenge)
     events = integ.parse_webhook(req, payload)
     if not claim_receipt(f"connection:{conn.id}", digest):
-        return jsonify({"accepted": 0, "duplicates": len(events), "executions": [], "duplicate": True})
+        return jsonify({"accepted": 0, "duplicates": len(events), "executions": [],
+                        "duplicate": True})
     stored = _store(plugin.name, conn.id, events)
     executions = dispatch_events([row.id for row in stored]) if stored else []
     duplicates = len(events) - len(stored)
@@ -88,7 +91,8 @@ def _store(integration: str, conn_id: int, events: list[InboundEvent]) -> list[W
     stored = []
     for event in events:
         row = WebhookEvent(integration=integration, connection_id=conn_id,
-                           delivery_id=event.delivery_id[:200], event=event.event, payload=event.payload)
+                           delivery_id=event.delivery_id[:200], event=event.event,
+                           payload=event.payload)
         try:
             with db.session.begin_nested():
                 db.session.add(row)

@@ -25,7 +25,6 @@ from atom.engine.templates import get_template
 from atom.engine.templates import list_templates
 from atom.engine.triggers import claim_receipt
 from atom.engine.workflows import create_workflow
-from atom.engine.workflows import current_definition
 from atom.engine.workflows import delete_workflow
 from atom.engine.workflows import present
 from atom.engine.workflows import present_execution
@@ -340,7 +339,8 @@ def receive(token: str):
     execution, created = get_engine().start(workflow, payload, "webhook",
                                             idempotency_key=f"hook:{key}" if key else None)
     db.session.commit()  # the receipt, when the delivery id named an existing execution
-    return jsonify({"execution_id": execution.id, "duplicate": not created}), 202 if created else 200
+    status = 202 if created else 200
+    return jsonify({"execution_id": execution.id, "duplicate": not created}), status
 
 
 def _verify_hook(workflow: Workflow) -> str | None:

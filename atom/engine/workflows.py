@@ -103,9 +103,11 @@ def rotate_webhook_secrets(vault: Vault) -> int:
         trigger = version.definition.get("trigger") or {}
         if not (trigger.get(SEALED) or trigger.get("secret")):
             continue
-        token = vault.rotate(trigger[SEALED]) if trigger.get(SEALED) else vault.encrypt_text(trigger["secret"])
+        token = (vault.rotate(trigger[SEALED]) if trigger.get(SEALED)
+                 else vault.encrypt_text(trigger["secret"]))
         sealed = {k: v for k, v in trigger.items() if k != "secret"} | {SEALED: token}
-        version.definition = {**version.definition, "trigger": sealed}  # a new object: JSON columns track assignment
+        # A new object: a JSON column notices assignment, not changes made inside it.
+        version.definition = {**version.definition, "trigger": sealed}
         count += 1
     return count
 

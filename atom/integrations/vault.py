@@ -79,7 +79,9 @@ class Vault:
 
     def rotate(self, token: str) -> str:
         """Re-encrypt a token under the newest key."""
-        return self._with_keys(lambda multi: multi.rotate(token.encode())).decode() if token else token
+        if not token:
+            return token
+        return self._with_keys(lambda multi: multi.rotate(token.encode())).decode()
 
     def _with_keys(self, use: Callable[[MultiFernet], bytes]) -> bytes:
         multi = self._multi

@@ -126,7 +126,8 @@ def verify(scheme: str, req: WebhookRequest, secret: str | None, tolerance: floa
     return None if signature is None else hashlib.sha256(signature.encode()).hexdigest()
 
 
-def sign_atom(secret: str, body: bytes, timestamp: int | float | str | None = None) -> dict[str, str]:
+def sign_atom(secret: str, body: bytes,
+              timestamp: int | float | str | None = None) -> dict[str, str]:
     """The headers of a delivery signed with ATOM's generic scheme (for tests and tools).
 
     :param timestamp: unix seconds (now when omitted); a string is sent as it is.

@@ -19,7 +19,8 @@ class HttpCredentials(Schema):
     header = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9-]{1,100}$"))
     key = fields.String(metadata={"secret": True})
     webhook_secret = fields.String(metadata={
-        "secret": True, "description": "HMAC key of X-Signature-256 (over X-Atom-Timestamp and the body)"})
+        "secret": True,
+        "description": "HMAC key of X-Signature-256 (over X-Atom-Timestamp and the body)"})
 
     @validates_schema
     def _needs(self, data, **kwargs):
