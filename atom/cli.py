@@ -147,37 +147,41 @@ def keys_revoke(key_id: int) -> None:
 @keys.command("rotate-encryption")
 @with_appcontext
 def keys_rotate_encryption() -> None:
-    """Re-encrypt every stored credential under the newest encryption key.
+    """Re-encrypt every stored secret (connection credentials, workflow webhook secrets) under
+    the newest encryption key.
 
-    With ``ATOM_ENCRYPTION_KEY="new,old"`` this moves everything to ``new``; afterwards ``old``
-    can be dropped. With a generated development key, a new key is generated first.
+    With ``ATOM_ENCRYPTION_KEY="new,old"`` this moves everything to ``new``; once every server
+    runs with ``new,old``, it can then be set to ``new``. With a generated development key, a
+    new key is generated and the key file becomes ``new,old``: a running server that still
+    holds ``old`` re-reads it when a token does not decrypt.
     """
     from cryptography.fernet import Fernet
 
+    from atom.engine.workflows import rotate_webhook_secrets
     from atom.extensions import db
-    from atom.integrations.vault import KEY_FILE
     from atom.integrations.vault import Vault
+    from atom.integrations.vault import key_file
+    from atom.integrations.vault import parse_keys
+    from atom.integrations.vault import write_key_file
     from atom.models import Connection
     from atom.state import get_state
 
-    state = get_state()
-    vault = state.vault
-    key_file = None
+    vault = get_state().vault
     if not current_app.config.get("ENCRYPTION_KEY"):
-        from pathlib import Path
-
-        key_file = Path(current_app.instance_path) / KEY_FILE
-        old = key_file.read_text().strip()
-        new = Fernet.generate_key().decode()
-        vault = Vault([new, old])
+        path = key_file(current_app)
+        old = parse_keys(path.read_text())
+        keys = [Fernet.generate_key().decode(), *old]
+        vault = Vault(keys)
+        # The file first: from now on every reader can decrypt both the old and the new tokens.
+        write_key_file(path, keys[:2])
     count = 0
     for conn in db.session.scalars(db.select(Connection)):
         conn.credentials_encrypted = vault.rotate(conn.credentials_encrypted)
         count += 1
+    secrets_count = rotate_webhook_secrets(vault)
     db.session.commit()
-    if key_file is not None:
-        key_file.write_text(new)
-    click.echo(f"re-encrypted the credentials of {count} connection(s) under the newest key")
+    click.echo(f"re-encrypted the credentials of {count} connection(s) and "
+               f"{secrets_count} workflow webhook secret(s) under the newest key")
 
 
 # -- plugins --------------------------------------------------------------------------------

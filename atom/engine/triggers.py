@@ -1,8 +1,7 @@
-"""Triggers: events from verified webhooks, per-workflow webhook URLs, and cron schedules."""
+"""Triggers: events from verified webhooks, per-workflow webhook URLs, and cron schedules;
+the receipts that make a signed delivery count once."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from datetime import UTC
 from datetime import datetime
@@ -12,11 +11,13 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from flask import Flask
+from sqlalchemy.exc import IntegrityError
 
 from atom.engine import get_engine
 from atom.extensions import db
 from atom.models import ScheduleFire
 from atom.models import WebhookEvent
+from atom.models import WebhookReceipt
 from atom.models import Workflow
 from atom.models.base import utcnow
 
@@ -67,12 +68,38 @@ def dispatch_events(event_ids: list[int]) -> list[int]:
     return started
 
 
-def verify_workflow_signature(secret: str | None, body: bytes, header: str | None) -> bool:
-    """``X-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`` when the trigger has a secret."""
-    if not secret:
+def claim_receipt(scope: str, digest: str | None) -> bool:
+    """Record a signed delivery's replay digest in the current transaction.
+
+    :param scope: whose deliveries these are (``workflow:3``, ``connection:7``).
+    :param digest: from :func:`atom.integrations.webhooks.verify`; None (a scheme without a
+        timestamp, an unsigned workflow hook) records nothing.
+    :return: False when this scope has accepted the digest already: the delivery is a replay.
+        The caller commits the receipt with the work it admits, so a failed request leaves
+        nothing behind; a concurrent twin waits on the unique key and then sees the receipt.
+    """
+    if digest is None:
         return True
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return bool(header) and hmac.compare_digest(expected, header)
+    try:
+        with db.session.begin_nested():
+            db.session.add(WebhookReceipt(scope=scope, digest=digest))
+    except IntegrityError:
+        return False
+    return True
+
+
+def prune_receipts(app: Flask) -> int:
+    """Delete receipts no replay can match any more.
+
+    A timestamp may be up to ``WEBHOOK_TOLERANCE_S`` in the future, so a delivery stays
+    acceptable until twice the tolerance after its receipt; older receipts are dead weight.
+    """
+    with app.app_context():
+        cutoff = utcnow() - timedelta(seconds=2 * app.config["WEBHOOK_TOLERANCE_S"])
+        result = db.session.execute(WebhookReceipt.__table__.delete()
+                                    .where(WebhookReceipt.received_at < cutoff))
+        db.session.commit()
+        return result.rowcount or 0
 
 
 def last_fire_time(cron: str, timezone: str, now: datetime | None = None) -> datetime:
@@ -152,8 +179,12 @@ def prune_executions(app: Flask) -> int:
 
 
 def maintenance_jobs(app: Flask) -> list[Any]:
-    """Scheduler provider: prune old executions once a day."""
+    """Scheduler provider: prune old executions once a day, expired webhook receipts once per
+    tolerance window."""
     from atom.scheduler import JobSpec
 
     return [JobSpec(id="engine:prune", func=prune_executions, trigger="interval",
-                    trigger_args={"hours": 24}, kwargs={"app": app})]
+                    trigger_args={"hours": 24}, kwargs={"app": app}),
+            JobSpec(id="engine:prune-receipts", func=prune_receipts, trigger="interval",
+                    trigger_args={"seconds": max(60, int(app.config["WEBHOOK_TOLERANCE_S"]))},
+                    kwargs={"app": app})]
