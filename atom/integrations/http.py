@@ -44,6 +44,7 @@ from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
 from atom.integrations.metrics import CallStat
 from atom.integrations.ratelimit import TokenBucket
+from atom.integrations.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +130,11 @@ class IntegrationClient:
         recorder: Any = None,
         session: requests.Session | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        redactor: Redactor | None = None,
     ) -> None:
         self.integration = integration
+        # The connection's secrets, removed from every response before anything reads it.
+        self.redactor = redactor or None
         self.connection_id = connection_id
         self.settings = settings
         self.auth = auth or NoAuth()
@@ -289,6 +293,7 @@ class IntegrationClient:
             )
         except requests.RequestException as exc:
             raise self._transport_error(exc, call) from exc
+        self._redact(response)
         remaining, reset_in = self._parse_rate_limit(response)
         if remaining is not None:
             self.bucket.sync(remaining, reset_in)
@@ -307,6 +312,12 @@ class IntegrationClient:
             exc.retryable = not exc.permanent and call.idempotent
             raise
         return response
+
+    def _redact(self, response: requests.Response) -> None:
+        """Remove the connection's secrets from a response (a service may echo them), before
+        the classifier, the plugin or an error message (``snippet``) reads any of it."""
+        if self.redactor is not None:
+            self.redactor.response(response)
 
     def _transport_error(self, exc: requests.RequestException, call: _Call) -> IntegrationError:
         where = f"{call.method} {urlsplit(call.url).path}"
