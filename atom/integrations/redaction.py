@@ -25,6 +25,9 @@ REDACTED = "[REDACTED]"
 MIN_SECRET_CHARS = 4
 # Below this length one expression search beats a substring test per form.
 _SHORT = 2048
+# Past this many forms (the live secrets of many connections) an index of their first
+# characters finds them faster than either.
+_MANY = 16
 # Credentials that are secret whatever the plugin's schema says (OAuth2 tokens and clients).
 OAUTH_SECRETS = ("access_token", "refresh_token", "client_secret")
 
@@ -63,7 +66,7 @@ class Redactor:
     """Replaces every known form of a set of secrets with ``[REDACTED]``; false when empty."""
 
     __slots__ = ("forms", "_needles", "_byte_needles", "_probe", "_byte_probe", "_text",
-                 "_bytes")
+                 "_bytes", "_index")
 
     def __init__(self, forms: Iterable[str] = ()) -> None:
         self.forms = frozenset(forms)
@@ -75,6 +78,11 @@ class Redactor:
         self._byte_needles = tuple(f.encode() for f in needles)
         self._probe = _alternation(needles)
         self._byte_probe = _alternation(self._byte_needles)
+        self._index: dict[str, list[str]] | None = None
+        if len(needles) > _MANY:
+            self._index = {}
+            for needle in needles:
+                self._index.setdefault(needle[:MIN_SECRET_CHARS], []).append(needle)
         # Replacing: every form, longest first, so a whole Basic value or "Bearer <v>" goes,
         # not only the secret inside it.
         longest = sorted(self.forms, key=lambda f: (-len(f), f))
@@ -103,9 +111,19 @@ class Redactor:
         """Whether ``text`` holds any form of a secret."""
         if self._probe is None:
             return False
+        if self._index is not None:
+            return self._indexed(text)
         if len(text) < _SHORT:
             return self._probe.search(text) is not None
         return any(needle in text for needle in self._needles)
+
+    def _indexed(self, text: str) -> bool:
+        n = MIN_SECRET_CHARS
+        index = self._index
+        assert index is not None
+        # Set against set: the smaller side is iterated, in C.
+        starts = {text[i:i + n] for i in range(len(text) - n + 1)} & index.keys()
+        return any(needle in text for start in starts for needle in index[start])
 
     def text(self, text: str) -> str:
         """``text`` with every secret replaced."""
@@ -145,7 +163,8 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {(self.text(k) if isinstance(k, str) else k): self._walk(v) for k, v in value.items()}
+            return {(self.text(k) if isinstance(k, str) else k): self._walk(v)
+                    for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self._walk(v) for v in value]
         if value is None or isinstance(value, (bool, int, float)):

@@ -1,12 +1,21 @@
 """Secrets never leave whole: not in responses, not in the database file, not in the log."""
 from __future__ import annotations
 
+import base64
+import io
+import json
 import logging
+from urllib.parse import quote
+from urllib.parse import quote_plus
 
+import pytest
 import responses
 
 from atom.extensions import db
 from atom.logging import scrub
+from tests.atom.engine.conftest import close_engine
+from tests.fakes import FakeServer
+from tests.fakes import reply
 
 SECRETS = {"token": "tok-SUPERSECRET-0123456789", "webhook_secret": "whsec-SUPERSECRET-42"}
 
@@ -57,8 +66,6 @@ def test_log_lines_are_scrubbed_of_credentials():
 
 
 def test_every_root_handler_scrubs_what_it_writes(app):
-    import io
-
     from atom.logging import configure_logging
 
     stream = io.StringIO()
@@ -75,18 +82,6 @@ def test_every_root_handler_scrubs_what_it_writes(app):
 
 
 # -- redaction by value (issue 7, item 4) -----------------------------------------------------
-
-import base64  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-from urllib.parse import quote  # noqa: E402
-from urllib.parse import quote_plus  # noqa: E402
-
-import pytest  # noqa: E402
-
-from tests.atom.engine.conftest import close_engine  # noqa: E402
-from tests.fakes import FakeServer  # noqa: E402
-from tests.fakes import reply  # noqa: E402
 
 # "/", "+", "=", a space and quotes: the URL-encoded and JSON-escaped forms differ from the value.
 TOKEN = "tok/SUPER+SECRET=0123456789abcdef"

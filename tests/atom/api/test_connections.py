@@ -258,7 +258,8 @@ def bound(create_connection, servers):
     home, _ = servers
     return create_connection("http", {"base_url": home.url, "health_path": "/ping",
                                       "max_attempts": 1},
-                             {"auth": "bearer", "token": SECRET, "webhook_secret": "whsec-0123456789"})
+                             {"auth": "bearer", "token": SECRET,
+                              "webhook_secret": "whsec-0123456789"})
 
 
 def test_a_new_base_url_without_the_token_is_422_and_changes_nothing(app, client, keys, servers,
@@ -389,7 +390,8 @@ def _workflow(conn_id, name="uses it"):
 def test_a_deleted_connections_id_is_never_handed_out_again(client, keys, create_connection):
     first = create_connection("http", {"base_url": BASE})
     last = create_connection("http", {"base_url": BASE})
-    assert client.delete(f"/api/v2/connections/{last['id']}", headers=keys["editor"]).status_code == 204
+    deleted = client.delete(f"/api/v2/connections/{last['id']}", headers=keys["editor"])
+    assert deleted.status_code == 204
     again = create_connection("http", {"base_url": BASE})
     assert again["id"] not in (first["id"], last["id"])
     assert again["id"] > last["id"]
@@ -428,19 +430,23 @@ def test_a_pruned_executions_id_is_never_handed_out_again(app, client, keys):
         first = client.post(url, headers=keys["editor"], json={"x": 1}).get_json()
         assert first["status"] == "succeeded"
         with app.app_context():
-            db.session.execute(db.update(Execution).values(finished_at=utcnow() - timedelta(days=999)))
+            db.session.execute(db.update(Execution).values(
+                finished_at=utcnow() - timedelta(days=999)))
             db.session.commit()
         assert prune_executions(app) == 1
-        assert client.get(f"/api/v2/executions/{first['id']}", headers=keys["viewer"]).status_code == 404
+        gone = client.get(f"/api/v2/executions/{first['id']}", headers=keys["viewer"])
+        assert gone.status_code == 404
         second = client.post(url, headers=keys["editor"], json={"x": 2}).get_json()
         assert second["id"] > first["id"]
-        assert client.get(f"/api/v2/executions/{first['id']}", headers=keys["viewer"]).status_code == 404
+        gone = client.get(f"/api/v2/executions/{first['id']}", headers=keys["viewer"])
+        assert gone.status_code == 404
     finally:
         get_engine(app).close()
 
 
 def test_deleting_a_connection_that_workflows_use_is_409_listing_them(app, client, keys, conn):
-    used = client.post("/api/v2/ai-workflows", headers=keys["editor"], json=_workflow(conn["id"])).get_json()
+    used = client.post("/api/v2/ai-workflows", headers=keys["editor"],
+                       json=_workflow(conn["id"])).get_json()
     gone = client.post("/api/v2/ai-workflows", headers=keys["editor"],
                        json=_workflow(conn["id"], "deleted")).get_json()
     client.delete(f"/api/v2/ai-workflows/{gone['id']}", headers=keys["editor"])
@@ -458,15 +464,18 @@ def test_deleting_a_connection_that_workflows_use_is_409_listing_them(app, clien
     assert body["workflows"] == [{"id": used["id"], "name": "uses it"}]
     assert body["errors"]["workflows"] == [f"uses it (workflow {used['id']})"]
     assert _count(app) == 2
-    assert client.get(f"/api/v2/ai-workflows/{used['id']}", headers=keys["viewer"]).get_json()["enabled"] is True
+    shown = client.get(f"/api/v2/ai-workflows/{used['id']}", headers=keys["viewer"]).get_json()
+    assert shown["enabled"] is True
 
 
 def test_a_forced_delete_disables_the_workflows_that_use_the_connection(app, client, keys, conn):
-    used = client.post("/api/v2/ai-workflows", headers=keys["editor"], json=_workflow(conn["id"])).get_json()
+    used = client.post("/api/v2/ai-workflows", headers=keys["editor"],
+                       json=_workflow(conn["id"])).get_json()
     response = client.delete(f"/api/v2/connections/{conn['id']}?force=true", headers=keys["editor"])
     assert response.status_code == 204
     assert _count(app) == 0
-    assert client.get(f"/api/v2/ai-workflows/{used['id']}", headers=keys["viewer"]).get_json()["enabled"] is False
+    shown = client.get(f"/api/v2/ai-workflows/{used['id']}", headers=keys["viewer"]).get_json()
+    assert shown["enabled"] is False
     assert _audits(app, "workflow.disable") == [
         (f"workflow:{used['id']}", {"reason": f"connection {conn['id']} deleted"})]
     [(_, detail)] = _audits(app, "connection.delete")
@@ -476,7 +485,8 @@ def test_a_forced_delete_disables_the_workflows_that_use_the_connection(app, cli
 def test_actions_and_tests_on_a_disabled_connection_are_409(client, keys, conn, mocked):
     mocked.get(f"{BASE}/ping", json={})
     mocked.get(f"{BASE}/x", json={})
-    off = client.patch(f"/api/v2/connections/{conn['id']}", headers=keys["editor"], json={"enabled": False})
+    off = client.patch(f"/api/v2/connections/{conn['id']}", headers=keys["editor"],
+                       json={"enabled": False})
     assert off.status_code == 200
     tested = client.post(f"/api/v2/connections/{conn['id']}/test", headers=keys["editor"])
     acted = client.post(f"/api/v2/connections/{conn['id']}/actions/get", headers=keys["editor"],

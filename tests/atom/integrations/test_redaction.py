@@ -54,7 +54,8 @@ def test_values_are_walked_only_when_they_hold_a_secret(redactor):
     clean = {"a": [1, "two", {"three": None}]}
     assert redactor.value(clean) is clean
     dirty = {"headers": {"Authorization": f"Bearer {TOKEN}"}, TOKEN: [f"x{TOKEN}y", 3]}
-    assert redactor.value(dirty) == {"headers": {"Authorization": REDACTED}, REDACTED: [f"x{REDACTED}y", 3]}
+    assert redactor.value(dirty) == {"headers": {"Authorization": REDACTED},
+                                     REDACTED: [f"x{REDACTED}y", 3]}
     long = {"items": ["filler" * 1000, f"...{quote(TOKEN, safe='')}..."]}
     assert redactor.value(long)["items"][1] == f"...{REDACTED}..."
 
@@ -94,3 +95,12 @@ def test_the_live_registry_drops_what_its_owner_drops():
 
     gc.collect()
     assert live.text("tok-second-002") == "tok-second-002"
+
+
+def test_many_secrets_are_found_through_the_index():
+    # The live registry of a process with many connections: past a few forms, an index.
+    tokens = [f"tok-{n:04d}-{'x' * 12}" for n in range(40)]
+    redactor = Redactor.for_credentials({f"t{n}": t for n, t in enumerate(tokens)},
+                                        {f"t{n}" for n in range(40)})
+    assert redactor.text(f"a {tokens[7]} b {quote(tokens[31])} c") == f"a {REDACTED} b {REDACTED} c"
+    assert redactor.text("nothing here, tok-9999 either") == "nothing here, tok-9999 either"
