@@ -81,7 +81,9 @@ def get_connection(conn_id: int):
 @blp.arguments(ConnectionUpdate)
 @blp.response(200, ConnectionOut)
 def update(data, conn_id: int):
-    """Change a connection; a masked secret sent back unchanged keeps the stored one."""
+    """Change a connection; a masked secret sent back unchanged keeps the stored one. A new
+    destination (``base_url``, a Jira ``site``, ...) needs every outbound secret re-entered in
+    the same request, else 422 naming ``credentials``."""
     return present(update_connection(_get(conn_id), data, actor()))
 
 
