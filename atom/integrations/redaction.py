@@ -152,7 +152,7 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         try:
-            probe = json.dumps(value, default=str, ensure_ascii=False)
+            probe = _PROBE(value)
         except (TypeError, ValueError):  # circular or odd keys: walk it whole
             probe = None
         if probe is not None and not self.found(probe):
@@ -204,6 +204,8 @@ def _alternation(forms: list[Any]) -> re.Pattern | None:
     return re.compile(bar.join(re.escape(f) for f in forms))
 
 
+# One encoder, built once: json.dumps with options builds a new one per call.
+_PROBE = json.JSONEncoder(default=str, ensure_ascii=False).encode
 EMPTY = Redactor()
 
 
