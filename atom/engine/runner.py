@@ -42,6 +42,7 @@ from atom.models import Workflow
 from atom.models import WorkflowVersion
 from atom.models.base import isoformat
 from atom.models.base import utcnow
+from atom.state import get_state
 
 logger = logging.getLogger(__name__)
 
@@ -161,9 +162,13 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def stored(value: Any) -> Any:
+def stored(value: Any, redactor: Any = None) -> Any:
+    """``value`` as a step row keeps it: without secrets (the values ``redactor`` knows, and
+    anything under a secret-looking key), capped in size."""
     if not value:  # None, {}, [], "": nothing to redact or cap
         return value
+    if redactor is not None:
+        value = redactor.value(value)
     return cap(redact(value))
 
 
@@ -191,6 +196,10 @@ class ExecutionRun:
         self.failure: str | None = None
         self.cancelled = False
         self.wait_began: dict[str, datetime] = {}
+        # Redactors of the connections' secrets (None: nothing to redact), by step id and by
+        # (connection id, revision).
+        self.redactors: dict[str, Any] = {}
+        self.conn_redactors: dict[tuple[int, int], Any] = {}
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -523,6 +532,7 @@ class ExecutionRun:
 
     def _failed(self, sid: str, cls: str, message: str, retryable: bool,
                 retry_after: float | None = None) -> list[str]:
+        message = self._redact_text(sid, message)  # also kept in the execution's error
         step = self.steps[sid]
         policy = step.get("retry") or {}
         attempt = self.attempts.get(sid, 1)
@@ -619,22 +629,43 @@ class ExecutionRun:
             conn.close()
 
     def _write_start(self, sid: str, step: dict[str, Any], attempt: int, shown_input: Any) -> None:
+        redactor = self.redactors[sid] = self._redactor(step)
         self._write(sid, {"status": "running", "attempt": attempt, "started_at": utcnow(),
-                          "finished_at": None, "duration_ms": None, "input": stored(shown_input),
+                          "finished_at": None, "duration_ms": None,
+                          "input": stored(shown_input, redactor),
                           "output": None, "error_class": None, "error": None})
 
     def _write_retry(self, sid: str, cls: str, message: str) -> None:
+        message = self._redact_text(sid, message)
         self._write(sid, {"error_class": cls,
                           "error": f"attempt {self.attempts[sid]} failed: {message}"[:4000]})
 
     def _write_end(self, sid: str, status: str, output: Any, cls: str | None, message: str | None,
                    duration: float | None) -> None:
+        message = self._redact_text(sid, message)  # before it is cut
         values = {"status": status, "finished_at": utcnow(), "duration_ms": duration,
-                  "output": stored(output), "error_class": cls,
+                  "output": stored(output, self.redactors.get(sid)), "error_class": cls,
                   "error": message[:4000] if message else None}
         if sid not in self.rows:  # ended without starting (skipped, cancelled)
             values["attempt"] = self.attempts.get(sid, 0)
         self._write(sid, values)
+
+    def _redactor(self, step: dict[str, Any]) -> Any:
+        """The redactor of the step's connection (None for steps without secrets)."""
+        if step["type"] not in ("action", "notification"):
+            return None
+        try:
+            conn = self._connection(step)  # cached: the step's own lookup reuses it
+            key = (conn.id, conn.revision)
+            if key not in self.conn_redactors:
+                self.conn_redactors[key] = get_state(self.app).runtime.redactor(conn) or None
+            return self.conn_redactors[key]
+        except Exception:  # no usable connection: the step fails on its own, calling no one
+            return None
+
+    def _redact_text(self, sid: str, message: str | None) -> str | None:
+        redactor = self.redactors.get(sid)
+        return redactor.text(message) if redactor is not None and message else message
 
     def _check_cancel(self) -> list[str]:
         """Read the cancel flag; on a request, end the pending waits and return them."""

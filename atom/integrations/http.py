@@ -56,6 +56,7 @@ from atom.integrations.outbound import OutboundPolicy
 from atom.integrations.outbound import PolicyAdapter
 from atom.integrations.outbound import normal_host
 from atom.integrations.ratelimit import TokenBucket
+from atom.integrations.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -151,12 +152,16 @@ class IntegrationClient:
         session: requests.Session | None = None,
         clock: Clock = SYSTEM_CLOCK,
         policy: OutboundPolicy | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         """:param policy: the app's outbound address policy (default: the strict one, which
             denies loopback and private addresses).
         :param session: a session of your own; it must carry the policy's transport itself.
+        :param redactor: the connection's secrets, removed from every response before anything
+            reads it.
         """
         self.integration = integration
+        self.redactor = redactor
         self.connection_id = connection_id
         self.settings = settings
         self.auth = auth or NoAuth()
@@ -308,6 +313,7 @@ class IntegrationClient:
             response = self._exchange(call, headers, params)
         except requests.RequestException as exc:
             raise self._transport_error(exc, call) from exc
+        self._redact(response)
         remaining, reset_in = self._parse_rate_limit(response)
         if remaining is not None:
             self.bucket.sync(remaining, reset_in)
@@ -373,6 +379,12 @@ class IntegrationClient:
     def _without_credentials(self, headers: dict[str, str]) -> dict[str, str]:
         drop = _CREDENTIAL_HEADERS | {h.lower() for h in self.auth.header_names()}
         return {k: v for k, v in headers.items() if k.lower() not in drop}
+
+    def _redact(self, response: requests.Response) -> None:
+        """Remove the connection's secrets from a response (a service may echo them), before
+        the classifier, the plugin or an error message (``snippet``) reads any of it."""
+        if self.redactor is not None:
+            self.redactor.response(response)
 
     def _transport_error(self, exc: requests.RequestException, call: _Call) -> IntegrationError:
         where = f"{call.method} {urlsplit(call.url).path}"
