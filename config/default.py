@@ -107,6 +107,19 @@ class DefaultConfig:
     EXECUTION_STALE_S = 30.0
     # How deep workflow steps may nest sub-workflows.
     MAX_WORKFLOW_DEPTH = 5
+    # Expressions (JMESPath; atom/engine/expressions.py). Checked when a definition is saved:
+    # an expression's length, how deep its syntax nests, and how many times over it can repeat
+    # its input (each multi-select or projection multiplies it: `[@, @]` doubles). Checked while
+    # it runs, per evaluation: what it builds, counted as written out (values, characters of
+    # strings and keys, nesting), and how long it takes. Over a limit: a 422 at save, a step
+    # failed with error class "expression" at run time.
+    EXPRESSION_MAX_LENGTH = 2000
+    EXPRESSION_MAX_NESTING = 50
+    EXPRESSION_MAX_GROWTH = 1000
+    EXPRESSION_MAX_RESULT_ITEMS = 1_000_000
+    EXPRESSION_MAX_RESULT_CHARS = 10_000_000
+    EXPRESSION_MAX_RESULT_DEPTH = 100
+    EXPRESSION_MAX_SECONDS = 2.0
     # Session cookie hardening for the dashboard.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -20,6 +20,7 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from atom.engine.expressions import MAX_TEMPLATE_DEPTH
 from atom.engine.expressions import ExpressionError
 from atom.engine.expressions import compile_expression
 from atom.engine.expressions import has_template
@@ -144,6 +145,9 @@ def validate_definition(raw: Any, registry: Registry, connection_lookup=None) ->
     """
     if not isinstance(raw, dict):
         raise DefinitionError({"_body": ["a workflow definition is a JSON object"]})
+    too_deep = _too_deep(raw)
+    if too_deep:
+        raise DefinitionError(too_deep)
     try:
         data = DefinitionSchema().load(raw)
     except ValidationError as exc:
@@ -209,6 +213,36 @@ def _check_graph(steps: list[dict], errors: dict) -> None:
         cycle = " -> ".join(exc.args[1])
         for sid in set(exc.args[1]):
             errors.setdefault(f"steps.{sid}", {})["depends_on"] = [f"dependency cycle: {cycle}"]
+
+
+def _too_deep(raw: dict) -> dict[str, Any]:
+    """Fields nested deeper than the engine walks them, by step (``steps.<id>``) and field;
+    checked first, so nothing after (validation, templates, storage) recurses that deep."""
+    errors: dict[str, Any] = {}
+    parts = [("trigger", raw.get("trigger"))]
+    steps = raw.get("steps")
+    for index, step in enumerate(steps if isinstance(steps, list) else []):
+        key = step.get("id") if isinstance(step, dict) and isinstance(step.get("id"), str) else f"#{index}"
+        parts.append((f"steps.{key}", step))
+    for where, part in parts:
+        for name, value in (part.items() if isinstance(part, dict) else ()):
+            if _nesting(value) > MAX_TEMPLATE_DEPTH:
+                errors.setdefault(where, {})[name] = [f"nested deeper than {MAX_TEMPLATE_DEPTH} levels"]
+    return errors
+
+
+def _nesting(value: Any) -> int:
+    """How deep ``value`` nests (iteratively, and only as far as the limit and one more)."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth <= MAX_TEMPLATE_DEPTH:
+                stack.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _expressions(step: dict) -> list[tuple[str, str]]:
