@@ -396,7 +396,8 @@ class ExecutionRun:
                 return f"{dep} was skipped"
             if self.steps[dep]["type"] == "condition" and (result.get("output") or {}).get("result") is False:
                 return f"condition {dep} was false"
-            if result.get("status") == "failed" and self.steps[dep].get("on_error") != "continue":
+            # A failed dependency skips the step, unless it goes on or this step is its handler.
+            if result.get("status") == "failed" and self.steps[dep].get("on_error") not in ("continue", sid):
                 return f"{dep} failed"
         if self.failure is not None and sid not in self.handlers.values():
             return "an earlier step failed"

@@ -26,12 +26,20 @@ def normalise(body: Any) -> dict[str, Any]:
     registry = get_state().registry
     if is_compact(body):
         body = expand_compact(body, registry)
-    return validate_definition(body, registry, _connection_owner)
+    return validate_definition(body, registry, _connection_owner, _workflow_exists)
 
 
 def _connection_owner(conn_id: int) -> str | None:
     conn = db.session.get(Connection, conn_id)
     return conn.integration if conn else None
+
+
+def _workflow_exists(wf_id: int) -> bool:
+    """Whether a workflow step's workflow exists (deleted ones do not; disabled ones do)."""
+    if not 0 < wf_id < 2 ** 63:  # beyond any id the database can hold
+        return False
+    workflow = db.session.get(Workflow, wf_id)
+    return workflow is not None and workflow.deleted_at is None
 
 
 def _apply_trigger(workflow: Workflow, definition: dict[str, Any]) -> None:
