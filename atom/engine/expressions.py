@@ -16,8 +16,10 @@ that builds a value and before ``join`` builds a string. Template walks stop at
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import re
+import threading
 import time
 from dataclasses import dataclass
 from dataclasses import fields
@@ -66,11 +68,24 @@ _SETTINGS = tuple((SETTINGS[f.name], f.default) for f in fields(Limits))
 _LIMITS: dict[tuple, Limits] = {}
 
 
+# The limits of the execution this thread runs (set by the runner for the whole run, so its
+# evaluations need not read the configuration each time).
+limits_scope: contextvars.ContextVar[Limits | None] = contextvars.ContextVar("expression_limits",
+                                                                             default=None)
+
+
 def current_limits() -> Limits:
-    """The limits the current app is configured with (the defaults outside an app)."""
+    """The limits in force: the running execution's, else the current app's (else the defaults)."""
+    pinned = limits_scope.get()
+    if pinned is not None:
+        return pinned
     if not has_app_context():
         return DEFAULT_LIMITS
-    config = current_app.config
+    return limits_from(current_app.config)
+
+
+def limits_from(config: Any) -> Limits:
+    """The :class:`Limits` a configuration sets."""
     key = tuple(config.get(name, default) for name, default in _SETTINGS)
     limits = _LIMITS.get(key)
     if limits is None:
@@ -217,9 +232,11 @@ def evaluate(text: str, context: dict[str, Any]) -> Any:
     """
     limits = current_limits()
     parsed = compile_expression(text, limits)
-    meter = _Meter(limits)
+    interpreter = _interpreter()
+    meter = interpreter.meter
+    meter.start(limits)
     try:
-        result = _BoundedInterpreter(meter).visit(parsed.parsed, context)
+        result = interpreter.visit(parsed.parsed, context)
         meter.measure(result)
         return result
     except _OverBudget as exc:
@@ -228,9 +245,22 @@ def evaluate(text: str, context: dict[str, Any]) -> Any:
         failure = "its data is nested too deeply"
     except JMESPathError as exc:
         raise ExpressionError(f"expression {text!r} failed: {exc}") from exc
-    # Raised here, outside the handler, the meter dropped: nothing keeps partial results alive.
-    del meter
+    finally:
+        meter.sizes.clear()  # the memo holds what the evaluation built: let it go
+    # Raised here, outside the handler: nothing keeps partial results alive.
     raise ExpressionError(f"expression {_short(text)} stopped: {failure}")
+
+
+_LOCAL = threading.local()
+
+
+def _interpreter() -> _BoundedInterpreter:
+    """This thread's interpreter (evaluations never nest, so one per thread is enough; it keeps
+    its cache of node handlers)."""
+    interpreter = getattr(_LOCAL, "interpreter", None)
+    if interpreter is None:
+        interpreter = _LOCAL.interpreter = _BoundedInterpreter(_Meter())
+    return interpreter
 
 
 class _OverBudget(Exception):
@@ -249,10 +279,14 @@ class _Meter:
     stay theirs): measuring a value built from shared parts costs its distinct parts only.
     """
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self) -> None:
+        self.start(DEFAULT_LIMITS)
+        self.sizes: dict[int, tuple[Any, int, int, int]] = {}
+
+    def start(self, limits: Limits) -> None:
+        """Begin an evaluation within ``limits``."""
         self.limits = limits
         self.deadline = time.monotonic() + limits.seconds
-        self.sizes: dict[int, tuple[Any, int, int, int]] = {}
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
@@ -284,10 +318,13 @@ class _Meter:
             visits += 1
             if visits > self.limits.items:  # also ends the walk of a (never expected) cycle
                 self._over(visits, 0, 0)
-            stack.append((node, True))
-            for child in (node.values() if isinstance(node, dict) else node):
-                if isinstance(child, (dict, list, tuple)):
-                    stack.append((child, False))
+            pending = [(child, False) for child in (node.values() if isinstance(node, dict) else node)
+                       if isinstance(child, (dict, list, tuple))]
+            if pending:
+                stack.append((node, True))
+                stack += pending
+            else:
+                self._total(node)
         return sizes[id(value)][1:]
 
     def _total(self, node: Any) -> None:

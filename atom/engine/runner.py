@@ -30,6 +30,7 @@ from flask import Flask
 from sqlalchemy import bindparam
 from sqlalchemy import update
 
+from atom.engine import expressions
 from atom.engine import steps as step_types
 from atom.engine.expressions import ExpressionError
 from atom.engine.expressions import evaluate
@@ -241,10 +242,13 @@ class ExecutionRun:
     # -- main loop ---------------------------------------------------------------------------------
 
     def run(self) -> str:
+        # Expressions of this run are held to the limits configured when it starts.
+        limits = expressions.limits_scope.set(expressions.limits_from(self.app.config))
         try:
             return self._run()
         finally:
             self._release()
+            expressions.limits_scope.reset(limits)
 
     def _run(self) -> str:
         self._load()
