@@ -15,6 +15,9 @@ from flask import request
 from sqlalchemy.exc import IntegrityError
 
 from atom.api.errors import ApiError
+from atom.api.workflows import refused
+from atom.engine.chains import ExecutionRefused
+from atom.engine.chains import inbound as inbound_chain
 from atom.engine.triggers import dispatch_events
 from atom.extensions import db
 from atom.integrations.webhooks import SignatureError
@@ -27,6 +30,7 @@ from atom.state import get_state
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")
+bp.register_error_handler(ExecutionRefused, refused)
 
 
 @bp.post("/<integration>/<int:connection_id>")
@@ -54,6 +58,7 @@ def receive(integration: str, connection_id: int):
     challenge = integ.webhook_challenge(req, payload)
     if challenge is not None:
         return jsonify(challenge)
+    chain = inbound_chain(request.headers)  # 409 past the chain's depth, before storing anything
     stored, duplicates = [], 0
     for event in integ.parse_webhook(req, payload):
         row = WebhookEvent(integration=plugin.name, connection_id=conn.id,
@@ -65,5 +70,5 @@ def receive(integration: str, connection_id: int):
         except IntegrityError:
             duplicates += 1
     db.session.commit()
-    executions = dispatch_events([row.id for row in stored]) if stored else []
+    executions = dispatch_events([row.id for row in stored], chain=chain) if stored else []
     return jsonify({"accepted": len(stored), "duplicates": duplicates, "executions": executions})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint as FlaskBlueprint
+from flask import Response
 from flask import jsonify
 from flask import request
 from flask_smorest import Blueprint
@@ -15,9 +16,12 @@ from marshmallow import validate
 from atom.api.auth import actor
 from atom.api.auth import authenticate
 from atom.api.errors import ApiError
+from atom.api.errors import error_response
 from atom.engine import get_engine
 from atom.engine.analytics import services_status
 from atom.engine.analytics import workflow_analytics
+from atom.engine.chains import ExecutionRefused
+from atom.engine.chains import inbound as inbound_chain
 from atom.engine.definition import DefinitionError
 from atom.engine.templates import get_template
 from atom.engine.templates import list_templates
@@ -42,6 +46,19 @@ executions_blp = Blueprint("executions", __name__, url_prefix="/api/v2/execution
                            description="Workflow executions, step by step")
 executions_blp.before_request(authenticate)
 hooks_bp = FlaskBlueprint("workflow_hooks", __name__, url_prefix="/hooks/workflows")
+
+
+def refused(exc: ExecutionRefused) -> Response:
+    """An execution the engine would not start: 409 past an execution chain's limits, 429 with
+    ``Retry-After`` past the workflow's runs a minute."""
+    response = error_response(exc.status, str(exc), code=exc.code)
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(int(exc.retry_after))
+    return response
+
+
+blp.register_error_handler(ExecutionRefused, refused)
+hooks_bp.register_error_handler(ExecutionRefused, refused)
 
 MAX_WAIT_S = 300
 
@@ -332,5 +349,6 @@ def receive(token: str):
         raise ApiError(409, f"workflow {workflow.id} is disabled", code="conflict")
     key = request.headers.get("X-Delivery-Id") or request.headers.get("Idempotency-Key")
     execution, created = get_engine().start(workflow, payload, "webhook",
-                                            idempotency_key=f"hook:{key}" if key else None)
+                                            idempotency_key=f"hook:{key}" if key else None,
+                                            chain=inbound_chain(request.headers))
     return jsonify({"execution_id": execution.id, "duplicate": not created}), 202
