@@ -111,15 +111,15 @@ def compile_expression(text: str, limits: Limits | None = None) -> ParsedResult:
 def _compile(text: str, max_length: int, max_nesting: int, max_growth: int) -> ParsedResult:
     if len(text) > max_length:
         raise ExpressionError(f"expression {_short(text)} is {len(text)} characters long; "
-                              f"at most {max_length}")
+                              f"at most {max_length} (EXPRESSION_MAX_LENGTH)")
     if _literal_nesting(text) > max_nesting:
         raise ExpressionError(f"expression {_short(text)} has a literal nested deeper than "
-                              f"{max_nesting} levels")
+                              f"{max_nesting} levels (EXPRESSION_MAX_NESTING)")
     try:
         parsed = _BoundedParser(max_nesting).parse_bounded(text)
     except _TooDeep:
         raise ExpressionError(f"expression {_short(text)} nests deeper than {max_nesting} "
-                              f"levels") from None
+                              f"levels (EXPRESSION_MAX_NESTING)") from None
     except RecursionError:  # a backstop: the nesting bound keeps the parser far from it
         raise ExpressionError(f"expression {_short(text)} nests too deeply") from None
     except JMESPathError as exc:
@@ -128,7 +128,7 @@ def _compile(text: str, max_length: int, max_nesting: int, max_growth: int) -> P
     if growth > max_growth:
         raise ExpressionError(f"expression {_short(text)} can repeat its input {_count(growth)} "
                               f"times over (each multi-select or projection multiplies it); "
-                              f"at most {max_growth}")
+                              f"at most {max_growth} (EXPRESSION_MAX_GROWTH)")
     return parsed
 
 
@@ -290,14 +290,14 @@ class _Meter:
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
-            raise _OverBudget(f"it ran longer than {self.limits.seconds}s")
+            raise _OverBudget(f"it ran longer than {self.limits.seconds}s (EXPRESSION_MAX_SECONDS)")
 
     def measure(self, value: Any) -> tuple[int, int, int]:
         """``(values, characters, depth)`` of ``value`` written out; raises when over budget."""
         if isinstance(value, str):
             if len(value) > self.limits.chars:
                 raise _OverBudget(f"it built a string of {len(value):,} characters "
-                                  f"(at most {self.limits.chars:,})")
+                                  f"(at most {self.limits.chars:,}, EXPRESSION_MAX_RESULT_CHARS)")
             return 1, len(value), 0
         if not isinstance(value, (dict, list, tuple)):
             return 1, 0, 0
@@ -352,10 +352,12 @@ class _Meter:
     def _over(self, items: int, chars: int, depth: int) -> None:
         limits = self.limits
         if depth > limits.depth:
-            raise _OverBudget(f"a value it returns or works on is nested deeper than {limits.depth} levels")
+            raise _OverBudget(f"a value it returns or works on is nested deeper than {limits.depth} "
+                              f"levels (EXPRESSION_MAX_RESULT_DEPTH)")
         if chars > limits.chars:
-            raise _OverBudget(f"it built more than {limits.chars:,} characters")
-        raise _OverBudget(f"it built more than {limits.items:,} values")
+            raise _OverBudget(f"it built more than {limits.chars:,} characters "
+                              f"(EXPRESSION_MAX_RESULT_CHARS)")
+        raise _OverBudget(f"it built more than {limits.items:,} values (EXPRESSION_MAX_RESULT_ITEMS)")
 
 
 class _BoundedInterpreter(TreeInterpreter):
@@ -384,7 +386,8 @@ class _BoundedFunctions(jp_functions.Functions):
         chars = len(separator) * max(0, len(array) - 1) + sum(len(s) for s in array)
         limit = self._meter.limits.chars
         if chars > limit:  # checked before the string exists: join(to_string(@), list) squares
-            raise _OverBudget(f"join would build {chars:,} characters (at most {limit:,})")
+            raise _OverBudget(f"join would build {chars:,} characters (at most {limit:,}, "
+                              f"EXPRESSION_MAX_RESULT_CHARS)")
         return separator.join(array)
 
     @jp_functions.signature({"types": []})
