@@ -235,6 +235,7 @@ def workflows_run(workflow_id: int, payload_file, wait_s: float) -> None:
     import json
 
     from atom.engine import get_engine
+    from atom.engine.chains import ExecutionRefused
     from atom.engine.workflows import present_execution
     from atom.extensions import db
     from atom.models import Execution
@@ -254,7 +255,10 @@ def workflows_run(workflow_id: int, payload_file, wait_s: float) -> None:
         if not isinstance(payload, dict):
             raise click.ClickException("--payload must hold a JSON object")
     engine = get_engine()
-    execution, _ = engine.start(workflow, payload, "manual")
+    try:
+        execution, _ = engine.start(workflow, payload, "manual")
+    except ExecutionRefused as exc:
+        raise click.ClickException(str(exc)) from exc
     finished = engine.wait(execution.id, wait_s)
     db.session.expire_all()
     result = present_execution(db.session.get(Execution, execution.id))

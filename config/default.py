@@ -121,8 +121,29 @@ class DefaultConfig:
     # old a heartbeat from another host must be before its executions are taken over.
     EXECUTION_RECOVERY_INTERVAL_S = 15.0
     EXECUTION_STALE_S = 30.0
-    # How deep workflow steps may nest sub-workflows.
+    # How deep an execution chain may go: sub-workflows, and executions started by a step's call
+    # to an ATOM webhook (ATOM's outbound calls say which chain they belong to, X-Atom-Execution).
     MAX_WORKFLOW_DEPTH = 5
+    # How many executions one chain may add to its root execution (sub-workflows and webhook
+    # calls back into ATOM); a workflow step beyond it fails, a webhook call is refused (409).
+    WORKFLOW_MAX_DESCENDANTS = 100
+    # Executions one workflow may start in any 60 seconds (manual, webhook, event, schedule;
+    # 0 = no cap). Beyond it the API answers 429 with Retry-After; event and schedule runs are
+    # not started (logged).
+    WORKFLOW_MAX_RUNS_PER_MINUTE = 600
+    # Expressions (JMESPath; atom/engine/expressions.py). Checked when a definition is saved:
+    # an expression's length, how deep its syntax nests, and how many times over it can repeat
+    # its input (each multi-select or projection multiplies it: `[@, @]` doubles). Checked while
+    # it runs, per evaluation: what it builds, counted as written out (values, characters of
+    # strings and keys, nesting), and how long it takes. Over a limit: a 422 at save, a step
+    # failed with error class "expression" at run time.
+    EXPRESSION_MAX_LENGTH = 2000
+    EXPRESSION_MAX_NESTING = 50
+    EXPRESSION_MAX_GROWTH = 1000
+    EXPRESSION_MAX_RESULT_ITEMS = 1_000_000
+    EXPRESSION_MAX_RESULT_CHARS = 10_000_000
+    EXPRESSION_MAX_RESULT_DEPTH = 100
+    EXPRESSION_MAX_SECONDS = 2.0
     # Session cookie hardening for the dashboard.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

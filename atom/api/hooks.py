@@ -11,13 +11,17 @@ import json
 import logging
 
 from flask import Blueprint
+from flask import Response
 from flask import current_app
 from flask import jsonify
 from flask import request
 from sqlalchemy.exc import IntegrityError
 
 from atom.api.errors import ApiError
+from atom.api.errors import error_response
 from atom.engine.triggers import claim_receipt
+from atom.engine.chains import ExecutionRefused
+from atom.engine.chains import inbound as inbound_chain
 from atom.engine.triggers import dispatch_events
 from atom.extensions import db
 from atom.integrations.base import InboundEvent
@@ -31,6 +35,18 @@ from atom.state import get_state
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")
+
+
+def refused(exc: ExecutionRefused) -> Response:
+    """An execution the engine would not start: 409 past an execution chain's limits, 429 with
+    ``Retry-After`` past the workflow's runs a minute."""
+    response = error_response(exc.status, str(exc), code=exc.code)
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(int(exc.retry_after))
+    return response
+
+
+bp.register_error_handler(ExecutionRefused, refused)
 
 
 def webhook_request() -> WebhookRequest:
@@ -75,12 +91,13 @@ def receive(integration: str, connection_id: int):
     challenge = integ.webhook_challenge(req, payload)
     if challenge is not None:
         return jsonify(challenge)
+    chain = inbound_chain(request.headers)  # 409 past the chain's depth, before storing anything
     events = integ.parse_webhook(req, payload)
     if not claim_receipt(f"connection:{conn.id}", digest):
         return jsonify({"accepted": 0, "duplicates": len(events), "executions": [],
                         "duplicate": True})
     stored = _store(plugin.name, conn.id, events)
-    executions = dispatch_events([row.id for row in stored]) if stored else []
+    executions = dispatch_events([row.id for row in stored], chain=chain) if stored else []
     duplicates = len(events) - len(stored)
     return jsonify({"accepted": len(stored), "duplicates": duplicates, "executions": executions,
                     "duplicate": duplicates > 0 and not stored})

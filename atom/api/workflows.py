@@ -15,11 +15,14 @@ from marshmallow import validate
 from atom.api.auth import actor
 from atom.api.auth import authenticate
 from atom.api.errors import ApiError
+from atom.api.hooks import refused
 from atom.api.hooks import verify_delivery
 from atom.api.hooks import webhook_request
 from atom.engine import get_engine
 from atom.engine.analytics import services_status
 from atom.engine.analytics import workflow_analytics
+from atom.engine.chains import ExecutionRefused
+from atom.engine.chains import inbound as inbound_chain
 from atom.engine.definition import DefinitionError
 from atom.engine.templates import get_template
 from atom.engine.templates import list_templates
@@ -45,6 +48,10 @@ executions_blp = Blueprint("executions", __name__, url_prefix="/api/v2/execution
                            description="Workflow executions, step by step")
 executions_blp.before_request(authenticate)
 hooks_bp = FlaskBlueprint("workflow_hooks", __name__, url_prefix="/hooks/workflows")
+
+
+blp.register_error_handler(ExecutionRefused, refused)
+hooks_bp.register_error_handler(ExecutionRefused, refused)
 
 MAX_WAIT_S = 300
 
@@ -333,11 +340,13 @@ def receive(token: str):
     payload = _json_body(required=False)
     if not workflow.enabled:
         raise ApiError(409, f"workflow {workflow.id} is disabled", code="conflict")
+    chain = inbound_chain(request.headers)  # 409 past the chain's depth, before anything is kept
     if not claim_receipt(f"workflow:{workflow.id}", digest):
         return jsonify({"execution_id": None, "duplicate": True}), 200
     key = request.headers.get("X-Delivery-Id") or request.headers.get("Idempotency-Key")
     execution, created = get_engine().start(workflow, payload, "webhook",
-                                            idempotency_key=f"hook:{key}" if key else None)
+                                            idempotency_key=f"hook:{key}" if key else None,
+                                            chain=chain)
     db.session.commit()  # the receipt, when the delivery id named an existing execution
     status = 202 if created else 200
     return jsonify({"execution_id": execution.id, "duplicate": not created}), status

@@ -30,12 +30,15 @@ from flask import Flask
 from sqlalchemy import bindparam
 from sqlalchemy import update
 
+from atom.engine import chains
+from atom.engine import expressions
 from atom.engine import steps as step_types
 from atom.engine.expressions import ExpressionError
 from atom.engine.expressions import evaluate
 from atom.engine.expressions import render
 from atom.engine.expressions import truthy
 from atom.extensions import db
+from atom.integrations.http import execution_chain
 from atom.models import Execution
 from atom.models import StepRun
 from atom.models import Workflow
@@ -207,14 +210,17 @@ class ExecutionRun:
         # Plain column reads (no ORM objects): this runs once per execution, before any step.
         execution = db.session.execute(
             db.select(Execution.id, Execution.workflow_id, Execution.version, Execution.depth,
-                      Execution.trigger_payload, Execution.started_at, WorkflowVersion.definition,
-                      Workflow.name)
+                      Execution.root_id, Execution.trigger_payload, Execution.started_at,
+                      WorkflowVersion.definition, Workflow.name)
             .join(WorkflowVersion, (WorkflowVersion.workflow_id == Execution.workflow_id)
                   & (WorkflowVersion.version == Execution.version))
             .join(Workflow, Workflow.id == Execution.workflow_id)
             .where(Execution.id == self.id)).one()
         definition, name = execution.definition, execution.name
         self.depth = execution.depth
+        self.root_id = execution.root_id or execution.id
+        # What this execution's service calls send as X-Atom-Execution.
+        self.chain = chains.outbound_value(self.app, self.root_id, self.depth)
         self.definition = definition
         self.steps = {s["id"]: s for s in self.definition["steps"]}
         # failing step id -> the id of the step that handles its failure
@@ -250,10 +256,13 @@ class ExecutionRun:
     # -- main loop ---------------------------------------------------------------------------------
 
     def run(self) -> str:
+        # Expressions of this run are held to the limits configured when it starts.
+        limits = expressions.limits_scope.set(expressions.limits_from(self.app.config))
         try:
             return self._run()
         finally:
             self._release()
+            expressions.limits_scope.reset(limits)
 
     def _run(self) -> str:
         self._load()
@@ -405,7 +414,8 @@ class ExecutionRun:
                 return f"{dep} was skipped"
             if self.steps[dep]["type"] == "condition" and (result.get("output") or {}).get("result") is False:
                 return f"condition {dep} was false"
-            if result.get("status") == "failed" and self.steps[dep].get("on_error") != "continue":
+            # A failed dependency skips the step, unless it goes on or this step is its handler.
+            if result.get("status") == "failed" and self.steps[dep].get("on_error") not in ("continue", sid):
                 return f"{dep} failed"
         if self.failure is not None and sid not in self.handlers.values():
             return "an earlier step failed"
@@ -509,12 +519,16 @@ class ExecutionRun:
                 context: dict[str, Any] | None) -> Any:
         """Runs on the step pool, in its own app context."""
         with self.app.app_context():
+            if step["type"] == "workflow":
+                return self.engine.run_child(self.id, self.depth, step, context, self.root_id)
             key = f"atom-{self.id}-{sid}"
-            if step["type"] == "action":
-                return jsonable(step_types.run_action(step, None, key, params=rendered, conn=conn))
-            if step["type"] == "notification":
+            token = execution_chain.set(self.chain)  # the service calls say which chain they are
+            try:
+                if step["type"] == "action":
+                    return jsonable(step_types.run_action(step, None, key, params=rendered, conn=conn))
                 return jsonable(step_types.run_notification(step, None, key, rendered=rendered, conn=conn))
-            return self.engine.run_child(self.id, self.depth, step, context)
+            finally:
+                execution_chain.reset(token)
 
     # -- ending a step ------------------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ from flask import Flask
 from sqlalchemy.exc import IntegrityError
 
 from atom.engine import get_engine
+from atom.engine.chains import Chain
+from atom.engine.chains import ExecutionRefused
 from atom.extensions import db
 from atom.models import ScheduleFire
 from atom.models import WebhookEvent
@@ -45,8 +47,12 @@ def conditions_match(conditions: dict[str, Any], payload: Any) -> bool:
     return True
 
 
-def dispatch_events(event_ids: list[int]) -> list[int]:
-    """Start every enabled workflow whose event trigger matches; return execution ids."""
+def dispatch_events(event_ids: list[int], chain: Chain | None = None) -> list[int]:
+    """Start every enabled workflow whose event trigger matches; return execution ids.
+
+    :param chain: the execution chain the delivery came from (``X-Atom-Execution``), if any;
+        a workflow past its limits (chain, runs a minute) is not started, and that is logged.
+    """
     from atom.engine.workflows import current_definition
 
     engine = get_engine()
@@ -59,8 +65,12 @@ def dispatch_events(event_ids: list[int]) -> list[int]:
             trigger = current_definition(workflow)["trigger"]
             if not conditions_match(trigger.get("conditions") or {}, event.payload):
                 continue
-            execution, created = engine.start(workflow, event.payload, "event",
-                                              idempotency_key=f"event:{event.id}")
+            try:
+                execution, created = engine.start(workflow, event.payload, "event",
+                                                  idempotency_key=f"event:{event.id}", chain=chain)
+            except ExecutionRefused as exc:
+                logger.warning("event %s did not start workflow %s: %s", event.id, workflow.id, exc)
+                continue
             if created:
                 started.append(execution.id)
         event.status = "processed"
@@ -130,9 +140,13 @@ def fire_schedule(app: Flask, workflow_id: int) -> int | None:
         except Exception:  # the unique key: another process fired this time already
             db.session.rollback()
             return None
-        execution, _ = get_engine(app).start(
-            workflow, {"fired_at": fire_time.isoformat() + "Z", "cron": trigger["cron"]}, "schedule",
-            idempotency_key=f"schedule:{fire_time.isoformat()}")
+        try:
+            execution, _ = get_engine(app).start(
+                workflow, {"fired_at": fire_time.isoformat() + "Z", "cron": trigger["cron"]},
+                "schedule", idempotency_key=f"schedule:{fire_time.isoformat()}")
+        except ExecutionRefused as exc:
+            logger.warning("schedule did not start workflow %s at %s: %s", workflow_id, fire_time, exc)
+            return None
         claim.execution_id = execution.id
         db.session.commit()
         logger.info("schedule fired workflow %s (execution %s)", workflow_id, execution.id)

@@ -34,7 +34,7 @@ def normalise(body: Any) -> dict[str, Any]:
     registry = get_state().registry
     if is_compact(body):
         body = expand_compact(body, registry)
-    return validate_definition(body, registry, _connection_owner)
+    return validate_definition(body, registry, _connection_owner, _workflow_exists)
 
 
 def _connection_owner(conn_id: int) -> str | None:
@@ -110,6 +110,14 @@ def rotate_webhook_secrets(vault: Vault) -> int:
         version.definition = {**version.definition, "trigger": sealed}
         count += 1
     return count
+
+
+def _workflow_exists(wf_id: int) -> bool:
+    """Whether a workflow step's workflow exists (deleted ones do not; disabled ones do)."""
+    if not 0 < wf_id < 2 ** 63:  # beyond any id the database can hold
+        return False
+    workflow = db.session.get(Workflow, wf_id)
+    return workflow is not None and workflow.deleted_at is None
 
 
 def _apply_trigger(workflow: Workflow, definition: dict[str, Any]) -> None:

@@ -102,6 +102,12 @@ idempotency_scope: contextvars.ContextVar[IdempotencyScope | None] = contextvars
     "idempotency_scope", default=None
 )
 
+# The execution chain of the workflow step making the calls, sent as ``X-Atom-Execution``: an
+# ATOM webhook the call reaches starts its execution in the same chain (atom.engine.chains).
+execution_chain: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "execution_chain", default=None
+)
+
 
 @dataclass(frozen=True)
 class ClientSettings:
@@ -217,6 +223,9 @@ class IntegrationClient:
         hdrs = dict(self._headers)
         if headers:
             hdrs.update(headers)
+        chain = execution_chain.get()
+        if chain:  # after the caller's headers: a step cannot leave its chain
+            hdrs["X-Atom-Execution"] = chain
         if idempotency_key is None and method not in SAFE_METHODS:
             scope = idempotency_scope.get()
             if scope is not None and self.settings.idempotency_header:
