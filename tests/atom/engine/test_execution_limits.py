@@ -19,7 +19,7 @@ import atom.cli
 from atom.engine.chains import outbound_value
 from atom.engine.triggers import fire_schedule
 from atom.extensions import db
-from atom.integrations.webhooks import sign_hub
+from atom.integrations.webhooks import sign_atom
 from atom.models import Execution
 from atom.models import WebhookEvent
 from atom.models.base import utcnow
@@ -144,7 +144,7 @@ def test_an_integration_webhook_past_the_depth_limit_is_refused_before_anything_
     def deliver(delivery: str, chain: str):
         return api.client.post(f"/hooks/http/{conn['id']}", data=body, headers={
             "Content-Type": "application/json", "X-Delivery-Id": delivery,
-            "X-Signature-256": sign_hub(SECRET, body), "X-Atom-Execution": chain})
+            **sign_atom(SECRET, body), "X-Atom-Execution": chain})
 
     refused = deliver("d-1", outbound_value(app, 7, app.config["MAX_WORKFLOW_DEPTH"]))
     assert refused.status_code == 409 and refused.get_json()["code"] == "execution_chain_limit"
@@ -240,7 +240,7 @@ def test_the_webhook_beyond_the_cap_is_a_429_and_events_and_schedules_are_skippe
             body = json.dumps({"event": "ping", "n": delivery}).encode()
             response = api.client.post(f"/hooks/http/{conn['id']}", data=body, headers={
                 "Content-Type": "application/json", "X-Delivery-Id": delivery,
-                "X-Signature-256": sign_hub(SECRET, body)})
+                **sign_atom(SECRET, body)})
             assert response.status_code == 200
             started.append(response.get_json()["executions"])
         cron = api.create({"name": "cron", "trigger": {"type": "schedule", "cron": "0 0 1 1 *"}, "steps": [NOOP]})
