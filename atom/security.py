@@ -51,7 +51,8 @@ def retry_after() -> int:
     limit = current_app.extensions["atom_limiter"].current_limit
     if limit is None:
         return 60
-    return max(1, math.ceil(limit.reset_at - time.time()))
+    # The storage rounds the window's end up to a whole second: never more than one window.
+    return max(1, min(limit.limit.get_expiry(), math.ceil(limit.reset_at - time.time())))
 
 
 def _add_headers(response: Response) -> Response:

@@ -222,11 +222,13 @@ def execute(query, wf_id: int):
 
 
 def _started(execution: Execution, created: bool, wait: float | None):
+    """202 for an execution started now (without ``wait``, however fast it ran: the answer
+    must not depend on a race); 200 for a known one, or one waited for until it finished."""
     if wait:
         get_engine().wait(execution.id, wait)
         db.session.expire_all()
         execution = db.session.get(Execution, execution.id)
-    status = 200 if execution.status in FINISHED or not created else 202
+    status = 200 if not created or (wait and execution.status in FINISHED) else 202
     return present_execution(execution), status
 
 
