@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy.orm.exc import ObjectDeletedError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from atom.api import errors
+from atom.api import inputs
 from atom.extensions import api
 from atom.extensions import csrf
 from atom.integrations.errors import IntegrationError
@@ -27,6 +30,7 @@ def register_api(app: Flask) -> None:
     from atom.api.workflows import hooks_bp as workflow_hooks_bp
     from atom.monitoring.monitor import init_monitoring
 
+    inputs.init_app(app)  # id converters and the request check, before any route is added
     init_monitoring(app)  # Prometheus registry and the call/check listeners; starts no thread
     api.init_app(app, spec_kwargs={
         "info": {"description": "ATOM REST API. Authenticate with `Authorization: Bearer <api key>`."},
@@ -47,4 +51,6 @@ def register_api(app: Flask) -> None:
     app.register_error_handler(errors.ApiError, errors.handle_api_error)
     app.register_error_handler(IntegrationError, errors.handle_integration_error)
     app.register_error_handler(UnknownPlugin, errors.handle_unknown_plugin)
+    app.register_error_handler(StaleDataError, errors.handle_concurrent_delete)
+    app.register_error_handler(ObjectDeletedError, errors.handle_concurrent_delete)
     app.register_error_handler(Exception, errors.handle_unexpected)

@@ -53,13 +53,13 @@ def create(data):
     return present(create_connection(data, actor()))
 
 
-@blp.route("/<int:conn_id>", methods=["GET"])
+@blp.route("/<id:conn_id>", methods=["GET"])
 @blp.response(200, ConnectionOut)
 def get_connection(conn_id: int):
     return present(_get(conn_id))
 
 
-@blp.route("/<int:conn_id>", methods=["PATCH"])
+@blp.route("/<id:conn_id>", methods=["PATCH"])
 @blp.arguments(ConnectionUpdate)
 @blp.response(200, ConnectionOut)
 def update(data, conn_id: int):
@@ -67,21 +67,21 @@ def update(data, conn_id: int):
     return present(update_connection(_get(conn_id), data, actor()))
 
 
-@blp.route("/<int:conn_id>", methods=["DELETE"])
+@blp.route("/<id:conn_id>", methods=["DELETE"])
 @blp.response(204)
 def delete(conn_id: int):
     delete_connection(_get(conn_id), actor())
     return ""
 
 
-@blp.route("/<int:conn_id>/test", methods=["POST"])
+@blp.route("/<id:conn_id>/test", methods=["POST"])
 @blp.response(200, TestOut)
 def test(conn_id: int):
     """Run the integration's health check now; returns ok, latency and the error class."""
     return get_state().runtime.test(_get(conn_id)).to_dict()
 
 
-@blp.route("/<int:conn_id>/actions/<action>", methods=["POST"])
+@blp.route("/<id:conn_id>/actions/<action>", methods=["POST"])
 @blp.response(200, ActionOut)
 def run_action(conn_id: int, action: str):
     """Run one action once with the JSON body as its input; errors carry their class in ``code``."""

@@ -104,6 +104,17 @@ def handle_unknown_plugin(exc: UnknownPlugin) -> Response:
     return error_response(404, str(exc))
 
 
+def handle_concurrent_delete(exc: Exception) -> Response:
+    """A row this request changes was deleted by another request meanwhile (a DELETE while a
+    connection test runs): nothing of this request is kept, and the resource is gone."""
+    from atom.extensions import db
+
+    db.session.rollback()
+    logger.info("%s %s: the row was deleted meanwhile (%s)", request.method, request.path,
+                type(exc).__name__)
+    return error_response(404, "the resource was deleted while this request ran")
+
+
 def handle_unexpected(exc: Exception) -> Any:
     if isinstance(exc, HTTPException):
         return handle_http_exception(exc)

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 
 
-@bp.post("/<integration>/<int:connection_id>")
+@bp.post("/<integration>/<id:connection_id>")
 def receive(integration: str, connection_id: int):
     state = get_state()
     plugin = state.registry.get(integration)

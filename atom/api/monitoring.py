@@ -156,13 +156,13 @@ def list_alerts(query):
     return {"alerts": found, "count": len(found)}
 
 
-@blp.route("/alerts/<int:alert_id>", methods=["GET"])
+@blp.route("/alerts/<id:alert_id>", methods=["GET"])
 def get_alert(alert_id: int):
     """One alert with its notifications."""
     return alerts.present(_alert(alert_id), notifications=True)
 
 
-@blp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+@blp.route("/alerts/<id:alert_id>/acknowledge", methods=["POST"])
 def acknowledge_alert(alert_id: int):
     """Acknowledge an alert (409 if it is resolved); records who and when."""
     try:
@@ -172,7 +172,7 @@ def acknowledge_alert(alert_id: int):
     return alerts.present(alert)
 
 
-@blp.route("/alerts/<int:alert_id>/resolve", methods=["POST"])
+@blp.route("/alerts/<id:alert_id>/resolve", methods=["POST"])
 def resolve_alert(alert_id: int):
     """Resolve an alert by hand (409 if it is resolved already); records who and when."""
     try:
@@ -213,7 +213,7 @@ def create_channel(data):
         raise ApiError(422, str(exc), errors=exc.errors) from exc
 
 
-@blp.route("/channels/<int:channel_id>", methods=["DELETE"])
+@blp.route("/channels/<id:channel_id>", methods=["DELETE"])
 @blp.response(204)
 def delete_channel(channel_id: int):
     require("admin")
@@ -224,7 +224,7 @@ def delete_channel(channel_id: int):
     return ""
 
 
-@blp.route("/channels/<int:channel_id>/test", methods=["POST"])
+@blp.route("/channels/<id:channel_id>/test", methods=["POST"])
 def test_channel(channel_id: int):
     """Send a test message through the channel now; returns whether it went through."""
     channel = _channel(channel_id)
@@ -268,7 +268,7 @@ def create_maintenance(data):
     return maintenance.present(window, now)
 
 
-@blp.route("/maintenance/<int:window_id>", methods=["DELETE"])
+@blp.route("/maintenance/<id:window_id>", methods=["DELETE"])
 @blp.response(204)
 def delete_maintenance(window_id: int):
     """End (delete) a maintenance window."""

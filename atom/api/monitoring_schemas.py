@@ -6,6 +6,7 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from atom.api.inputs import UtcDateTime
 from atom.api.schemas import StrictSchema
 from atom.models.monitoring import ALERT_STATUSES
 from atom.models.monitoring import SEVERITIES
@@ -43,9 +44,10 @@ class ChannelCreate(StrictSchema):
 
 class MaintenanceCreate(StrictSchema):
     connection_id = fields.Integer(required=True)
-    starts_at = fields.AwareDateTime(default_timezone=None,
-                                     metadata={"description": "ISO-8601; default now"})
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = UtcDateTime(metadata={"description": "ISO-8601 with a time zone, between 1970 "
+                                                     "and 2999; default now"})
+    ends_at = UtcDateTime(required=True, metadata={"description": "ISO-8601 with a time zone, "
+                                                                  "between 1970 and 2999"})
     reason = fields.String(load_default="", validate=validate.Length(max=500))
 
     @validates_schema

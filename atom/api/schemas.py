@@ -6,8 +6,13 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
+from atom.api.inputs import BoundedSchema
 
-class StrictSchema(Schema):
+
+class StrictSchema(BoundedSchema):
+    """A request schema that refuses unknown fields (and bounds its numbers, see
+    :class:`~atom.api.inputs.BoundedSchema`)."""
+
     class Meta:
         unknown = RAISE
 

@@ -2,6 +2,7 @@
 per-workflow webhook URLs (``/hooks/workflows/<token>``)."""
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import datetime
 
 from flask import Blueprint as FlaskBlueprint
@@ -15,6 +16,8 @@ from marshmallow import validate
 from atom.api.auth import actor
 from atom.api.auth import authenticate
 from atom.api.errors import ApiError
+from atom.api.inputs import BoundedSchema
+from atom.api.inputs import UtcDateTime
 from atom.engine import get_engine
 from atom.engine.analytics import services_status
 from atom.engine.analytics import workflow_analytics
@@ -115,17 +118,21 @@ class ExecutionOut(Schema):
     steps = fields.List(fields.Nested(StepOut))
 
 
-class ExecuteQuery(Schema):
+class ExecuteQuery(BoundedSchema):
     wait = fields.Float(validate=validate.Range(min=0, max=MAX_WAIT_S))
 
 
-class ExecutionQuery(Schema):
+class ExecutionQuery(BoundedSchema):
     workflow_id = fields.Integer()
     status = fields.String(validate=validate.OneOf(EXECUTION_STATUSES))
-    since = fields.DateTime()
-    until = fields.DateTime()
+    since = UtcDateTime(default_timezone=UTC)
+    until = UtcDateTime(default_timezone=UTC)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class AnalyticsQuery(BoundedSchema):
+    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
 
 
 # -- workflows ---------------------------------------------------------------------------------
@@ -144,33 +151,33 @@ def list_workflows():
     return {"workflows": [present(w) for w in rows]}
 
 
-@blp.route("/<int:wf_id>", methods=["GET"])
+@blp.route("/<id:wf_id>", methods=["GET"])
 @blp.response(200, WorkflowOut)
 def get_workflow(wf_id: int):
     return present(_workflow(wf_id))
 
 
-@blp.route("/<int:wf_id>", methods=["PUT"])
+@blp.route("/<id:wf_id>", methods=["PUT"])
 @blp.response(200, WorkflowOut)
 def put_workflow(wf_id: int):
     """Replace the definition: saves a new immutable version."""
     return present(_save(update_workflow, _workflow(wf_id), _json_body(), actor()))
 
 
-@blp.route("/<int:wf_id>", methods=["DELETE"])
+@blp.route("/<id:wf_id>", methods=["DELETE"])
 @blp.response(204)
 def remove(wf_id: int):
     delete_workflow(_workflow(wf_id), actor())
     return ""
 
 
-@blp.route("/<int:wf_id>/enable", methods=["POST"])
+@blp.route("/<id:wf_id>/enable", methods=["POST"])
 @blp.response(200, WorkflowOut)
 def enable(wf_id: int):
     return _set_enabled(wf_id, True)
 
 
-@blp.route("/<int:wf_id>/disable", methods=["POST"])
+@blp.route("/<id:wf_id>/disable", methods=["POST"])
 @blp.response(200, WorkflowOut)
 def disable(wf_id: int):
     return _set_enabled(wf_id, False)
@@ -183,7 +190,7 @@ def _set_enabled(wf_id: int, enabled: bool):
     return present(workflow)
 
 
-@blp.route("/<int:wf_id>/versions", methods=["GET"])
+@blp.route("/<id:wf_id>/versions", methods=["GET"])
 def versions(wf_id: int):
     _workflow(wf_id)
     rows = db.session.scalars(db.select(WorkflowVersion).filter_by(workflow_id=wf_id)
@@ -192,7 +199,7 @@ def versions(wf_id: int):
                           "created_by": v.created_by, "definition": v.definition} for v in rows]}
 
 
-@blp.route("/<int:wf_id>/execute", methods=["POST"])
+@blp.route("/<id:wf_id>/execute", methods=["POST"])
 @blp.arguments(ExecuteQuery, location="query")
 @blp.response(202, ExecutionOut)
 def execute(query, wf_id: int):
@@ -238,11 +245,9 @@ def instantiate(name: str):
 
 
 @blp.route("/analytics", methods=["GET"])
-def analytics():
-    days = request.args.get("days", "30")
-    if not days.isdigit() or not 1 <= int(days) <= 365:
-        raise ApiError(400, "days must be 1 to 365", errors={"days": ["1 to 365"]})
-    return workflow_analytics(int(days))
+@blp.arguments(AnalyticsQuery, location="query", error_status_code=400)
+def analytics(query):
+    return workflow_analytics(query["days"])
 
 
 @blp.route("/services/status", methods=["GET"])
@@ -277,18 +282,16 @@ def list_executions(query):
 
 
 def _naive(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
-@executions_blp.route("/<int:ex_id>", methods=["GET"])
+@executions_blp.route("/<id:ex_id>", methods=["GET"])
 @executions_blp.response(200, ExecutionOut)
 def get_execution(ex_id: int):
     return present_execution(_execution(ex_id))
 
 
-@executions_blp.route("/<int:ex_id>/cancel", methods=["POST"])
+@executions_blp.route("/<id:ex_id>/cancel", methods=["POST"])
 @executions_blp.response(200, ExecutionOut)
 def cancel(ex_id: int):
     """Cancel cooperatively: running steps finish, no new step starts."""
@@ -299,7 +302,7 @@ def cancel(ex_id: int):
     return present_execution(execution)
 
 
-@executions_blp.route("/<int:ex_id>/retry", methods=["POST"])
+@executions_blp.route("/<id:ex_id>/retry", methods=["POST"])
 @executions_blp.arguments(ExecuteQuery, location="query")
 @executions_blp.response(202, ExecutionOut)
 def retry(query, ex_id: int):
