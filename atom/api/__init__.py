@@ -8,6 +8,8 @@ from werkzeug.exceptions import HTTPException
 
 from atom.api import errors
 from atom.api import inputs
+from atom.api.openapi import StandardResponses
+from atom.api.schemas import Error
 from atom.extensions import api
 from atom.extensions import csrf
 from atom.integrations.errors import IntegrationError
@@ -32,8 +34,11 @@ def register_api(app: Flask) -> None:
 
     inputs.init_app(app)  # id converters and the request check, before any route is added
     init_monitoring(app)  # Prometheus registry and the call/check listeners; starts no thread
+    documented = StandardResponses()  # the error answers of every operation, and links
+    api.ERROR_SCHEMA = Error
     api.init_app(app, spec_kwargs={
         "info": {"description": "ATOM REST API. Authenticate with `Authorization: Bearer <api key>`."},
+        "extra_plugins": [documented],
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
@@ -41,6 +46,7 @@ def register_api(app: Flask) -> None:
                 monitoring_blp, health_blp, enhanced_health_blp, bridge_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # session writes are checked in authenticate(); keys need no CSRF
+    documented.add_links()
     app.register_blueprint(hooks_bp)
     csrf.exempt(hooks_bp)
     app.register_blueprint(workflow_hooks_bp)

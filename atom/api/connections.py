@@ -14,6 +14,8 @@ from atom.api.schemas import ConnectionOut
 from atom.api.schemas import ConnectionQuery
 from atom.api.schemas import ConnectionUpdate
 from atom.api.schemas import TestOut
+from atom.api.openapi import json_body
+from atom.api.schemas import AnyObject
 from atom.extensions import db
 from atom.integrations.connections import create_connection
 from atom.integrations.connections import delete_connection
@@ -83,6 +85,7 @@ def test(conn_id: int):
 
 @blp.route("/<id:conn_id>/actions/<action>", methods=["POST"])
 @blp.response(200, ActionOut)
+@blp.doc(requestBody=json_body(AnyObject, "the action's input (see its input_schema)", required=False))
 def run_action(conn_id: int, action: str):
     """Run one action once with the JSON body as its input; errors carry their class in ``code``."""
     conn = _get(conn_id)

@@ -80,6 +80,9 @@ def handle_http_exception(exc: HTTPException) -> Any:
     if status == 422 and errors:
         message = "invalid input: " + ", ".join(sorted(str(k) for k in errors))
     response = error_response(status, message, errors=errors)
+    for name, value in exc.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value  # e.g. Allow on a 405, Retry-After on a 429
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="atom"'
     return response

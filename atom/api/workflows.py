@@ -18,6 +18,16 @@ from atom.api.auth import authenticate
 from atom.api.errors import ApiError
 from atom.api.inputs import BoundedSchema
 from atom.api.inputs import UtcDateTime
+from atom.api.openapi import json_body
+from atom.api.openapi import ok
+from atom.api.schemas import AnyObject
+from atom.api.schemas import ExecutionList
+from atom.api.schemas import ServicesStatusOut
+from atom.api.schemas import TemplateList
+from atom.api.schemas import VersionList
+from atom.api.schemas import WorkflowAnalyticsOut
+from atom.api.schemas import WorkflowIn
+from atom.api.schemas import WorkflowList
 from atom.engine import get_engine
 from atom.engine.analytics import services_status
 from atom.engine.analytics import workflow_analytics
@@ -140,12 +150,14 @@ class AnalyticsQuery(BoundedSchema):
 
 @blp.route("", methods=["POST"])
 @blp.response(201, WorkflowOut)
+@blp.doc(requestBody=json_body(WorkflowIn, "a full or a compact definition"))
 def create():
     """Create a workflow from a full definition or the compact form; invalid ones are 422."""
     return present(_save(create_workflow, _json_body(), actor()))
 
 
 @blp.route("", methods=["GET"])
+@blp.alt_response(200, **ok(WorkflowList))
 def list_workflows():
     rows = db.session.scalars(db.select(Workflow).filter_by(deleted_at=None).order_by(Workflow.id))
     return {"workflows": [present(w) for w in rows]}
@@ -159,6 +171,7 @@ def get_workflow(wf_id: int):
 
 @blp.route("/<id:wf_id>", methods=["PUT"])
 @blp.response(200, WorkflowOut)
+@blp.doc(requestBody=json_body(WorkflowIn, "a full or a compact definition"))
 def put_workflow(wf_id: int):
     """Replace the definition: saves a new immutable version."""
     return present(_save(update_workflow, _workflow(wf_id), _json_body(), actor()))
@@ -191,6 +204,7 @@ def _set_enabled(wf_id: int, enabled: bool):
 
 
 @blp.route("/<id:wf_id>/versions", methods=["GET"])
+@blp.alt_response(200, **ok(VersionList))
 def versions(wf_id: int):
     _workflow(wf_id)
     rows = db.session.scalars(db.select(WorkflowVersion).filter_by(workflow_id=wf_id)
@@ -202,6 +216,8 @@ def versions(wf_id: int):
 @blp.route("/<id:wf_id>/execute", methods=["POST"])
 @blp.arguments(ExecuteQuery, location="query")
 @blp.response(202, ExecutionOut)
+@blp.alt_response(200, **ok(ExecutionOut, "finished within ?wait, or the same Idempotency-Key"))
+@blp.doc(requestBody=json_body(AnyObject, "the trigger payload", required=False))
 def execute(query, wf_id: int):
     """Start an execution with the body as trigger payload. ``Idempotency-Key`` returns the
     same execution for the same key; ``?wait=S`` waits up to S seconds for it to finish."""
@@ -227,6 +243,7 @@ def _started(execution: Execution, created: bool, wait: float | None):
 
 
 @blp.route("/templates", methods=["GET"])
+@blp.alt_response(200, **ok(TemplateList))
 def templates():
     """Ready-made workflows; ``available`` says whether their integrations are installed."""
     return {"templates": list_templates()}
@@ -234,6 +251,7 @@ def templates():
 
 @blp.route("/templates/<name>/instantiate", methods=["POST"])
 @blp.response(201, WorkflowOut)
+@blp.doc(requestBody=json_body(AnyObject, "overrides: name, ...", required=False))
 def instantiate(name: str):
     """Create a workflow from a template; the body may override name, steps' connections, ..."""
     template = get_template(name)
@@ -246,11 +264,13 @@ def instantiate(name: str):
 
 @blp.route("/analytics", methods=["GET"])
 @blp.arguments(AnalyticsQuery, location="query", error_status_code=400)
+@blp.alt_response(200, **ok(WorkflowAnalyticsOut))
 def analytics(query):
     return workflow_analytics(query["days"])
 
 
 @blp.route("/services/status", methods=["GET"])
+@blp.alt_response(200, **ok(ServicesStatusOut))
 def service_status():
     return services_status()
 
@@ -267,6 +287,7 @@ def _execution(ex_id: int) -> Execution:
 
 @executions_blp.route("", methods=["GET"])
 @executions_blp.arguments(ExecutionQuery, location="query")
+@executions_blp.alt_response(200, **ok(ExecutionList))
 def list_executions(query):
     stmt = db.select(Execution).order_by(Execution.id.desc())
     if "workflow_id" in query:
@@ -305,6 +326,7 @@ def cancel(ex_id: int):
 @executions_blp.route("/<id:ex_id>/retry", methods=["POST"])
 @executions_blp.arguments(ExecuteQuery, location="query")
 @executions_blp.response(202, ExecutionOut)
+@executions_blp.alt_response(200, **ok(ExecutionOut, "finished within ?wait"))
 def retry(query, ex_id: int):
     """Run a failed or cancelled execution again from its failed steps, reusing the outputs
     of the steps that succeeded."""
