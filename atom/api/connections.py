@@ -85,7 +85,7 @@ def test(conn_id: int):
 
 @blp.route("/<id:conn_id>/actions/<action>", methods=["POST"])
 @blp.response(200, ActionOut)
-@blp.doc(requestBody=json_body(AnyObject, "the action's input (see its input_schema)", required=False))
+@blp.doc(requestBody=json_body(AnyObject, "the action's input (its input_schema)", required=False))
 def run_action(conn_id: int, action: str):
     """Run one action once with the JSON body as its input; errors carry their class in ``code``."""
     conn = _get(conn_id)

@@ -49,8 +49,8 @@ _JSON_TOKENS = re.compile(r'"(?:[^"\\]++|\\.)*+"|[\[\]{}]')
 _SUSPECT = re.compile(r"\\u0000|\\u[dD][89abcdefABCDEF]|[\x00\ud800-\udfff]")
 _BAD_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 _ASCII_INTEGER = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*")
-_ASCII_NUMBER = re.compile(r"[ \t]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t]*"
-                           r"|[ \t]*[+-]?(?:nan|inf|infinity)[ \t]*", re.IGNORECASE)
+_ASCII_NUMBER = re.compile(r"[ \t]*[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                           r"|nan|inf|infinity)[ \t]*", re.IGNORECASE)
 
 
 def _at_most(limit: int) -> str:
@@ -71,7 +71,7 @@ def _at_most(limit: int) -> str:
 
 
 class IdConverter(IntegerConverter):
-    """``<id:name>``: a row id, 1 to 2**63-1 in ASCII digits; anything else does not match (404)."""
+    """``<id:name>``: a row id, 1 to 2**63-1 in ASCII digits; anything else is a 404."""
 
     regex = _at_most(MAX_ID)
 
@@ -176,7 +176,8 @@ def _strings(document: Any) -> Iterator[tuple[str, str]]:
                 yield path or "_body", key
                 stack.append((f"{path}.{key}" if path else str(key), item))
         elif isinstance(value, list):
-            stack.extend((f"{path}.{i}" if path else str(i), item) for i, item in enumerate(value))
+            stack.extend((f"{path}.{i}" if path else str(i), item)
+                         for i, item in enumerate(value))
 
 
 def _check_text(value: str, name: str) -> None:

@@ -62,7 +62,7 @@ def _id_urls(app) -> list[tuple[str, str]]:
     return urls
 
 
-# -- ids and offsets beyond 64 bits ----------------------------------------------------------------
+# -- ids and offsets beyond 64 bits ------------------------------------------------------------
 
 
 def test_an_id_beyond_64_bits_in_any_url_is_a_404(db_app, api, admin):
@@ -148,7 +148,7 @@ def test_brackets_inside_strings_and_ordinary_depth_are_accepted(api, admin):
     assert response.status_code == 404  # past the body check: the action does not exist
 
 
-# -- NUL and lone surrogates --------------------------------------------------------------------
+# -- NUL and lone surrogates -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("raw,field", [
@@ -181,15 +181,17 @@ def test_a_raw_surrogate_byte_sequence_in_a_body_is_a_400(api, admin):
 
 @SQLITE_ONLY
 def test_a_surrogate_pair_is_an_ordinary_character(api, admin):
-    response = api.post("/api/v2/connections", headers={**admin, "Content-Type": "application/json"},
-                        data='{"integration": "http", "label": "rocket \\ud83d\\ude80", '
-                             '"settings": {"base_url": "http://127.0.0.1:9/"}}')
+    raw = ('{"integration": "http", "label": "rocket \\ud83d\\ude80", '
+           '"settings": {"base_url": "http://127.0.0.1:9/"}}')
+    response = api.post("/api/v2/connections", data=raw,
+                        headers={**admin, "Content-Type": "application/json"})
     assert response.status_code == 201
     assert response.get_json()["label"] == "rocket \U0001f680"
 
 
 @pytest.mark.parametrize("path,body", [
-    ("/api/v2/ai-workflows", '{"name": "w\\u0000", "trigger": {"type": "manual"}, "steps": []}'),
+    ("/api/v2/ai-workflows",
+     '{"name": "w\\u0000", "trigger": {"type": "manual"}, "steps": []}'),
     ("/api/v2/monitoring/channels", '{"name": "c\\u0000", "connection_id": 1}'),
     ("/api/v2/monitoring/thresholds", '{"response_time_warning_ms": "\\ud800"}'),
 ])
@@ -219,7 +221,7 @@ def test_nul_in_a_webhook_token_is_a_400(api):
     assert "token" in response.get_json()["errors"]
 
 
-# -- numbers and dates ---------------------------------------------------------------------------
+# -- numbers and dates -------------------------------------------------------------------------
 
 
 @SQLITE_ONLY
@@ -286,7 +288,7 @@ def test_out_of_range_datetimes_in_a_maintenance_window_are_a_422(api, admin, en
     assert set(response.get_json()["errors"]) <= {"starts_at", "ends_at"}
 
 
-# -- a connection deleted while its test runs -----------------------------------------------------
+# -- a connection deleted while its test runs --------------------------------------------------
 
 
 class _Gate(BaseHTTPRequestHandler):
