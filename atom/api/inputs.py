@@ -110,16 +110,19 @@ def check_request() -> None:
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str):
             _check_text(value, name)
-    if _may_be_json():
-        check_json(request.get_data(cache=True))
+    if request.mimetype not in _FORM_TYPES:
+        check_json(request.get_data(cache=True), labelled=request.is_json)
 
 
-def check_json(raw: bytes) -> None:
+def check_json(raw: bytes, labelled: bool = True) -> None:
     """Refuse a JSON document nested too deeply or holding NUL or lone surrogates.
 
     Cheap on ordinary bodies: the full scan runs only when the body has more brackets than
     the depth limit, and the parse only when an escape or code point could be a bad one. A
     body that is not valid JSON passes: the view that reads it says so.
+
+    :param labelled: the request says the body is JSON; otherwise only a body that starts like
+        JSON is checked (webhook senders do not always label it, and receivers parse it).
 
     :raises ApiError: 400, with ``errors`` naming the field (``_body`` for the document).
     """
@@ -128,6 +131,8 @@ def check_json(raw: bytes) -> None:
     try:
         text = raw.decode(json.detect_encoding(raw), "surrogatepass")
     except (UnicodeDecodeError, LookupError):
+        return
+    if not labelled and text.lstrip("\ufeff \t\r\n")[:1] not in ("{", "["):
         return
     if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _too_deep(text):
         raise ApiError(400, f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep",
@@ -140,15 +145,6 @@ def check_json(raw: bytes) -> None:
         return
     for path, value in _strings(document):
         _check_text(value, path)
-
-
-def _may_be_json() -> bool:
-    if request.mimetype in _FORM_TYPES:
-        return False
-    if request.is_json:
-        return True
-    # Webhook senders do not always label JSON; a body that starts like JSON is checked too.
-    return request.get_data(cache=True)[:64].lstrip()[:1] in (b"{", b"[")
 
 
 def _too_deep(text: str) -> bool:

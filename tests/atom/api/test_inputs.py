@@ -126,11 +126,27 @@ def test_a_json_body_nested_too_deeply_is_a_400(api, admin, method, path, depth)
 
 
 @SQLITE_ONLY
-def test_a_nested_body_sent_to_a_webhook_is_a_400_whatever_its_content_type(db_app, api, admin):
+def test_a_nested_body_sent_to_a_workflow_hook_is_a_400(api, admin):
+    workflow = api.post("/api/v2/ai-workflows", headers=admin, json={
+        "name": "hooked", "trigger": {"type": "webhook"},
+        "steps": [{"id": "t", "type": "transform", "mapping": {"x": "trigger.x"}}]}).get_json()
+    response = api.post(workflow["webhook_url"], data="[" * 5000 + "]" * 5000,
+                        headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.get_json()
+    assert "nested more than 64 levels" in response.get_json()["message"]
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
+def test_an_unlabelled_nested_body_is_refused_before_a_receiver_parses_it(api, admin,
+                                                                          encoding):
     conn = _connection(api, admin)
-    response = api.post(f"/hooks/http/{conn['id']}", data="[" * 5000 + "]" * 5000,
-                        headers={"Content-Type": "text/plain"})
-    assert response.status_code == 400
+    body = (" [" * 5000 + "]" * 5000).encode(encoding)  # the receiver json.loads any body
+    for content_type in ("text/plain", "application/octet-stream", "application/json"):
+        response = api.post(f"/hooks/http/{conn['id']}", data=body,
+                            headers={"Content-Type": content_type})
+        assert response.status_code == 400, (content_type, response.get_json())
+        assert "nested more than 64 levels" in response.get_json()["message"]
 
 
 @SQLITE_ONLY
