@@ -23,6 +23,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from atom.api import register_api
     from atom.dashboard import register_dashboard
     from atom.logging import configure_logging
+    from atom.security import init_security
     from atom.settings import load_config
 
     app = Flask(
@@ -41,4 +42,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     engine.init_app(app)  # workflow engine (threads start on first use, not here)
     register_api(app)  # /api/v2, /api/enhanced, /hooks, OpenAPI
     register_dashboard(app)  # /, /login, plugin blueprints
+    init_security(app)  # security headers on every response; sign-in rate limits
     return app

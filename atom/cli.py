@@ -1,8 +1,9 @@
 """The ``atom`` command: ``atom run``, ``atom db upgrade``, users, keys, plugins, connections."""
 from __future__ import annotations
 
-import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from flask import current_app
@@ -36,29 +37,15 @@ def users() -> None:
 @click.option("--password", help="Omit to generate a one-time password that is printed once.")
 @with_appcontext
 def users_create(email: str, role: str, password: str | None) -> None:
-    """Create a user."""
-    from atom.extensions import db
-    from atom.models import User
-    from atom.models.audit import record
+    """Create a user (the same code as POST /api/v2/users)."""
+    from atom.accounts import create_user
 
-    email = email.strip().lower()
-    if "@" not in email:
-        raise click.BadParameter("not an email address", param_hint="--email")
-    if password is not None and len(password) < 12:
-        raise click.BadParameter("use at least 12 characters", param_hint="--password")
-    if db.session.execute(db.select(User).filter_by(email=email)).scalar_one_or_none():
-        raise click.ClickException(f"a user {email} exists already")
-    one_time = password is None
-    plain = password or secrets.token_urlsafe(12)
-    user = User(email=email, role=role, must_change_password=one_time)
-    user.set_password(plain)
-    db.session.add(user)
-    record("cli", "user.create", f"user:{email}", role=role)
-    db.session.commit()
-    click.echo(f"created {role} {email}")
+    with _account_errors():
+        user, one_time = create_user(email, role, "cli", password=password)
+    click.echo(f"created {role} {user.email}")
     if one_time:
-        click.echo("one-time password (change it at first sign-in):")
-        click.echo(plain)
+        click.echo(f"one-time password (change it at first sign-in; it expires in {_ttl()}):")
+        click.echo(one_time)
 
 
 @users.command("list")
@@ -75,22 +62,37 @@ def users_list() -> None:
 @with_appcontext
 def users_bootstrap() -> None:
     """Create the first admin (admin@localhost) if there are no users; print its password once."""
-    from atom.extensions import db
-    from atom.models import User
+    from atom.accounts import bootstrap_admin
 
-    if db.session.execute(db.select(User.id).limit(1)).first():
+    created = bootstrap_admin()
+    if created is None:
         click.echo("users exist already; nothing to do")
         return
-    password = secrets.token_urlsafe(12)
-    user = User(email="admin@localhost", role="admin", must_change_password=True)
-    user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
+    user, password = created
     click.echo("=" * 60)
     click.echo("Created the first admin user. Sign in at http://127.0.0.1:5058/login")
-    click.echo("  email:    admin@localhost")
-    click.echo(f"  password: {password}   (one-time: you will choose a new one)")
+    click.echo(f"  email:    {user.email}")
+    click.echo(f"  password: {password}   (one-time: you will choose a new one; "
+               f"it expires in {_ttl()})")
     click.echo("=" * 60)
+
+
+def _ttl() -> str:
+    hours = float(current_app.config["ONE_TIME_PASSWORD_TTL_S"]) / 3600
+    return f"{hours:g} hours"
+
+
+@contextmanager
+def _account_errors() -> Iterator[None]:
+    """Show a refused account change as a usage error naming the option."""
+    from atom.accounts import AccountError
+
+    try:
+        yield
+    except AccountError as exc:
+        if exc.status == 422 and exc.field:
+            raise click.BadParameter(exc.message, param_hint=f"--{exc.field}") from exc
+        raise click.ClickException(exc.message) from exc
 
 
 # -- keys -----------------------------------------------------------------------------------
@@ -107,16 +109,10 @@ def keys() -> None:
 @with_appcontext
 def keys_create(name: str, role: str) -> None:
     """Create an API key; the key is printed once, alone on the last line."""
-    from atom.extensions import db
-    from atom.models import ApiKey
-    from atom.models.audit import record
+    from atom.accounts import create_key
 
-    if not name.strip():
-        raise click.BadParameter("must not be empty", param_hint="--name")
-    row, plain = ApiKey.generate(name.strip(), role)
-    db.session.add(row)
-    record("cli", "key.create", f"key:{row.name}", role=role)
-    db.session.commit()
+    with _account_errors():
+        row, plain = create_key(name, role, "cli")
     click.echo(f"created {role} key {row.name!r} (id {row.id}); it is shown only now:")
     click.echo(plain)
 
@@ -126,9 +122,10 @@ def keys_create(name: str, role: str) -> None:
 def keys_list() -> None:
     from atom.extensions import db
     from atom.models import ApiKey
+    from atom.models.base import utcnow
 
     for key in db.session.scalars(db.select(ApiKey).order_by(ApiKey.id)):
-        state = "revoked" if key.revoked_at else "active"
+        state = "active" if key.works_at(utcnow()) else ("revoked" if key.revoked_at else "expired")
         click.echo(f"{key.id}\t{key.name}\t{key.role}\t{key.prefix}…\t{state}")
 
 
@@ -136,52 +133,55 @@ def keys_list() -> None:
 @click.argument("key_id", type=int)
 @with_appcontext
 def keys_revoke(key_id: int) -> None:
+    from atom.accounts import revoke_key
     from atom.extensions import db
     from atom.models import ApiKey
-    from atom.models.base import utcnow
 
     key = db.session.get(ApiKey, key_id)
     if key is None:
         raise click.ClickException(f"no API key {key_id}")
-    key.revoked_at = utcnow()
-    db.session.commit()
+    revoke_key(key, "cli")
     click.echo(f"revoked key {key_id}")
 
 
 @keys.command("rotate-encryption")
 @with_appcontext
 def keys_rotate_encryption() -> None:
-    """Re-encrypt every stored credential under the newest encryption key.
+    """Re-encrypt every stored secret (connection credentials, workflow webhook secrets) under
+    the newest encryption key.
 
-    With ``ATOM_ENCRYPTION_KEY="new,old"`` this moves everything to ``new``; afterwards ``old``
-    can be dropped. With a generated development key, a new key is generated first.
+    With ``ATOM_ENCRYPTION_KEY="new,old"`` this moves everything to ``new``; once every server
+    runs with ``new,old``, it can then be set to ``new``. With a generated development key, a
+    new key is generated and the key file becomes ``new,old``: a running server that still
+    holds ``old`` re-reads it when a token does not decrypt.
     """
     from cryptography.fernet import Fernet
 
+    from atom.engine.workflows import rotate_webhook_secrets
     from atom.extensions import db
-    from atom.integrations.vault import KEY_FILE
     from atom.integrations.vault import Vault
+    from atom.integrations.vault import key_file
+    from atom.integrations.vault import parse_keys
+    from atom.integrations.vault import write_key_file
     from atom.models import Connection
     from atom.state import get_state
 
-    state = get_state()
-    vault = state.vault
-    key_file = None
+    vault = get_state().vault
     if not current_app.config.get("ENCRYPTION_KEY"):
-        from pathlib import Path
-
-        key_file = Path(current_app.instance_path) / KEY_FILE
-        old = key_file.read_text().strip()
-        new = Fernet.generate_key().decode()
-        vault = Vault([new, old])
+        path = key_file(current_app)
+        old = parse_keys(path.read_text())
+        keys = [Fernet.generate_key().decode(), *old]
+        vault = Vault(keys)
+        # The file first: from now on every reader can decrypt both the old and the new tokens.
+        write_key_file(path, keys[:2])
     count = 0
     for conn in db.session.scalars(db.select(Connection)):
         conn.credentials_encrypted = vault.rotate(conn.credentials_encrypted)
         count += 1
+    secrets_count = rotate_webhook_secrets(vault)
     db.session.commit()
-    if key_file is not None:
-        key_file.write_text(new)
-    click.echo(f"re-encrypted the credentials of {count} connection(s) under the newest key")
+    click.echo(f"re-encrypted the credentials of {count} connection(s) and "
+               f"{secrets_count} workflow webhook secret(s) under the newest key")
 
 
 # -- plugins --------------------------------------------------------------------------------
@@ -235,6 +235,7 @@ def workflows_run(workflow_id: int, payload_file, wait_s: float) -> None:
     import json
 
     from atom.engine import get_engine
+    from atom.engine.chains import ExecutionRefused
     from atom.engine.workflows import present_execution
     from atom.extensions import db
     from atom.models import Execution
@@ -254,7 +255,10 @@ def workflows_run(workflow_id: int, payload_file, wait_s: float) -> None:
         if not isinstance(payload, dict):
             raise click.ClickException("--payload must hold a JSON object")
     engine = get_engine()
-    execution, _ = engine.start(workflow, payload, "manual")
+    try:
+        execution, _ = engine.start(workflow, payload, "manual")
+    except ExecutionRefused as exc:
+        raise click.ClickException(str(exc)) from exc
     finished = engine.wait(execution.id, wait_s)
     db.session.expire_all()
     result = present_execution(db.session.get(Execution, execution.id))

@@ -1,10 +1,17 @@
-"""Logging for the ``atom`` and ``plugins`` loggers, with secrets scrubbed from every line."""
+"""Logging for the ``atom`` and ``plugins`` loggers, with secrets scrubbed from every line.
+
+Two mechanisms: patterns for anything that looks like a credential, and the values of the
+secrets of every connection this process has built (:data:`atom.integrations.redaction.LIVE`),
+in all their common encodings, whatever they look like.
+"""
 from __future__ import annotations
 
 import logging
 import re
 
 from flask import Flask
+
+from atom.integrations.redaction import LIVE
 
 # Bearer tokens, Basic credentials, Slack tokens, ATOM keys, Fernet tokens, key=value secrets.
 _SECRET_PATTERNS = [
@@ -17,19 +24,30 @@ _SECRET_PATTERNS = [
 
 
 def scrub(text: str) -> str:
-    """Replace anything that looks like a credential with ``[REDACTED]``."""
+    """Replace any live connection secret, and anything that looks like a credential, with
+    ``[REDACTED]``."""
+    text = LIVE.text(text)
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) + "[REDACTED]") if m.lastindex else "[REDACTED]", text)
     return text
 
 
 class ScrubFilter(logging.Filter):
+    """Scrubs the message of each record, and its traceback (an exception's text may quote a
+    service's answer)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         cleaned = scrub(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse ``exc_text`` once it is set: the traceback is written scrubbed.
+            record.exc_text = scrub(_FORMATTER.formatException(record.exc_info))
         return True
+
+
+_FORMATTER = logging.Formatter()
 
 
 _FILTER = ScrubFilter()

@@ -26,6 +26,9 @@ UNPREFIXED = (
 )
 
 
+MIN_SECRET_KEY_BYTES = 32
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
 
@@ -59,13 +62,17 @@ def _parse(raw: str) -> Any:
 
 def _finish(app: Flask) -> None:
     cfg = app.config
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # The folder holds the database, the generated keys and the lock files: the owner's only.
+    # An existing folder keeps its mode (it may be a shared parent the operator chose).
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     if not cfg.get("SQLALCHEMY_DATABASE_URI"):
         cfg["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "atom.db")
     if not cfg.get("SECRET_KEY"):
         if cfg["ENV_NAME"] == "production":
             raise ConfigError("ATOM_SECRET_KEY is required in production")
         cfg["SECRET_KEY"] = _instance_secret(app, "secret_key", secrets.token_hex(32))
+    if cfg["ENV_NAME"] == "production":
+        _check_secret_key(cfg["SECRET_KEY"])
     for name in ("PLUGINS_ENABLED", "PLUGINS_DISABLED"):
         value = cfg.get(name)
         if isinstance(value, str):
@@ -73,8 +80,19 @@ def _finish(app: Flask) -> None:
     _check_numbers(cfg)
 
 
+def _check_secret_key(key: str | bytes | int) -> None:
+    """Refuse a session-signing key short enough to guess or brute-force offline."""
+    raw = key if isinstance(key, bytes) else str(key).encode()
+    if len(raw) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(
+            f"ATOM_SECRET_KEY has {len(raw)} bytes; production needs at least "
+            f"{MIN_SECRET_KEY_BYTES} bytes "
+            "(python -c 'import secrets; print(secrets.token_hex(32))')")
+
+
 def _check_numbers(cfg: Mapping[str, Any]) -> None:
     for name in (
+        "ONE_TIME_PASSWORD_TTL_S",
         "HTTP_CONNECT_TIMEOUT_S",
         "HTTP_READ_TIMEOUT_S",
         "HTTP_MAX_ATTEMPTS",
@@ -93,6 +111,8 @@ def _instance_secret(app: Flask, filename: str, fresh: str) -> str:
     path = Path(app.instance_path) / filename
     if path.exists():
         return path.read_text().strip()
-    path.write_text(fresh)
-    path.chmod(0o600)
+    # Created 0600 at once: no moment when another user could read it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(fresh)
     return fresh

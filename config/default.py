@@ -37,6 +37,22 @@ class DefaultConfig:
     CIRCUIT_FAILURE_THRESHOLD = 5
     CIRCUIT_RESET_TIMEOUT_S = 30.0
     OAUTH_REFRESH_MARGIN_S = 120
+    # Outbound address policy (atom/integrations/outbound.py), applied to every integration
+    # call, redirect hop, health check and token refresh. Denied unless allowed: loopback,
+    # link-local (169.254.0.0/16, fe80::/10: cloud metadata), RFC 1918, fc00::/7,
+    # 100.64.0.0/10, 0.0.0.0/8, multicast and reserved addresses.
+    # OUTBOUND_ALLOW: CIDRs or host names (*.example.com for subdomains) allowed anyway, a list
+    # or comma-separated (ATOM_OUTBOUND_ALLOW="10.20.0.0/16,jira.internal.example").
+    OUTBOUND_ALLOW: list[str] | str = []
+    # OUTBOUND_DENY: CIDRs or host names always denied; an entry here beats OUTBOUND_ALLOW.
+    OUTBOUND_DENY: list[str] | str = []
+    # Allow loopback, RFC 1918, fc00::/7 and 100.64.0.0/10 (never link-local). False here and
+    # in production; development and testing turn it on (a warning at start-up says so).
+    OUTBOUND_ALLOW_PRIVATE = False
+    # An egress proxy (http://host:port) every integration call goes through; its own address
+    # is exempt from the policy, the targets are still checked. Environment proxies
+    # (HTTPS_PROXY, ...) are never read.
+    HTTP_PROXY: str | None = None
     # Per-call metrics: flush the in-memory buffer at this size or this often.
     METRICS_FLUSH_BATCH = 500
     METRICS_FLUSH_INTERVAL_S = 2.0
@@ -105,11 +121,52 @@ class DefaultConfig:
     # old a heartbeat from another host must be before its executions are taken over.
     EXECUTION_RECOVERY_INTERVAL_S = 15.0
     EXECUTION_STALE_S = 30.0
-    # How deep workflow steps may nest sub-workflows.
+    # How deep an execution chain may go: sub-workflows, and executions started by a step's call
+    # to an ATOM webhook (ATOM's outbound calls say which chain they belong to, X-Atom-Execution).
     MAX_WORKFLOW_DEPTH = 5
+    # How many executions one chain may add to its root execution (sub-workflows and webhook
+    # calls back into ATOM); a workflow step beyond it fails, a webhook call is refused (409).
+    WORKFLOW_MAX_DESCENDANTS = 100
+    # Executions one workflow may start in any 60 seconds (manual, webhook, event, schedule;
+    # 0 = no cap). Beyond it the API answers 429 with Retry-After; event and schedule runs are
+    # not started (logged).
+    WORKFLOW_MAX_RUNS_PER_MINUTE = 600
+    # Expressions (JMESPath; atom/engine/expressions.py). Checked when a definition is saved:
+    # an expression's length, how deep its syntax nests, and how many times over it can repeat
+    # its input (each multi-select or projection multiplies it: `[@, @]` doubles). Checked while
+    # it runs, per evaluation: what it builds, counted as written out (values, characters of
+    # strings and keys, nesting), and how long it takes. Over a limit: a 422 at save, a step
+    # failed with error class "expression" at run time.
+    EXPRESSION_MAX_LENGTH = 2000
+    EXPRESSION_MAX_NESTING = 50
+    EXPRESSION_MAX_GROWTH = 1000
+    EXPRESSION_MAX_RESULT_ITEMS = 1_000_000
+    EXPRESSION_MAX_RESULT_CHARS = 10_000_000
+    EXPRESSION_MAX_RESULT_DEPTH = 100
+    EXPRESSION_MAX_SECONDS = 2.0
     # Session cookie hardening for the dashboard.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Sign-in attempts (POST /login) allowed per account and per client address, in the
+    # Flask-Limiter notation ("5 per minute", "100/hour"); beyond them a 429 with Retry-After.
+    LOGIN_RATE_LIMIT_ACCOUNT = "5 per minute"
+    LOGIN_RATE_LIMIT_ADDRESS = "20 per minute"
+    # Where the counts live. "memory://" counts in each process alone: with several gunicorn
+    # workers or hosts use one Redis, e.g. "redis://127.0.0.1:6379" (pip install redis), so that
+    # they share the count. Keys start with RATELIMIT_KEY_PREFIX; should the storage fail, each
+    # process counts in memory until it answers again.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_KEY_PREFIX = "atom"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # A one-time password (atom users create without --password, atom users bootstrap, a reset
+    # through the API) stops working after this many seconds.
+    ONE_TIME_PASSWORD_TTL_S = 24 * 3600
+    # Sent with every response. No inline script or style: the templates load static files.
+    CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; "
+                               "base-uri 'self'; form-action 'self'")
+    # Not no-referrer: over https Flask-WTF's CSRF check needs the same-origin Referer of a form.
+    REFERRER_POLICY = "strict-origin-when-cross-origin"
     # OpenAPI (flask-smorest).
     API_TITLE = "ATOM"
     API_VERSION = "v2"

@@ -10,3 +10,5 @@ class TestingConfig(DefaultConfig):
     WTF_CSRF_ENABLED = False
     # Tests flush metrics explicitly; a long interval keeps the flusher thread out of the way.
     METRICS_FLUSH_INTERVAL_S = 3600.0
+    # Tests run fake services on 127.0.0.1.
+    OUTBOUND_ALLOW_PRIVATE = True

@@ -26,7 +26,7 @@ def app_factory(tmp_path):
         settings = {
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'atom.db'}",
             "ENCRYPTION_KEY": TEST_KEY,
-            "SECRET_KEY": "test-secret",
+            "SECRET_KEY": "test-secret-long-enough-for-production-32",
         }
         settings.update(config)
         app = create_app(settings)

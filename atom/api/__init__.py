@@ -17,6 +17,9 @@ from atom.integrations.registry import UnknownPlugin
 
 
 def register_api(app: Flask) -> None:
+    from atom.api.admin import audit_blp
+    from atom.api.admin import keys_blp
+    from atom.api.admin import users_blp
     from atom.api.connections import blp as connections_blp
     from atom.api.docs import bp as docs_bp
     from atom.api.health import bridge_blp
@@ -43,7 +46,8 @@ def register_api(app: Flask) -> None:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blp in (integrations_blp, enhanced_blp, connections_blp, workflows_blp, executions_blp,
-                monitoring_blp, health_blp, enhanced_health_blp, bridge_blp):
+                monitoring_blp, health_blp, enhanced_health_blp, bridge_blp,
+                keys_blp, users_blp, audit_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # session writes are checked in authenticate(); keys need no CSRF
     documented.add_links()

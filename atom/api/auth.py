@@ -5,12 +5,11 @@ from dataclasses import dataclass
 
 from flask import g
 from flask import request
-from flask import session
 
+from atom.accounts import session_user
 from atom.api.errors import ApiError
 from atom.extensions import db
 from atom.models import ApiKey
-from atom.models import User
 from atom.models.base import utcnow
 from atom.models.user import role_allows
 
@@ -61,9 +60,9 @@ def _from_bearer() -> Principal | None:
     key = db.session.execute(
         db.select(ApiKey).filter_by(key_hash=ApiKey.hash(token.strip()))
     ).scalar_one_or_none()
-    if key is None or key.revoked_at is not None:
-        raise ApiError(401, "invalid or revoked API key")
     now = utcnow()
+    if key is None or not key.works_at(now):
+        raise ApiError(401, "invalid, revoked or expired API key")
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         key.last_used_at = now  # coarse, so a busy key does not write on every request
         db.session.commit()
@@ -85,10 +84,11 @@ def _check_csrf() -> None:
 
 
 def _from_session() -> Principal | None:
-    user_id = session.get("user_id")
-    if user_id is None:
+    """The signed-in dashboard user, if the session is still current (see atom.accounts)."""
+    user = session_user()
+    if user is None:
         return None
-    user = db.session.get(User, user_id)
-    if user is None or not user.active:
-        return None
+    if user.must_change_password:
+        raise ApiError(403, "this session signed in with a one-time password: choose a new "
+                            "password at /password first", code="password_change_required")
     return Principal(user.email, user.role, "session")

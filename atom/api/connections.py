@@ -3,20 +3,24 @@ from __future__ import annotations
 
 from flask import request
 from flask_smorest import Blueprint
+from marshmallow import fields
 
 from atom.api.auth import actor
 from atom.api.auth import authenticate
 from atom.api.errors import ApiError
+from atom.api.errors import error_response
+from atom.api.openapi import json_body
 from atom.api.schemas import ActionOut
+from atom.api.schemas import AnyObject
 from atom.api.schemas import ConnectionCreate
 from atom.api.schemas import ConnectionList
 from atom.api.schemas import ConnectionOut
 from atom.api.schemas import ConnectionQuery
 from atom.api.schemas import ConnectionUpdate
+from atom.api.schemas import StrictSchema
 from atom.api.schemas import TestOut
-from atom.api.openapi import json_body
-from atom.api.schemas import AnyObject
 from atom.extensions import db
+from atom.integrations.connections import ConnectionInUse
 from atom.integrations.connections import create_connection
 from atom.integrations.connections import delete_connection
 from atom.integrations.connections import present
@@ -29,10 +33,24 @@ blp = Blueprint("connections", __name__, url_prefix="/api/v2/connections",
 blp.before_request(authenticate)
 
 
+class DeleteQuery(StrictSchema):
+    force = fields.Boolean(load_default=False, metadata={
+        "description": "Delete even if workflows use the connection, disabling them"})
+
+
 def _get(conn_id: int) -> Connection:
     conn = db.session.get(Connection, conn_id)
     if conn is None:
         raise ApiError(404, f"no connection {conn_id}")
+    return conn
+
+
+def _enabled(conn_id: int) -> Connection:
+    """The connection, if it may call its service now (a disabled one is a 409)."""
+    conn = _get(conn_id)
+    if not conn.enabled:
+        raise ApiError(409, f"connection {conn_id} is disabled: enable it first",
+                       errors={"enabled": ["the connection is disabled"]})
     return conn
 
 
@@ -65,14 +83,25 @@ def get_connection(conn_id: int):
 @blp.arguments(ConnectionUpdate)
 @blp.response(200, ConnectionOut)
 def update(data, conn_id: int):
-    """Change a connection; a masked secret sent back unchanged keeps the stored one."""
+    """Change a connection; a masked secret sent back unchanged keeps the stored one. A new
+    destination (``base_url``, a Jira ``site``, ...) needs every outbound secret re-entered in
+    the same request, else 422 naming ``credentials``."""
     return present(update_connection(_get(conn_id), data, actor()))
 
 
 @blp.route("/<id:conn_id>", methods=["DELETE"])
+@blp.arguments(DeleteQuery, location="query")
 @blp.response(204)
-def delete(conn_id: int):
-    delete_connection(_get(conn_id), actor())
+def delete(query, conn_id: int):
+    """Delete a connection. If workflows use it, a 409 lists them, unless ``?force=true``,
+    which disables those workflows."""
+    try:
+        delete_connection(_get(conn_id), actor(), force=query["force"])
+    except ConnectionInUse as exc:
+        return error_response(
+            409, f"{exc}: change them, or delete with ?force=true to disable them",
+            errors={"workflows": [f"{w['name']} (workflow {w['id']})" for w in exc.workflows]},
+            workflows=exc.workflows)
     return ""
 
 
@@ -80,7 +109,7 @@ def delete(conn_id: int):
 @blp.response(200, TestOut)
 def test(conn_id: int):
     """Run the integration's health check now; returns ok, latency and the error class."""
-    return get_state().runtime.test(_get(conn_id)).to_dict()
+    return get_state().runtime.test(_enabled(conn_id)).to_dict()
 
 
 @blp.route("/<id:conn_id>/actions/<action>", methods=["POST"])
@@ -88,7 +117,7 @@ def test(conn_id: int):
 @blp.doc(requestBody=json_body(AnyObject, "the action's input (its input_schema)", required=False))
 def run_action(conn_id: int, action: str):
     """Run one action once with the JSON body as its input; errors carry their class in ``code``."""
-    conn = _get(conn_id)
+    conn = _enabled(conn_id)
     if get_state().registry.get(conn.integration).manifest.action(action) is None:
         raise ApiError(404, f"{conn.integration} has no action {action!r}")
     body = request.get_json(silent=True) if request.get_data() else {}

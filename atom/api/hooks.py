@@ -1,7 +1,9 @@
 """Webhook receivers: ``POST /hooks/<integration>/<connection_id>``.
 
 The signature is checked over the raw bytes before the body is parsed; a delivery that fails
-it gets 401 and nothing is stored. Deliveries are de-duplicated by their delivery id.
+it gets 401 and nothing is stored. A delivery whose signed timestamp was accepted already (the
+same signature: a replay) is answered ``duplicate`` and stores nothing; events are also
+de-duplicated by their delivery id.
 """
 from __future__ import annotations
 
@@ -9,14 +11,20 @@ import json
 import logging
 
 from flask import Blueprint
+from flask import Response
 from flask import current_app
 from flask import jsonify
 from flask import request
 from sqlalchemy.exc import IntegrityError
 
 from atom.api.errors import ApiError
+from atom.api.errors import error_response
+from atom.engine.triggers import claim_receipt
+from atom.engine.chains import ExecutionRefused
+from atom.engine.chains import inbound as inbound_chain
 from atom.engine.triggers import dispatch_events
 from atom.extensions import db
+from atom.integrations.base import InboundEvent
 from atom.integrations.webhooks import SignatureError
 from atom.integrations.webhooks import WebhookRequest
 from atom.integrations.webhooks import verify
@@ -29,6 +37,40 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 
 
+def refused(exc: ExecutionRefused) -> Response:
+    """An execution the engine would not start: 409 past an execution chain's limits, 429 with
+    ``Retry-After`` past the workflow's runs a minute."""
+    response = error_response(exc.status, str(exc), code=exc.code)
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(int(exc.retry_after))
+    return response
+
+
+bp.register_error_handler(ExecutionRefused, refused)
+
+
+def webhook_request() -> WebhookRequest:
+    """The current request as signatures see it: method, URL, headers and the exact bytes."""
+    return WebhookRequest(request.method, request.url, request.headers,
+                          request.get_data(cache=True))
+
+
+def verify_delivery(req: WebhookRequest, scheme: str, secret: str | None,
+                    receiver: str) -> str | None:
+    """Check ``req``'s signature with ``scheme`` within ``WEBHOOK_TOLERANCE_S``.
+
+    :param receiver: names the receiver in the log (``workflow 3``).
+    :return: the replay digest for :func:`atom.engine.triggers.claim_receipt` (None for a scheme
+        without a timestamp).
+    :raises ApiError: 401 ``bad_signature`` when the signature is missing, stale or wrong.
+    """
+    try:
+        return verify(scheme, req, secret, tolerance=current_app.config["WEBHOOK_TOLERANCE_S"])
+    except SignatureError as exc:
+        logger.warning("rejected webhook for %s: %s", receiver, exc)
+        raise ApiError(401, f"webhook signature rejected: {exc}", code="bad_signature") from exc
+
+
 @bp.post("/<integration>/<id:connection_id>")
 def receive(integration: str, connection_id: int):
     state = get_state()
@@ -38,32 +80,41 @@ def receive(integration: str, connection_id: int):
         raise ApiError(404, f"no {integration} connection {connection_id}")
     if plugin.manifest.webhook is None:
         raise ApiError(404, f"{integration} receives no webhooks")
-    raw = request.get_data(cache=True)
-    req = WebhookRequest(request.method, request.url, request.headers, raw)
+    req = webhook_request()
     integ = state.runtime.integration(conn)
+    digest = verify_delivery(req, plugin.manifest.webhook.scheme, integ.webhook_secret(),
+                             f"{integration} connection {connection_id}")
     try:
-        verify(plugin.manifest.webhook.scheme, req, integ.webhook_secret(),
-               tolerance=current_app.config["WEBHOOK_TOLERANCE_S"])
-    except SignatureError as exc:
-        logger.warning("rejected %s webhook for connection %s: %s", integration, connection_id, exc)
-        raise ApiError(401, f"webhook signature rejected: {exc}", code="bad_signature") from exc
-    try:
-        payload = json.loads(raw)
+        payload = json.loads(req.body)
     except ValueError as exc:
         raise ApiError(400, "the body is not JSON", errors={"_body": ["not valid JSON"]}) from exc
     challenge = integ.webhook_challenge(req, payload)
     if challenge is not None:
         return jsonify(challenge)
-    stored, duplicates = [], 0
-    for event in integ.parse_webhook(req, payload):
-        row = WebhookEvent(integration=plugin.name, connection_id=conn.id,
-                           delivery_id=event.delivery_id[:200], event=event.event, payload=event.payload)
+    chain = inbound_chain(request.headers)  # 409 past the chain's depth, before storing anything
+    events = integ.parse_webhook(req, payload)
+    if not claim_receipt(f"connection:{conn.id}", digest):
+        return jsonify({"accepted": 0, "duplicates": len(events), "executions": [],
+                        "duplicate": True})
+    stored = _store(plugin.name, conn.id, events)
+    executions = dispatch_events([row.id for row in stored], chain=chain) if stored else []
+    duplicates = len(events) - len(stored)
+    return jsonify({"accepted": len(stored), "duplicates": duplicates, "executions": executions,
+                    "duplicate": duplicates > 0 and not stored})
+
+
+def _store(integration: str, conn_id: int, events: list[InboundEvent]) -> list[WebhookEvent]:
+    """Store the events not seen before (by delivery id) and commit, with the receipt."""
+    stored = []
+    for event in events:
+        row = WebhookEvent(integration=integration, connection_id=conn_id,
+                           delivery_id=event.delivery_id[:200], event=event.event,
+                           payload=event.payload)
         try:
             with db.session.begin_nested():
                 db.session.add(row)
             stored.append(row)
         except IntegrityError:
-            duplicates += 1
+            pass
     db.session.commit()
-    executions = dispatch_events([row.id for row in stored]) if stored else []
-    return jsonify({"accepted": len(stored), "duplicates": duplicates, "executions": executions})
+    return stored

@@ -16,6 +16,9 @@ from marshmallow import validate
 from atom.api.auth import actor
 from atom.api.auth import authenticate
 from atom.api.errors import ApiError
+from atom.api.hooks import refused
+from atom.api.hooks import verify_delivery
+from atom.api.hooks import webhook_request
 from atom.api.inputs import BoundedSchema
 from atom.api.inputs import UtcDateTime
 from atom.api.openapi import json_body
@@ -31,16 +34,19 @@ from atom.api.schemas import WorkflowList
 from atom.engine import get_engine
 from atom.engine.analytics import services_status
 from atom.engine.analytics import workflow_analytics
+from atom.engine.chains import ExecutionRefused
+from atom.engine.chains import inbound as inbound_chain
 from atom.engine.definition import DefinitionError
 from atom.engine.templates import get_template
 from atom.engine.templates import list_templates
-from atom.engine.triggers import verify_workflow_signature
+from atom.engine.triggers import claim_receipt
 from atom.engine.workflows import create_workflow
-from atom.engine.workflows import current_definition
 from atom.engine.workflows import delete_workflow
 from atom.engine.workflows import present
 from atom.engine.workflows import present_execution
+from atom.engine.workflows import public_definition
 from atom.engine.workflows import update_workflow
+from atom.engine.workflows import webhook_secret
 from atom.extensions import db
 from atom.models import Execution
 from atom.models import Workflow
@@ -55,6 +61,10 @@ executions_blp = Blueprint("executions", __name__, url_prefix="/api/v2/execution
                            description="Workflow executions, step by step")
 executions_blp.before_request(authenticate)
 hooks_bp = FlaskBlueprint("workflow_hooks", __name__, url_prefix="/hooks/workflows")
+
+
+blp.register_error_handler(ExecutionRefused, refused)
+hooks_bp.register_error_handler(ExecutionRefused, refused)
 
 MAX_WAIT_S = 300
 
@@ -210,7 +220,8 @@ def versions(wf_id: int):
     rows = db.session.scalars(db.select(WorkflowVersion).filter_by(workflow_id=wf_id)
                               .order_by(WorkflowVersion.version))
     return {"versions": [{"version": v.version, "created_at": v.created_at.isoformat() + "Z",
-                          "created_by": v.created_by, "definition": v.definition} for v in rows]}
+                          "created_by": v.created_by, "definition": public_definition(v.definition)}
+                         for v in rows]}
 
 
 @blp.route("/<id:wf_id>/execute", methods=["POST"])
@@ -343,19 +354,33 @@ def retry(query, ex_id: int):
 
 @hooks_bp.post("/<token>")
 def receive(token: str):
-    """Start the workflow that owns this URL; HMAC-signed when its trigger has a secret."""
+    """Start the workflow that owns this URL; signed (``X-Atom-Timestamp``, ``X-Signature-256``)
+    when its trigger has a secret. A replayed signature, or a known ``X-Delivery-Id``, is a
+    duplicate: 200, and nothing starts."""
     workflow = db.session.execute(db.select(Workflow).filter_by(webhook_token=token,
                                                                 deleted_at=None)).scalar_one_or_none()
     if workflow is None:
         raise ApiError(404, "no workflow at this URL")
-    raw = request.get_data(cache=True)
-    secret = current_definition(workflow)["trigger"].get("secret")
-    if not verify_workflow_signature(secret, raw, request.headers.get("X-Signature-256")):
-        raise ApiError(401, "webhook signature rejected", code="bad_signature")
+    digest = _verify_hook(workflow)
     payload = _json_body(required=False)
     if not workflow.enabled:
         raise ApiError(409, f"workflow {workflow.id} is disabled", code="conflict")
+    chain = inbound_chain(request.headers)  # 409 past the chain's depth, before anything is kept
+    if not claim_receipt(f"workflow:{workflow.id}", digest):
+        return jsonify({"execution_id": None, "duplicate": True}), 200
     key = request.headers.get("X-Delivery-Id") or request.headers.get("Idempotency-Key")
     execution, created = get_engine().start(workflow, payload, "webhook",
-                                            idempotency_key=f"hook:{key}" if key else None)
-    return jsonify({"execution_id": execution.id, "duplicate": not created}), 202
+                                            idempotency_key=f"hook:{key}" if key else None,
+                                            chain=chain)
+    db.session.commit()  # the receipt, when the delivery id named an existing execution
+    status = 202 if created else 200
+    return jsonify({"execution_id": execution.id, "duplicate": not created}), status
+
+
+def _verify_hook(workflow: Workflow) -> str | None:
+    """The replay digest of a signed delivery (401 when the signature fails); None for a
+    workflow without a secret, whose hook stays unsigned."""
+    secret = webhook_secret(workflow)
+    if secret is None:
+        return None
+    return verify_delivery(webhook_request(), "hmac_sha256", secret, f"workflow {workflow.id}")

@@ -7,32 +7,40 @@ from flask import Blueprint
 from flask import abort
 from flask import flash
 from flask import g
+from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from flask import url_for
+from flask_limiter import RateLimitExceeded
 
+from atom import accounts
+from atom.accounts import AccountError
+from atom.accounts import LoginRefused
+from atom.accounts import change_password
+from atom.accounts import check_login
+from atom.accounts import session_user
+from atom.accounts import start_session
+from atom.api.errors import error_response
 from atom.extensions import db
 from atom.models import Connection
 from atom.models import Execution
 from atom.models import StepRun
-from atom.models import User
 from atom.models import Workflow
-from atom.models.base import utcnow
+from atom.security import retry_after
 from atom.state import get_state
 
 bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/atom")
 
 PUBLIC = {"dashboard.login", "dashboard.static"}
+# All that a session signed in with a one-time password may open.
+ONE_TIME_PASSWORD_PAGES = {"dashboard.password", "dashboard.logout"}
 
 
 @bp.before_app_request
 def load_user():
-    user_id = session.get("user_id")
-    user = db.session.get(User, user_id) if user_id is not None else None
-    g.user = user if user is not None and user.active else None
+    g.user = session_user()  # None once the user signed out elsewhere or changed the password
 
 
 @bp.before_request
@@ -41,9 +49,24 @@ def require_login():
         return None
     if g.user is None:
         return redirect(url_for("dashboard.login", next=request.full_path))
-    if g.user.must_change_password and request.endpoint not in ("dashboard.password", "dashboard.logout"):
+    if g.user.must_change_password and request.endpoint not in ONE_TIME_PASSWORD_PAGES:
         return redirect(url_for("dashboard.password"))
     return None
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many_attempts(exc: RateLimitExceeded):
+    """Sign-in attempts beyond a limit: the login page says when to try again (JSON clients get
+    the API's error body)."""
+    wait = retry_after()
+    message = f"Too many sign-in attempts; try again in {wait} seconds."
+    if request.is_json or request.accept_mimetypes.best == "application/json":
+        response = error_response(429, message, code="rate_limited")
+    else:
+        flash(message)
+        response = make_response(render_template("dashboard/login.html"), 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 @bp.get("/")
@@ -77,36 +100,36 @@ def execution(ex_id: int):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    """Sign in; rate limited per account and per address (atom.security)."""
     if request.method == "POST":
-        email = (request.form.get("email") or "").strip().lower()
-        user = db.session.execute(db.select(User).filter_by(email=email)).scalar_one_or_none()
-        if user is None or not user.active or not user.check_password(request.form.get("password", "")):
-            flash("Wrong email or password.")
+        try:
+            user = check_login(request.form.get("email"), request.form.get("password"),
+                               request.remote_addr)
+        except LoginRefused as exc:
+            flash(exc.message)
             return render_template("dashboard/login.html"), 401
-        session.clear()
-        session["user_id"] = user.id
-        user.last_login_at = utcnow()
-        db.session.commit()
+        start_session(user)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("dashboard/login.html")
 
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    """Sign out of every browser this user is signed in on."""
+    accounts.logout(g.user)
     return redirect(url_for("dashboard.login"))
 
 
 @bp.route("/password", methods=["GET", "POST"])
 def password():
+    """Change the password: asks for the current one; other sessions end, this one stays."""
     if request.method == "POST":
-        new = request.form.get("password", "")
-        if len(new) < 12:
-            flash("Use at least 12 characters.")
+        try:
+            change_password(g.user, request.form.get("current_password"),
+                            request.form.get("password"))
+        except AccountError as exc:
+            flash(exc.message)
             return render_template("dashboard/password.html"), 422
-        g.user.set_password(new)
-        g.user.must_change_password = False
-        db.session.commit()
         return redirect(url_for("dashboard.home"))
     return render_template("dashboard/password.html")
 

@@ -20,6 +20,7 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from atom.engine.expressions import MAX_TEMPLATE_DEPTH
 from atom.engine.expressions import ExpressionError
 from atom.engine.expressions import compile_expression
 from atom.engine.expressions import has_template
@@ -136,14 +137,19 @@ def _need(data: dict, names: tuple[str, ...]) -> None:
         raise ValidationError(missing)
 
 
-def validate_definition(raw: Any, registry: Registry, connection_lookup=None) -> dict[str, Any]:
+def validate_definition(raw: Any, registry: Registry, connection_lookup=None,
+                        workflow_lookup=None) -> dict[str, Any]:
     """Validate a full definition and return it normalised (defaults filled in).
 
     :param connection_lookup: ``f(id) -> integration slug or None`` to check step connections.
+    :param workflow_lookup: ``f(id) -> bool``, whether a workflow step's workflow exists.
     :raises DefinitionError: with errors keyed by field, or ``steps.<id>`` for a step.
     """
     if not isinstance(raw, dict):
         raise DefinitionError({"_body": ["a workflow definition is a JSON object"]})
+    too_deep = _too_deep(raw)
+    if too_deep:
+        raise DefinitionError(too_deep)
     try:
         data = DefinitionSchema().load(raw)
     except ValidationError as exc:
@@ -162,7 +168,7 @@ def validate_definition(raw: Any, registry: Registry, connection_lookup=None) ->
     _check_trigger(data["trigger"], registry, errors)
     _check_graph(steps, errors)
     for step in steps:
-        problems = _check_step(step, registry, connection_lookup)
+        problems = _check_step(step, registry, connection_lookup, workflow_lookup)
         if problems:
             errors.setdefault(f"steps.{step['id']}", {}).update(problems)
     if errors:
@@ -203,12 +209,59 @@ def _check_graph(steps: list[dict], errors: dict) -> None:
         if step["on_error"] == step["id"]:
             errors.setdefault(f"steps.{step['id']}", {})["on_error"] = ["a step cannot handle itself"]
         graph[step["id"]] = [d for d in step["depends_on"] if d in seen]
+    handlers = {s["id"]: s["on_error"] for s in steps
+                if s["on_error"] in seen and s["on_error"] != s["id"]}
+    for failing, handler in handlers.items():
+        graph[handler].append(failing)  # as the runner orders it: a handler waits for its step
     try:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as exc:
-        cycle = " -> ".join(exc.args[1])
-        for sid in set(exc.args[1]):
-            errors.setdefault(f"steps.{sid}", {})["depends_on"] = [f"dependency cycle: {cycle}"]
+        _report_cycle(exc.args[1], handlers, errors)
+
+
+def _report_cycle(cycle: list[str], handlers: dict[str, str], errors: dict) -> None:
+    """Name each step of a cycle with the field that puts it there: ``on_error`` where it hands
+    its failure to the next step of the cycle, ``depends_on`` where it waits for the step
+    before it (graphlib lists each step before the one that waits for it)."""
+    shown = " -> ".join(cycle)
+    through_handlers = any(handlers.get(a) == b for a, b in zip(cycle, cycle[1:]))
+    kind = "handler and dependency cycle" if through_handlers else "dependency cycle"
+    for before, after in zip(cycle, cycle[1:]):
+        if handlers.get(before) == after:
+            sid, field = before, "on_error"
+        else:
+            sid, field = after, "depends_on"
+        errors.setdefault(f"steps.{sid}", {})[field] = [f"{kind}: {shown}"]
+
+
+def _too_deep(raw: dict) -> dict[str, Any]:
+    """Fields nested deeper than the engine walks them, by step (``steps.<id>``) and field;
+    checked first, so nothing after (validation, templates, storage) recurses that deep."""
+    errors: dict[str, Any] = {}
+    parts = [("trigger", raw.get("trigger"))]
+    steps = raw.get("steps")
+    for index, step in enumerate(steps if isinstance(steps, list) else []):
+        key = step.get("id") if isinstance(step, dict) and isinstance(step.get("id"), str) else f"#{index}"
+        parts.append((f"steps.{key}", step))
+    for where, part in parts:
+        for name, value in (part.items() if isinstance(part, dict) else ()):
+            if _nesting(value) > MAX_TEMPLATE_DEPTH:
+                errors.setdefault(where, {})[name] = [f"nested deeper than {MAX_TEMPLATE_DEPTH} levels"]
+    return errors
+
+
+def _nesting(value: Any) -> int:
+    """How deep ``value`` nests (iteratively, and only as far as the limit and one more)."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth <= MAX_TEMPLATE_DEPTH:
+                stack.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _expressions(step: dict) -> list[tuple[str, str]]:
@@ -225,13 +278,16 @@ def _expressions(step: dict) -> list[tuple[str, str]]:
     return found
 
 
-def _check_step(step: dict, registry: Registry, connection_lookup) -> dict[str, list[str]]:
+def _check_step(step: dict, registry: Registry, connection_lookup,
+                workflow_lookup=None) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     for where, expr in _expressions(step):
         try:
             compile_expression(expr)
         except ExpressionError as exc:
             problems.setdefault(where, []).append(str(exc))
+    if step["type"] == "workflow" and workflow_lookup is not None and not workflow_lookup(step["workflow_id"]):
+        problems["workflow_id"] = [f"no workflow {step['workflow_id']}"]
     if step["type"] in ("action", "notification"):
         try:
             plugin = registry.get(step["service"])

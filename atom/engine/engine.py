@@ -30,6 +30,7 @@ from sqlalchemy import or_
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from atom.engine import chains
 from atom.engine.expressions import render
 from atom.engine.runner import ExecutionRun
 from atom.engine.steps import StepFailure
@@ -100,19 +101,23 @@ class Engine:
     # -- starting ---------------------------------------------------------------------------------
 
     def start(self, workflow: Workflow, payload: dict[str, Any], trigger_type: str = "manual",
-              idempotency_key: str | None = None) -> tuple[Execution, bool]:
+              idempotency_key: str | None = None,
+              chain: chains.Chain | None = None) -> tuple[Execution, bool]:
         """Create and queue an execution; with a known idempotency key return the existing one.
 
+        :param chain: the execution chain the request came from (``X-Atom-Execution``), if any.
         :return: the execution and whether it was created now.
+        :raises chains.ExecutionRefused: past a chain's limits or the workflow's runs a minute.
         """
         if idempotency_key:
             existing = self._by_key(workflow.id, idempotency_key)
             if existing is not None:
                 return existing, False
+        place = chains.admit(workflow.id, chain)
         execution = Execution(workflow_id=workflow.id, version=workflow.version, status="queued",
                               trigger_type=trigger_type, trigger_payload=payload,
                               idempotency_key=idempotency_key, claimed_by=self.owner,
-                              heartbeat_at=utcnow())
+                              heartbeat_at=utcnow(), **place)
         db.session.add(execution)
         try:
             db.session.flush()
@@ -188,8 +193,12 @@ class Engine:
         """Run a claimed execution to its end in this thread; return its final status."""
         return ExecutionRun(self, execution_id).run()
 
-    def run_child(self, parent_id: int, depth: int, step: dict[str, Any], context: dict[str, Any]) -> Any:
-        """A ``workflow`` step: run another workflow inline and return its outcome."""
+    def run_child(self, parent_id: int, depth: int, step: dict[str, Any], context: dict[str, Any],
+                  root_id: int | None = None) -> Any:
+        """A ``workflow`` step: run another workflow inline and return its outcome.
+
+        :param root_id: the root of the parent's execution chain (default: the parent).
+        """
         limit = self.app.config.get("MAX_WORKFLOW_DEPTH", MAX_DEPTH)
         if depth + 1 > limit:
             raise StepFailure(f"sub-workflow depth limit ({limit}) reached", "validation")
@@ -199,19 +208,12 @@ class Engine:
         if not workflow.enabled:
             raise StepFailure(f"workflow {workflow.id} is disabled", "validation")
         payload = render(step.get("payload") or {}, context)
-        child = Execution(workflow_id=workflow.id, version=workflow.version, status="running",
-                          trigger_type="workflow", trigger_payload=payload, parent_id=parent_id,
-                          depth=depth + 1, claimed_by=self.owner, heartbeat_at=utcnow(),
-                          started_at=utcnow(),
-                          idempotency_key=f"parent:{parent_id}:{step['id']}")
-        db.session.add(child)
-        try:
-            db.session.commit()
-        except IntegrityError:  # resumed parent: continue the child it had started
-            db.session.rollback()
-            child = self._by_key(workflow.id, f"parent:{parent_id}:{step['id']}")
-            if child.status not in FINISHED:
-                self._take_over(child.id)
+        key = f"parent:{parent_id}:{step['id']}"
+        child = self._by_key(workflow.id, key)  # a resumed parent continues the child it started
+        if child is None:
+            child = self._new_child(workflow, payload, parent_id, depth, root_id or parent_id, key)
+        elif child.status not in FINISHED:
+            self._take_over(child.id)
         status = child.status if child.status in FINISHED else self.run(child.id)
         outputs = {r.step_id: r.output for r in db.session.scalars(
             db.select(StepRun).filter_by(execution_id=child.id))}
@@ -219,6 +221,30 @@ class Engine:
             error = db.session.get(Execution, child.id).error
             raise StepFailure(f"sub-workflow execution {child.id} {status}: {error}", "workflow")
         return {"execution_id": child.id, "status": status, "steps": outputs}
+
+    def _new_child(self, workflow: Workflow, payload: Any, parent_id: int, depth: int, root_id: int,
+                   key: str) -> Execution:
+        """Create a sub-workflow execution, within its chain's cap (counted and added under one
+        lock, so parallel sub-workflow steps cannot overshoot it)."""
+        with chains.CHAIN_LOCK:
+            try:
+                chains.check_descendants(root_id)
+            except chains.ChainLimit as exc:
+                db.session.rollback()
+                raise StepFailure(f"sub-workflow not started: {exc}", "validation") from exc
+            child = Execution(workflow_id=workflow.id, version=workflow.version, status="running",
+                              trigger_type="workflow", trigger_payload=payload, parent_id=parent_id,
+                              depth=depth + 1, root_id=root_id, claimed_by=self.owner,
+                              heartbeat_at=utcnow(), started_at=utcnow(), idempotency_key=key)
+            db.session.add(child)
+            try:
+                db.session.commit()
+            except IntegrityError:  # the same child raced in: continue that one
+                db.session.rollback()
+                child = self._by_key(workflow.id, key)
+                if child.status not in FINISHED:
+                    self._take_over(child.id)
+        return child
 
     def heartbeat(self, execution_id: int) -> None:
         db.session.execute(update(Execution).where(Execution.id == execution_id)

@@ -30,18 +30,22 @@ from flask import Flask
 from sqlalchemy import bindparam
 from sqlalchemy import update
 
+from atom.engine import chains
+from atom.engine import expressions
 from atom.engine import steps as step_types
 from atom.engine.expressions import ExpressionError
 from atom.engine.expressions import evaluate
 from atom.engine.expressions import render
 from atom.engine.expressions import truthy
 from atom.extensions import db
+from atom.integrations.http import execution_chain
 from atom.models import Execution
 from atom.models import StepRun
 from atom.models import Workflow
 from atom.models import WorkflowVersion
 from atom.models.base import isoformat
 from atom.models.base import utcnow
+from atom.state import get_state
 
 logger = logging.getLogger(__name__)
 
@@ -161,9 +165,13 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def stored(value: Any) -> Any:
+def stored(value: Any, redactor: Any = None) -> Any:
+    """``value`` as a step row keeps it: without secrets (the values ``redactor`` knows, and
+    anything under a secret-looking key), capped in size."""
     if not value:  # None, {}, [], "": nothing to redact or cap
         return value
+    if redactor is not None:
+        value = redactor.value(value)
     return cap(redact(value))
 
 
@@ -191,6 +199,10 @@ class ExecutionRun:
         self.failure: str | None = None
         self.cancelled = False
         self.wait_began: dict[str, datetime] = {}
+        # Redactors of the connections' secrets (None: nothing to redact), by step id and by
+        # (connection id, revision).
+        self.redactors: dict[str, Any] = {}
+        self.conn_redactors: dict[tuple[int, int], Any] = {}
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -198,14 +210,17 @@ class ExecutionRun:
         # Plain column reads (no ORM objects): this runs once per execution, before any step.
         execution = db.session.execute(
             db.select(Execution.id, Execution.workflow_id, Execution.version, Execution.depth,
-                      Execution.trigger_payload, Execution.started_at, WorkflowVersion.definition,
-                      Workflow.name)
+                      Execution.root_id, Execution.trigger_payload, Execution.started_at,
+                      WorkflowVersion.definition, Workflow.name)
             .join(WorkflowVersion, (WorkflowVersion.workflow_id == Execution.workflow_id)
                   & (WorkflowVersion.version == Execution.version))
             .join(Workflow, Workflow.id == Execution.workflow_id)
             .where(Execution.id == self.id)).one()
         definition, name = execution.definition, execution.name
         self.depth = execution.depth
+        self.root_id = execution.root_id or execution.id
+        # What this execution's service calls send as X-Atom-Execution.
+        self.chain = chains.outbound_value(self.app, self.root_id, self.depth)
         self.definition = definition
         self.steps = {s["id"]: s for s in self.definition["steps"]}
         # failing step id -> the id of the step that handles its failure
@@ -241,10 +256,13 @@ class ExecutionRun:
     # -- main loop ---------------------------------------------------------------------------------
 
     def run(self) -> str:
+        # Expressions of this run are held to the limits configured when it starts.
+        limits = expressions.limits_scope.set(expressions.limits_from(self.app.config))
         try:
             return self._run()
         finally:
             self._release()
+            expressions.limits_scope.reset(limits)
 
     def _run(self) -> str:
         self._load()
@@ -396,7 +414,8 @@ class ExecutionRun:
                 return f"{dep} was skipped"
             if self.steps[dep]["type"] == "condition" and (result.get("output") or {}).get("result") is False:
                 return f"condition {dep} was false"
-            if result.get("status") == "failed" and self.steps[dep].get("on_error") != "continue":
+            # A failed dependency skips the step, unless it goes on or this step is its handler.
+            if result.get("status") == "failed" and self.steps[dep].get("on_error") not in ("continue", sid):
                 return f"{dep} failed"
         if self.failure is not None and sid not in self.handlers.values():
             return "an earlier step failed"
@@ -500,12 +519,16 @@ class ExecutionRun:
                 context: dict[str, Any] | None) -> Any:
         """Runs on the step pool, in its own app context."""
         with self.app.app_context():
+            if step["type"] == "workflow":
+                return self.engine.run_child(self.id, self.depth, step, context, self.root_id)
             key = f"atom-{self.id}-{sid}"
-            if step["type"] == "action":
-                return jsonable(step_types.run_action(step, None, key, params=rendered, conn=conn))
-            if step["type"] == "notification":
+            token = execution_chain.set(self.chain)  # the service calls say which chain they are
+            try:
+                if step["type"] == "action":
+                    return jsonable(step_types.run_action(step, None, key, params=rendered, conn=conn))
                 return jsonable(step_types.run_notification(step, None, key, rendered=rendered, conn=conn))
-            return self.engine.run_child(self.id, self.depth, step, context)
+            finally:
+                execution_chain.reset(token)
 
     # -- ending a step ------------------------------------------------------------------------------
 
@@ -523,6 +546,7 @@ class ExecutionRun:
 
     def _failed(self, sid: str, cls: str, message: str, retryable: bool,
                 retry_after: float | None = None) -> list[str]:
+        message = self._redact_text(sid, message)  # also kept in the execution's error
         step = self.steps[sid]
         policy = step.get("retry") or {}
         attempt = self.attempts.get(sid, 1)
@@ -619,22 +643,43 @@ class ExecutionRun:
             conn.close()
 
     def _write_start(self, sid: str, step: dict[str, Any], attempt: int, shown_input: Any) -> None:
+        redactor = self.redactors[sid] = self._redactor(step)
         self._write(sid, {"status": "running", "attempt": attempt, "started_at": utcnow(),
-                          "finished_at": None, "duration_ms": None, "input": stored(shown_input),
+                          "finished_at": None, "duration_ms": None,
+                          "input": stored(shown_input, redactor),
                           "output": None, "error_class": None, "error": None})
 
     def _write_retry(self, sid: str, cls: str, message: str) -> None:
+        message = self._redact_text(sid, message)
         self._write(sid, {"error_class": cls,
                           "error": f"attempt {self.attempts[sid]} failed: {message}"[:4000]})
 
     def _write_end(self, sid: str, status: str, output: Any, cls: str | None, message: str | None,
                    duration: float | None) -> None:
+        message = self._redact_text(sid, message)  # before it is cut
         values = {"status": status, "finished_at": utcnow(), "duration_ms": duration,
-                  "output": stored(output), "error_class": cls,
+                  "output": stored(output, self.redactors.get(sid)), "error_class": cls,
                   "error": message[:4000] if message else None}
         if sid not in self.rows:  # ended without starting (skipped, cancelled)
             values["attempt"] = self.attempts.get(sid, 0)
         self._write(sid, values)
+
+    def _redactor(self, step: dict[str, Any]) -> Any:
+        """The redactor of the step's connection (None for steps without secrets)."""
+        if step["type"] not in ("action", "notification"):
+            return None
+        try:
+            conn = self._connection(step)  # cached: the step's own lookup reuses it
+            key = (conn.id, conn.revision)
+            if key not in self.conn_redactors:
+                self.conn_redactors[key] = get_state(self.app).runtime.redactor(conn) or None
+            return self.conn_redactors[key]
+        except Exception:  # no usable connection: the step fails on its own, calling no one
+            return None
+
+    def _redact_text(self, sid: str, message: str | None) -> str | None:
+        redactor = self.redactors.get(sid)
+        return redactor.text(message) if redactor is not None and message else message
 
     def _check_cancel(self) -> list[str]:
         """Read the cancel flag; on a request, end the pending waits and return them."""

@@ -130,6 +130,8 @@ def error_of(exc: BaseException) -> tuple[str, str, bool]:
     """(error class, message, retryable) of any exception a step raised."""
     if isinstance(exc, StepFailure):
         return exc.error_class, str(exc), exc.retryable
+    if isinstance(exc, ExpressionError):  # rendering a sub-workflow's payload, say
+        return "expression", str(exc), False
     if isinstance(exc, IntegrationError):
         retryable = exc.code in ("timeout", "upstream", "rate_limited", "circuit_open") and not exc.permanent
         return exc.code, exc.message, retryable

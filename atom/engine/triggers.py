@@ -1,8 +1,7 @@
-"""Triggers: events from verified webhooks, per-workflow webhook URLs, and cron schedules."""
+"""Triggers: events from verified webhooks, per-workflow webhook URLs, and cron schedules;
+the receipts that make a signed delivery count once."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from datetime import UTC
 from datetime import datetime
@@ -12,11 +11,15 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from flask import Flask
+from sqlalchemy.exc import IntegrityError
 
 from atom.engine import get_engine
+from atom.engine.chains import Chain
+from atom.engine.chains import ExecutionRefused
 from atom.extensions import db
 from atom.models import ScheduleFire
 from atom.models import WebhookEvent
+from atom.models import WebhookReceipt
 from atom.models import Workflow
 from atom.models.base import utcnow
 
@@ -44,8 +47,12 @@ def conditions_match(conditions: dict[str, Any], payload: Any) -> bool:
     return True
 
 
-def dispatch_events(event_ids: list[int]) -> list[int]:
-    """Start every enabled workflow whose event trigger matches; return execution ids."""
+def dispatch_events(event_ids: list[int], chain: Chain | None = None) -> list[int]:
+    """Start every enabled workflow whose event trigger matches; return execution ids.
+
+    :param chain: the execution chain the delivery came from (``X-Atom-Execution``), if any;
+        a workflow past its limits (chain, runs a minute) is not started, and that is logged.
+    """
     from atom.engine.workflows import current_definition
 
     engine = get_engine()
@@ -58,8 +65,12 @@ def dispatch_events(event_ids: list[int]) -> list[int]:
             trigger = current_definition(workflow)["trigger"]
             if not conditions_match(trigger.get("conditions") or {}, event.payload):
                 continue
-            execution, created = engine.start(workflow, event.payload, "event",
-                                              idempotency_key=f"event:{event.id}")
+            try:
+                execution, created = engine.start(workflow, event.payload, "event",
+                                                  idempotency_key=f"event:{event.id}", chain=chain)
+            except ExecutionRefused as exc:
+                logger.warning("event %s did not start workflow %s: %s", event.id, workflow.id, exc)
+                continue
             if created:
                 started.append(execution.id)
         event.status = "processed"
@@ -67,12 +78,38 @@ def dispatch_events(event_ids: list[int]) -> list[int]:
     return started
 
 
-def verify_workflow_signature(secret: str | None, body: bytes, header: str | None) -> bool:
-    """``X-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`` when the trigger has a secret."""
-    if not secret:
+def claim_receipt(scope: str, digest: str | None) -> bool:
+    """Record a signed delivery's replay digest in the current transaction.
+
+    :param scope: whose deliveries these are (``workflow:3``, ``connection:7``).
+    :param digest: from :func:`atom.integrations.webhooks.verify`; None (a scheme without a
+        timestamp, an unsigned workflow hook) records nothing.
+    :return: False when this scope has accepted the digest already: the delivery is a replay.
+        The caller commits the receipt with the work it admits, so a failed request leaves
+        nothing behind; a concurrent twin waits on the unique key and then sees the receipt.
+    """
+    if digest is None:
         return True
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return bool(header) and hmac.compare_digest(expected, header)
+    try:
+        with db.session.begin_nested():
+            db.session.add(WebhookReceipt(scope=scope, digest=digest))
+    except IntegrityError:
+        return False
+    return True
+
+
+def prune_receipts(app: Flask) -> int:
+    """Delete receipts no replay can match any more.
+
+    A timestamp may be up to ``WEBHOOK_TOLERANCE_S`` in the future, so a delivery stays
+    acceptable until twice the tolerance after its receipt; older receipts are dead weight.
+    """
+    with app.app_context():
+        cutoff = utcnow() - timedelta(seconds=2 * app.config["WEBHOOK_TOLERANCE_S"])
+        result = db.session.execute(WebhookReceipt.__table__.delete()
+                                    .where(WebhookReceipt.received_at < cutoff))
+        db.session.commit()
+        return result.rowcount or 0
 
 
 def last_fire_time(cron: str, timezone: str, now: datetime | None = None) -> datetime:
@@ -103,9 +140,13 @@ def fire_schedule(app: Flask, workflow_id: int) -> int | None:
         except Exception:  # the unique key: another process fired this time already
             db.session.rollback()
             return None
-        execution, _ = get_engine(app).start(
-            workflow, {"fired_at": fire_time.isoformat() + "Z", "cron": trigger["cron"]}, "schedule",
-            idempotency_key=f"schedule:{fire_time.isoformat()}")
+        try:
+            execution, _ = get_engine(app).start(
+                workflow, {"fired_at": fire_time.isoformat() + "Z", "cron": trigger["cron"]},
+                "schedule", idempotency_key=f"schedule:{fire_time.isoformat()}")
+        except ExecutionRefused as exc:
+            logger.warning("schedule did not start workflow %s at %s: %s", workflow_id, fire_time, exc)
+            return None
         claim.execution_id = execution.id
         db.session.commit()
         logger.info("schedule fired workflow %s (execution %s)", workflow_id, execution.id)
@@ -152,8 +193,12 @@ def prune_executions(app: Flask) -> int:
 
 
 def maintenance_jobs(app: Flask) -> list[Any]:
-    """Scheduler provider: prune old executions once a day."""
+    """Scheduler provider: prune old executions once a day, expired webhook receipts once per
+    tolerance window."""
     from atom.scheduler import JobSpec
 
     return [JobSpec(id="engine:prune", func=prune_executions, trigger="interval",
-                    trigger_args={"hours": 24}, kwargs={"app": app})]
+                    trigger_args={"hours": 24}, kwargs={"app": app}),
+            JobSpec(id="engine:prune-receipts", func=prune_receipts, trigger="interval",
+                    trigger_args={"seconds": max(60, int(app.config["WEBHOOK_TOLERANCE_S"]))},
+                    kwargs={"app": app})]

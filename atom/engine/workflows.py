@@ -1,4 +1,9 @@
-"""Saving workflows (validated, versioned) and presenting workflows and executions."""
+"""Saving workflows (validated, versioned) and presenting workflows and executions.
+
+A webhook trigger's ``secret`` is stored encrypted by the vault: the saved definition holds
+``secret_encrypted`` (a Fernet token) and never the value, responses show the mask, and a mask
+sent back keeps the stored secret. Only :func:`webhook_secret` decrypts it.
+"""
 from __future__ import annotations
 
 import secrets
@@ -6,10 +11,13 @@ from typing import Any
 
 from flask import url_for
 
+from atom.engine.definition import DefinitionError
 from atom.engine.definition import expand_compact
 from atom.engine.definition import is_compact
 from atom.engine.definition import validate_definition
 from atom.extensions import db
+from atom.integrations.vault import MASK
+from atom.integrations.vault import Vault
 from atom.models import Connection
 from atom.models import Execution
 from atom.models import StepRun
@@ -26,12 +34,90 @@ def normalise(body: Any) -> dict[str, Any]:
     registry = get_state().registry
     if is_compact(body):
         body = expand_compact(body, registry)
-    return validate_definition(body, registry, _connection_owner)
+    return validate_definition(body, registry, _connection_owner, _workflow_exists)
 
 
 def _connection_owner(conn_id: int) -> str | None:
     conn = db.session.get(Connection, conn_id)
     return conn.integration if conn else None
+
+
+SEALED = "secret_encrypted"
+
+
+def _seal_secret(definition: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    """Replace the trigger's plain ``secret`` with its encryption, in place.
+
+    The mask keeps the secret of ``previous`` (the version being replaced); a new value
+    replaces it; no ``secret`` means an unsigned webhook.
+    :raises DefinitionError: a mask with no stored secret to keep, or the mask of another.
+    """
+    trigger = definition["trigger"]
+    value = trigger.pop("secret", None)
+    if value is None:
+        return
+    if value == MASK:
+        kept = _sealed(previous["trigger"]) if previous else None
+        if kept is None:
+            raise DefinitionError({"trigger": {"secret": [
+                "the mask of a secret this workflow does not have: send the secret itself"]}})
+        trigger[SEALED] = kept
+    elif value.startswith(MASK):
+        raise DefinitionError({"trigger": {"secret": [
+            "send the secret itself, or its mask unchanged"]}})
+    else:
+        trigger[SEALED] = get_state().vault.encrypt_text(value)
+
+
+def _sealed(trigger: dict[str, Any]) -> str | None:
+    """The stored secret's token; a plain ``secret`` saved before secrets were encrypted is
+    sealed now."""
+    if trigger.get(SEALED):
+        return trigger[SEALED]
+    if trigger.get("secret"):
+        return get_state().vault.encrypt_text(trigger["secret"])
+    return None
+
+
+def webhook_secret(workflow: Workflow) -> str | None:
+    """The plain secret of the workflow's webhook trigger, or None (an unsigned webhook)."""
+    trigger = current_definition(workflow)["trigger"]
+    if trigger.get(SEALED):
+        return get_state().vault.decrypt_text(trigger[SEALED])
+    return trigger.get("secret") or None
+
+
+def public_definition(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition as every response shows it: the secret masked, its token absent."""
+    trigger = {k: v for k, v in definition["trigger"].items() if k not in (SEALED, "secret")}
+    if definition["trigger"].get(SEALED) or definition["trigger"].get("secret"):
+        trigger["secret"] = MASK
+    return {**definition, "trigger": trigger}
+
+
+def rotate_webhook_secrets(vault: Vault) -> int:
+    """Re-encrypt every stored webhook secret (every version) under ``vault``'s newest key;
+    a plain one saved before secrets were encrypted is encrypted. Returns how many."""
+    count = 0
+    for version in db.session.scalars(db.select(WorkflowVersion)):
+        trigger = version.definition.get("trigger") or {}
+        if not (trigger.get(SEALED) or trigger.get("secret")):
+            continue
+        token = (vault.rotate(trigger[SEALED]) if trigger.get(SEALED)
+                 else vault.encrypt_text(trigger["secret"]))
+        sealed = {k: v for k, v in trigger.items() if k != "secret"} | {SEALED: token}
+        # A new object: a JSON column notices assignment, not changes made inside it.
+        version.definition = {**version.definition, "trigger": sealed}
+        count += 1
+    return count
+
+
+def _workflow_exists(wf_id: int) -> bool:
+    """Whether a workflow step's workflow exists (deleted ones do not; disabled ones do)."""
+    if not 0 < wf_id < 2 ** 63:  # beyond any id the database can hold
+        return False
+    workflow = db.session.get(Workflow, wf_id)
+    return workflow is not None and workflow.deleted_at is None
 
 
 def _apply_trigger(workflow: Workflow, definition: dict[str, Any]) -> None:
@@ -45,6 +131,7 @@ def _apply_trigger(workflow: Workflow, definition: dict[str, Any]) -> None:
 
 def create_workflow(body: Any, actor: str) -> Workflow:
     definition = normalise(body)
+    _seal_secret(definition, None)
     enabled = definition.pop("enabled", True)
     workflow = Workflow(name=definition["name"], description=definition.get("description", ""),
                         enabled=enabled, version=1)
@@ -61,6 +148,7 @@ def create_workflow(body: Any, actor: str) -> Workflow:
 def update_workflow(workflow: Workflow, body: Any, actor: str) -> Workflow:
     """Save a new immutable version; executions keep the version they started with."""
     definition = normalise(body)
+    _seal_secret(definition, current_definition(workflow))
     enabled = definition.pop("enabled", workflow.enabled)
     workflow.version += 1
     workflow.name = definition["name"]
@@ -88,17 +176,14 @@ def current_definition(workflow: Workflow) -> dict[str, Any]:
 
 
 def present(workflow: Workflow) -> dict[str, Any]:
-    definition = current_definition(workflow)
-    trigger = dict(definition["trigger"])
-    if trigger.get("secret"):
-        trigger["secret"] = "********"
+    definition = public_definition(current_definition(workflow))
     out = {
         "id": workflow.id,
         "name": workflow.name,
         "description": workflow.description,
         "enabled": workflow.enabled,
         "version": workflow.version,
-        "trigger": trigger,
+        "trigger": definition["trigger"],
         "steps": definition["steps"],
         "created_at": isoformat(workflow.created_at),
         "updated_at": isoformat(workflow.updated_at),

@@ -28,6 +28,14 @@ class Auth:
     def token_fingerprint(self) -> str | None:
         return None
 
+    def header_names(self) -> frozenset[str]:
+        """The headers :meth:`apply` sets: dropped on a redirect to another origin."""
+        return frozenset()
+
+    def param_names(self) -> frozenset[str]:
+        """The query parameters :meth:`apply` sets: dropped on a redirect to another origin."""
+        return frozenset()
+
 
 class NoAuth(Auth):
     pass
@@ -41,6 +49,9 @@ class HeaderAuth(Auth):
 
     def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
         headers[self.header] = self.value
+
+    def header_names(self) -> frozenset[str]:
+        return frozenset({self.header})
 
 
 def bearer(token: str, scheme: str = "Bearer") -> HeaderAuth:
@@ -60,6 +71,9 @@ class QueryAuth(Auth):
 
     def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
         params.update(self.values)
+
+    def param_names(self) -> frozenset[str]:
+        return frozenset(self.values)
 
 
 class OAuth2(Auth):
@@ -99,6 +113,9 @@ class OAuth2(Auth):
     def token_fingerprint(self) -> str | None:
         return self.creds.get("access_token")
 
+    def header_names(self) -> frozenset[str]:
+        return frozenset({"Authorization"})
+
     def refresh(self, stale: str | None) -> None:
         """Exchange the refresh token, unless another thread already replaced ``stale``."""
         with self._lock:
@@ -121,7 +138,9 @@ class OAuth2(Auth):
             if self.creds.get(key):
                 form[key] = self.creds[key]
         try:
-            resp = self._session.post(self.token_url, data=form, timeout=self._timeout)
+            # Not followed: a 307 would resend the client secret wherever it points.
+            resp = self._session.post(self.token_url, data=form, timeout=self._timeout,
+                                      allow_redirects=False)
         except requests.Timeout as exc:
             raise IntegrationTimeout("token refresh timed out") from exc
         except requests.ConnectionError as exc:

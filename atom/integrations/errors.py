@@ -1,7 +1,7 @@
 """The errors every integration call can raise; each carries its policy.
 
 ``code`` is the stable error class shown to users and recorded in metrics: ``auth``,
-``rate_limited``, ``timeout``, ``upstream``, ``validation``, ``circuit_open``.
+``rate_limited``, ``timeout``, ``upstream``, ``validation``, ``circuit_open``, ``blocked``.
 """
 from __future__ import annotations
 
@@ -94,7 +94,23 @@ class CircuitOpen(IntegrationError):
     http_status = 503
 
 
-ERROR_CLASSES = ("auth", "rate_limited", "timeout", "upstream", "validation", "circuit_open")
+class Blocked(IntegrationError):
+    """The outbound address policy denies the destination: nothing was sent.
+
+    Permanent (the same address stays denied until an operator changes the policy), so never
+    retried, and neutral for the circuit breaker: the service did not fail.
+    """
+
+    code = "blocked"
+    http_status = 422
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("permanent", True)
+        super().__init__(message, **kwargs)
+
+
+ERROR_CLASSES = ("auth", "rate_limited", "timeout", "upstream", "validation", "circuit_open",
+                 "blocked")
 
 
 def error_class(exc: BaseException) -> str:

@@ -1,14 +1,21 @@
 """``IntegrationClient``: the only code in ATOM that touches the network.
 
 Per logical call, outermost first: circuit breaker, tenacity retry loop, and per attempt the
-token bucket, auth (with OAuth2 refresh), the request with connect/read timeouts, rate-limit
-header re-sync and the plugin's response classifier. One :class:`CallStat` is recorded per
-logical call.
+token bucket, auth (with OAuth2 refresh), the request with connect/read timeouts (and the
+redirects it follows), rate-limit header re-sync and the plugin's response classifier. One
+:class:`CallStat` is recorded per logical call.
+
+Credentials go only to the connection's own origin: every URL is resolved against the base URL
+and compared by origin (:func:`origin`) before anything is sent, and a redirect to another
+origin loses every credential the connection adds. Every connection the session opens passes
+the app's :class:`~atom.integrations.outbound.OutboundPolicy` (its transport is in
+``atom.integrations.outbound``).
 """
 from __future__ import annotations
 
 import contextvars
 import email.utils
+import http.cookiejar
 import logging
 import random
 import re
@@ -20,16 +27,17 @@ from datetime import datetime
 from typing import Any
 from typing import Callable
 from typing import Iterator
+from urllib.parse import unquote_plus
 from urllib.parse import urljoin
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState
 from tenacity import Retrying
 from tenacity import retry_if_exception
 from tenacity import stop_after_attempt
 from urllib3.exceptions import NewConnectionError
+from urllib3.util import parse_url
 
 from atom.integrations.auth import Auth
 from atom.integrations.auth import NoAuth
@@ -43,7 +51,12 @@ from atom.integrations.errors import RateLimited
 from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
 from atom.integrations.metrics import CallStat
+from atom.integrations.outbound import DEFAULT_PORTS
+from atom.integrations.outbound import OutboundPolicy
+from atom.integrations.outbound import PolicyAdapter
+from atom.integrations.outbound import normal_host
 from atom.integrations.ratelimit import TokenBucket
+from atom.integrations.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +66,15 @@ logger = logging.getLogger(__name__)
 _ID_SEGMENT = re.compile(r"/(?!(?:v\d+(?:\.\d+)?|\d)(?:/|$))(?=[^/]*\d)[^/]{1,80}(?=/|$)")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 USER_AGENT = "ATOM/0.1 (+self-hosted integration hub)"
+MAX_REDIRECTS = 5
+# Stripped around a URL, as WHATWG URL parsing does (C0 controls and space), and removed inside.
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))
+_TAB_OR_NEWLINE = re.compile(r"[\t\r\n]")
+# "//host", and "\\host" or "/\host" which browsers read the same way: a host, not a path.
+_NETWORK_PATH = re.compile(r"^[/\\]{2,}")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+# Headers that carry credentials whatever the auth scheme; the auth names its own on top.
+_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
 
 # Attempts made by the calls of the current action run, read by "test this step" and the engine.
 attempt_counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
@@ -78,6 +100,12 @@ class IdempotencyScope:
 
 idempotency_scope: contextvars.ContextVar[IdempotencyScope | None] = contextvars.ContextVar(
     "idempotency_scope", default=None
+)
+
+# The execution chain of the workflow step making the calls, sent as ``X-Atom-Execution``: an
+# ATOM webhook the call reaches starts its execution in the same chain (atom.engine.chains).
+execution_chain: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "execution_chain", default=None
 )
 
 
@@ -129,13 +157,23 @@ class IntegrationClient:
         recorder: Any = None,
         session: requests.Session | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        policy: OutboundPolicy | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
+        """:param policy: the app's outbound address policy (default: the strict one, which
+            denies loopback and private addresses).
+        :param session: a session of your own; it must carry the policy's transport itself.
+        :param redactor: the connection's secrets, removed from every response before anything
+            reads it.
+        """
         self.integration = integration
+        self.redactor = redactor
         self.connection_id = connection_id
         self.settings = settings
         self.auth = auth or NoAuth()
         self.clock = clock
-        self.session = session or _new_session()
+        self.policy = policy or OutboundPolicy()
+        self.session = session or _new_session(self.policy)
         self.bucket = TokenBucket(settings.rate_per_second, settings.rate_burst, clock)
         self.breaker = CircuitBreaker(
             f"{integration}:{connection_id}", settings.circuit_threshold, settings.circuit_reset, clock
@@ -146,6 +184,7 @@ class IntegrationClient:
         self._headers.update(default_headers or {})
         self._recorder = recorder
         self._urls: dict[str, tuple[str, str]] = {}
+        self._base_origin: tuple[str, tuple[str, str, int | None]] | None = None
         self._retrying = Retrying(
             # The one retry after an OAuth2 refresh is part of auth, outside the attempt budget.
             stop=(stop_after_attempt(max(1, settings.max_attempts)) | self._stop_total)
@@ -184,6 +223,9 @@ class IntegrationClient:
         hdrs = dict(self._headers)
         if headers:
             hdrs.update(headers)
+        chain = execution_chain.get()
+        if chain:  # after the caller's headers: a step cannot leave its chain
+            hdrs["X-Atom-Execution"] = chain
         if idempotency_key is None and method not in SAFE_METHODS:
             scope = idempotency_scope.get()
             if scope is not None and self.settings.idempotency_header:
@@ -277,18 +319,10 @@ class IntegrationClient:
         self.auth.apply(headers, params)
         token = self.auth.token_fingerprint()
         try:
-            response = self.session.request(
-                call.method,
-                call.url,
-                params=params or None,
-                json=call.json,
-                data=call.data,
-                headers=headers,
-                timeout=(self.settings.connect_timeout, self.settings.read_timeout),
-                allow_redirects=call.method in ("GET", "HEAD"),
-            )
+            response = self._exchange(call, headers, params)
         except requests.RequestException as exc:
             raise self._transport_error(exc, call) from exc
+        self._redact(response)
         remaining, reset_in = self._parse_rate_limit(response)
         if remaining is not None:
             self.bucket.sync(remaining, reset_in)
@@ -307,6 +341,59 @@ class IntegrationClient:
             exc.retryable = not exc.permanent and call.idempotent
             raise
         return response
+
+    def _exchange(self, call: _Call, headers: dict[str, str], params: dict[str, Any]
+                  ) -> requests.Response:
+        """Send the request; for GET and HEAD follow up to :data:`MAX_REDIRECTS` redirects.
+
+        The client follows redirects itself (never requests), so each hop is checked here and
+        by the transport's policy. Once a hop leaves the call's origin, every credential the
+        connection adds is gone for the rest of the chain.
+        """
+        response = self._send_once(call.method, call.url, params, call.json, call.data, headers)
+        if call.method not in ("GET", "HEAD"):
+            return response
+        away, body = False, (call.json, call.data)
+        history: list[requests.Response] = []
+        while (location := self.session.get_redirect_target(response)) is not None:
+            if len(history) == MAX_REDIRECTS:
+                raise UpstreamError(f"{call.method} {urlsplit(call.url).path}: more than "
+                                    f"{MAX_REDIRECTS} redirects", permanent=True)
+            history.append(response)
+            url = urljoin(response.url, _clean(location))
+            if not away and _origin_or_none(url) != _origin_or_none(call.url):
+                away = True
+                headers = self._without_credentials(headers)
+            if away:
+                url = _without_params(url, self.auth.param_names())
+            if response.status_code not in (307, 308):
+                body = (None, None)  # 301, 302, 303: the next request carries no body
+            response = self._send_once(call.method, url, None, body[0], body[1], headers)
+        response.history = history
+        return response
+
+    def _send_once(self, method: str, url: str, params: dict[str, Any] | None, json: Any,
+                   data: Any, headers: dict[str, str]) -> requests.Response:
+        return self.session.request(
+            method,
+            url,
+            params=params or None,
+            json=json,
+            data=data,
+            headers=headers,
+            timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+            allow_redirects=False,
+        )
+
+    def _without_credentials(self, headers: dict[str, str]) -> dict[str, str]:
+        drop = _CREDENTIAL_HEADERS | {h.lower() for h in self.auth.header_names()}
+        return {k: v for k, v in headers.items() if k.lower() not in drop}
+
+    def _redact(self, response: requests.Response) -> None:
+        """Remove the connection's secrets from a response (a service may echo them), before
+        the classifier, the plugin or an error message (``snippet``) reads any of it."""
+        if self.redactor is not None:
+            self.redactor.response(response)
 
     def _transport_error(self, exc: requests.RequestException, call: _Call) -> IntegrationError:
         where = f"{call.method} {urlsplit(call.url).path}"
@@ -406,14 +493,41 @@ class IntegrationClient:
         return hit
 
     def _url(self, path: str) -> str:
-        if path.startswith(("http://", "https://")):
-            if self.settings.base_url and not _same_origin(path, self.settings.base_url):
-                # Never send this connection's credentials to another host.
-                raise ValidationFailed(f"URL {urlsplit(path).netloc} is outside the connection's base URL")
-            return path
-        if not self.settings.base_url:
+        """The URL ``path`` names, refused unless it is on the base URL's origin.
+
+        Relative paths extend the base URL's path; anything naming a host (a scheme in any
+        case, ``//host``, ``\\\\host``) is resolved against the base URL, and the FINAL URL's
+        origin is compared with the base URL's, so no spelling gets credentials elsewhere.
+        """
+        base, raw = self.settings.base_url, _clean(path)
+        if _NETWORK_PATH.match(raw):
+            raw = _NETWORK_PATH.sub("//", raw)
+        names_host = raw.startswith("//") or bool(_SCHEME.match(raw))
+        if not base and not names_host:
             raise ValidationFailed("the connection has no base_url", details={"base_url": ["required"]})
-        return urljoin(self.settings.base_url.rstrip("/") + "/", path.lstrip("/"))
+        if not base:
+            url = raw
+        elif names_host:
+            url = urljoin(base, raw)
+        else:
+            url = urljoin(base.rstrip("/") + "/", raw.lstrip("/"))
+        try:
+            parts = parse_url(url)
+            target = origin(url)
+        except ValueError as exc:  # LocationParseError is one
+            raise ValidationFailed(f"invalid URL {url[:200]!r}: {exc}") from exc
+        if base and target != self._origin_of_base(base):
+            # Never send this connection's credentials to another origin.
+            raise ValidationFailed(f"URL {target[0]}://{parts.netloc} is outside the "
+                                   f"connection's base URL")
+        # Userinfo in the URL would become an Authorization header of its own.
+        return parts._replace(auth=None).url if parts.auth else url
+
+    def _origin_of_base(self, base: str) -> tuple[str, str, int | None]:
+        cached = self._base_origin
+        if cached is None or cached[0] != base:
+            cached = self._base_origin = (base, origin(base))
+        return cached[1]
 
 
 class _Call:
@@ -430,13 +544,28 @@ class _Call:
         self.started = 0.0
 
 
-def _new_session() -> requests.Session:
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """Keep no cookie: credentials come from the connection, and a cookie one origin set must
+    never travel to another."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+def _new_session(policy: OutboundPolicy) -> requests.Session:
     session = requests.Session()
     # Retries are ours (tenacity); urllib3 must not retry underneath.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    adapter = PolicyAdapter(policy, pool_connections=4, pool_maxsize=16, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    # No proxy from the environment: only the one the operator configured for ATOM.
     session.trust_env = False
+    if policy.proxy:
+        session.proxies = {"http": policy.proxy, "https": policy.proxy}
+    session.cookies.set_policy(_NoCookies())
     return session
 
 
@@ -446,9 +575,40 @@ def _never_sent(exc: requests.ConnectionError) -> bool:
     return isinstance(reason, NewConnectionError)
 
 
-def _same_origin(a: str, b: str) -> bool:
-    pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.scheme, pa.netloc) == (pb.scheme, pb.netloc)
+def origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of ``url``, where the transport will connect for it.
+
+    Parsed with urllib3's parser, the one requests and the connection pool use (urllib.parse
+    reads ``http://a\\@b/`` as host ``b``, urllib3 as ``a``), after stripping surrounding
+    whitespace; the userinfo dropped, the host lower case and IDNA-encoded, the default port
+    filled in.
+
+    :raises ValueError: ``url`` cannot be parsed.
+    """
+    parts = parse_url(_clean(url))
+    scheme = (parts.scheme or "").lower()
+    return scheme, normal_host(parts.host or ""), parts.port or DEFAULT_PORTS.get(scheme)
+
+
+def _origin_or_none(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        return origin(url)
+    except ValueError:  # LocationParseError is one
+        return None
+
+
+def _clean(url: str) -> str:
+    return _TAB_OR_NEWLINE.sub("", url.strip(_C0_OR_SPACE))
+
+
+def _without_params(url: str, names: frozenset[str]) -> str:
+    """``url`` without the query parameters called ``names`` (the auth's, on another origin)."""
+    if not names:
+        return url
+    rest, hash_, fragment = url.partition("#")
+    head, mark, query = rest.partition("?")
+    kept = [p for p in query.split("&") if p and unquote_plus(p.split("=", 1)[0]) not in names]
+    return head + (mark + "&".join(kept) if kept else "") + hash_ + fragment
 
 
 def snippet(response: requests.Response, limit: int = 200) -> str:

@@ -113,3 +113,26 @@ class Manifest:
             for name, fld in self.auth.fields().fields.items()
             if fld.metadata.get("secret")
         }
+
+    def outbound_secret_fields(self) -> set[str]:
+        """Secret credential fields sent to the service: all but the webhook secret, which
+        only verifies inbound deliveries."""
+        inbound = {self.webhook.secret_field} if self.webhook else set()
+        return self.secret_fields() - inbound
+
+    def destination_fields(self, common: type[Schema] | None = None) -> dict[str, set[str]]:
+        """Fields that decide where requests go, flagged ``metadata={"destination": True}``:
+        ``{"settings": {...}, "credentials": {...}}``.
+
+        :param common: the settings every connection accepts (a plugin's own settings schema
+            may redeclare one of them, say ``base_url``, without the flag: it still counts).
+        """
+        settings: set[str] = set()
+        for schema in (common, self.settings):
+            if schema is not None:
+                settings |= _flagged(schema, "destination")
+        return {"settings": settings, "credentials": _flagged(self.auth.fields, "destination")}
+
+
+def _flagged(schema: type[Schema], flag: str) -> set[str]:
+    return {name for name, fld in schema().fields.items() if fld.metadata.get(flag)}

@@ -35,6 +35,10 @@ from atom.integrations.http import attempt_counter
 from atom.integrations.http import idempotency_scope
 from atom.integrations.manifest import Manifest
 from atom.integrations.metrics import MetricsRecorder
+from atom.integrations.outbound import OutboundPolicy
+from atom.integrations.redaction import EMPTY
+from atom.integrations.redaction import LIVE
+from atom.integrations.redaction import Redactor
 from atom.integrations.registry import Registry
 from atom.integrations.vault import Vault
 from atom.logging import scrub
@@ -43,8 +47,6 @@ from atom.models.base import utcnow
 
 logger = logging.getLogger(__name__)
 
-OAUTH_TOKENS = ("access_token", "refresh_token", "client_secret")
-
 
 class CommonSettings(Schema):
     """Settings every connection accepts; each overrides the client default of the same kind."""
@@ -52,8 +54,10 @@ class CommonSettings(Schema):
     class Meta:
         unknown = RAISE
 
+    # A destination: changing it requires re-entering the connection's secrets.
     base_url = fields.Url(require_tld=False, schemes={"http", "https"},
-                          metadata={"description": "Override the service's base URL"})
+                          metadata={"description": "Override the service's base URL",
+                                    "destination": True})
     connect_timeout_s = fields.Float(validate=validate.Range(min=0.05, max=120))
     read_timeout_s = fields.Float(validate=validate.Range(min=0.05, max=600))
     max_attempts = fields.Integer(validate=validate.Range(min=1, max=10))
@@ -98,8 +102,11 @@ class ActionResult:
 class ConnectionRuntime:
     """Per-process cache of connection clients (rate buckets and breakers live here)."""
 
-    def __init__(self, app: Flask, registry: Registry, vault: Vault, recorder: MetricsRecorder) -> None:
+    def __init__(self, app: Flask, registry: Registry, vault: Vault, recorder: MetricsRecorder,
+                 outbound: OutboundPolicy | None = None) -> None:
         self.app = app
+        # Every client's transport checks its addresses against it (default: the strict one).
+        self.outbound = outbound or OutboundPolicy()
         self.registry = registry
         self.vault = vault
         self.recorder = recorder
@@ -124,8 +131,19 @@ class ConnectionRuntime:
             old = self._cache.get(conn.id)
             self._cache[conn.id] = (conn.revision, built)
         if old:
-            old[1].http.close()
+            _close(old[1])
         return built
+
+    def redactor(self, conn: Connection) -> Redactor:
+        """The redactor of ``conn``'s secrets (of its live integration, cached by revision)."""
+        return self.integration(conn).http.redactor or EMPTY
+
+    def destination(self, slug: str, settings: dict[str, Any], credentials: dict[str, Any]) -> str:
+        """Where a connection with these settings sends its requests: the effective base URL."""
+        plugin = self.registry.get(slug)
+        assert plugin.manifest is not None and plugin.integration_class is not None
+        info = ConnectionInfo(None, "", dict(settings), dict(credentials))
+        return plugin.integration_class(plugin.manifest, info).base_url()
 
     def build(self, slug: str, conn_id: int | None, label: str, settings: dict[str, Any],
               credentials: dict[str, Any]) -> Integration:
@@ -134,6 +152,7 @@ class ConnectionRuntime:
         info = ConnectionInfo(conn_id, label, dict(settings), dict(credentials))
         integ = plugin.integration_class(plugin.manifest, info)
         cs = self._client_settings(plugin.manifest, integ, settings)
+        redactor = Redactor.for_credentials(credentials, plugin.manifest.secret_fields())
         client = IntegrationClient(
             integration=slug,
             connection_id=conn_id,
@@ -145,7 +164,10 @@ class ConnectionRuntime:
             clock=self.clock,
             default_headers=integ.default_headers(),
             recorder=self.recorder,
+            policy=self.outbound,
+            redactor=redactor,
         )
+        LIVE.register(client, redactor)
         auth = integ.auth()
         if plugin.manifest.auth.kind == "oauth2" and credentials.get("refresh_token"):
             auth = auth_mod.OAuth2(
@@ -153,7 +175,7 @@ class ConnectionRuntime:
                 credentials.get("token_url") or plugin.manifest.auth.token_url or "",
                 client.session,
                 client.clock,
-                persist=lambda creds: self._persist_tokens(conn_id, creds),
+                persist=lambda creds: self._rotated(client, plugin.manifest, conn_id, creds),
                 margin_s=self.app.config["OAUTH_REFRESH_MARGIN_S"],
                 timeout=(cs.connect_timeout, cs.read_timeout),
             )
@@ -165,7 +187,7 @@ class ConnectionRuntime:
         with self._lock:
             cached = self._cache.pop(conn_id, None)
         if cached:
-            cached[1].http.close()
+            _close(cached[1])
 
     def _client_settings(self, manifest: Manifest, integ: Integration,
                          settings: dict[str, Any]) -> ClientSettings:
@@ -184,6 +206,13 @@ class ConnectionRuntime:
             circuit_reset=settings.get("circuit_reset_s", cfg["CIRCUIT_RESET_TIMEOUT_S"]),
             idempotency_header=integ.idempotency_header(),
         )
+
+    def _rotated(self, client: IntegrationClient, manifest: Manifest, conn_id: int | None,
+                 creds: dict[str, Any]) -> None:
+        """OAuth2 tokens were refreshed: redact the new ones too, and store them."""
+        client.redactor = Redactor.for_credentials(creds, manifest.secret_fields()) or None
+        LIVE.register(client, client.redactor or EMPTY)
+        self._persist_tokens(conn_id, creds)
 
     def _persist_tokens(self, conn_id: int | None, creds: dict[str, Any]) -> None:
         if conn_id is None:
@@ -255,30 +284,37 @@ class ConnectionRuntime:
         started = time.perf_counter()
         try:
             with redacting(integ):
-                output = integ.run(action, loaded)
-        except (KeyError, TypeError, ValueError) as exc:
-            # A response without the fields the plugin expects: the service's answer, not ours.
-            raise UpstreamError(f"unexpected answer from {conn.integration}: {type(exc).__name__}: {exc}") from exc
+                try:
+                    output = integ.run(action, loaded)
+                except (KeyError, TypeError, ValueError) as exc:
+                    # A response without the fields the plugin expects: the service's answer.
+                    raise UpstreamError(f"unexpected answer from {conn.integration}: "
+                                        f"{type(exc).__name__}: {exc}") from exc
         finally:
             attempt_counter.reset(token_c)
             idempotency_scope.reset(token_s)
+        redactor = integ.http.redactor
+        if redactor is not None:
+            output = redactor.value(output)
         return ActionResult(output, _ms(started), counter[0])
 
 
 @contextmanager
 def redacting(integ: Integration) -> Iterator[None]:
-    """Remove the connection's own secrets from error messages (a service may echo them)."""
+    """Remove the connection's own secrets, in every encoding, from error messages (a service
+    may echo them); before any caller truncates the message."""
     try:
         yield
     except IntegrationError as exc:
-        secrets = [str(v) for k, v in integ.connection.credentials.items()
-                   if v and (k in integ.manifest.secret_fields() or k in OAUTH_TOKENS)]
-        message = exc.message
-        for secret in secrets:
-            message = message.replace(secret, "[REDACTED]")
-        exc.message = scrub(message)
+        redactor = integ.http.redactor or EMPTY
+        exc.message = scrub(redactor.text(exc.message))
         exc.args = (exc.message,)
         raise
+
+
+def _close(integ: Integration) -> None:
+    LIVE.drop(integ.http)
+    integ.http.close()
 
 
 def _ms(started: float) -> float:

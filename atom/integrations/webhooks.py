@@ -1,16 +1,27 @@
 """Webhook signature schemes, verified over the raw body before anything is parsed.
 
-Every comparison is constant-time; schemes with a timestamp enforce a tolerance window.
+Every comparison is constant-time. A scheme that signs a timestamp (ATOM's own, Slack v0,
+HubSpot v3) enforces a tolerance window and yields a *replay digest*: the receiver records it
+once per scope, and a second delivery with the same signature is a replay, whatever else its
+headers say. GitHub and Jira sign no timestamp; their deliveries are de-duplicated by delivery id.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable
 from typing import Mapping
+
+TIMESTAMP_HEADER = "X-Atom-Timestamp"
+SIGNATURE_HEADER = "X-Signature-256"
+
+# ASCII digits only: ``float()`` also takes "nan", "inf", "1e999", "1_000" and non-ASCII digits,
+# and a NaN compares false with every bound, so it would pass any window check.
+_TIMESTAMP = re.compile(r"[0-9]{1,16}(?:\.[0-9]{1,9})?", re.ASCII)
 
 
 class SignatureError(Exception):
@@ -27,6 +38,11 @@ class WebhookRequest:
     body: bytes
 
 
+# A scheme checks a delivery and returns the signature it accepted when that signature covers a
+# timestamp (the basis of the replay digest), or None when it does not.
+Verifier = Callable[[WebhookRequest, str, float, float], "str | None"]
+
+
 def _hmac_hex(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
@@ -39,61 +55,88 @@ def _require(headers: Mapping[str, str], name: str) -> str:
 
 
 def _check_age(timestamp: str, tolerance: float, now: float, unit: float = 1.0) -> None:
-    try:
-        ts = float(timestamp) / unit
-    except ValueError as exc:
-        raise SignatureError("malformed timestamp") from exc
-    if abs(now - ts) > tolerance:
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise SignatureError("malformed timestamp: not a finite number")
+    if abs(now - float(timestamp) / unit) > tolerance:
         raise SignatureError("timestamp outside the tolerance window (replay?)")
 
 
-def verify_slack_v0(req: WebhookRequest, secret: str, tolerance: float, now: float) -> None:
+def _check(expected: str, received: str) -> str:
+    if not hmac.compare_digest(expected.encode(), received.encode()):
+        raise SignatureError("signature mismatch")
+    return expected
+
+
+def verify_atom(req: WebhookRequest, secret: str, tolerance: float, now: float) -> str:
+    """ATOM's generic scheme: ``X-Atom-Timestamp: <unix seconds>`` and
+    ``X-Signature-256: sha256=hex(HMAC-SHA256(secret, "{timestamp}.{body}"))``."""
+    ts = _require(req.headers, TIMESTAMP_HEADER)
+    _check_age(ts, tolerance, now)
+    expected = "sha256=" + _hmac_hex(secret, ts.encode() + b"." + req.body)
+    return _check(expected, _require(req.headers, SIGNATURE_HEADER))
+
+
+def verify_slack_v0(req: WebhookRequest, secret: str, tolerance: float, now: float) -> str:
     """``X-Slack-Signature: v0=hex(HMAC-SHA256(secret, "v0:{ts}:{body}"))``, 5-minute window."""
     ts = _require(req.headers, "X-Slack-Request-Timestamp")
     _check_age(ts, tolerance, now)
     expected = "v0=" + _hmac_hex(secret, b"v0:" + ts.encode() + b":" + req.body)
-    if not hmac.compare_digest(expected, _require(req.headers, "X-Slack-Signature")):
-        raise SignatureError("signature mismatch")
+    return _check(expected, _require(req.headers, "X-Slack-Signature"))
 
 
-def _hub_signature(header: str) -> Callable[[WebhookRequest, str, float, float], None]:
+def _hub_signature(header: str) -> Verifier:
     def verify(req: WebhookRequest, secret: str, tolerance: float, now: float) -> None:
-        expected = "sha256=" + _hmac_hex(secret, req.body)
-        if not hmac.compare_digest(expected, _require(req.headers, header)):
-            raise SignatureError("signature mismatch")
+        _check("sha256=" + _hmac_hex(secret, req.body), _require(req.headers, header))
 
-    verify.__doc__ = f"``{header}: sha256=hex(HMAC-SHA256(secret, body))``."
+    verify.__doc__ = f"``{header}: sha256=hex(HMAC-SHA256(secret, body))`` (no timestamp)."
     return verify
 
 
-def verify_hubspot_v3(req: WebhookRequest, secret: str, tolerance: float, now: float) -> None:
+def verify_hubspot_v3(req: WebhookRequest, secret: str, tolerance: float, now: float) -> str:
     """``X-HubSpot-Signature-v3``: base64 HMAC-SHA256 of method + URI + body + timestamp (ms)."""
     ts = _require(req.headers, "X-HubSpot-Request-Timestamp")
     _check_age(ts, tolerance, now, unit=1000.0)
     message = req.method.encode() + req.url.encode() + req.body + ts.encode()
     digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
     expected = base64.b64encode(digest).decode()
-    if not hmac.compare_digest(expected, _require(req.headers, "X-HubSpot-Signature-v3")):
-        raise SignatureError("signature mismatch")
+    return _check(expected, _require(req.headers, "X-HubSpot-Signature-v3"))
 
 
-SCHEMES: dict[str, Callable[[WebhookRequest, str, float, float], None]] = {
+SCHEMES: dict[str, Verifier] = {
     "slack_v0": verify_slack_v0,
     "github_sha256": _hub_signature("X-Hub-Signature-256"),
     "jira_sha256": _hub_signature("X-Hub-Signature"),
     "hubspot_v3": verify_hubspot_v3,
-    "hmac_sha256": _hub_signature("X-Signature-256"),
+    "hmac_sha256": verify_atom,
 }
 
 
 def verify(scheme: str, req: WebhookRequest, secret: str | None, tolerance: float = 300.0,
-           now: float | None = None) -> None:
-    """Verify a delivery with ``scheme``; raise :class:`SignatureError` when it fails."""
+           now: float | None = None) -> str | None:
+    """Verify a delivery with ``scheme``.
+
+    :return: for a scheme that signs a timestamp, the replay digest (hex SHA-256 of the accepted
+        signature) that the receiver records once per scope; None for a scheme without one.
+    :raises SignatureError: the signature is missing, malformed, stale or wrong, or there is
+        no secret to check it with.
+    """
     if not secret:
         raise SignatureError("the connection has no webhook secret configured")
-    SCHEMES[scheme](req, secret, tolerance, time.time() if now is None else now)
+    signature = SCHEMES[scheme](req, secret, tolerance, time.time() if now is None else now)
+    return None if signature is None else hashlib.sha256(signature.encode()).hexdigest()
+
+
+def sign_atom(secret: str, body: bytes,
+              timestamp: int | float | str | None = None) -> dict[str, str]:
+    """The headers of a delivery signed with ATOM's generic scheme (for tests and tools).
+
+    :param timestamp: unix seconds (now when omitted); a string is sent as it is.
+    """
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    return {TIMESTAMP_HEADER: ts,
+            SIGNATURE_HEADER: "sha256=" + _hmac_hex(secret, ts.encode() + b"." + body)}
 
 
 def sign_hub(secret: str, body: bytes) -> str:
-    """The ``sha256=...`` signature GitHub, Jira and the generic scheme send (for tests/tools)."""
+    """The ``sha256=...`` signature GitHub and Jira send (for tests and tools)."""
     return "sha256=" + _hmac_hex(secret, body)

@@ -61,6 +61,12 @@ class ApiKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Chosen at creation: the key stops working then.
+    expires_at: Mapped[datetime | None]
+
+    def works_at(self, now: datetime) -> bool:
+        """Return whether the key is valid at ``now`` (not revoked, not expired)."""
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
     @staticmethod
     def hash(key: str) -> str:

@@ -9,6 +9,7 @@ import requests
 from atom.integrations import auth as auth_mod
 from atom.integrations.base import InboundEvent
 from atom.integrations.base import Integration
+from atom.integrations.webhooks import TIMESTAMP_HEADER
 from atom.integrations.webhooks import WebhookRequest
 
 
@@ -68,6 +69,9 @@ class HttpIntegration(Integration):
         return _result(self.http.post(channel or "/", json={"text": message}))
 
     def parse_webhook(self, req: WebhookRequest, payload: Any) -> list[InboundEvent]:
-        delivery = req.headers.get("X-Delivery-Id") or hashlib.sha256(req.body).hexdigest()
+        """One event per delivery; without ``X-Delivery-Id`` the id is a digest of what was
+        signed (timestamp and body), so the same body sent again later is a new delivery."""
+        signed = req.headers.get(TIMESTAMP_HEADER, "").encode() + b"." + req.body
+        delivery = req.headers.get("X-Delivery-Id") or hashlib.sha256(signed).hexdigest()
         body = payload if isinstance(payload, dict) else {"items": payload}
         return [InboundEvent("webhook_received", delivery, body)]

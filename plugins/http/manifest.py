@@ -37,7 +37,9 @@ MANIFEST = Manifest(
     triggers=(
         Trigger("webhook_received", "Webhook received", {"event": "order.created", "id": 42},
                 description="Any JSON POSTed to the connection's hook URL, signed with "
-                            "X-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>"),
+                            "X-Atom-Timestamp: <unix seconds> and X-Signature-256: "
+                            "sha256=<hex HMAC-SHA256(secret, \"<timestamp>.<body>\")>, "
+                            "within 5 minutes; a replayed signature is a duplicate"),
     ),
     webhook=WebhookSpec(scheme="hmac_sha256", secret_field="webhook_secret",
                         delivery_header="X-Delivery-Id"),

@@ -18,8 +18,9 @@ class HttpCredentials(Schema):
     password = fields.String(metadata={"secret": True})
     header = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9-]{1,100}$"))
     key = fields.String(metadata={"secret": True})
-    webhook_secret = fields.String(metadata={"secret": True,
-                                             "description": "HMAC key of X-Signature-256"})
+    webhook_secret = fields.String(metadata={
+        "secret": True,
+        "description": "HMAC key of X-Signature-256 (over X-Atom-Timestamp and the body)"})
 
     @validates_schema
     def _needs(self, data, **kwargs):

@@ -39,7 +39,8 @@ class JiraCredentials(Schema):
 class JiraSettings(Schema):
     site = fields.String(validate=[validate.Length(max=255),
                                    validate.Regexp(SITE, error="not a site name")],
-                         metadata={"description": "Your Jira Cloud site: \"acme\" or "
+                         metadata={"destination": True,
+                                   "description": "Your Jira Cloud site: \"acme\" or "
                                                   "\"acme.atlassian.net\" (ignored when base_url "
                                                   "is set)"})
 

@@ -84,5 +84,5 @@ def test_production_refuses_to_start_without_an_encryption_key(monkeypatch, tmp_
 
     from atom.settings import ConfigError
     with pytest.raises(ConfigError, match="ATOM_ENCRYPTION_KEY"):
-        create_app({"ENV_NAME": "production", "SECRET_KEY": "x",
+        create_app({"ENV_NAME": "production", "SECRET_KEY": "x" * 32,
                     "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})

@@ -10,6 +10,9 @@ time; the result is the median of the per-round ratios (target: at most 1.15)::
 
     RESULT client_overhead_ratio=1.031
 
+The client redacts every response with the redactor of a connection holding a bearer token and
+a Basic user and password, as a real connection's client does (``--no-redactor``: without).
+
 Options: ``--calls N``, ``--rounds R``, ``--block B``, ``--profile`` (cProfile of one client
 run), ``--no-metrics`` (diagnostics: no recorder). Exits 1 if metrics rows went missing.
 """
@@ -139,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--block", type=int, default=100, help="calls per alternating block")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--no-metrics", action="store_true", help="diagnostics: no recorder")
+    parser.add_argument("--no-redactor", action="store_true", help="responses are not redacted")
     args = parser.parse_args(argv)
 
     import logging
@@ -150,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     from atom.extensions import db
     from atom.integrations.http import ClientSettings
     from atom.integrations.http import IntegrationClient
+    from atom.integrations.redaction import Redactor
     from atom.models import CallRecord
     from atom.state import get_state
 
@@ -168,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
             connection_id=1,
             settings=ClientSettings(base_url=url, rate_per_second=1e9, rate_burst=1_000_000),
             recorder=None if args.no_metrics else recorder,
+            # The app's outbound policy, as every connection's client has it (testing: the
+            # loopback server is allowed).
+            policy=get_state(app).outbound,
+            redactor=None if args.no_redactor else Redactor.for_credentials(
+                {"token": "tok-bench-0123456789abcdefghij", "username": "bench@example.com",
+                 "password": "pw-bench-9876543210"}, {"token", "password"}),
         )
         target = url + "/items"
 

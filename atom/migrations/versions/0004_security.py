@@ -1,5 +1,5 @@
 """security: ids never reused (SQLite AUTOINCREMENT), webhook receipts, session versions,
-one-time password expiry, execution roots
+one-time password and API key expiry, execution roots
 
 Revision ID: 0004_security
 Revises: 0003_monitoring
@@ -43,6 +43,9 @@ def upgrade():
         batch_op.add_column(sa.Column('password_expires_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('session_version', sa.Integer(), server_default='0', nullable=False))
 
+    with op.batch_alter_table('api_keys', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('expires_at', sa.DateTime(), nullable=True))
+
     with op.batch_alter_table('executions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('root_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_executions_root_id'), ['root_id'], unique=False)
@@ -58,6 +61,9 @@ def downgrade():
     with op.batch_alter_table('executions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_executions_root_id'))
         batch_op.drop_column('root_id')
+
+    with op.batch_alter_table('api_keys', schema=None) as batch_op:
+        batch_op.drop_column('expires_at')
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('session_version')

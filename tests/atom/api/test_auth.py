@@ -71,8 +71,36 @@ def test_a_logged_in_session_reads_the_api_and_writes_only_with_a_csrf_token(app
         uid = user.id
     with client.session_transaction() as session:
         session["user_id"] = uid
+        session["session_version"] = 0
     assert client.get("/api/v2/connections").status_code == 200
     response = client.post("/api/v2/connections", json={
         "integration": "http", "label": "x", "settings": {"base_url": "http://127.0.0.1:1"}})
     assert response.status_code == 403
     assert "CSRF" in response.get_json()["message"]
+
+
+def test_a_session_signed_before_a_logout_elsewhere_is_401(app, client, alice):
+    assert client.post("/login", data=alice).status_code == 302
+    assert client.get("/api/v2/connections").status_code == 200
+    other = app.test_client()
+    other.post("/login", data=alice)
+    other.post("/logout")
+    response = client.get("/api/v2/connections")
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "unauthorized"
+
+
+def test_a_one_time_password_session_is_403_until_the_password_changes(app, client):
+    from atom.models import User
+
+    with app.app_context():
+        user = User(email="otp@example.com", role="admin", must_change_password=True)
+        user.set_password("one-time-pass")
+        db.session.add(user)
+        db.session.commit()
+    client.post("/login", data={"email": "otp@example.com", "password": "one-time-pass"})
+    for method, path in (("GET", "/api/v2/connections"), ("GET", "/api/v2/users"),
+                         ("POST", "/api/v2/keys")):
+        response = client.open(path, method=method, json={"name": "x", "role": "admin"})
+        assert response.status_code == 403, (method, path)
+        assert response.get_json()["code"] == "password_change_required"

@@ -46,8 +46,9 @@ def test_a_one_time_password_must_be_changed_first(app, client):
         db.session.commit()
     login(client, "new@example.com", "one-time-pass")
     assert client.get("/").headers["Location"].endswith("/password")
-    assert client.post("/password", data={"password": "short"}).status_code == 422
-    assert client.post("/password", data={"password": "a much longer password"}).status_code == 302
+    current = {"current_password": "one-time-pass"}
+    assert client.post("/password", data={**current, "password": "short"}).status_code == 422
+    assert client.post("/password", data={**current, "password": "a much longer password"}).status_code == 302
     assert client.get("/").status_code == 200
     client.post("/logout")
     assert login(client, "new@example.com", "one-time-pass").status_code == 401

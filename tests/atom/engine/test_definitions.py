@@ -73,6 +73,22 @@ INVALID = {
     "wait_without_seconds": (manual("c", [{"id": "w", "type": "wait"}]), "steps.w", "seconds", "either"),
     "bad_wait_until": (manual("c", [{"id": "w", "type": "wait", "until": "tomorrow"}]), "steps.w", "until",
                        "ISO-8601"),
+    # Handlers the runner cannot order (issue 7, item 10: today 201, then every run crashes).
+    "handlers_of_each_other": (manual("c", [post_step("a", "/a", on_error="b"), post_step("b", "/b", on_error="a")]),
+                               "steps.a", "on_error", "handler and dependency cycle"),
+    "handler_chain_looping_back": (manual("c", [post_step("a", "/a", on_error="b"), post_step("b", "/b", on_error="c"),
+                                                post_step("c", "/c", on_error="a")]),
+                                   "steps.c", "on_error", "handler and dependency cycle"),
+    "step_depending_on_its_handler": (manual("c", [post_step("a", "/a", deps=["b"], on_error="b"),
+                                                   post_step("b", "/b")]),
+                                      "steps.a", "depends_on", "handler and dependency cycle"),
+    "handler_upstream_of_its_step": (manual("c", [post_step("a", "/a", deps=["c"], on_error="b"), post_step("b", "/b"),
+                                                  post_step("c", "/c", deps=["b"])]),
+                                     "steps.a", "on_error", "handler and dependency cycle"),
+    "unknown_sub_workflow": (manual("c", [{"id": "sub", "type": "workflow", "workflow_id": 999}]),
+                             "steps.sub", "workflow_id", "no workflow 999"),
+    "sub_workflow_id_beyond_64_bits": (manual("c", [{"id": "sub", "type": "workflow", "workflow_id": 2 ** 70}]),
+                                       "steps.sub", "workflow_id", "no workflow"),
 }
 
 
@@ -270,3 +286,26 @@ def test_unknown_or_uninstallable_templates_are_refused(app, api):
                                    json=overrides, headers=api.headers)
         assert response.status_code == 422, overrides
     assert count(app, Workflow) == before
+
+
+def test_a_sub_workflow_must_exist_and_not_be_deleted(app, api, conn):
+    child = api.create(manual("child", [post_step("a", "/a")]))
+    step = {"id": "sub", "type": "workflow", "workflow_id": child["id"]}
+    api.client.post(f"/api/v2/ai-workflows/{child['id']}/disable", headers=api.headers)
+    parent = api.create(manual("parent", [step]))  # disabled is fine: it may be enabled again
+    assert api.client.delete(f"/api/v2/ai-workflows/{child['id']}", headers=api.headers).status_code == 204
+    before = _state(app)
+    for response in (api.client.post("/api/v2/ai-workflows", json=manual("p2", [step]), headers=api.headers),
+                     api.client.put(f"/api/v2/ai-workflows/{parent['id']}", json=manual("p3", [step]),
+                                    headers=api.headers)):
+        assert response.status_code == 422
+        assert response.get_json()["errors"]["steps.sub"]["workflow_id"] == [f"no workflow {child['id']}"]
+    assert _state(app) == before
+
+
+def test_a_handler_that_waits_for_its_step_is_fine(api, fake, conn):
+    fake.always("/a", reply(500, {}))
+    fake.always("/b", reply(200, {}))
+    wf = api.create(manual("h", [post_step("a", "/a", on_error="b"), post_step("b", "/b", deps=["a"])]))
+    done = api.run(wf["id"])
+    assert steps_of(done)["b"]["status"] == "succeeded"

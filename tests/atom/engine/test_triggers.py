@@ -2,10 +2,9 @@
 time, also from several threads/processes), pruning, and the ``atom workflows`` CLI."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
+import time
 from datetime import datetime
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ import atom.cli
 from atom.engine.triggers import fire_schedule
 from atom.engine.triggers import last_fire_time
 from atom.extensions import db
+from atom.integrations.webhooks import sign_atom
 from atom.integrations.webhooks import sign_hub
 from atom.models import Execution
 from atom.models import ScheduleFire
@@ -34,11 +34,13 @@ SECRET = "whsec-engine-0123456789"
 # -- event triggers -----------------------------------------------------------------------------
 
 
-def _deliver(client, conn_id: int, payload: dict, delivery: str, secret: str = SECRET):
+def _deliver(client, conn_id: int, payload: dict, delivery: str | None, secret: str = SECRET,
+             ts: int | None = None):
     body = json.dumps(payload).encode()
-    return client.post(f"/hooks/http/{conn_id}", data=body, headers={
-        "Content-Type": "application/json", "X-Delivery-Id": delivery,
-        "X-Signature-256": sign_hub(secret, body)})
+    headers = {"Content-Type": "application/json", **sign_atom(secret, body, ts)}
+    if delivery is not None:
+        headers["X-Delivery-Id"] = delivery
+    return client.post(f"/hooks/http/{conn_id}", data=body, headers=headers)
 
 
 def test_a_signed_webhook_event_starts_every_matching_enabled_workflow(app, api, fake, create_connection):
@@ -72,9 +74,18 @@ def test_a_signed_webhook_event_starts_every_matching_enabled_workflow(app, api,
     assert [api.execution(i)["workflow_id"] for i in response.get_json()["executions"]] == [everything["id"]]
     response = _deliver(api.client, conn["id"], {"event": "order.deleted", "id": 9}, "d-3")
     assert [api.execution(i)["workflow_id"] for i in response.get_json()["executions"]] == [everything["id"]]
-    # A repeated delivery is a duplicate: nothing starts again.
-    response = _deliver(api.client, conn["id"], {"event": "order.created", "id": 7, "shop": {"region": "eu"}}, "d-1")
-    assert response.get_json() == {"accepted": 0, "duplicates": 1, "executions": []}
+    # A repeated delivery (signed afresh, the same delivery id) is a duplicate: nothing starts again.
+    redelivered = {"event": "order.created", "id": 7, "shop": {"region": "eu"}}
+    response = _deliver(api.client, conn["id"], redelivered, "d-1", ts=int(time.time()) + 1)
+    assert response.get_json() == {"accepted": 0, "duplicates": 1, "executions": [], "duplicate": True}
+    # So is a replay of a signed delivery under another delivery id, or none.
+    signed_at = int(time.time())
+    fresh = {"event": "order.created", "id": 11, "shop": {"region": "us"}}
+    assert len(_deliver(api.client, conn["id"], fresh, "d-5", ts=signed_at).get_json()["executions"]) == 2
+    for delivery in ("d-6", None):
+        replay = _deliver(api.client, conn["id"], fresh, delivery, ts=signed_at)
+        assert replay.status_code == 200
+        assert replay.get_json() == {"accepted": 0, "duplicates": 1, "executions": [], "duplicate": True}
     # A bad signature starts nothing.
     before = count(app, Execution)
     bad = _deliver(api.client, conn["id"], {"event": "order.created", "id": 10}, "d-4", secret="wrong-secret-123")
@@ -82,7 +93,7 @@ def test_a_signed_webhook_event_starts_every_matching_enabled_workflow(app, api,
     assert count(app, Execution) == before
     for ex_id in [e["id"] for e in api.client.get("/api/v2/executions", headers=api.headers).get_json()["executions"]]:
         api.wait_finished(ex_id)
-    assert fake.count("/orders") == 1
+    assert fake.count("/orders") == 2  # d-1 and d-5, once each
 
 
 # -- per-workflow webhook URLs -----------------------------------------------------------------------
@@ -129,22 +140,40 @@ def test_a_webhook_with_a_secret_needs_the_hmac_signature(app, api):
     assert wf["trigger"]["secret"] == "********"  # never shown back
     url = _path(wf["webhook_url"])
     body = json.dumps({"v": 42}).encode()
-    good = "sha256=" + hmac.new(b"s3cret-signing-key", body, hashlib.sha256).hexdigest()
+    now = int(time.time())
+    good = sign_atom("s3cret-signing-key", body, now)
     headers = {"Content-Type": "application/json"}
-    for signature in (None, "sha256=" + "0" * 64, "garbage",
-                      "sha256=" + hmac.new(b"other-key", body, hashlib.sha256).hexdigest()):
-        extra = {"X-Signature-256": signature} if signature else {}
-        response = api.client.post(url, data=body, headers={**headers, **extra})
+    for signature in ({}, {"X-Atom-Timestamp": str(now)}, {**good, "X-Signature-256": "sha256=" + "0" * 64},
+                      {**good, "X-Signature-256": "garbage"}, sign_atom("other-key-12345", body, now),
+                      {"X-Signature-256": sign_hub("s3cret-signing-key", body)},  # the old scheme
+                      {**good, "X-Atom-Timestamp": str(now + 1)},  # the timestamp is signed
+                      sign_atom("s3cret-signing-key", body, now - 301),
+                      sign_atom("s3cret-signing-key", body, now + 301),
+                      sign_atom("s3cret-signing-key", body, "nan"),
+                      sign_atom("s3cret-signing-key", body, "1e999")):
+        response = api.client.post(url, data=body, headers={**headers, **signature})
         assert response.status_code == 401, signature
         assert response.get_json()["code"] == "bad_signature"
     assert count(app, Execution) == 0
     # The signature covers the exact bytes.
     tampered = json.dumps({"v": 43}).encode()
-    assert api.client.post(url, data=tampered, headers={**headers, "X-Signature-256": good}).status_code == 401
-    response = api.client.post(url, data=body, headers={**headers, "X-Signature-256": good})
+    assert api.client.post(url, data=tampered, headers={**headers, **good}).status_code == 401
+    response = api.client.post(url, data=body, headers={**headers, **good, "X-Delivery-Id": "evt-1"})
     assert response.status_code == 202
     done = api.wait_finished(response.get_json()["execution_id"])
     assert steps_of(done)["t"]["output"] == {"v": 42}
+    # A replay is a duplicate whatever its delivery id: 200, and nothing starts.
+    for delivery in ({"X-Delivery-Id": "evt-2"}, {"X-Delivery-Id": "evt-1"}, {}):
+        replay = api.client.post(url, data=body, headers={**headers, **good, **delivery})
+        assert replay.status_code == 200, delivery
+        assert replay.get_json()["duplicate"] is True
+    assert count(app, Execution) == 1
+    # Signed afresh with a known delivery id: the same execution, a duplicate.
+    again = api.client.post(url, data=body, headers={**headers, **sign_atom("s3cret-signing-key", body, now + 1),
+                                                     "X-Delivery-Id": "evt-1"})
+    assert again.status_code == 200
+    assert again.get_json() == {"execution_id": done["id"], "duplicate": True}
+    assert count(app, Execution) == 1
 
 
 # -- cron -----------------------------------------------------------------------------------------

@@ -7,9 +7,11 @@ import pytest
 
 from atom.integrations.http import ClientSettings
 from atom.integrations.http import IntegrationClient
+from atom.integrations.outbound import OutboundPolicy
 from tests.fakes import FakeClock
 from tests.fakes import FakeServer
 from tests.fakes import ListRecorder
+from tests.fakes import reply
 
 
 @pytest.fixture
@@ -30,7 +32,11 @@ def recorder() -> ListRecorder:
 
 @pytest.fixture
 def make_client(server, clock, recorder):
-    """Build an ``IntegrationClient`` for the fake server; keywords override ``ClientSettings``."""
+    """Build an ``IntegrationClient`` for the fake server; keywords override ``ClientSettings``.
+
+    The client gets the testing outbound policy (loopback allowed) unless ``client_kw`` names
+    another ``policy``.
+    """
     clients: list[IntegrationClient] = []
 
     def make(*, auth: Any = None, settings: ClientSettings | None = None,
@@ -44,7 +50,7 @@ def make_client(server, clock, recorder):
             auth=auth,
             recorder=recorder,
             clock=clock,
-            **(client_kw or {}),
+            **{"policy": OutboundPolicy(allow_private=True), **(client_kw or {})},
         )
         clients.append(client)
         return client
@@ -52,3 +58,12 @@ def make_client(server, clock, recorder):
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def other():
+    """A second local server: another port is another origin."""
+    with FakeServer() as fake:
+        for path in ("/", "/x", "/landing"):
+            fake.always(path, reply(200, {"other": True}))
+        yield fake

@@ -515,3 +515,153 @@ def test_default_operation_names_do_not_carry_record_ids():
     assert label("/repos/o/r/issues/42/comments") == "/repos/o/r/issues/:id/comments"
     assert label("/crm/v3/objects/contacts/901") == "/crm/v3/objects/contacts/:id"
     assert label("/api/chat.postMessage") == "/api/chat.postMessage"
+
+
+# -- same origin (issue 7, item 2) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", [
+    "HTTP://{other}/",
+    "Http://{other}/x",
+    " http://{other}/",
+    "\thttp://{other}/x\n",
+    "//{other}/x",
+    "\\\\{other}/x",
+    "/\\{other}/x",
+    "http://{base}@{other}/",
+    "http://user:pw@{other}/x",
+    "https://{base}/",  # another scheme is another origin
+])
+def test_an_absolute_url_to_another_origin_is_refused_in_any_spelling(
+        server, other, clock, make_client, spelling):
+    base = f"127.0.0.1:{server.port}"
+    target = f"127.0.0.1:{other.port}"
+    url = spelling.format(base=base, other=target)
+    with pytest.raises(ValidationFailed) as info:
+        make_client().get(url)
+    assert (target if "{other}" in spelling else base) in info.value.message
+    assert other.count() == 0
+    assert server.count() == 0
+
+
+@pytest.mark.parametrize("spelling", [
+    "HTTP://{base}/x",
+    " http://{base}/x ",
+    "http://someone@{base}/x",
+])
+def test_an_absolute_url_on_the_same_origin_is_allowed_in_any_spelling(
+        server, clock, make_client, spelling):
+    server.always("/x", reply(200))
+    make_client().get(spelling.format(base=f"127.0.0.1:{server.port}"))
+    assert server.count("/x") == 1
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("http://Example.COM/a", "http://example.com:80/b", True),
+    ("https://example.com", "https://example.com:443/", True),
+    ("https://example.com", "http://example.com", False),
+    ("http://example.com:8080", "http://example.com", False),
+    ("http://user:pw@example.com/", "http://example.com/", True),
+    ("http://BÜCHER.example/", "http://xn--bcher-kva.example/", True),
+    ("  http://example.com/ ", "http://example.com", True),
+    ("http://example.com\\@evil.example/", "http://example.com", True),  # where urllib3 connects
+    ("http://evil.example\\.example.com/", "http://example.com", False),
+    ("http://[::1]:80/", "http://[::1]/", True),
+])
+def test_origins_are_compared_after_normalising(a, b, same):
+    assert (http_mod.origin(a) == http_mod.origin(b)) is same
+
+
+# -- redirects ---------------------------------------------------------------------------------
+
+
+def test_a_same_origin_redirect_keeps_the_credentials(server, clock, make_client):
+    from atom.integrations import auth as auth_mod
+
+    server.script("/start", reply(302, headers={"Location": "/next"}))
+    server.always("/next", reply(200, {"ok": True}))
+    response = make_client(auth=auth_mod.bearer("tok-1")).get("/start")
+    assert response.json() == {"ok": True}
+    assert server.calls("/next")[0].headers["Authorization"] == "Bearer tok-1"
+    assert [r.status_code for r in response.history] == [302]
+
+
+def _auths():
+    from atom.integrations import auth as auth_mod
+
+    return {
+        "bearer": auth_mod.bearer("tok-secret-1"),
+        "api_key": auth_mod.HeaderAuth("X-Api-Key", "key-secret-2"),
+        "query": auth_mod.QueryAuth({"key": "key-secret-3", "token": "tok-secret-4"}),
+    }
+
+
+@pytest.mark.parametrize("kind", ["bearer", "api_key", "query"])
+def test_a_redirect_to_another_origin_drops_every_credential(server, other, clock, make_client,
+                                                               kind):
+    # A service that echoes the query-string credentials into the Location, as some do.
+    echoed = "key=key-secret-3&token=tok-secret-4&" if kind == "query" else ""
+    location = f"{other.url}/landing?{echoed}page=2"
+    server.script("/start", reply(302, headers={"Location": location,
+                                                "Set-Cookie": "sid=cookie-secret-5; Path=/"}))
+    client = make_client(auth=_auths()[kind])
+
+    response = client.get("/start", headers={"Cookie": "c=cookie-secret-6"})
+
+    assert response.json() == {"other": True}
+    first = server.calls("/start")[0]
+    assert "secret" in str(dict(first.headers)) + str(first.query)  # the base got them
+    (landed,) = other.calls("/landing")
+    assert landed.query == {"page": ["2"]}
+    sent = " ".join(f"{k}: {v}" for k, v in landed.headers.items())
+    assert "secret" not in sent
+    for name in ("Authorization", "X-Api-Key", "Cookie"):
+        assert name not in landed.headers
+
+
+def test_the_session_never_keeps_cookies(server, clock, make_client):
+    server.script("/login", reply(200, headers={"Set-Cookie": "sid=abc; Path=/"}))
+    server.always("/me", reply(200))
+    client = make_client()
+    client.get("/login")
+    client.get("/me")
+    assert "Cookie" not in server.calls("/me")[0].headers
+    assert len(client.session.cookies) == 0
+
+
+def test_a_redirect_away_and_back_does_not_restore_the_credentials(server, other, clock,
+                                                                     make_client):
+    from atom.integrations import auth as auth_mod
+
+    server.script("/start", reply(302, headers={"Location": f"{other.url}/bounce"}))
+    other.script("/bounce", reply(302, headers={"Location": f"{server.url}/back"}))
+    server.always("/back", reply(200))
+    make_client(auth=auth_mod.bearer("tok-1")).get("/start")
+    assert "Authorization" not in other.calls("/bounce")[0].headers
+    assert "Authorization" not in server.calls("/back")[0].headers
+
+
+def test_redirects_stop_after_five_hops(server, clock, make_client):
+    server.always("/loop", reply(302, headers={"Location": "/loop"}))
+    with pytest.raises(UpstreamError) as info:
+        make_client().get("/loop")
+    assert "redirect" in info.value.message
+    assert info.value.permanent is True
+    assert server.count("/loop") == 6  # the request and five hops
+    assert clock.sleeps == []
+
+
+def test_a_post_returns_the_redirect_without_following_it(server, clock, make_client):
+    server.script("/items", reply(303, headers={"Location": "/items/1"}))
+    response = make_client().post("/items", json={"a": 1})
+    assert response.status_code == 303
+    assert server.count("/items/1") == 0
+
+
+def test_a_303_turns_into_a_get_without_the_body(server, clock, make_client):
+    server.script("/search", reply(303, headers={"Location": "/results"}))
+    server.always("/results", reply(200, {"hits": []}))
+    make_client().request("GET", "/search", json={"q": "x"})
+    (landed,) = server.calls("/results")
+    assert landed.method == "GET"
+    assert landed.body == b""

@@ -11,6 +11,7 @@ from atom.extensions import db
 from atom.integrations.errors import UpstreamError
 from atom.integrations.http import ClientSettings
 from atom.integrations.http import IntegrationClient
+from atom.integrations.outbound import OutboundPolicy
 from atom.models import CallRecord
 from atom.state import get_state
 from tests.fakes import reply
@@ -19,7 +20,8 @@ from tests.fakes import wait_until
 
 def _client(server, clock, recorder, conn_id=3):
     return IntegrationClient(integration="fake", connection_id=conn_id, recorder=recorder,
-                             settings=ClientSettings(base_url=server.url), clock=clock)
+                             settings=ClientSettings(base_url=server.url), clock=clock,
+                             policy=OutboundPolicy(allow_private=True))
 
 
 def _rows(app) -> int:

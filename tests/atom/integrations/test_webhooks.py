@@ -1,5 +1,6 @@
 """Webhook signature schemes: every scheme in ``SCHEMES`` accepts a valid delivery and rejects
-tampered bodies, wrong secrets, missing headers and (where signed) stale timestamps."""
+tampered bodies, wrong secrets, missing headers and (where signed) stale or non-finite
+timestamps; schemes that sign a timestamp return a replay digest."""
 from __future__ import annotations
 
 import base64
@@ -11,6 +12,7 @@ import pytest
 from atom.integrations.webhooks import SCHEMES
 from atom.integrations.webhooks import SignatureError
 from atom.integrations.webhooks import WebhookRequest
+from atom.integrations.webhooks import sign_atom
 from atom.integrations.webhooks import sign_hub
 from atom.integrations.webhooks import verify
 
@@ -20,22 +22,34 @@ URL = "https://atom.example.com/hooks/x/1"
 BODY = b'{"event":"created","id":42}'
 
 
-def _slack(body: bytes, secret: str, ts: float) -> dict[str, str]:
-    stamp = str(int(ts))
+def _stamp(ts: float | str, unit: int = 1) -> str:
+    """A signer's timestamp: a number of seconds, or a header value used verbatim."""
+    return ts if isinstance(ts, str) else str(int(ts * unit))
+
+
+def _slack(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    stamp = _stamp(ts)
     base = b"v0:" + stamp.encode() + b":" + body
     sig = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": "v0=" + sig}
 
 
-def _hubspot(body: bytes, secret: str, ts: float) -> dict[str, str]:
-    stamp = str(int(ts * 1000))
+def _hubspot(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    stamp = _stamp(ts, 1000)
     message = b"POST" + URL.encode() + body + stamp.encode()
     sig = base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
     return {"X-HubSpot-Request-Timestamp": stamp, "X-HubSpot-Signature-v3": sig}
 
 
+def _atom(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    """The documented formula, written out: X-Signature-256 = sha256=hex(HMAC(secret, "ts.body"))."""
+    stamp = _stamp(ts)
+    sig = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"X-Atom-Timestamp": stamp, "X-Signature-256": "sha256=" + sig}
+
+
 def _hub(header: str):
-    def sign(body: bytes, secret: str, ts: float) -> dict[str, str]:
+    def sign(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
         return {header: sign_hub(secret, body)}
     return sign
 
@@ -45,9 +59,12 @@ SIGNERS = {
     "github_sha256": _hub("X-Hub-Signature-256"),
     "jira_sha256": _hub("X-Hub-Signature"),
     "hubspot_v3": _hubspot,
-    "hmac_sha256": _hub("X-Signature-256"),
+    "hmac_sha256": _atom,
 }
-TIMESTAMPED = {"slack_v0": "X-Slack-Request-Timestamp", "hubspot_v3": "X-HubSpot-Request-Timestamp"}
+TIMESTAMPED = {"slack_v0": "X-Slack-Request-Timestamp", "hubspot_v3": "X-HubSpot-Request-Timestamp",
+               "hmac_sha256": "X-Atom-Timestamp"}
+MALFORMED = ["nan", "NaN", "inf", "-inf", "Infinity", "1e999", "1e3", "", " ", "12abc",
+              "0x65", "1_700_000_000", "١٧٠٠٠٠٠٠٠٠", " 1700000000", "-1700000000"]
 
 
 def _req(headers: dict[str, str], body: bytes = BODY) -> WebhookRequest:
@@ -97,16 +114,17 @@ def test_no_configured_secret_is_rejected(scheme):
 
 
 @pytest.mark.parametrize("scheme", sorted(TIMESTAMPED))
-@pytest.mark.parametrize("age", [301, -301, 3600])
-def test_stale_timestamp_is_rejected_even_when_correctly_signed(scheme, age):
+@pytest.mark.parametrize("age", [301, -301, 3600, -3600])
+def test_stale_or_future_timestamp_is_rejected_even_when_correctly_signed(scheme, age):
     headers = SIGNERS[scheme](BODY, SECRET, NOW - age)
     with pytest.raises(SignatureError, match="tolerance"):
         verify(scheme, _req(headers), SECRET, tolerance=300, now=NOW)
 
 
 @pytest.mark.parametrize("scheme", sorted(TIMESTAMPED))
-def test_timestamp_within_tolerance_is_accepted(scheme):
-    verify(scheme, _req(SIGNERS[scheme](BODY, SECRET, NOW - 299)), SECRET, tolerance=300, now=NOW)
+@pytest.mark.parametrize("age", [299, -299, 0])
+def test_timestamp_within_tolerance_is_accepted(scheme, age):
+    verify(scheme, _req(SIGNERS[scheme](BODY, SECRET, NOW - age)), SECRET, tolerance=300, now=NOW)
 
 
 @pytest.mark.parametrize("scheme", sorted(TIMESTAMPED))
@@ -119,11 +137,48 @@ def test_replayed_signature_with_a_fresh_timestamp_is_rejected(scheme):
 
 
 @pytest.mark.parametrize("scheme", sorted(TIMESTAMPED))
-def test_malformed_timestamp_is_rejected(scheme):
-    headers = SIGNERS[scheme](BODY, SECRET, NOW)
-    headers[TIMESTAMPED[scheme]] = "yesterday"
+@pytest.mark.parametrize("stamp", MALFORMED)
+def test_a_timestamp_that_is_not_a_finite_number_is_rejected_even_when_signed(scheme, stamp):
+    """The signature is correct over the odd timestamp: only the timestamp check can refuse it
+    (``float("nan")`` compares false with everything, so a naive window check lets it pass)."""
     with pytest.raises(SignatureError):
-        verify(scheme, _req(headers), SECRET, now=NOW)
+        verify(scheme, _req(SIGNERS[scheme](BODY, SECRET, stamp)), SECRET, now=NOW)
+
+
+def test_the_generic_scheme_signs_the_timestamp_with_the_body():
+    ts = str(int(NOW))
+    old_style = {"X-Atom-Timestamp": ts, "X-Signature-256": sign_hub(SECRET, BODY)}
+    with pytest.raises(SignatureError, match="mismatch"):
+        verify("hmac_sha256", _req(old_style), SECRET, now=NOW)
+    with pytest.raises(SignatureError, match="X-Atom-Timestamp"):
+        verify("hmac_sha256", _req({"X-Signature-256": sign_hub(SECRET, BODY)}), SECRET, now=NOW)
+    assert sign_atom(SECRET, BODY, int(NOW)) == _atom(BODY, SECRET, NOW)
+
+
+def test_sign_atom_uses_the_current_time_by_default():
+    import time
+
+    headers = sign_atom(SECRET, BODY)
+    assert abs(int(headers["X-Atom-Timestamp"]) - time.time()) < 5
+    verify("hmac_sha256", _req(headers), SECRET)
+
+
+@pytest.mark.parametrize("scheme", sorted(TIMESTAMPED))
+def test_a_timestamped_scheme_returns_a_replay_digest_of_the_signature(scheme):
+    first = verify(scheme, _req(SIGNERS[scheme](BODY, SECRET, NOW)), SECRET, now=NOW)
+    again = verify(scheme, _req(SIGNERS[scheme](BODY, SECRET, NOW)), SECRET, now=NOW + 10)
+    later = verify(scheme, _req(SIGNERS[scheme](BODY, SECRET, NOW + 1)), SECRET, now=NOW + 1)
+    assert isinstance(first, str) and len(first) == 64 and int(first, 16) >= 0
+    assert first == again  # the same signed delivery, whatever else the headers say
+    assert later != first  # a new timestamp is a new delivery
+    for header, value in SIGNERS[scheme](BODY, SECRET, NOW).items():
+        assert value not in first and first != hashlib.sha256(BODY).hexdigest()
+
+
+@pytest.mark.parametrize("scheme", ["github_sha256", "jira_sha256"])
+def test_a_scheme_without_a_timestamp_returns_no_digest(scheme):
+    """GitHub and Jira sign no timestamp: their deliveries are de-duplicated by delivery id."""
+    assert verify(scheme, _req(SIGNERS[scheme](BODY, SECRET, NOW)), SECRET, now=NOW) is None
 
 
 def test_hubspot_signs_the_url():

@@ -145,3 +145,28 @@ def test_without_a_client_secret_nothing_is_accepted(client, create_connection, 
         "X-HubSpot-Request-Timestamp": ts, "X-HubSpot-Signature-v3": sign(url, body, ts, "")})
     assert r.status_code == 401
     assert "no webhook secret" in r.get_json()["message"]
+
+
+def test_a_replayed_request_is_a_duplicate_by_its_signature(app, client, deliver):
+    """HubSpot signs its timestamp: the same signed request again is a replay, answered as a
+    duplicate before any event id is looked at."""
+    path = f"/hooks/hubspot/{deliver.connection['id']}"
+    body = json.dumps([event(301, "company.creation", 555)]).encode()  # stored by no trigger
+    ts = str(int(time.time() * 1000))
+    headers = {"Content-Type": "application/json", "X-HubSpot-Request-Timestamp": ts,
+               "X-HubSpot-Signature-v3": sign(f"http://localhost{path}", body, ts)}
+    first = client.post(path, data=body, headers=headers)
+    replay = client.post(path, data=body, headers=headers)
+    assert first.status_code == 200 and first.get_json()["duplicate"] is False
+    assert replay.status_code == 200 and replay.get_json()["duplicate"] is True
+
+
+@pytest.mark.parametrize("stamp", ["nan", "inf", "1e999", "12abc"])
+def test_a_timestamp_that_is_not_a_finite_number_is_rejected(app, client, deliver, stamp):
+    path = f"/hooks/hubspot/{deliver.connection['id']}"
+    body = json.dumps([event(101, "contact.creation")]).encode()
+    r = client.post(path, data=body, headers={
+        "Content-Type": "application/json", "X-HubSpot-Request-Timestamp": stamp,
+        "X-HubSpot-Signature-v3": sign(f"http://localhost{path}", body, stamp)})
+    assert r.status_code == 401
+    assert stored(app) == []

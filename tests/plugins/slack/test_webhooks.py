@@ -171,3 +171,33 @@ def test_a_connection_without_a_signing_secret_accepts_nothing(app, client, crea
     r = client.post(f"/hooks/slack/{conn['id']}", data=raw, headers=signed(raw))
     assert r.status_code == 401
     assert stored(app) == []
+
+
+def _receipts(app) -> list[str]:
+    from atom.models import WebhookReceipt
+
+    with app.app_context():
+        return [r.scope for r in db.session.scalars(db.select(WebhookReceipt))]
+
+
+def test_a_replayed_request_is_a_duplicate_by_its_signature(app, client, conn):
+    """Slack signs its timestamp: the same signed request again is a replay, even for an event
+    no trigger stores (so no event id could have caught it)."""
+    raw = json.dumps(callback({"type": "team_join", "user": {"id": "U0NEW0001"}})).encode()
+    headers = signed(raw)
+    first = client.post(f"/hooks/slack/{conn['id']}", data=raw, headers=headers)
+    replay = client.post(f"/hooks/slack/{conn['id']}", data=raw, headers=headers)
+    assert first.status_code == 200 and first.get_json()["duplicate"] is False
+    assert replay.status_code == 200 and replay.get_json()["duplicate"] is True
+    assert _receipts(app) == [f"connection:{conn['id']}"]
+
+
+@pytest.mark.parametrize("stamp", ["nan", "inf", "1e999", "12abc"])
+def test_a_timestamp_that_is_not_a_finite_number_is_refused(app, client, conn, stamp):
+    raw = json.dumps(callback({"type": "reaction_added"})).encode()
+    digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:".encode() + raw, hashlib.sha256).hexdigest()
+    r = client.post(f"/hooks/slack/{conn['id']}", data=raw, headers={
+        "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/json"})
+    assert r.status_code == 401
+    assert stored(app) == [] and _receipts(app) == []
