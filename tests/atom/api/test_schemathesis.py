@@ -11,14 +11,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.engine import Status
+from schemathesis.engine import events
+from schemathesis.engine import from_schema
 
 from tests.conftest import make_key
-
-schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is in the test extra")
-from schemathesis.config import SchemathesisConfig  # noqa: E402
-from schemathesis.engine import Status  # noqa: E402
-from schemathesis.engine import events  # noqa: E402
-from schemathesis.engine import from_schema  # noqa: E402
 
 # About 6,300 requests, one to two and a half minutes on two cores (schemathesis' default).
 MAX_EXAMPLES = 100
