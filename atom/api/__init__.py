@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy.orm.exc import ObjectDeletedError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from atom.api import errors
+from atom.api import inputs
+from atom.api.openapi import StandardResponses
+from atom.api.schemas import Error
 from atom.extensions import api
 from atom.extensions import csrf
 from atom.integrations.errors import IntegrationError
@@ -30,9 +35,13 @@ def register_api(app: Flask) -> None:
     from atom.api.workflows import hooks_bp as workflow_hooks_bp
     from atom.monitoring.monitor import init_monitoring
 
+    inputs.init_app(app)  # id converters and the request check, before any route is added
     init_monitoring(app)  # Prometheus registry and the call/check listeners; starts no thread
+    documented = StandardResponses()  # the error answers of every operation, and links
+    api.ERROR_SCHEMA = Error
     api.init_app(app, spec_kwargs={
         "info": {"description": "ATOM REST API. Authenticate with `Authorization: Bearer <api key>`."},
+        "extra_plugins": [documented],
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
@@ -41,6 +50,7 @@ def register_api(app: Flask) -> None:
                 keys_blp, users_blp, audit_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # session writes are checked in authenticate(); keys need no CSRF
+    documented.add_links()
     app.register_blueprint(hooks_bp)
     csrf.exempt(hooks_bp)
     app.register_blueprint(workflow_hooks_bp)
@@ -51,4 +61,6 @@ def register_api(app: Flask) -> None:
     app.register_error_handler(errors.ApiError, errors.handle_api_error)
     app.register_error_handler(IntegrationError, errors.handle_integration_error)
     app.register_error_handler(UnknownPlugin, errors.handle_unknown_plugin)
+    app.register_error_handler(StaleDataError, errors.handle_concurrent_delete)
+    app.register_error_handler(ObjectDeletedError, errors.handle_concurrent_delete)
     app.register_error_handler(Exception, errors.handle_unexpected)

@@ -9,7 +9,9 @@ from atom.api.auth import actor
 from atom.api.auth import authenticate
 from atom.api.errors import ApiError
 from atom.api.errors import error_response
+from atom.api.openapi import json_body
 from atom.api.schemas import ActionOut
+from atom.api.schemas import AnyObject
 from atom.api.schemas import ConnectionCreate
 from atom.api.schemas import ConnectionList
 from atom.api.schemas import ConnectionOut
@@ -71,13 +73,13 @@ def create(data):
     return present(create_connection(data, actor()))
 
 
-@blp.route("/<int:conn_id>", methods=["GET"])
+@blp.route("/<id:conn_id>", methods=["GET"])
 @blp.response(200, ConnectionOut)
 def get_connection(conn_id: int):
     return present(_get(conn_id))
 
 
-@blp.route("/<int:conn_id>", methods=["PATCH"])
+@blp.route("/<id:conn_id>", methods=["PATCH"])
 @blp.arguments(ConnectionUpdate)
 @blp.response(200, ConnectionOut)
 def update(data, conn_id: int):
@@ -87,7 +89,7 @@ def update(data, conn_id: int):
     return present(update_connection(_get(conn_id), data, actor()))
 
 
-@blp.route("/<int:conn_id>", methods=["DELETE"])
+@blp.route("/<id:conn_id>", methods=["DELETE"])
 @blp.arguments(DeleteQuery, location="query")
 @blp.response(204)
 def delete(query, conn_id: int):
@@ -103,15 +105,16 @@ def delete(query, conn_id: int):
     return ""
 
 
-@blp.route("/<int:conn_id>/test", methods=["POST"])
+@blp.route("/<id:conn_id>/test", methods=["POST"])
 @blp.response(200, TestOut)
 def test(conn_id: int):
     """Run the integration's health check now; returns ok, latency and the error class."""
     return get_state().runtime.test(_enabled(conn_id)).to_dict()
 
 
-@blp.route("/<int:conn_id>/actions/<action>", methods=["POST"])
+@blp.route("/<id:conn_id>/actions/<action>", methods=["POST"])
 @blp.response(200, ActionOut)
+@blp.doc(requestBody=json_body(AnyObject, "the action's input (its input_schema)", required=False))
 def run_action(conn_id: int, action: str):
     """Run one action once with the JSON body as its input; errors carry their class in ``code``."""
     conn = _enabled(conn_id)

@@ -80,6 +80,9 @@ def handle_http_exception(exc: HTTPException) -> Any:
     if status == 422 and errors:
         message = "invalid input: " + ", ".join(sorted(str(k) for k in errors))
     response = error_response(status, message, errors=errors)
+    for name, value in exc.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value  # e.g. Allow on a 405, Retry-After on a 429
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="atom"'
     return response
@@ -102,6 +105,17 @@ def handle_integration_error(exc: IntegrationError) -> Response:
 
 def handle_unknown_plugin(exc: UnknownPlugin) -> Response:
     return error_response(404, str(exc))
+
+
+def handle_concurrent_delete(exc: Exception) -> Response:
+    """A row this request changes was deleted by another request meanwhile (a DELETE while a
+    connection test runs): nothing of this request is kept, and the resource is gone."""
+    from atom.extensions import db
+
+    db.session.rollback()
+    logger.info("%s %s: the row was deleted meanwhile (%s)", request.method, request.path,
+                type(exc).__name__)
+    return error_response(404, "the resource was deleted while this request ran")
 
 
 def handle_unexpected(exc: Exception) -> Any:

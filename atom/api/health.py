@@ -9,6 +9,11 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from atom.api.auth import authenticate
+from atom.api.monitoring_schemas import OverviewOut
+from atom.api.monitoring_schemas import ServiceOut
+from atom.api.monitoring_schemas import ServicesOut
+from atom.api.monitoring_schemas import SummaryOut
+from atom.api.openapi import ok
 from atom.monitoring import overview
 
 health_blp = Blueprint("health", __name__, url_prefix="/api/v2/health",
@@ -29,42 +34,49 @@ def _app() -> Any:
 
 
 @health_blp.route("/all", methods=["GET"])
+@health_blp.alt_response(200, **ok(ServicesOut))
 def health_all():
     """Every integration's health (as ``GET /api/v2/monitoring/services``)."""
     return overview.services(_app())
 
 
 @health_blp.route("/summary", methods=["GET"])
+@health_blp.alt_response(200, **ok(SummaryOut))
 def health_summary():
     """Overall and per-integration status and score, and open alerts."""
     return overview.summary(_app())
 
 
 @health_blp.route("/<integration>", methods=["GET"])
+@health_blp.alt_response(200, **ok(ServiceOut))
 def health_of(integration: str):
     """One integration's health (as ``GET /api/v2/monitoring/services/{name}``)."""
     return overview.service(_app(), integration)
 
 
 @enhanced_health_blp.route("/health/overview", methods=["GET"])
+@enhanced_health_blp.alt_response(200, **ok(OverviewOut))
 def enhanced_overview():
     """As ``GET /api/v2/monitoring/health``."""
     return overview.overview(_app())
 
 
 @enhanced_health_blp.route("/integrations/<name>/health", methods=["GET"])
+@enhanced_health_blp.alt_response(200, **ok(ServiceOut))
 def enhanced_integration(name: str):
     """As ``GET /api/v2/monitoring/services/{name}``."""
     return overview.service(_app(), name)
 
 
 @bridge_blp.route("/health", methods=["GET"])
+@bridge_blp.alt_response(200, **ok(SummaryOut))
 def bridge_health():
     """As ``GET /api/v2/health/summary``."""
     return overview.summary(_app())
 
 
 @bridge_blp.route("/status", methods=["GET"])
+@bridge_blp.alt_response(200, **ok(OverviewOut))
 def bridge_status():
     """As ``GET /api/v2/monitoring/health``."""
     return overview.overview(_app())

@@ -71,7 +71,7 @@ def verify_delivery(req: WebhookRequest, scheme: str, secret: str | None,
         raise ApiError(401, f"webhook signature rejected: {exc}", code="bad_signature") from exc
 
 
-@bp.post("/<integration>/<int:connection_id>")
+@bp.post("/<integration>/<id:connection_id>")
 def receive(integration: str, connection_id: int):
     state = get_state()
     plugin = state.registry.get(integration)

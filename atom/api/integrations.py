@@ -4,6 +4,9 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from atom.api.auth import authenticate
+from atom.api.openapi import ok
+from atom.api.schemas import CatalogueOut
+from atom.api.schemas import IntegrationOut
 from atom.integrations.catalogue import catalogue
 from atom.integrations.catalogue import describe
 from atom.state import get_state
@@ -18,18 +21,21 @@ enhanced_blp.before_request(authenticate)
 
 
 @blp.route("")
+@blp.alt_response(200, **ok(CatalogueOut))
 def list_integrations():
     """List loaded integrations, and plugins that did not load with the reason."""
     return catalogue(get_state().registry)
 
 
 @blp.route("/<name>")
+@blp.alt_response(200, **ok(IntegrationOut))
 def get_integration(name: str):
     """One integration with its credential/settings schemas and every action's input schema."""
     return describe(get_state().registry.get(name).manifest, detail=True)
 
 
 @enhanced_blp.route("/management/discover")
+@enhanced_blp.alt_response(200, **ok(CatalogueOut))
 def discover():
     """The full catalogue, with every schema (same data as ``/api/v2/integrations/{name}``)."""
     return catalogue(get_state().registry, detail=True)

@@ -19,6 +19,23 @@ from atom.api.monitoring_schemas import AlertQuery
 from atom.api.monitoring_schemas import AnalyticsQuery
 from atom.api.monitoring_schemas import ChannelCreate
 from atom.api.monitoring_schemas import MaintenanceCreate
+from atom.api.openapi import json_body
+from atom.api.openapi import ok
+from atom.api.monitoring_schemas import AlertList
+from atom.api.monitoring_schemas import AlertOut
+from atom.api.monitoring_schemas import AnalyticsOut
+from atom.api.monitoring_schemas import ChannelList
+from atom.api.monitoring_schemas import ChannelOut
+from atom.api.monitoring_schemas import ChannelTestOut
+from atom.api.monitoring_schemas import MaintenanceList
+from atom.api.monitoring_schemas import MaintenanceOut
+from atom.api.monitoring_schemas import OverviewOut
+from atom.api.monitoring_schemas import RoundOut
+from atom.api.monitoring_schemas import ServiceOut
+from atom.api.monitoring_schemas import ServicesOut
+from atom.api.monitoring_schemas import SystemOut
+from atom.api.monitoring_schemas import ThresholdsIn
+from atom.api.monitoring_schemas import ThresholdsOut
 from atom.extensions import db
 from atom.integrations.errors import IntegrationError
 from atom.models import Alert
@@ -41,6 +58,8 @@ from atom.state import get_state
 blp = Blueprint("monitoring", __name__, url_prefix="/api/v2/monitoring",
                 description="Health scores, metrics, thresholds, alerts and their channels")
 blp.before_request(authenticate)
+ALL_WINDOWS = {"in": "query", "name": "all", "required": False, "schema": {"type": "string"},
+               "description": "1 or true: every window, also those that ended"}
 
 
 def _app() -> Any:
@@ -62,6 +81,7 @@ def _body() -> dict[str, Any]:
 
 
 @blp.route("/services", methods=["GET"])
+@blp.alt_response(200, **ok(ServicesOut))
 def list_services():
     """Every integration with enabled connections: health score, status, response times
     (p50, p95, last), success rate, error count and its connections."""
@@ -69,12 +89,14 @@ def list_services():
 
 
 @blp.route("/services/<name>", methods=["GET"])
+@blp.alt_response(200, **ok(ServiceOut))
 def get_service(name: str):
     """One integration's health (404 for an unknown integration)."""
     return overview.service(_app(), name)
 
 
 @blp.route("/health", methods=["GET"])
+@blp.alt_response(200, **ok(OverviewOut))
 def system_health():
     """The overview: overall status and score, counts by status, open alerts, last round."""
     return overview.overview(_app())
@@ -82,6 +104,7 @@ def system_health():
 
 @blp.route("/analytics", methods=["GET"])
 @blp.arguments(AnalyticsQuery, location="query")
+@blp.alt_response(200, **ok(AnalyticsOut))
 def analytics(query):
     """Hourly trends of calls and checks (counts, errors, success rate, response times)."""
     if query.get("integration"):
@@ -94,12 +117,14 @@ def analytics(query):
 
 
 @blp.route("/system", methods=["GET"])
+@blp.alt_response(200, **ok(SystemOut))
 def system():
     """CPU, memory, threads and open files of this process and of the host (psutil)."""
     return system_info(_app().instance_path)
 
 
 @blp.route("/checks/run", methods=["POST"])
+@blp.alt_response(200, **ok(RoundOut))
 def run_checks():
     """Run a health-check round now: every result, the round's duration, alerts changed."""
     return run_round(_app()).to_dict()
@@ -109,12 +134,15 @@ def run_checks():
 
 
 @blp.route("/thresholds", methods=["GET"])
+@blp.alt_response(200, **ok(ThresholdsOut))
 def get_thresholds():
     """The thresholds in force (configured defaults overlaid with API changes)."""
     return {"thresholds": thresholds.current(_app()), "defaults": thresholds.defaults(_app())}
 
 
 @blp.route("/thresholds", methods=["PUT"])
+@blp.doc(requestBody=json_body(ThresholdsIn, "the thresholds to change", required=False))
+@blp.alt_response(200, **ok(ThresholdsOut))
 def put_thresholds():
     """Change thresholds (admin); send only the ones to change, ``null`` restores a default.
     A warning level looser than its critical level is a 422 naming the field."""
@@ -138,6 +166,7 @@ def _alert(alert_id: int) -> Alert:
 
 @blp.route("/alerts", methods=["GET"])
 @blp.arguments(AlertQuery, location="query")
+@blp.alt_response(200, **ok(AlertList))
 def list_alerts(query):
     """Alerts, newest first; filter by status (or ``active``), severity, integration,
     connection and rule."""
@@ -156,13 +185,15 @@ def list_alerts(query):
     return {"alerts": found, "count": len(found)}
 
 
-@blp.route("/alerts/<int:alert_id>", methods=["GET"])
+@blp.route("/alerts/<id:alert_id>", methods=["GET"])
+@blp.alt_response(200, **ok(AlertOut))
 def get_alert(alert_id: int):
     """One alert with its notifications."""
     return alerts.present(_alert(alert_id), notifications=True)
 
 
-@blp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+@blp.route("/alerts/<id:alert_id>/acknowledge", methods=["POST"])
+@blp.alt_response(200, **ok(AlertOut))
 def acknowledge_alert(alert_id: int):
     """Acknowledge an alert (409 if it is resolved); records who and when."""
     try:
@@ -172,7 +203,8 @@ def acknowledge_alert(alert_id: int):
     return alerts.present(alert)
 
 
-@blp.route("/alerts/<int:alert_id>/resolve", methods=["POST"])
+@blp.route("/alerts/<id:alert_id>/resolve", methods=["POST"])
+@blp.alt_response(200, **ok(AlertOut))
 def resolve_alert(alert_id: int):
     """Resolve an alert by hand (409 if it is resolved already); records who and when."""
     try:
@@ -194,6 +226,7 @@ def _channel(channel_id: int) -> NotificationChannel:
 
 
 @blp.route("/channels", methods=["GET"])
+@blp.alt_response(200, **ok(ChannelList))
 def list_channels():
     """Where alert notifications go."""
     rows = db.session.scalars(db.select(NotificationChannel).order_by(NotificationChannel.id))
@@ -202,7 +235,7 @@ def list_channels():
 
 @blp.route("/channels", methods=["POST"])
 @blp.arguments(ChannelCreate)
-@blp.response(201)
+@blp.response(201, ChannelOut)
 def create_channel(data):
     """Add a channel (admin): a connection whose integration can post messages and its
     target (a Slack channel; a path under an ``http`` connection's base URL, as a webhook)."""
@@ -213,7 +246,7 @@ def create_channel(data):
         raise ApiError(422, str(exc), errors=exc.errors) from exc
 
 
-@blp.route("/channels/<int:channel_id>", methods=["DELETE"])
+@blp.route("/channels/<id:channel_id>", methods=["DELETE"])
 @blp.response(204)
 def delete_channel(channel_id: int):
     require("admin")
@@ -224,7 +257,8 @@ def delete_channel(channel_id: int):
     return ""
 
 
-@blp.route("/channels/<int:channel_id>/test", methods=["POST"])
+@blp.route("/channels/<id:channel_id>/test", methods=["POST"])
+@blp.alt_response(200, **ok(ChannelTestOut))
 def test_channel(channel_id: int):
     """Send a test message through the channel now; returns whether it went through."""
     channel = _channel(channel_id)
@@ -239,6 +273,8 @@ def test_channel(channel_id: int):
 
 
 @blp.route("/maintenance", methods=["GET"])
+@blp.doc(parameters=[ALL_WINDOWS])
+@blp.alt_response(200, **ok(MaintenanceList))
 def list_maintenance():
     """Maintenance windows that have not ended yet (``?all=1``: every window)."""
     now = _now()
@@ -250,7 +286,7 @@ def list_maintenance():
 
 @blp.route("/maintenance", methods=["POST"])
 @blp.arguments(MaintenanceCreate)
-@blp.response(201)
+@blp.response(201, MaintenanceOut)
 def create_maintenance(data):
     """Silence a connection's alerts from ``starts_at`` (default now) until ``ends_at``."""
     now = _now()
@@ -268,7 +304,7 @@ def create_maintenance(data):
     return maintenance.present(window, now)
 
 
-@blp.route("/maintenance/<int:window_id>", methods=["DELETE"])
+@blp.route("/maintenance/<id:window_id>", methods=["DELETE"])
 @blp.response(204)
 def delete_maintenance(window_id: int):
     """End (delete) a maintenance window."""

@@ -1,11 +1,14 @@
 """Request schemas of the monitoring API (query strings and bodies)."""
 from __future__ import annotations
 
+from marshmallow import INCLUDE
+from marshmallow import Schema
 from marshmallow import ValidationError
 from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from atom.api.inputs import UtcDateTime
 from atom.api.schemas import StrictSchema
 from atom.models.monitoring import ALERT_STATUSES
 from atom.models.monitoring import SEVERITIES
@@ -43,9 +46,10 @@ class ChannelCreate(StrictSchema):
 
 class MaintenanceCreate(StrictSchema):
     connection_id = fields.Integer(required=True)
-    starts_at = fields.AwareDateTime(default_timezone=None,
-                                     metadata={"description": "ISO-8601; default now"})
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = UtcDateTime(metadata={"description": "ISO-8601 with a time zone, between 1970 "
+                                                     "and 2999; default now"})
+    ends_at = UtcDateTime(required=True, metadata={"description": "ISO-8601 with a time zone, "
+                                                                  "between 1970 and 2999"})
     reason = fields.String(load_default="", validate=validate.Length(max=500))
 
     @validates_schema
@@ -53,3 +57,180 @@ class MaintenanceCreate(StrictSchema):
         starts, ends = data.get("starts_at"), data.get("ends_at")
         if starts is not None and ends is not None and ends <= starts:
             raise ValidationError({"ends_at": ["must be after starts_at"]})
+
+
+class ThresholdsIn(Schema):
+    """The thresholds to change (admin); ``null`` restores a default."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    response_time_warning_ms = fields.Float(allow_none=True)
+    response_time_critical_ms = fields.Float(allow_none=True)
+    success_rate_warning = fields.Float(allow_none=True)
+    success_rate_critical = fields.Float(allow_none=True)
+    health_score_warning = fields.Float(allow_none=True)
+    health_score_critical = fields.Float(allow_none=True)
+    consecutive_failures_warning = fields.Integer(allow_none=True)
+    consecutive_failures_critical = fields.Integer(allow_none=True)
+    workflow_failure_rate_warning = fields.Float(allow_none=True)
+    workflow_failure_rate_critical = fields.Float(allow_none=True)
+
+
+# -- responses (documented only: the views return these dicts as they are) ---------------------
+
+
+def _number(**kwargs):
+    return fields.Float(allow_none=True, **kwargs)
+
+
+class HealthFigures(Schema):
+    status = fields.String(metadata={"description": "healthy, degraded, unhealthy or unknown"})
+    health_score = _number()
+    success_rate = _number()
+    error_count = _number()
+    observations = _number()
+    calls_per_minute = _number()
+    response_time_ms = _number()
+    p50_response_time_ms = _number()
+    p95_response_time_ms = _number()
+    last_response_time_ms = _number()
+
+
+class ConnectionHealth(HealthFigures):
+    id = fields.Integer()
+    integration = fields.String()
+    label = fields.String()
+    consecutive_failures = _number()
+    in_maintenance = fields.Boolean()
+    last_check = fields.Dict(allow_none=True)
+
+
+class ServiceHealth(HealthFigures):
+    connections = fields.List(fields.Nested(ConnectionHealth))
+
+
+class ServicesOut(Schema):
+    generated_at = fields.String()
+    window_s = _number()
+    services = fields.Dict(keys=fields.String(), values=fields.Nested(ServiceHealth))
+
+
+class ServiceOut(ServiceHealth):
+    name = fields.String()
+    generated_at = fields.String()
+    window_s = _number()
+
+
+class OverviewOut(Schema):
+    status = fields.String()
+    health_score = _number()
+    generated_at = fields.String()
+    window_s = _number()
+    alerts = fields.Dict(metadata={"description": "open alerts by severity"})
+    connections = fields.Dict(metadata={"description": "connections by status, and total"})
+    services = fields.Dict(metadata={"description": "integrations by status"})
+    in_maintenance = fields.List(fields.Raw())
+    last_round = fields.Dict(allow_none=True)
+    scheduler = fields.Dict(allow_none=True)
+    thresholds = fields.Dict()
+
+
+class SummaryOut(Schema):
+    status = fields.String()
+    health_score = _number()
+    generated_at = fields.String()
+    window_s = _number()
+    alerts = fields.Dict()
+    services = fields.Dict(keys=fields.String(), values=fields.Dict())
+
+
+class AnalyticsOut(Schema):
+    hours = fields.Integer()
+    integration = fields.String(allow_none=True)
+    connection_id = fields.Integer(allow_none=True)
+    generated_at = fields.String()
+    buckets = fields.List(fields.Dict(), metadata={"description": "one per hour, oldest first"})
+
+
+class SystemOut(Schema):
+    host = fields.Dict()
+    process = fields.Dict()
+
+
+class RoundOut(Schema):
+    started_at = fields.String()
+    duration_s = _number()
+    checked = fields.Integer()
+    failed = fields.Integer()
+    results = fields.List(fields.Dict())
+    alerts = fields.Dict(metadata={"description": "alert ids opened, escalated, resolved"})
+
+
+class ThresholdsOut(Schema):
+    thresholds = fields.Dict(keys=fields.String(), values=fields.Raw())
+    defaults = fields.Dict(keys=fields.String(), values=fields.Raw())
+
+
+class AlertOut(Schema):
+    id = fields.Integer()
+    rule = fields.String()
+    severity = fields.String()
+    status = fields.String()
+    subject = fields.String()
+    integration = fields.String(allow_none=True)
+    connection_id = fields.Integer(allow_none=True)
+    workflow_id = fields.Integer(allow_none=True)
+    message = fields.String()
+    value = _number()
+    threshold = _number()
+    count = fields.Integer()
+    created_at = fields.String(allow_none=True)
+    last_seen_at = fields.String(allow_none=True)
+    acknowledged_at = fields.String(allow_none=True)
+    acknowledged_by = fields.String(allow_none=True)
+    resolved_at = fields.String(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    escalated_at = fields.String(allow_none=True)
+    notifications = fields.List(fields.Dict(), metadata={"description": "one alert only"})
+
+
+class AlertList(Schema):
+    alerts = fields.List(fields.Nested(AlertOut))
+    count = fields.Integer()
+
+
+class ChannelOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    connection_id = fields.Integer()
+    target = fields.String(allow_none=True)
+    min_severity = fields.String()
+    enabled = fields.Boolean()
+    created_at = fields.String(allow_none=True)
+    created_by = fields.String(allow_none=True)
+
+
+class ChannelList(Schema):
+    channels = fields.List(fields.Nested(ChannelOut))
+
+
+class ChannelTestOut(Schema):
+    ok = fields.Boolean()
+    error_class = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+
+
+class MaintenanceOut(Schema):
+    id = fields.Integer()
+    connection_id = fields.Integer()
+    starts_at = fields.String()
+    ends_at = fields.String()
+    reason = fields.String(allow_none=True)
+    active = fields.Boolean()
+    created_by = fields.String(allow_none=True)
+    created_at = fields.String(allow_none=True)
+
+
+class MaintenanceList(Schema):
+    windows = fields.List(fields.Nested(MaintenanceOut))

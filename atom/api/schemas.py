@@ -1,13 +1,19 @@
 """Marshmallow schemas of API request bodies and responses (also the OpenAPI document)."""
 from __future__ import annotations
 
+from marshmallow import INCLUDE
 from marshmallow import RAISE
 from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
+from atom.api.inputs import BoundedSchema
 
-class StrictSchema(Schema):
+
+class StrictSchema(BoundedSchema):
+    """A request schema that refuses unknown fields (and bounds its numbers, see
+    :class:`~atom.api.inputs.BoundedSchema`)."""
+
     class Meta:
         unknown = RAISE
 
@@ -66,9 +72,129 @@ class ActionOut(Schema):
 
 
 class Error(Schema):
-    code = fields.String()
-    message = fields.String()
-    errors = fields.Dict()
+    """Every error answer of the API (and the ``default`` response of every operation);
+    some carry more (a 409 may list what is in the way)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    code = fields.String(required=True, metadata={
+        "description": "stable and machine-readable: bad_request, unauthorized, forbidden, "
+                       "not_found, conflict, validation, rate_limited, or the error class "
+                       "of a failed service call (auth, upstream, timeout, ...)"})
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata={
+        "description": "the reasons, by field (``_body``: the whole body)"})
+    upstream_status = fields.Integer(metadata={"description": "a failed service call: the "
+                                                              "service's HTTP status"})
+    retry_after = fields.Float(metadata={"description": "seconds to wait before retrying"})
+
+
+# -- bodies read by the views themselves (documented, not loaded, by these schemas) ------------
+
+
+class AnyObject(Schema):
+    """Any JSON object."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class WorkflowIn(Schema):
+    """A full definition (``name``, ``trigger``, ``steps``) or the compact form
+    (``trigger_service``, ``action_services``); the engine validates it (422 naming the step)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    name = fields.String(metadata={"description": "required (1 to 200 characters)"})
+    description = fields.String()
+    enabled = fields.Boolean()
+    trigger = fields.Dict(metadata={"description": "type: manual, webhook, schedule or event"})
+    steps = fields.List(fields.Dict(), metadata={"description": "1 to 500 steps"})
+    trigger_service = fields.String(metadata={"description": "compact form"})
+    action_services = fields.List(fields.String(), metadata={"description": "compact form"})
+    conditions = fields.Dict(metadata={"description": "compact form"})
+
+
+# -- the integration catalogue ---------------------------------------------------------------
+
+
+class IntegrationOut(Schema):
+    name = fields.String()
+    display_name = fields.String()
+    category = fields.String()
+    description = fields.String()
+    docs_url = fields.String(allow_none=True)
+    aliases = fields.List(fields.String())
+    auth = fields.Dict()
+    rate_limit = fields.Dict(allow_none=True)
+    webhook = fields.Dict(allow_none=True)
+    actions = fields.List(fields.Raw(), metadata={"description": "names; with every input "
+                                                                "schema in the detail view"})
+    triggers = fields.List(fields.Raw())
+    credentials_schema = fields.Dict(allow_none=True, metadata={"description": "detail view"})
+    settings_schema = fields.Dict(allow_none=True, metadata={"description": "detail view"})
+
+
+class CatalogueOut(Schema):
+    integrations = fields.List(fields.Nested(IntegrationOut))
+    not_loaded = fields.List(fields.Dict(), metadata={"description": "plugins that did not "
+                                                                     "load, with the reason"})
+
+
+# -- workflows -------------------------------------------------------------------------------
+
+
+class WorkflowList(Schema):
+    workflows = fields.List(fields.Nested("WorkflowOut"))
+
+
+class VersionOut(Schema):
+    version = fields.Integer()
+    created_at = fields.String()
+    created_by = fields.String(allow_none=True)
+    definition = fields.Dict()
+
+
+class VersionList(Schema):
+    versions = fields.List(fields.Nested(VersionOut))
+
+
+class TemplateOut(Schema):
+    name = fields.String()
+    title = fields.String()
+    description = fields.String()
+    services = fields.List(fields.String())
+    available = fields.Boolean()
+    missing_integrations = fields.List(fields.String())
+    steps = fields.Integer()
+    trigger = fields.Dict()
+    definition = fields.Dict()
+
+
+class TemplateList(Schema):
+    templates = fields.List(fields.Nested(TemplateOut))
+
+
+class WorkflowAnalyticsOut(Schema):
+    window_days = fields.Integer()
+    executions = fields.Integer()
+    success_rate = fields.Float(allow_none=True)
+    p50_ms = fields.Float(allow_none=True)
+    p95_ms = fields.Float(allow_none=True)
+    failures_by_error_class = fields.Dict(keys=fields.String(), values=fields.Integer())
+    workflows = fields.List(fields.Dict())
+
+
+class ExecutionList(Schema):
+    executions = fields.List(fields.Nested("ExecutionOut"), metadata={
+        "description": "newest first, without their steps"})
+
+
+class ServicesStatusOut(Schema):
+    services = fields.Dict(keys=fields.String(), values=fields.Dict(), metadata={
+        "description": "by service: status, the workflows using it, its connections"})
 
 
 class ConnectionQuery(StrictSchema):

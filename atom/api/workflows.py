@@ -2,6 +2,7 @@
 per-workflow webhook URLs (``/hooks/workflows/<token>``)."""
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import datetime
 
 from flask import Blueprint as FlaskBlueprint
@@ -18,6 +19,18 @@ from atom.api.errors import ApiError
 from atom.api.hooks import refused
 from atom.api.hooks import verify_delivery
 from atom.api.hooks import webhook_request
+from atom.api.inputs import BoundedSchema
+from atom.api.inputs import UtcDateTime
+from atom.api.openapi import json_body
+from atom.api.openapi import ok
+from atom.api.schemas import AnyObject
+from atom.api.schemas import ExecutionList
+from atom.api.schemas import ServicesStatusOut
+from atom.api.schemas import TemplateList
+from atom.api.schemas import VersionList
+from atom.api.schemas import WorkflowAnalyticsOut
+from atom.api.schemas import WorkflowIn
+from atom.api.schemas import WorkflowList
 from atom.engine import get_engine
 from atom.engine.analytics import services_status
 from atom.engine.analytics import workflow_analytics
@@ -125,17 +138,21 @@ class ExecutionOut(Schema):
     steps = fields.List(fields.Nested(StepOut))
 
 
-class ExecuteQuery(Schema):
+class ExecuteQuery(BoundedSchema):
     wait = fields.Float(validate=validate.Range(min=0, max=MAX_WAIT_S))
 
 
-class ExecutionQuery(Schema):
+class ExecutionQuery(BoundedSchema):
     workflow_id = fields.Integer()
     status = fields.String(validate=validate.OneOf(EXECUTION_STATUSES))
-    since = fields.DateTime()
-    until = fields.DateTime()
+    since = UtcDateTime(default_timezone=UTC)
+    until = UtcDateTime(default_timezone=UTC)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class AnalyticsQuery(BoundedSchema):
+    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
 
 
 # -- workflows ---------------------------------------------------------------------------------
@@ -143,44 +160,47 @@ class ExecutionQuery(Schema):
 
 @blp.route("", methods=["POST"])
 @blp.response(201, WorkflowOut)
+@blp.doc(requestBody=json_body(WorkflowIn, "a full or a compact definition"))
 def create():
     """Create a workflow from a full definition or the compact form; invalid ones are 422."""
     return present(_save(create_workflow, _json_body(), actor()))
 
 
 @blp.route("", methods=["GET"])
+@blp.alt_response(200, **ok(WorkflowList))
 def list_workflows():
     rows = db.session.scalars(db.select(Workflow).filter_by(deleted_at=None).order_by(Workflow.id))
     return {"workflows": [present(w) for w in rows]}
 
 
-@blp.route("/<int:wf_id>", methods=["GET"])
+@blp.route("/<id:wf_id>", methods=["GET"])
 @blp.response(200, WorkflowOut)
 def get_workflow(wf_id: int):
     return present(_workflow(wf_id))
 
 
-@blp.route("/<int:wf_id>", methods=["PUT"])
+@blp.route("/<id:wf_id>", methods=["PUT"])
 @blp.response(200, WorkflowOut)
+@blp.doc(requestBody=json_body(WorkflowIn, "a full or a compact definition"))
 def put_workflow(wf_id: int):
     """Replace the definition: saves a new immutable version."""
     return present(_save(update_workflow, _workflow(wf_id), _json_body(), actor()))
 
 
-@blp.route("/<int:wf_id>", methods=["DELETE"])
+@blp.route("/<id:wf_id>", methods=["DELETE"])
 @blp.response(204)
 def remove(wf_id: int):
     delete_workflow(_workflow(wf_id), actor())
     return ""
 
 
-@blp.route("/<int:wf_id>/enable", methods=["POST"])
+@blp.route("/<id:wf_id>/enable", methods=["POST"])
 @blp.response(200, WorkflowOut)
 def enable(wf_id: int):
     return _set_enabled(wf_id, True)
 
 
-@blp.route("/<int:wf_id>/disable", methods=["POST"])
+@blp.route("/<id:wf_id>/disable", methods=["POST"])
 @blp.response(200, WorkflowOut)
 def disable(wf_id: int):
     return _set_enabled(wf_id, False)
@@ -193,7 +213,8 @@ def _set_enabled(wf_id: int, enabled: bool):
     return present(workflow)
 
 
-@blp.route("/<int:wf_id>/versions", methods=["GET"])
+@blp.route("/<id:wf_id>/versions", methods=["GET"])
+@blp.alt_response(200, **ok(VersionList))
 def versions(wf_id: int):
     _workflow(wf_id)
     rows = db.session.scalars(db.select(WorkflowVersion).filter_by(workflow_id=wf_id)
@@ -203,9 +224,11 @@ def versions(wf_id: int):
                          for v in rows]}
 
 
-@blp.route("/<int:wf_id>/execute", methods=["POST"])
+@blp.route("/<id:wf_id>/execute", methods=["POST"])
 @blp.arguments(ExecuteQuery, location="query")
 @blp.response(202, ExecutionOut)
+@blp.alt_response(200, **ok(ExecutionOut, "finished within ?wait, or the same Idempotency-Key"))
+@blp.doc(requestBody=json_body(AnyObject, "the trigger payload", required=False))
 def execute(query, wf_id: int):
     """Start an execution with the body as trigger payload. ``Idempotency-Key`` returns the
     same execution for the same key; ``?wait=S`` waits up to S seconds for it to finish."""
@@ -233,6 +256,7 @@ def _started(execution: Execution, created: bool, wait: float | None):
 
 
 @blp.route("/templates", methods=["GET"])
+@blp.alt_response(200, **ok(TemplateList))
 def templates():
     """Ready-made workflows; ``available`` says whether their integrations are installed."""
     return {"templates": list_templates()}
@@ -240,6 +264,7 @@ def templates():
 
 @blp.route("/templates/<name>/instantiate", methods=["POST"])
 @blp.response(201, WorkflowOut)
+@blp.doc(requestBody=json_body(AnyObject, "overrides: name, ...", required=False))
 def instantiate(name: str):
     """Create a workflow from a template; the body may override name, steps' connections, ..."""
     template = get_template(name)
@@ -251,14 +276,14 @@ def instantiate(name: str):
 
 
 @blp.route("/analytics", methods=["GET"])
-def analytics():
-    days = request.args.get("days", "30")
-    if not days.isdigit() or not 1 <= int(days) <= 365:
-        raise ApiError(400, "days must be 1 to 365", errors={"days": ["1 to 365"]})
-    return workflow_analytics(int(days))
+@blp.arguments(AnalyticsQuery, location="query", error_status_code=400)
+@blp.alt_response(200, **ok(WorkflowAnalyticsOut))
+def analytics(query):
+    return workflow_analytics(query["days"])
 
 
 @blp.route("/services/status", methods=["GET"])
+@blp.alt_response(200, **ok(ServicesStatusOut))
 def service_status():
     return services_status()
 
@@ -275,6 +300,7 @@ def _execution(ex_id: int) -> Execution:
 
 @executions_blp.route("", methods=["GET"])
 @executions_blp.arguments(ExecutionQuery, location="query")
+@executions_blp.alt_response(200, **ok(ExecutionList))
 def list_executions(query):
     stmt = db.select(Execution).order_by(Execution.id.desc())
     if "workflow_id" in query:
@@ -290,18 +316,16 @@ def list_executions(query):
 
 
 def _naive(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
-@executions_blp.route("/<int:ex_id>", methods=["GET"])
+@executions_blp.route("/<id:ex_id>", methods=["GET"])
 @executions_blp.response(200, ExecutionOut)
 def get_execution(ex_id: int):
     return present_execution(_execution(ex_id))
 
 
-@executions_blp.route("/<int:ex_id>/cancel", methods=["POST"])
+@executions_blp.route("/<id:ex_id>/cancel", methods=["POST"])
 @executions_blp.response(200, ExecutionOut)
 def cancel(ex_id: int):
     """Cancel cooperatively: running steps finish, no new step starts."""
@@ -312,9 +336,10 @@ def cancel(ex_id: int):
     return present_execution(execution)
 
 
-@executions_blp.route("/<int:ex_id>/retry", methods=["POST"])
+@executions_blp.route("/<id:ex_id>/retry", methods=["POST"])
 @executions_blp.arguments(ExecuteQuery, location="query")
 @executions_blp.response(202, ExecutionOut)
+@executions_blp.alt_response(200, **ok(ExecutionOut, "finished within ?wait"))
 def retry(query, ex_id: int):
     """Run a failed or cancelled execution again from its failed steps, reusing the outputs
     of the steps that succeeded."""
