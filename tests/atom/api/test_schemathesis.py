@@ -96,6 +96,9 @@ def test_schemathesis_finds_no_server_error_and_no_answer_the_document_does_not_
                   for method in item if method in ("get", "put", "post", "patch", "delete")}
     run = _run(app)
     unique = sorted(set(run.failures))
+    print(f"\nschemathesis: {len(run.operations)} operations, {run.requests} requests, "
+          f"{sum(n for code, n in run.statuses.items() if code >= 500)} 5xx, {len(unique)} failures; "
+          f"statuses {dict(sorted(run.statuses.items()))}; phases {run.phases}")
     assert not unique, f"{len(unique)} failures:\n" + "\n".join(unique[:40])
     assert documented <= run.operations, sorted(documented - run.operations)
     assert run.phases["coverage"] == "success" and run.phases["fuzzing"] == "success"
