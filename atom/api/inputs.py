@@ -38,7 +38,9 @@ from atom.api.errors import ApiError
 
 MAX_ID = 2**63 - 1
 MIN_INT = -(2**63)
-MAX_JSON_DEPTH = 64
+# Deeper than the engine walks definitions (64) and builds results (100), so those limits answer
+# with their own errors (a 422 naming the step; a failed step); nothing deeper reaches a parser.
+MAX_JSON_DEPTH = 128
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
 

@@ -70,8 +70,8 @@ def test_the_save_limits_are_settings(app, api):
 
 
 @pytest.mark.parametrize("field, step", [
-    ("parameters", post_step("deep", "/x", _nested(600))),
-    ("payload", {"id": "deep", "type": "workflow", "workflow_id": 1, "payload": _nested(600)}),
+    ("parameters", post_step("deep", "/x", _nested(100))),
+    ("payload", {"id": "deep", "type": "workflow", "workflow_id": 1, "payload": _nested(100)}),
     ("parameters", post_step("deep", "/x", _nested(65))),
 ])
 def test_a_definition_nested_deeper_than_the_engine_walks_is_a_422(app, api, field, step):
@@ -88,7 +88,7 @@ def test_a_definition_nested_deeper_than_the_engine_walks_is_a_422(app, api, fie
 
 def test_deep_trigger_conditions_are_a_422_naming_the_trigger(api):
     definition = {"name": "e", "trigger": {"type": "event", "service": "http", "event": "webhook_received",
-                                           "conditions": {"a": _nested(600)}},
+                                           "conditions": {"a": _nested(100)}},
                   "steps": [_transform("trigger")]}
     response = api.client.post("/api/v2/ai-workflows", headers=api.headers, json=definition)
     assert response.status_code == 422
@@ -203,11 +203,11 @@ def test_a_value_nested_ten_thousand_levels_deep_cannot_be_built(api):
 
 
 def test_a_deep_trigger_payload_fails_the_step_that_returns_it(api):
-    """550 levels still parse as a request body; today the step that returns them crashes the
+    """120 levels still parse as a request body; today the step that returns them crashes the
     execution's orchestrator (a RecursionError while storing its output)."""
     wf = api.create(manual("deep", [_transform("trigger", on_error="continue"),
                                     _transform("length(trigger)", sid="len")]))
-    done = api.run(wf["id"], _nested(550))
+    done = api.run(wf["id"], _nested(120))
     by_id = steps_of(done)
     assert by_id["t"]["error"]["class"] == "expression"
     assert "nested deeper than 100 levels" in by_id["t"]["error"]["message"]
