@@ -106,6 +106,18 @@ def test_a_body_id_beyond_64_bits_is_a_422_naming_it(api, admin, path, body):
     assert "connection_id" in response.get_json()["errors"]
 
 
+@SQLITE_ONLY
+@pytest.mark.parametrize("connection", [2**63, 2**64, -(2**64)])
+def test_a_workflow_step_connection_beyond_64_bits_is_a_422_naming_the_step(api, admin,
+                                                                            connection):
+    response = api.post("/api/v2/ai-workflows", headers=admin, json={
+        "name": "w", "trigger": {"type": "manual"},
+        "steps": [{"id": "s", "type": "action", "service": "http", "action": "get",
+                   "connection": connection, "parameters": {"path": "/"}}]})
+    assert response.status_code == 422, response.get_json()
+    assert "steps.s" in response.get_json()["errors"]
+
+
 # -- deeply nested JSON ------------------------------------------------------------------------
 
 
