@@ -2,8 +2,11 @@
 
 Every request passes :func:`check_request` (an app-wide ``before_request``) before its view:
 
-* JSON bodies nested deeper than :data:`MAX_JSON_DEPTH` are a 400 (a deeper body would hit
-  Python's recursion limit in the parser or in any later walk of the document);
+* JSON bodies nested deeper than :data:`MAX_JSON_DEPTH` are a 400: near Python's recursion
+  limit (1,000 frames) the parser itself, or any later walk of the document, would fail with a
+  500. Shallower documents reach the views: the workflow engine refuses definitions deeper than
+  the 64 levels it walks with its own 422 naming the step, and fails a step whose result nests
+  deeper than 100 levels;
 * a NUL character or a lone UTF-16 surrogate in a JSON string or key, a query parameter or a
   path segment is a 400 naming the field (PostgreSQL refuses NUL in text, and neither SQLite
   nor PostgreSQL can store a lone surrogate: without this the same input was a 500 on one
@@ -38,8 +41,6 @@ from atom.api.errors import ApiError
 
 MAX_ID = 2**63 - 1
 MIN_INT = -(2**63)
-# Deeper than the engine walks definitions (64) and builds results (100), so those limits answer
-# with their own errors (a 422 naming the step; a failed step); nothing deeper reaches a parser.
 MAX_JSON_DEPTH = 128
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)

@@ -38,6 +38,8 @@ def normalise(body: Any) -> dict[str, Any]:
 
 
 def _connection_owner(conn_id: int) -> str | None:
+    if not 0 < conn_id < 2 ** 63:  # beyond any id the database can hold (SQLite overflows)
+        return None
     conn = db.session.get(Connection, conn_id)
     return conn.integration if conn else None
 

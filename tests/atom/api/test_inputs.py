@@ -106,6 +106,18 @@ def test_a_body_id_beyond_64_bits_is_a_422_naming_it(api, admin, path, body):
     assert "connection_id" in response.get_json()["errors"]
 
 
+@SQLITE_ONLY
+@pytest.mark.parametrize("connection", [2**63, 2**64, -(2**64)])
+def test_a_workflow_step_connection_beyond_64_bits_is_a_422_naming_the_step(api, admin,
+                                                                            connection):
+    response = api.post("/api/v2/ai-workflows", headers=admin, json={
+        "name": "w", "trigger": {"type": "manual"},
+        "steps": [{"id": "s", "type": "action", "service": "http", "action": "get",
+                   "connection": connection, "parameters": {"path": "/"}}]})
+    assert response.status_code == 422, response.get_json()
+    assert "steps.s" in response.get_json()["errors"]
+
+
 # -- deeply nested JSON ------------------------------------------------------------------------
 
 
@@ -151,9 +163,9 @@ def test_an_unlabelled_nested_body_is_refused_before_a_receiver_parses_it(api, a
 
 @SQLITE_ONLY
 def test_brackets_inside_strings_and_ordinary_depth_are_accepted(api, admin):
-    nested: dict = {"leaf": "[[[[{{{{" * 50}
-    for _ in range(30):
-        nested = {"n": [nested]}
+    nested: dict = {"leaf": "[[[[{{{{" * 500}
+    for _ in range(300):
+        nested = {"n": [nested]}  # 600 levels: deep, but within the limit
     response = api.post("/api/v2/connections", headers=admin, json={
         "integration": "http", "label": "deep but fine",
         "settings": {"base_url": "http://127.0.0.1:9/"}, "credentials": {}})
