@@ -10,6 +10,7 @@ for the log filter (``atom.logging``).
 from __future__ import annotations
 
 import base64
+import collections
 import json
 import re
 import threading
@@ -221,31 +222,38 @@ class LiveSecrets:
         self._lock = threading.Lock()
         self._forms: dict[Hashable, frozenset[str]] = {}
         self._redactor: Redactor | None = EMPTY
+        # Owners to forget. A garbage-collected owner's finalizer may run in any thread at any
+        # allocation, also while this thread holds the lock (a lock taken there deadlocked
+        # it): finalizers only append here, and the next register or text call applies them.
+        self._dropped: collections.deque[int] = collections.deque()
 
     def register(self, owner: object, redactor: Redactor) -> None:
         """Hold ``redactor``'s secrets while ``owner`` lives (or until :meth:`drop`)."""
         key = id(owner)
         with self._lock:
+            self._apply_drops()
             if not redactor.forms and key not in self._forms:
                 return
             self._forms[key] = redactor.forms
             self._redactor = None
-        weakref.finalize(owner, self._drop, key)
+        weakref.finalize(owner, self._dropped.append, key)
 
     def drop(self, owner: object) -> None:
         """Forget ``owner``'s secrets (its connection was forgotten or rebuilt)."""
-        self._drop(id(owner))
+        self._dropped.append(id(owner))
 
-    def _drop(self, key: int) -> None:
-        with self._lock:
-            if self._forms.pop(key, None) is not None:
+    def _apply_drops(self) -> None:
+        """With the lock held: forget the owners dropped since the last call."""
+        while self._dropped:
+            if self._forms.pop(self._dropped.popleft(), None) is not None:
                 self._redactor = None
 
     def text(self, text: str) -> str:
         """``text`` with the secrets of every live connection replaced."""
         redactor = self._redactor
-        if redactor is None:
+        if redactor is None or self._dropped:
             with self._lock:
+                self._apply_drops()
                 if self._redactor is None:
                     self._redactor = Redactor(frozenset().union(*self._forms.values()))
                 redactor = self._redactor

@@ -104,3 +104,31 @@ def test_many_secrets_are_found_through_the_index():
                                         {f"t{n}" for n in range(40)})
     assert redactor.text(f"a {tokens[7]} b {quote(tokens[31])} c") == f"a {REDACTED} b {REDACTED} c"
     assert redactor.text("nothing here, tok-9999 either") == "nothing here, tok-9999 either"
+
+
+def test_an_owner_collected_while_the_registry_lock_is_held_does_not_deadlock():
+    """A finalizer runs at any allocation, also in a thread that holds the registry's lock
+    (that deadlocked a worker until a signal broke it)."""
+    import gc
+    import threading
+
+    live = LiveSecrets()
+
+    class Owner:
+        pass
+
+    owner = Owner()
+    live.register(owner, Redactor.for_credentials({"token": "tok-0123456789abcdef"}, {"token"}))
+    assert live.text("sent tok-0123456789abcdef") == "sent [REDACTED]"
+
+    def collect_under_the_lock() -> None:
+        nonlocal owner
+        with live._lock:
+            del owner
+            gc.collect()
+
+    worker = threading.Thread(target=collect_under_the_lock, daemon=True)
+    worker.start()
+    worker.join(5)
+    assert not worker.is_alive(), "the finalizer deadlocked on the registry lock"
+    assert live.text("sent tok-0123456789abcdef") == "sent tok-0123456789abcdef"  # forgotten
