@@ -24,6 +24,7 @@ from atom.engine.chains import ExecutionRefused
 from atom.engine.chains import inbound as inbound_chain
 from atom.engine.triggers import dispatch_events
 from atom.extensions import db
+from atom.integrations.base import Handshake
 from atom.integrations.base import InboundEvent
 from atom.integrations.webhooks import SignatureError
 from atom.integrations.webhooks import WebhookRequest
@@ -71,7 +72,7 @@ def verify_delivery(req: WebhookRequest, scheme: str, secret: str | None,
         raise ApiError(401, f"webhook signature rejected: {exc}", code="bad_signature") from exc
 
 
-@bp.post("/<integration>/<id:connection_id>")
+@bp.route("/<integration>/<id:connection_id>", methods=["GET", "POST"])
 def receive(integration: str, connection_id: int):
     state = get_state()
     plugin = state.registry.get(integration)
@@ -82,6 +83,11 @@ def receive(integration: str, connection_id: int):
         raise ApiError(404, f"{integration} receives no webhooks")
     req = webhook_request()
     integ = state.runtime.integration(conn)
+    handshake = integ.webhook_handshake(req)
+    if handshake is not None:
+        return _answer_handshake(state, conn, plugin.manifest, integ, handshake)
+    if request.method != "POST":
+        raise ApiError(405, f"{integration} deliveries are POSTed", code="method_not_allowed")
     digest = verify_delivery(req, plugin.manifest.webhook.scheme, integ.webhook_secret(),
                              f"{integration} connection {connection_id}")
     try:
@@ -101,6 +107,28 @@ def receive(integration: str, connection_id: int):
     duplicates = len(events) - len(stored)
     return jsonify({"accepted": len(stored), "duplicates": duplicates, "executions": executions,
                     "duplicate": duplicates > 0 and not stored})
+
+
+def _answer_handshake(state, conn: Connection, manifest, integ, handshake: Handshake) -> Response:
+    """Send a vendor's subscription handshake its answer; adopt the secret it hands over only
+    while the connection has none (a later handshake cannot replace a secret)."""
+    if handshake.secret and not integ.webhook_secret() and manifest.webhook is not None:
+        creds = state.vault.decrypt(conn.credentials_encrypted)
+        creds[manifest.webhook.secret_field] = handshake.secret
+        conn.credentials_encrypted = state.vault.encrypt(creds)
+        conn.revision += 1
+        db.session.commit()
+        logger.info("%s connection %s adopted the webhook secret of its handshake",
+                    conn.integration, conn.id)
+    body = handshake.body
+    if body is None or isinstance(body, (bytes, str)):
+        response = Response(body or b"", status=handshake.status,
+                            mimetype="text/plain" if body else None)
+    else:
+        response = jsonify(body)
+        response.status_code = handshake.status
+    response.headers.update(handshake.headers)
+    return response
 
 
 def _store(integration: str, conn_id: int, events: list[InboundEvent]) -> list[WebhookEvent]:

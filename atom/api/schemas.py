@@ -127,12 +127,20 @@ class IntegrationOut(Schema):
     description = fields.String()
     docs_url = fields.String(allow_none=True)
     aliases = fields.List(fields.String())
-    auth = fields.Dict()
+    auth = fields.Dict(metadata={"description": "the declared scheme: kind, how it is applied "
+                                                "(header, prefix, query params, fields), "
+                                                "secret_fields, and oauth2 when offered"})
+    oauth2 = fields.Boolean(metadata={"description": "offers the OAuth2 connect flow"})
     rate_limit = fields.Dict(allow_none=True)
     webhook = fields.Dict(allow_none=True)
-    actions = fields.List(fields.Raw(), metadata={"description": "names; with every input "
-                                                                "schema in the detail view"})
-    triggers = fields.List(fields.Raw())
+    contract = fields.Dict(allow_none=True, metadata={
+        "description": "what the plugin is tested against: openapi, graphql or fake"})
+    actions = fields.List(fields.Raw(), metadata={
+        "description": "names; in the detail view each action's input_schema (with its "
+                       "example), output_schema, example and words"})
+    triggers = fields.List(fields.Raw(), metadata={
+        "description": "names; in the detail view each trigger's delivery (webhook scheme or "
+                       "poll), payload_schema, params_schema, sample and words"})
     credentials_schema = fields.Dict(allow_none=True, metadata={"description": "detail view"})
     settings_schema = fields.Dict(allow_none=True, metadata={"description": "detail view"})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Callable
 
@@ -13,6 +14,9 @@ from atom.integrations.clock import Clock
 from atom.integrations.errors import AuthError
 from atom.integrations.errors import IntegrationTimeout
 from atom.integrations.errors import UpstreamError
+
+if TYPE_CHECKING:
+    from atom.integrations.manifest import AuthScheme
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +56,9 @@ class HeaderAuth(Auth):
 
     def header_names(self) -> frozenset[str]:
         return frozenset({self.header})
+
+    def value_header(self) -> dict[str, str]:
+        return {self.header: self.value}
 
 
 def bearer(token: str, scheme: str = "Bearer") -> HeaderAuth:
@@ -94,6 +101,8 @@ class OAuth2(Auth):
         persist: Callable[[dict[str, Any]], None] | None = None,
         margin_s: float = 120.0,
         timeout: tuple[float, float] = (5.0, 30.0),
+        client_auth: str = "body",
+        client: dict[str, str] | None = None,
     ) -> None:
         self.creds = dict(creds)
         self.token_url = token_url
@@ -102,6 +111,11 @@ class OAuth2(Auth):
         self._persist = persist
         self._margin = margin_s
         self._timeout = timeout
+        self._client_auth = client_auth
+        # The OAuth app's id and secret (an admin's settings); older connections carry them in
+        # their own credentials. Never persisted with the tokens.
+        self._client = {k: v for k, v in (client or {}).items() if v} or {
+            k: self.creds[k] for k in ("client_id", "client_secret") if self.creds.get(k)}
         self._lock = threading.Lock()
 
     def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
@@ -134,13 +148,16 @@ class OAuth2(Auth):
             "grant_type": "refresh_token",
             "refresh_token": self.creds["refresh_token"],
         }
-        for key in ("client_id", "client_secret"):
-            if self.creds.get(key):
-                form[key] = self.creds[key]
+        headers: dict[str, str] = {"Accept": "application/json"}
+        if self._client_auth == "basic" and self._client.get("client_id"):
+            headers.update(basic(self._client["client_id"],
+                                 self._client.get("client_secret", "")).value_header())
+        else:
+            form.update(self._client)
         try:
             # Not followed: a 307 would resend the client secret wherever it points.
-            resp = self._session.post(self.token_url, data=form, timeout=self._timeout,
-                                      allow_redirects=False)
+            resp = self._session.post(self.token_url, data=form, headers=headers,
+                                      timeout=self._timeout, allow_redirects=False)
         except requests.Timeout as exc:
             raise IntegrationTimeout("token refresh timed out") from exc
         except requests.ConnectionError as exc:
@@ -160,3 +177,40 @@ class OAuth2(Auth):
         if body.get("expires_in"):
             new["expires_at"] = self._clock.time() + float(body["expires_in"])
         return new
+
+
+def uses_oauth2(scheme: AuthScheme, creds: dict[str, Any]) -> bool:
+    """Whether a connection is sent with OAuth2 tokens: the scheme is OAuth2, or it offers
+    the connect flow and these credentials came from it."""
+    return scheme.kind == "oauth2" or (scheme.oauth2 is not None
+                                       and bool(creds.get("access_token")))
+
+
+def from_scheme(scheme: AuthScheme, creds: dict[str, Any],
+                settings: dict[str, Any] | None = None) -> Auth:
+    """Build the request authentication a manifest declares, from a connection's credentials.
+
+    OAuth2 tokens are sent as a plain bearer here; the runtime wraps them in :class:`OAuth2`
+    when a refresh token is stored.
+    """
+    if uses_oauth2(scheme, creds):
+        token = creds.get("access_token")
+        return bearer(token) if token else NoAuth()
+    kind = scheme.kind
+    if kind in ("bearer", "api_key") and scheme.location == "header":
+        value = creds.get(scheme.secret or "")
+        if not value:
+            return NoAuth()
+        return HeaderAuth(scheme.header, f"{scheme.prefix} {value}" if scheme.prefix else value)
+    if kind == "api_key":
+        return QueryAuth({param: str(creds.get(name, "")) for param, name in scheme.params.items()
+                          if creds.get(name)})
+    if kind == "basic":
+        username = creds.get(scheme.username or "", "")
+        password = creds.get(scheme.password, "") if scheme.password else ""
+        return basic(username, password) if username else NoAuth()
+    if kind == "custom":
+        from atom.integrations.registry import resolve
+
+        return resolve(scheme.signer or "")(creds, settings or {})
+    return NoAuth()

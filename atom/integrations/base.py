@@ -32,6 +32,30 @@ class ConnectionInfo:
 
 
 @dataclass
+class PollPage:
+    """What a poll returns: the items found since ``cursor`` (oldest first) and the cursor to
+    send next time. On the first poll (no cursor) the items are the current state: recorded as
+    seen, not fired."""
+
+    items: list[dict[str, Any]]
+    cursor: str | None
+
+
+@dataclass
+class Handshake:
+    """An answer to a vendor's subscription handshake, sent before any signature check (the
+    vendor signs nothing yet): echo a challenge, or adopt the secret it hands over.
+
+    ``secret`` is stored as the connection's webhook secret only while it has none (Asana's
+    ``X-Hook-Secret``)."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    secret: str | None = None
+
+
+@dataclass
 class InboundEvent:
     """One event parsed from a verified webhook delivery."""
 
@@ -65,16 +89,10 @@ class Integration:
         return None
 
     def auth(self) -> auth_mod.Auth:
-        """Build request authentication from the credentials, per the manifest's scheme."""
-        creds = self.connection.credentials
-        kind = self.manifest.auth.kind
-        if kind == "bearer" or (kind == "oauth2" and not creds.get("refresh_token")):
-            return auth_mod.bearer(creds.get("access_token") or creds.get("token", ""))
-        if kind == "basic":
-            return auth_mod.basic(creds.get("username", ""), creds.get("password", ""))
-        if kind == "api_key":
-            return auth_mod.HeaderAuth(creds.get("header", "X-Api-Key"), creds.get("key", ""))
-        return auth_mod.NoAuth()
+        """Request authentication, built from the manifest's :class:`AuthScheme` declaration
+        (not overridden by plugins: declare a ``custom`` signer instead)."""
+        return auth_mod.from_scheme(self.manifest.auth, self.connection.credentials,
+                                    self.connection.settings)
 
     def raise_for_response(self, response: requests.Response) -> None:
         """Raise the right :class:`IntegrationError` for an error response; return if fine.
@@ -116,6 +134,12 @@ class Integration:
     def webhook_secret(self) -> str | None:
         spec = self.manifest.webhook
         return self.connection.credentials.get(spec.secret_field) if spec else None
+
+    def webhook_handshake(self, req: WebhookRequest) -> Handshake | None:
+        """Answer an unsigned subscription handshake (Asana ``X-Hook-Secret``, Graph's
+        ``validationToken``, Dropbox's ``challenge``) or return None to verify the delivery.
+        It must store nothing and echo only what the vendor's protocol says."""
+        return None
 
     def webhook_challenge(self, req: WebhookRequest, payload: Any) -> Any | None:
         """Answer a verified handshake (Slack ``url_verification``) or return None."""

@@ -9,6 +9,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
 from atom.integrations.manifest import Manifest
+from atom.integrations.manifest import Poll
+from atom.integrations.manifest import Trigger
 from atom.integrations.registry import Plugin
 from atom.integrations.registry import Registry
 
@@ -33,6 +35,7 @@ def json_schema(schema: type[Schema] | Schema) -> dict[str, Any]:
 def describe(manifest: Manifest, detail: bool = True) -> dict[str, Any]:
     from atom.integrations.runtime import settings_schema
 
+    webhook = None if manifest.webhook is None else {"scheme": manifest.webhook.scheme}
     out: dict[str, Any] = {
         "name": manifest.slug,
         "display_name": manifest.display_name,
@@ -40,11 +43,14 @@ def describe(manifest: Manifest, detail: bool = True) -> dict[str, Any]:
         "description": manifest.description,
         "docs_url": manifest.docs_url,
         "aliases": list(manifest.aliases),
-        "auth": {"kind": manifest.auth.kind, "secret_fields": sorted(manifest.secret_fields())},
+        "auth": {**manifest.auth.describe(), "secret_fields": sorted(manifest.secret_fields())},
+        "oauth2": manifest.auth.oauth2 is not None,
         "rate_limit": {"per_second": manifest.rate_limit.per_second, "burst": manifest.rate_limit.burst},
         "actions": [a.name for a in manifest.actions],
         "triggers": [t.name for t in manifest.triggers],
-        "webhook": None if manifest.webhook is None else {"scheme": manifest.webhook.scheme},
+        "webhook": webhook,
+        "contract": None if manifest.contract is None else {
+            "source": manifest.contract.source, "file": manifest.contract.file},
     }
     if detail:
         out["credentials_schema"] = json_schema(manifest.auth.fields)
@@ -54,19 +60,32 @@ def describe(manifest: Manifest, detail: bool = True) -> dict[str, Any]:
                 "name": a.name,
                 "title": a.title,
                 "description": a.description,
-                "input_schema": json_schema(a.input),
-                "output": a.output,
+                "input_schema": {**json_schema(a.input), "example": dict(a.example)},
+                "output_schema": dict(a.output),
+                "example": dict(a.example),
                 "idempotent": a.idempotent,
                 "read_only": a.read_only,
+                "words": list(a.words),
             }
             for a in manifest.actions
         ]
         out["triggers"] = [
             {"name": t.name, "title": t.title, "kind": t.kind, "description": t.description,
-             "sample": t.sample}
+             "delivery": delivery(t, webhook), "payload_schema": dict(t.payload),
+             "params_schema": json_schema(t.params) if t.params else None,
+             "sample": t.sample, "words": list(t.words)}
             for t in manifest.triggers
         ]
     return out
+
+
+def delivery(trigger: Trigger, webhook: dict[str, Any] | None) -> dict[str, Any]:
+    """How a trigger's events arrive: a verified webhook (its scheme) or a poll."""
+    d = trigger.delivery
+    if isinstance(d, Poll):
+        return {"kind": "poll", "method": d.method, "cursor": d.cursor, "item_id": d.item_id,
+                "interval_s": d.interval_s}
+    return {"kind": "webhook", **(webhook or {})}
 
 
 def problem(plugin: Plugin) -> dict[str, Any]:

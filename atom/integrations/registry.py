@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 from typing import Iterable
+from typing import Mapping
 
 from marshmallow import Schema
 
 from atom.integrations.base import Integration
+from atom.integrations.manifest import API_KEY_LOCATIONS
 from atom.integrations.manifest import AUTH_KINDS
 from atom.integrations.manifest import CATEGORIES
 from atom.integrations.manifest import Manifest
@@ -172,8 +174,38 @@ def validate_manifest(name: str, manifest: Any) -> None:
                  for t in manifest.triggers if not isinstance(t.sample, dict)]
     if manifest.webhook is not None and manifest.webhook.scheme not in SCHEMES:
         problems.append(f"unknown webhook scheme {manifest.webhook.scheme!r}")
+    problems += _auth_problems(manifest)
+    problems += [f"action {a.name}: output is not a JSON Schema object"
+                 for a in manifest.actions if not isinstance(a.output, Mapping)
+                 or not a.output.get("type")]
+    problems += [f"action {a.name}: no input example" for a in manifest.actions
+                 if not isinstance(a.example, Mapping)]
+    problems += [f"trigger {t.name}: delivered by webhook but the manifest declares no scheme"
+                 for t in manifest.triggers if t.kind == "webhook" and manifest.webhook is None]
     if problems:
         raise PluginError("; ".join(problems))
+
+
+def _auth_problems(manifest: Manifest) -> list[str]:
+    scheme = manifest.auth
+    if not _is_schema(scheme.fields):
+        return []
+    declared = set(scheme.fields().fields)
+    problems = [f"auth applies credential field {f!r} that the credentials schema lacks"
+                for f in sorted(scheme.applied_fields() - declared)]
+    if scheme.kind in ("bearer", "api_key") and scheme.location == "header" and not scheme.secret:
+        problems.append(f"{scheme.kind} auth names no secret field")
+    if scheme.location not in API_KEY_LOCATIONS:
+        problems.append(f"unknown api_key location {scheme.location!r}")
+    if scheme.kind == "api_key" and scheme.location == "query" and not scheme.params:
+        problems.append("query api_key auth names no parameters")
+    if scheme.kind == "basic" and not scheme.username:
+        problems.append("basic auth names no username field")
+    if scheme.kind == "custom" and not scheme.signer:
+        problems.append("custom auth names no signer")
+    if scheme.kind == "oauth2" and scheme.oauth2 is None:
+        problems.append("oauth2 auth declares no OAuth2Spec (authorize and token URLs)")
+    return problems
 
 
 def validate_class(manifest: Manifest, cls: Any) -> None:
@@ -184,8 +216,13 @@ def validate_class(manifest: Manifest, cls: Any) -> None:
         raise PluginError(f"actions without a method: {', '.join(missing)}")
     if cls.health_check is Integration.health_check:
         raise PluginError("no health_check implementation")
-    if manifest.triggers and manifest.webhook and cls.parse_webhook is Integration.parse_webhook:
+    webhook_triggers = [t for t in manifest.triggers if t.kind == "webhook"]
+    if webhook_triggers and cls.parse_webhook is Integration.parse_webhook:
         raise PluginError("webhook triggers declared but parse_webhook is not implemented")
+    missing = [f"{t.name} ({t.delivery.method})" for t in manifest.poll_triggers()
+               if not callable(getattr(cls, t.delivery.method, None))]
+    if missing:
+        raise PluginError(f"poll triggers without their method: {', '.join(missing)}")
 
 
 def _is_schema(obj: Any) -> bool:

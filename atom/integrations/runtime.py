@@ -76,6 +76,15 @@ def settings_schema(manifest: Manifest) -> Schema:
     return cls(unknown=RAISE)
 
 
+def oauth_url(template: str, settings: dict[str, Any]) -> str:
+    """Fill ``{setting}`` placeholders of an OAuth2 URL from a connection's settings."""
+    try:
+        return template.format_map(settings)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValidationFailed(f"the OAuth2 URL {template!r} needs the setting {exc}",
+                               details={"settings": [f"missing {exc}"]}) from exc
+
+
 def credentials_schema(manifest: Manifest, partial: bool = False) -> Schema:
     return manifest.auth.fields(unknown=RAISE, partial=partial)
 
@@ -169,19 +178,27 @@ class ConnectionRuntime:
         )
         LIVE.register(client, redactor)
         auth = integ.auth()
-        if plugin.manifest.auth.kind == "oauth2" and credentials.get("refresh_token"):
+        scheme = plugin.manifest.auth
+        if auth_mod.uses_oauth2(scheme, credentials) and credentials.get("refresh_token"):
             auth = auth_mod.OAuth2(
                 credentials,
-                credentials.get("token_url") or plugin.manifest.auth.token_url or "",
+                credentials.get("token_url") or oauth_url(scheme.token_url or "", settings),
                 client.session,
                 client.clock,
                 persist=lambda creds: self._rotated(client, plugin.manifest, conn_id, creds),
                 margin_s=self.app.config["OAUTH_REFRESH_MARGIN_S"],
                 timeout=(cs.connect_timeout, cs.read_timeout),
+                client_auth=scheme.oauth2.client_auth if scheme.oauth2 else "body",
+                client=self.oauth_client(slug),
             )
         client.auth = auth
         integ.http = client
         return integ
+
+    def oauth_client(self, slug: str) -> dict[str, str]:
+        """The OAuth app (``client_id``, ``client_secret``) an admin configured for ``slug``,
+        used to refresh tokens; empty when none is configured."""
+        return {}
 
     def forget(self, conn_id: int) -> None:
         with self._lock:

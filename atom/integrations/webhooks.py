@@ -13,6 +13,7 @@ import hmac
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 from typing import Callable
 from typing import Mapping
 
@@ -109,6 +110,67 @@ SCHEMES: dict[str, Verifier] = {
     "hubspot_v3": verify_hubspot_v3,
     "hmac_sha256": verify_atom,
 }
+
+
+def scheme(name: str) -> Callable[[Verifier], Verifier]:
+    """Register a verifier under ``name`` (what a manifest's :class:`WebhookSpec` names)."""
+
+    def register(func: Verifier) -> Verifier:
+        if name in SCHEMES:
+            raise ValueError(f"webhook scheme {name!r} is registered twice")
+        SCHEMES[name] = func
+        return func
+
+    return register
+
+
+# Shared building blocks, for the vendor schemes below.
+hmac_hex = _hmac_hex
+require = _require
+check_age = _check_age
+check = _check
+
+
+def hmac_b64(secret: str, message: bytes, digest: Any = hashlib.sha256) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), message, digest).digest()).decode()
+
+
+# -- vendor schemes, one section per vendor (each documents its algorithm and source) --------
+
+# -- microsoft graph ---------------------------------------------------------------------------
+
+
+# -- discord -----------------------------------------------------------------------------------
+
+
+# -- google chat -------------------------------------------------------------------------------
+
+
+# -- webex -------------------------------------------------------------------------------------
+
+
+# -- asana -------------------------------------------------------------------------------------
+
+
+# -- trello ------------------------------------------------------------------------------------
+
+
+# -- notion ------------------------------------------------------------------------------------
+
+
+# -- monday ------------------------------------------------------------------------------------
+
+
+# -- linear ------------------------------------------------------------------------------------
+
+
+# -- gitlab ------------------------------------------------------------------------------------
+
+
+# -- google (calendar push channels) -----------------------------------------------------------
+
+
+# -- end of vendor schemes ---------------------------------------------------------------------
 
 
 def verify(scheme: str, req: WebhookRequest, secret: str | None, tolerance: float = 300.0,

@@ -12,6 +12,10 @@ from atom.models.monitoring import MaintenanceWindow
 from atom.models.monitoring import MetricRollup
 from atom.models.monitoring import NotificationChannel
 from atom.models.monitoring import ThresholdSetting
+from atom.models.oauth import OAuthApp
+from atom.models.oauth import OAuthState
+from atom.models.poll import PollCursor
+from atom.models.poll import PollItem
 from atom.models.user import ApiKey
 from atom.models.user import User
 from atom.models.webhook import WebhookEvent
@@ -26,7 +30,8 @@ __all__ = [
     "ApiKey", "AuditEvent", "CallRecord", "Connection", "Execution", "ScheduleFire", "StepRun",
     "User", "WebhookEvent", "WebhookReceipt", "Workflow", "WorkflowVersion",
     "Alert", "AlertNotification", "HealthSample", "MaintenanceWindow", "MetricRollup",
-    "NotificationChannel", "ThresholdSetting",
+    "NotificationChannel", "ThresholdSetting", "OAuthApp", "OAuthState", "PollCursor",
+    "PollItem",
 ]
 
 # Ids are never reused: on SQLite an integer primary key without AUTOINCREMENT hands a deleted

@@ -5,6 +5,9 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
+from atom.integrations.helpers import OAuth2Tokens
+from atom.integrations.helpers import require_one
+
 # Owner and repository names end up in URL paths: only GitHub's own characters pass.
 _OWNER = validate.Regexp(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$", error="a GitHub user or org name")
 _REPO = [validate.Regexp(r"^[A-Za-z0-9._-]{1,100}$", error="a repository name"),
@@ -15,9 +18,8 @@ def _label() -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=50))
 
 
-class GitHubCredentials(Schema):
+class GitHubCredentials(OAuth2Tokens):
     token = fields.String(
-        required=True,
         validate=validate.Length(min=1),
         metadata={"secret": True, "description": "Personal access token or installation token"},
     )
@@ -25,6 +27,8 @@ class GitHubCredentials(Schema):
         validate=validate.Length(min=1),
         metadata={"secret": True, "description": "Secret of the repository or org webhook"},
     )
+
+    _token_or_oauth = require_one("token", "access_token")
 
 
 class RepoInput(Schema):

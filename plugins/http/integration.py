@@ -24,18 +24,19 @@ def _result(response: requests.Response) -> dict[str, Any]:
     return {"status": response.status_code, "headers": dict(response.headers), "body": body}
 
 
-class HttpIntegration(Integration):
-    def auth(self) -> auth_mod.Auth:
-        c = self.connection.credentials
-        kind = c.get("auth", "none")
-        if kind == "bearer":
-            return auth_mod.bearer(c["token"])
-        if kind == "basic":
-            return auth_mod.basic(c["username"], c["password"])
-        if kind == "api_key":
-            return auth_mod.HeaderAuth(c["header"], c["key"])
-        return auth_mod.NoAuth()
+def user_auth(c: dict[str, Any], settings: dict[str, Any]) -> auth_mod.Auth:
+    """The manifest's custom signer: the auth a user picked for this connection (``auth``)."""
+    kind = c.get("auth", "none")
+    if kind == "bearer":
+        return auth_mod.bearer(c["token"])
+    if kind == "basic":
+        return auth_mod.basic(c["username"], c["password"])
+    if kind == "api_key":
+        return auth_mod.HeaderAuth(c["header"], c["key"])
+    return auth_mod.NoAuth()
 
+
+class HttpIntegration(Integration):
     def idempotency_header(self) -> str | None:
         return "Idempotency-Key"
 

@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 import requests
 
-from atom.integrations import auth as auth_mod
 from atom.integrations.base import InboundEvent
 from atom.integrations.base import Integration
 from atom.integrations.errors import AuthError
@@ -68,9 +67,6 @@ def _header_number(response: requests.Response, name: str) -> float | None:
 
 class HubSpotIntegration(Integration):
     """Contacts, deals and notes in one HubSpot account, through a private-app token."""
-
-    def auth(self) -> auth_mod.Auth:
-        return auth_mod.bearer(self.connection.credentials.get("access_token", ""))
 
     def raise_for_response(self, response: requests.Response) -> None:
         """Map HubSpot's ``{"status": "error", "message", "category", "errors"}`` bodies.

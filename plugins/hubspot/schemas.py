@@ -10,6 +10,8 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from atom.integrations.helpers import OAuth2Tokens
+
 # Object ids are numeric; checked because they become part of the URL path.
 OBJECT_ID = validate.Regexp(r"^[0-9]{1,20}$", error="not a HubSpot record id")
 # Internal property names: "firstname", "hs_lead_status", "favorite_color".
@@ -32,7 +34,7 @@ def _record_id(**kwargs: Any) -> fields.String:
     return fields.String(validate=OBJECT_ID, **kwargs)
 
 
-class HubSpotCredentials(Schema):
+class HubSpotCredentials(OAuth2Tokens):
     access_token = fields.String(required=True, validate=validate.Length(min=1),
                                  metadata={"secret": True,
                                            "description": "Private app access token (pat-...)"})

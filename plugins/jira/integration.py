@@ -12,7 +12,6 @@ from typing import Any
 
 import requests
 
-from atom.integrations import auth as auth_mod
 from atom.integrations.base import InboundEvent
 from atom.integrations.base import Integration
 from atom.integrations.errors import AuthError
@@ -80,11 +79,9 @@ class JiraIntegration(Integration):
         settings = self.connection.settings
         if settings.get("base_url"):
             return settings["base_url"]
+        if settings.get("cloud_id"):
+            return f"https://api.atlassian.com/ex/jira/{settings['cloud_id']}"
         return site_url(settings["site"]) if settings.get("site") else ""
-
-    def auth(self) -> auth_mod.Auth:
-        creds = self.connection.credentials
-        return auth_mod.basic(creds.get("email", ""), creds.get("api_token", ""))
 
     def raise_for_response(self, response: requests.Response) -> None:
         """Map Jira's statuses and ``errorMessages``/``errors`` body to ATOM errors.

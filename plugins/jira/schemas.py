@@ -9,6 +9,8 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from atom.integrations.helpers import OAuth2Tokens
+
 # "acme", "acme.atlassian.net" or "https://acme.atlassian.net/"
 SITE = r"^(https?://)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9-]+)*/?$"
 # An issue key ("ED-24", keys are case-insensitive) or a numeric issue id ("10002"). Checked
@@ -26,17 +28,32 @@ def _issue_key(**kwargs: Any) -> fields.String:
                          **kwargs)
 
 
-class JiraCredentials(Schema):
-    email = fields.Email(required=True, metadata={"description": "Atlassian account email"})
-    api_token = fields.String(required=True, validate=validate.Length(min=1),
+class JiraCredentials(OAuth2Tokens):
+    """An account's email and API token (Basic), or the tokens of the OAuth 2.0 (3LO) flow."""
+
+    email = fields.Email(metadata={"description": "Atlassian account email"})
+    api_token = fields.String(validate=validate.Length(min=1),
                               metadata={"secret": True,
                                         "description": "API token from id.atlassian.com"})
     webhook_secret = fields.String(metadata={"secret": True,
                                              "description": "Secret of the admin webhook "
                                                             "(X-Hub-Signature)"})
 
+    @validates_schema
+    def _basic_or_oauth(self, data: dict[str, Any], partial: Any = None, **_: Any) -> None:
+        if partial or data.get("access_token"):
+            return
+        missing = {n: ["required for API token auth"] for n in ("email", "api_token")
+                   if not data.get(n)}
+        if missing:
+            raise ValidationError(missing)
+
 
 class JiraSettings(Schema):
+    cloud_id = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9-]{1,64}$"),
+                             metadata={"destination": True,
+                                       "description": "The site's cloud id (OAuth 2.0 "
+                                                      "connections; set by the connect flow)"})
     site = fields.String(validate=[validate.Length(max=255),
                                    validate.Regexp(SITE, error="not a site name")],
                          metadata={"destination": True,
@@ -47,7 +64,7 @@ class JiraSettings(Schema):
     @validates_schema
     def _site_or_base_url(self, data: dict[str, Any], **_: Any) -> None:
         # base_url comes from the common settings this schema is combined with.
-        if not data.get("site") and not data.get("base_url"):
+        if not data.get("site") and not data.get("base_url") and not data.get("cloud_id"):
             raise ValidationError({"site": ["give the Jira site (acme.atlassian.net) or a base_url"]})
 
 

@@ -7,6 +7,9 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from atom.integrations.helpers import OAuth2Tokens
+from atom.integrations.helpers import require_one
+
 # Message timestamps are Slack's message ids: "1503435956.000247".
 _TS = validate.Regexp(r"^\d{1,12}\.\d{1,9}$", error="a Slack message ts such as 1503435956.000247")
 _CHANNEL = validate.Length(min=1, max=80)
@@ -14,9 +17,10 @@ _BLOCKS = fields.List(fields.Dict(), validate=validate.Length(min=1, max=50),
                       metadata={"description": "Block Kit blocks"})
 
 
-class SlackCredentials(Schema):
+class SlackCredentials(OAuth2Tokens):
+    """A bot or user token pasted in, or the tokens of the OAuth2 connect flow."""
+
     token = fields.String(
-        required=True,
         validate=validate.Regexp(r"^xox", error="a Slack token starts with xoxb- or xoxp-"),
         metadata={"secret": True, "description": "Bot token (xoxb-...) or user token (xoxp-...)",
                   "example": "xoxb-1234-5678-abcdefghijkl"},
@@ -25,6 +29,8 @@ class SlackCredentials(Schema):
         validate=validate.Length(min=1),
         metadata={"secret": True, "description": "App signing secret, for the Events API"},
     )
+
+    _token_or_oauth = require_one("token", "access_token")
 
 
 class _MessageContent(Schema):

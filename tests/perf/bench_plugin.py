@@ -52,7 +52,7 @@ MANIFEST = Manifest(
     integration="tests.perf.bench_plugin:BenchIntegration",
     rate_limit=RateLimit(per_second=1_000_000, burst=1_000_000),
     actions=(
-        Action("noop", "Do nothing", NoopInput, "{ok}", idempotent=True),
-        Action("sleep", "Sleep like an I/O call", SleepInput, "{slept_ms}", idempotent=True),
+        Action("noop", "Do nothing", NoopInput, {"type": "object", "properties": {"ok": {}}}, {}, idempotent=True),
+        Action("sleep", "Sleep like an I/O call", SleepInput, {"type": "object", "properties": {"slept_ms": {}}}, {}, idempotent=True),
     ),
 )

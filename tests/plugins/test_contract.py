@@ -13,7 +13,14 @@ import responses
 from marshmallow import fields
 from marshmallow import validate
 
+from jsonschema import Draft202012Validator
+from marshmallow import RAISE
+
+from atom.integrations.base import Integration
 from atom.integrations.catalogue import describe
+from atom.integrations.helpers import OAuth2Tokens
+from atom.integrations.manifest import Poll
+from atom.integrations.webhooks import SCHEMES
 from atom.integrations.errors import IntegrationError
 from atom.integrations.manifest import Manifest
 from atom.integrations.registry import GROUP
@@ -26,10 +33,23 @@ FAKE = "http://127.0.0.1:9499"
 ANY = re.compile(r"http://127\.0\.0\.1:9499/.*")
 
 
-def sample(schema_cls) -> dict:
-    """Plausible values for every field of a credentials schema."""
+OAUTH_FIELDS = frozenset(OAuth2Tokens().fields)
+
+
+def sample(schema_cls, scheme=None) -> dict:
+    """Plausible values for every field of a credentials schema.
+
+    With the manifest's auth ``scheme``, the credentials of its static kind (no OAuth2
+    tokens), or for an OAuth2-only scheme an access token without a refresh token.
+    """
     values = {}
+    skip = set()
+    if scheme is not None:
+        skip = set(OAUTH_FIELDS) - ({"access_token"} if scheme.kind == "oauth2"
+                                    or scheme.secret == "access_token" else set())
     for name, field in schema_cls().fields.items():
+        if name in skip:
+            continue
         choices = [v.choices for v in _validators(field) if isinstance(v, validate.OneOf)]
         if "example" in field.metadata:
             values[name] = field.metadata["example"]
@@ -66,7 +86,7 @@ def integ(app, manifest):
     with app.app_context():
         return get_state(app).runtime.build(
             manifest.slug, None, "contract", {"base_url": FAKE, "max_attempts": 1},
-            manifest.auth.fields().load(sample(manifest.auth.fields)))
+            manifest.auth.fields().load(sample(manifest.auth.fields, manifest.auth)))
 
 
 def test_the_manifest_is_complete(manifest):
@@ -77,17 +97,83 @@ def test_the_manifest_is_complete(manifest):
     for action in manifest.actions:
         assert re.match(r"^[a-z]+(_[a-z]+)*$", action.name), action.name
         action.input()  # the schema instantiates
-        assert action.output, f"{action.name} describes no output"
     for trigger in manifest.triggers:
         assert trigger.sample, f"{trigger.name} has no sample payload"
     assert manifest.triggers, "every plugin emits at least one event"
-    assert manifest.webhook is not None
+    assert manifest.contract is not None, "say what the plugin is tested against"
+    assert manifest.contract.source in ("openapi", "graphql", "fake")
+    if manifest.contract.source != "fake":
+        assert manifest.contract.file, "a spec or schema contract names its file"
+
+
+def test_auth_is_declared_once_in_the_manifest(manifest):
+    scheme = manifest.auth
+    declared = set(scheme.fields().fields)
+    assert scheme.applied_fields() <= declared
+    # Every field the scheme sends is secret, so it is encrypted, masked and redacted.
+    assert scheme.applied_fields() <= manifest.secret_fields() | {
+        scheme.username} - {None}, "a credential the scheme sends is not flagged secret"
+    if scheme.kind == "oauth2" or scheme.oauth2 is not None:
+        assert scheme.oauth2 is not None
+        assert {"access_token", "refresh_token"} <= declared
+        assert {"access_token", "refresh_token"} <= manifest.secret_fields()
+    if manifest.webhook is not None:
+        assert manifest.webhook.scheme in SCHEMES
+        assert manifest.webhook.secret_field in declared
+
+
+def test_no_plugin_builds_its_own_auth(manifest):
+    plugin = discover([(manifest.slug, next(e for e in ENTRY_POINTS if e.name == manifest.slug))],
+                      strict=True).get(manifest.slug)
+    assert plugin.integration_class.auth is Integration.auth, \
+        "declare the auth in the manifest (a custom signer if need be)"
+
+
+def test_every_action_has_an_output_schema_and_an_example_its_input_accepts(manifest):
+    for action in manifest.actions:
+        Draft202012Validator.check_schema(dict(action.output))
+        assert action.output.get("type") == "object", f"{action.name}: output is an object"
+        assert action.output.get("properties"), f"{action.name}: output names its fields"
+        assert action.example, f"{action.name} has no example"
+        action.input(unknown=RAISE).load(dict(action.example))
+
+
+def test_every_trigger_says_how_it_is_delivered_and_its_sample_fits(manifest):
+    for trigger in manifest.triggers:
+        Draft202012Validator.check_schema(dict(trigger.payload))
+        errors = list(Draft202012Validator(dict(trigger.payload)).iter_errors(dict(trigger.sample)))
+        assert not errors, f"{trigger.name}: sample does not fit its payload schema: {errors[0].message}"
+        assert trigger.words, f"{trigger.name}: give the words people use for it"
+        if isinstance(trigger.delivery, Poll):
+            assert trigger.delivery.cursor and trigger.delivery.item_id
+            assert trigger.delivery.interval_s >= 5
+            assert _lookup(trigger.sample, trigger.delivery.item_id) is not None, \
+                f"{trigger.name}: the sample lacks the item id {trigger.delivery.item_id!r}"
+        else:
+            assert manifest.webhook is not None, f"{trigger.name} is a webhook without a scheme"
+
+
+def test_words_for_people_are_data(manifest):
+    words = [*manifest.aliases, *(w for a in manifest.actions for w in a.words)]
+    assert all(isinstance(w, str) and w.strip() == w and w for w in words)
+    assert any(a.words for a in manifest.actions), "actions carry the words people use"
+
+
+def _lookup(payload, path: str):
+    value = payload
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
 
 
 def test_the_catalogue_entry_has_json_schemas(manifest):
     entry = describe(manifest)
     for action in entry["actions"]:
         assert action["input_schema"]["type"] == "object"
+        assert action["input_schema"]["example"] == action["example"]
+        assert action["output_schema"]["type"] == "object"
     for name in manifest.secret_fields():
         assert entry["credentials_schema"]["properties"][name]["writeOnly"] is True
 

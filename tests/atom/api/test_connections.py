@@ -372,10 +372,11 @@ def test_destination_fields_are_declared_as_data(app):
 
         jira = registry.get("jira").manifest
         http = registry.get("http").manifest
-        assert jira.destination_fields(CommonSettings) == {"settings": {"base_url", "site"},
+        assert jira.destination_fields(CommonSettings) == {"settings": {"base_url", "site",
+                                                                        "cloud_id"},
                                                            "credentials": set()}
         assert http.destination_fields(CommonSettings)["settings"] == {"base_url"}
-        assert jira.outbound_secret_fields() == {"api_token"}
+        assert jira.outbound_secret_fields() == {"api_token", "access_token", "refresh_token"}
 
 
 # -- ids are never reused; connections in use are not deleted by accident (item 11) -------------

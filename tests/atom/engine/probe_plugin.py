@@ -47,5 +47,5 @@ MANIFEST = Manifest(
     description="Test-only integration.",
     auth=AuthScheme(kind="none", fields=NoCredentials),
     integration="tests.atom.engine.probe_plugin:ProbeIntegration",
-    actions=(Action("stamp", "Output that is not plain JSON", Empty, "{at, amount, raw}"),),
+    actions=(Action("stamp", "Output that is not plain JSON", Empty, {"type": "object", "properties": {"at": {}, "amount": {}, "raw": {}}}, {}),),
 )

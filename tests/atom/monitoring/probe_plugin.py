@@ -52,7 +52,7 @@ MANIFEST = Manifest(
     settings=ProbeSettings,
     integration="tests.atom.monitoring.probe_plugin:ProbeIntegration",
     actions=(
-        Action("ping", "Ping", Empty, "{status}", idempotent=True, read_only=True),
-        Action("lookup", "Look up", LookupInput, "{status}", idempotent=True, read_only=True),
+        Action("ping", "Ping", Empty, {"type": "object", "properties": {"status": {}}}, {}, idempotent=True, read_only=True),
+        Action("lookup", "Look up", LookupInput, {"type": "object", "properties": {"status": {}}}, {}, idempotent=True, read_only=True),
     ),
 )

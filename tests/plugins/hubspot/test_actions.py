@@ -32,7 +32,7 @@ def test_secrets_are_masked_in_the_connection(connect):
     conn = connect()
     assert conn["credentials"]["access_token"].startswith("****")
     assert conn["credentials"]["client_secret"].startswith("****")
-    assert set(MANIFEST.secret_fields()) == {"access_token", "client_secret"}
+    assert set(MANIFEST.secret_fields()) == {"access_token", "refresh_token", "client_secret"}
 
 
 def test_create_contact_sends_named_and_extra_properties(connect, run, hubspot):
@@ -237,7 +237,10 @@ def test_the_catalogue_describes_the_plugin(client, keys):
     r = client.get("/api/v2/integrations/hubspot", headers=keys["viewer"])
     assert r.status_code == 200
     info = r.get_json()
-    assert info["auth"] == {"kind": "bearer", "secret_fields": ["access_token", "client_secret"]}
+    assert info["auth"]["kind"] == "bearer"
+    assert (info["auth"]["header"], info["auth"]["prefix"]) == ("Authorization", "Bearer")
+    assert info["auth"]["secret_fields"] == ["access_token", "client_secret", "refresh_token"]
+    assert info["oauth2"] is True
     assert info["webhook"] == {"scheme": "hubspot_v3"}
     assert info["rate_limit"] == {"per_second": 10, "burst": 10}
     assert {a["name"] for a in info["actions"] if a["read_only"]} == {

@@ -304,7 +304,11 @@ def test_the_catalogue_describes_the_plugin(client, keys):
     r = client.get("/api/v2/integrations/jira", headers=keys["viewer"])
     assert r.status_code == 200
     info = r.get_json()
-    assert info["auth"] == {"kind": "basic", "secret_fields": ["api_token", "webhook_secret"]}
+    assert info["auth"]["kind"] == "basic"
+    assert (info["auth"]["username"], info["auth"]["password"]) == ("email", "api_token")
+    assert info["auth"]["secret_fields"] == ["access_token", "api_token", "refresh_token",
+                                             "webhook_secret"]
+    assert info["auth"]["oauth2"]["rotating_refresh"] is True
     assert info["webhook"] == {"scheme": "jira_sha256"}
     assert "site" in info["settings_schema"]["properties"]
     assert {a["name"] for a in info["actions"] if a["read_only"]} == {

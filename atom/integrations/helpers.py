@@ -1,0 +1,167 @@
+"""What plugins share: body parsing, error tables, GraphQL requests and OAuth2 token fields.
+
+A plugin module stays small by declaring data (an :class:`ErrorTable`, a query string) and
+calling these; nothing here knows a vendor.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import Callable
+from typing import Mapping
+
+import requests
+from marshmallow import Schema
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import validate
+from marshmallow import validates_schema
+
+from atom.integrations.errors import AuthError
+from atom.integrations.errors import IntegrationError
+from atom.integrations.errors import RateLimited
+from atom.integrations.errors import UpstreamError
+from atom.integrations.errors import ValidationFailed
+from atom.integrations.http import IntegrationClient
+from atom.integrations.http import parse_retry_after
+
+
+def json_or_empty(response: requests.Response) -> dict[str, Any]:
+    """The response's JSON object, or ``{}`` for an empty, non-JSON or non-object body."""
+    if not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+@dataclass(frozen=True)
+class ErrorTable:
+    """A service's error codes, by the ATOM error class each one means.
+
+    ``validation`` maps a code to the input field it is about (None: the request as a whole);
+    ``done`` lists codes that say the requested state already holds (the call did what was
+    asked). A code in none of them is a permanent upstream error.
+    """
+
+    auth: frozenset[str] = frozenset()
+    rate_limited: frozenset[str] = frozenset()
+    transient: frozenset[str] = frozenset()
+    validation: Mapping[str, str | None] = field(default_factory=dict)
+    not_found: frozenset[str] = frozenset()
+    done: frozenset[str] = frozenset()
+
+    def error(self, code: str, message: str, *, status: int | None = None,
+              retry_after: float | None = None,
+              hints: list[str] | None = None) -> IntegrationError | None:
+        """The error for ``code``, or None when the code means "already done"."""
+        if code in self.done:
+            return None
+        if code in self.auth:
+            return AuthError(message, status=status)
+        if code in self.rate_limited:
+            return RateLimited(message, status=status, retry_after=retry_after)
+        if code in self.transient:
+            return UpstreamError(message, status=status, retry_after=retry_after)
+        if code in self.validation:
+            name = self.validation[code] or "_request"
+            return ValidationFailed(message, status=status,
+                                    details={name: [code, *(hints or [])[:5]]})
+        if code in self.not_found:
+            return ValidationFailed(message, status=status, details={"_request": [code]})
+        return UpstreamError(message, status=status, permanent=True)
+
+    def raise_for(self, code: str, message: str, response: requests.Response | None = None,
+                  hints: list[str] | None = None) -> None:
+        """Raise the error for ``code`` (with the response's status and ``Retry-After``)."""
+        status = response.status_code if response is not None else None
+        retry_after = (parse_retry_after(response.headers.get("Retry-After"))
+                       if response is not None else None)
+        exc = self.error(code, message, status=status, retry_after=retry_after, hints=hints)
+        if exc is not None:
+            raise exc
+
+
+class GraphQLErrors(Exception):
+    """Internal marker: never raised to callers (they get an IntegrationError)."""
+
+
+def graphql(
+    http: IntegrationClient,
+    query: str,
+    variables: Mapping[str, Any] | None = None,
+    *,
+    operation: str,
+    path: str = "",
+    table: ErrorTable = ErrorTable(),
+    code_of: Callable[[Mapping[str, Any]], str] | None = None,
+    idempotent: bool | None = None,
+    service: str = "GraphQL",
+) -> dict[str, Any]:
+    """POST one GraphQL document and return its ``data``.
+
+    A response with ``errors`` raises the error of the first one, classified by ``table``
+    through ``code_of(error)`` (default: ``extensions.code``). Queries are idempotent; a
+    mutation is only when ``idempotent`` says so.
+
+    :param operation: the metric label of the call (the operation's name).
+    """
+    if idempotent is None:
+        idempotent = query.lstrip().startswith(("query", "{"))
+    response = http.post(path, json={"query": query, "variables": dict(variables or {})},
+                         idempotent=idempotent, operation=operation)
+    body = json_or_empty(response)
+    errors = body.get("errors") or []
+    if errors:
+        first = errors[0] if isinstance(errors[0], Mapping) else {"message": str(errors[0])}
+        code = (code_of or _extensions_code)(first) or "unknown"
+        message = f"{service} {operation}: {first.get('message') or code}"
+        table.raise_for(code, message, response)
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise UpstreamError(f"{service} {operation}: the answer has no data", permanent=True)
+    return data
+
+
+def _extensions_code(error: Mapping[str, Any]) -> str:
+    extensions = error.get("extensions")
+    return str(extensions.get("code") or "") if isinstance(extensions, Mapping) else ""
+
+
+def compact(**values: Any) -> dict[str, Any]:
+    """The keyword arguments that are not None (a request body without unset fields)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+class OAuth2Tokens(Schema):
+    """The credential fields the OAuth2 connect flow stores. A plugin whose auth is ``oauth2``
+    uses this as its credentials schema (or extends it); one that also takes a static token
+    extends it and requires one of the two (:func:`require_one`)."""
+
+    access_token = fields.String(validate=validate.Length(min=1, max=8192),
+                                 metadata={"secret": True, "description": "OAuth2 access token",
+                                           "example": "ya29.a0AfH6SMBx-contract-token"})
+    refresh_token = fields.String(validate=validate.Length(min=1, max=8192),
+                                  metadata={"secret": True,
+                                            "description": "OAuth2 refresh token"})
+    expires_at = fields.Float(metadata={"description": "When the access token expires "
+                                                       "(Unix seconds)"})
+    token_type = fields.String(validate=validate.Length(max=40))
+    scope = fields.String(validate=validate.Length(max=4000))
+
+
+def require_one(*names: str) -> Callable[..., None]:
+    """A ``@validates_schema`` check that at least one of ``names`` is given (a static token or
+    the OAuth2 access token). Skipped on partial updates."""
+
+    @validates_schema
+    def check(self: Schema, data: dict[str, Any], partial: Any = None, **kwargs: Any) -> None:
+        if partial:
+            return
+        if not any(data.get(n) for n in names):
+            raise ValidationError(f"give {' or '.join(names)}", field_name=names[0])
+
+    return check
