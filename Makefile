@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PRISM_VERSION := 5.14.2
+# pytest-xdist workers (make test); Prism tests of one plugin stay on one worker.
+TEST_WORKERS ?= 2
 PRISM := .prism/node_modules/.bin/prism
 export ATOM_INSTANCE_PATH ?= $(CURDIR)/instance
 
@@ -28,7 +30,7 @@ run: install
 	$(BIN)/gunicorn -c config/gunicorn.conf.py wsgi:app
 
 test: install $(PRISM)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: install
 	$(BIN)/python tests/perf/bench_client.py

@@ -205,6 +205,25 @@ def plugins_list() -> None:
     sys.exit(1 if failed else 0)
 
 
+@plugins.command("docs")
+@click.option("--write", "path", type=click.Path(exists=True, dir_okay=False),
+              help="Rewrite the integration table in this file (README.md) instead of printing it.")
+@with_appcontext
+def plugins_docs(path: str | None) -> None:
+    """The integration table (auth, actions, triggers, contract), from the manifests."""
+    from pathlib import Path
+
+    from atom.integrations import docs
+    from atom.state import get_state
+
+    manifests = [p.manifest for p in get_state().registry.loaded() if p.manifest]
+    if path is None:
+        click.echo(docs.table(manifests))
+        return
+    changed = docs.write(Path(path), manifests)
+    click.echo(f"{path}: {'updated' if changed else 'already current'}")
+
+
 # -- workflows ------------------------------------------------------------------------------
 
 

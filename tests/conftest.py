@@ -122,3 +122,20 @@ def pg_url():
         cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
         cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
     admin.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), keep every Prism test
+    of one plugin on one worker, so each vendor spec's Prism server starts once, not per worker."""
+    for item in items:
+        if item.get_closest_marker("prism") is None:
+            continue
+        parts = item.path.parts
+        slug = None
+        if "plugins" in parts and parts.index("plugins") + 2 < len(parts):
+            slug = parts[parts.index("plugins") + 1]
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "manifest" in callspec.params:
+            slug = callspec.params["manifest"].slug
+        if slug:
+            item.add_marker(pytest.mark.xdist_group(f"prism-{slug}"))
