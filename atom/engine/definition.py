@@ -23,6 +23,7 @@ from marshmallow import validates_schema
 from atom.engine.expressions import MAX_TEMPLATE_DEPTH
 from atom.engine.expressions import ExpressionError
 from atom.engine.expressions import compile_expression
+from atom.engine.references import check_references
 from atom.engine.expressions import has_template
 from atom.engine.expressions import template_expressions
 from atom.integrations.registry import Registry
@@ -171,6 +172,8 @@ def validate_definition(raw: Any, registry: Registry, connection_lookup=None,
         problems = _check_step(step, registry, connection_lookup, workflow_lookup)
         if problems:
             errors.setdefault(f"steps.{step['id']}", {}).update(problems)
+    if not errors:
+        check_references(steps, _expressions, registry, errors)
     if errors:
         raise DefinitionError(errors)
     return data

@@ -89,11 +89,35 @@ INVALID = {
                              "steps.sub", "workflow_id", "no workflow 999"),
     "sub_workflow_id_beyond_64_bits": (manual("c", [{"id": "sub", "type": "workflow", "workflow_id": 2 ** 70}]),
                                        "steps.sub", "workflow_id", "no workflow"),
+    # References to other steps' outputs, checked against the actions' output schemas.
+    "output_field_typo": (_with({"parameters": {"path": "/b/{{ steps.a.output.stauts }}"}}),
+                          "steps.b", "parameters", "'stauts' is not a field of output"),
+    "output_of_a_step_that_may_not_have_run": (
+        _with({"depends_on": [], "parameters": {"path": "/b/{{ steps.a.output.status }}"}}),
+        "steps.b", "parameters", "add 'a' to depends_on"),
+    "output_of_no_step": (_with({"when": "steps.ghost.output.status == `200`"}),
+                          "steps.b", "when", "no step 'ghost'"),
+    "own_output": (_with({"when": "steps.b.output.status == `200`"}), "steps.b", "when",
+                   "its own output"),
 }
 
 
 def _state(app) -> tuple[int, int, int, int]:
     return (count(app, Workflow), count(app, WorkflowVersion), count(app, AuditEvent), count(app, Execution))
+
+
+def test_output_references_within_the_schema_are_accepted(api, conn):
+    """Known fields, passthrough objects (``headers``, ``body``: any key), lists past an index,
+    and dependencies through another step."""
+    definition = manual("refs", [
+        post_step("a", "/a"),
+        post_step("b", "/b", deps=["a"], when="steps.a.output.status == `201`"),
+        post_step("c", "/c", deps=["b"], body={
+            "etag": "{{ steps.a.output.headers.ETag }}",
+            "first": "{{ steps.a.output.body.items[0].name.first }}",
+            "all": "{{ steps.b.output.body }}"}),
+    ])
+    assert api.create(definition)["id"]
 
 
 @pytest.mark.parametrize("case", sorted(INVALID))
