@@ -22,6 +22,7 @@ from atom.integrations.base import Integration
 from atom.integrations.errors import RateLimited
 from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
+from atom.integrations.helpers import compact
 from atom.integrations.http import default_raise_for_response
 from atom.integrations.http import parse_reset
 from atom.integrations.http import parse_retry_after
@@ -110,7 +111,7 @@ class GitHubIntegration(Integration):
     # -- actions -------------------------------------------------------------------------
 
     def create_issue(self, data: dict[str, Any]) -> dict[str, Any]:
-        body = _drop_none(title=data["title"], body=data.get("body"),
+        body = compact(title=data["title"], body=data.get("body"),
                           labels=data.get("labels"), assignees=data.get("assignees"))
         return payloads.issue(self.http.post(f"{_repo(data)}/issues", json=body,
                                              operation="issues/create").json())
@@ -129,7 +130,7 @@ class GitHubIntegration(Integration):
 
     def create_commit_status(self, data: dict[str, Any]) -> dict[str, Any]:
         # A repeated status for the same context simply becomes the latest one.
-        body = _drop_none(state=data["state"], context=data["context"],
+        body = compact(state=data["state"], context=data["context"],
                           description=data.get("description"), target_url=data.get("target_url"))
         status = self.http.post(f"{_repo(data)}/statuses/{data['sha']}", json=body,
                                 idempotent=True, operation="repos/create-commit-status").json()
@@ -138,7 +139,7 @@ class GitHubIntegration(Integration):
                 "created_at": status.get("created_at")}
 
     def list_pull_requests(self, data: dict[str, Any]) -> dict[str, Any]:
-        params = _drop_none(state=data["state"], sort=data["sort"], direction=data["direction"],
+        params = compact(state=data["state"], sort=data["sort"], direction=data["direction"],
                             base=data.get("base"))
         pulls = [payloads.pull_request(p) for p in
                  self._list(f"{_repo(data)}/pulls", params, data["max_items"], "pulls/list")]
@@ -151,7 +152,7 @@ class GitHubIntegration(Integration):
 
     def list_issues(self, data: dict[str, Any]) -> dict[str, Any]:
         since = data.get("since")
-        params = _drop_none(
+        params = compact(
             state=data["state"], sort=data["sort"], direction=data["direction"],
             assignee=data.get("assignee"),
             labels=",".join(data["labels"]) if data.get("labels") else None,
@@ -200,7 +201,3 @@ def _repo(data: dict[str, Any]) -> str:
 
 def _issue(data: dict[str, Any]) -> str:
     return f"{_repo(data)}/issues/{data['issue_number']}"
-
-
-def _drop_none(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}

@@ -20,6 +20,7 @@ from atom.integrations.errors import AuthError
 from atom.integrations.errors import RateLimited
 from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
+from atom.integrations.helpers import json_or_empty
 from atom.integrations.http import parse_retry_after
 from atom.integrations.http import snippet
 from atom.integrations.pagination import CursorPaginator
@@ -50,14 +51,6 @@ SUBSCRIPTIONS = {
 OBJECT_TYPE_IDS = {"0-1": "contact", "0-3": "deal"}
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def _header_number(response: requests.Response, name: str) -> float | None:
     try:
         return float(response.headers[name])
@@ -77,7 +70,7 @@ class HubSpotIntegration(Integration):
         status = response.status_code
         if status < 400:
             return
-        body = _json(response)
+        body = json_or_empty(response)
         message = f"HubSpot answered {status}: {body.get('message') or snippet(response)}"
         if body.get("category"):
             message += f" ({body['category']})"

@@ -21,13 +21,11 @@ import requests
 
 from atom.integrations.base import InboundEvent
 from atom.integrations.base import Integration
-from atom.integrations.errors import ValidationFailed
-from atom.integrations.errors import AuthError
-from atom.integrations.errors import IntegrationError
-from atom.integrations.errors import RateLimited
 from atom.integrations.errors import UpstreamError
+from atom.integrations.errors import ValidationFailed
+from atom.integrations.helpers import ErrorTable
+from atom.integrations.helpers import json_or_empty
 from atom.integrations.http import default_raise_for_response
-from atom.integrations.http import parse_retry_after
 from atom.integrations.pagination import CursorPaginator
 from atom.integrations.webhooks import WebhookRequest
 from plugins.slack import payloads
@@ -35,75 +33,57 @@ from plugins.slack import payloads
 # Slack's recommended page size for cursor-paginated methods.
 PAGE_SIZE = 200
 
-AUTH_ERRORS = frozenset({
-    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
-    "missing_scope", "no_permission", "not_allowed_token_type", "team_access_not_granted",
-    "ekm_access_denied", "org_login_required",
-})
-RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
-# Documented as "retry later": a failure on Slack's side, not in the request.
-TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable",
-                              "request_timeout"})
-# Request errors, with the input field each one is about (None: the request as a whole).
-VALIDATION_ERRORS: dict[str, str | None] = {
-    "channel_not_found": "channel", "not_in_channel": "channel", "is_archived": "channel",
-    "channel_is_archived": "channel", "no_text": "text", "msg_too_long": "text",
-    "invalid_blocks": "blocks", "invalid_blocks_format": "blocks",
-    "message_not_found": "ts", "cant_update_message": "ts", "edit_window_closed": "ts",
-    "thread_not_found": "thread_ts", "bad_timestamp": "ts", "invalid_timestamp": "ts",
-    "name_taken": "name", "invalid_name": "name", "invalid_name_specials": "name",
-    "invalid_name_required": "name", "invalid_name_maxlength": "name",
-    "invalid_name_punctuation": "name", "too_many_reactions": "name",
-    "invalid_arguments": None, "invalid_arg_name": None, "invalid_array_arg": None,
-    "invalid_charset": None, "invalid_form_data": None, "invalid_post_type": None,
-    "missing_post_type": None, "too_many_attachments": None, "user_not_found": None,
-}
-# Errors that say the requested state already holds: the call did what was asked.
-ALREADY_DONE = frozenset({"already_reacted"})
+ERRORS = ErrorTable(
+    auth=frozenset({
+        "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+        "missing_scope", "no_permission", "not_allowed_token_type", "team_access_not_granted",
+        "ekm_access_denied", "org_login_required",
+    }),
+    rate_limited=frozenset({"ratelimited", "rate_limited"}),
+    # Documented as "retry later": a failure on Slack's side, not in the request.
+    transient=frozenset({"internal_error", "fatal_error", "service_unavailable",
+                         "request_timeout"}),
+    # Request errors, with the input field each one is about (None: the request as a whole).
+    validation={
+        "channel_not_found": "channel", "not_in_channel": "channel", "is_archived": "channel",
+        "channel_is_archived": "channel", "no_text": "text", "msg_too_long": "text",
+        "invalid_blocks": "blocks", "invalid_blocks_format": "blocks",
+        "message_not_found": "ts", "cant_update_message": "ts", "edit_window_closed": "ts",
+        "thread_not_found": "thread_ts", "bad_timestamp": "ts", "invalid_timestamp": "ts",
+        "name_taken": "name", "invalid_name": "name", "invalid_name_specials": "name",
+        "invalid_name_required": "name", "invalid_name_maxlength": "name",
+        "invalid_name_punctuation": "name", "too_many_reactions": "name",
+        "invalid_arguments": None, "invalid_arg_name": None, "invalid_array_arg": None,
+        "invalid_charset": None, "invalid_form_data": None, "invalid_post_type": None,
+        "missing_post_type": None, "too_many_attachments": None, "user_not_found": None,
+    },
+    # Errors that say the requested state already holds: the call did what was asked.
+    done=frozenset({"already_reacted"}),
+)
 
 
-def _body(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def slack_error(response: requests.Response, body: dict[str, Any]) -> IntegrationError:
-    """Map an ``ok: false`` answer to an ATOM error by its ``error`` code."""
+def slack_error(response: requests.Response, body: dict[str, Any]) -> None:
+    """Raise the ATOM error for an ``ok: false`` answer, by its ``error`` code."""
     code = str(body.get("error") or "unknown_error")
     url = response.request.url if response.request is not None else None
     method = urlsplit(url or "").path.rsplit("/", 1)[-1]
     message = f"Slack {method}: {code}"
     if body.get("needed"):
         message += f" (needed scope: {body['needed']})"
-    status = response.status_code
-    if code in AUTH_ERRORS:
-        return AuthError(message, status=status)
-    if code in RATE_LIMIT_ERRORS:
-        return RateLimited(message, status=status,
-                           retry_after=parse_retry_after(response.headers.get("Retry-After")))
-    if code in TRANSIENT_ERRORS:
-        return UpstreamError(message, status=status)
-    if code in VALIDATION_ERRORS:
-        hints = (body.get("response_metadata") or {}).get("messages") or []
-        field = VALIDATION_ERRORS[code] or "_request"
-        return ValidationFailed(message, status=status, details={field: [code, *hints[:5]]})
-    return UpstreamError(message, status=status, permanent=True)
+    hints = (body.get("response_metadata") or {}).get("messages") or []
+    ERRORS.raise_for(code, message, response, hints=hints)
 
 
 class SlackIntegration(Integration):
     def raise_for_response(self, response: requests.Response) -> None:
         """HTTP errors first (429 with ``Retry-After``, 5xx), then Slack's ``ok: false``."""
         default_raise_for_response(response)
-        body = _body(response)
-        if body.get("ok", True) or body.get("error") in ALREADY_DONE:
-            return
-        raise slack_error(response, body)
+        body = json_or_empty(response)
+        if not body.get("ok", True):
+            slack_error(response, body)
 
     def health_check(self) -> None:
-        body = _body(self.http.get("auth.test", operation="auth.test"))
+        body = json_or_empty(self.http.get("auth.test", operation="auth.test"))
         if body.get("ok") is not True:
             raise UpstreamError("auth.test did not answer ok: true; is base_url Slack's Web API?",
                                 permanent=True)
