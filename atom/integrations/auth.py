@@ -9,6 +9,7 @@ from typing import Any
 from typing import Callable
 
 import requests
+import requests.auth
 
 from atom.integrations.clock import Clock
 from atom.integrations.errors import AuthError
@@ -39,6 +40,12 @@ class Auth:
     def param_names(self) -> frozenset[str]:
         """The query parameters :meth:`apply` sets: dropped on a redirect to another origin."""
         return frozenset()
+
+    def request_signer(self) -> requests.auth.AuthBase | None:
+        """For schemes that sign the whole request (AWS SigV4: method, URL, headers and body),
+        a ``requests`` auth that signs the prepared request just before it is sent; it is not
+        used on a redirect hop that left the connection's origin."""
+        return None
 
 
 class NoAuth(Auth):

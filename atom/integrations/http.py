@@ -368,12 +368,15 @@ class IntegrationClient:
                 url = _without_params(url, self.auth.param_names())
             if response.status_code not in (307, 308):
                 body = (None, None)  # 301, 302, 303: the next request carries no body
-            response = self._send_once(call.method, url, None, body[0], body[1], headers)
+            response = self._send_once(call.method, url, None, body[0], body[1], headers,
+                                       signed=not away)
         response.history = history
         return response
 
     def _send_once(self, method: str, url: str, params: dict[str, Any] | None, json: Any,
-                   data: Any, headers: dict[str, str]) -> requests.Response:
+                   data: Any, headers: dict[str, str], signed: bool = True) -> requests.Response:
+        """One request; a signing auth (AWS SigV4) signs the prepared request, except on a
+        redirect hop that left the call's origin."""
         return self.session.request(
             method,
             url,
@@ -383,6 +386,7 @@ class IntegrationClient:
             headers=headers,
             timeout=(self.settings.connect_timeout, self.settings.read_timeout),
             allow_redirects=False,
+            auth=self.auth.request_signer() if signed else None,
         )
 
     def _without_credentials(self, headers: dict[str, str]) -> dict[str, str]:

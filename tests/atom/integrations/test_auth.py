@@ -205,3 +205,42 @@ def test_refresh_and_retry_happens_even_with_max_attempts_one(server, clock, mak
     assert client.get("/me").status_code == 200
     assert server.count("/me") == 2
     assert server.count(TOKEN) == 1
+
+
+def test_a_request_signer_signs_the_prepared_request_and_not_a_hop_to_another_origin():
+    """A custom scheme that signs the whole request (as AWS SigV4 does) sees the final method,
+    URL and body; a redirect that leaves the origin is sent unsigned."""
+    import hashlib
+
+    import responses as responses_lib
+
+    from atom.integrations.auth import Auth
+    from atom.integrations.http import ClientSettings
+    from atom.integrations.http import IntegrationClient
+    from atom.integrations.outbound import OutboundPolicy
+
+    class Signer(Auth):
+        def request_signer(self):
+            def sign(r):
+                digest = hashlib.sha256((r.method + r.url + (r.body or "")).encode()).hexdigest()
+                r.headers["X-Signature"] = digest
+                return r
+            return sign
+
+    settings = ClientSettings(base_url="https://api.example.com", max_attempts=1)
+    client = IntegrationClient(integration="probe", settings=settings,
+                               policy=OutboundPolicy(allow_private=True))
+    client.auth = Signer()
+    with responses_lib.RequestsMock() as mocked:
+        mocked.add("GET", "https://api.example.com/a", status=302,
+                   headers={"Location": "https://elsewhere.example.net/b"})
+        mocked.add("GET", "https://elsewhere.example.net/b", json={"ok": True})
+        mocked.add("POST", "https://api.example.com/c", json={"ok": True})
+        client.get("/a")
+        client.post("/c", data="x=1", idempotent=True)
+        first, hop, post = (c.request for c in mocked.calls)
+    assert first.headers["X-Signature"] == hashlib.sha256(
+        b"GEThttps://api.example.com/a").hexdigest()
+    assert "X-Signature" not in hop.headers
+    assert post.headers["X-Signature"] == hashlib.sha256(
+        b"POSThttps://api.example.com/cx=1").hexdigest()
