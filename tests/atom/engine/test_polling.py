@@ -64,13 +64,40 @@ def _app(app_factory, **config: Any):
 
 
 @pytest.fixture
-def app(app_factory, monkeypatch, tmp_path):
+def app(request, app_factory, monkeypatch, tmp_path):
+    """The app on SQLite; ``@both_databases`` tests run on PostgreSQL too (skipped, saying
+    why, when none answers on 127.0.0.1:5432)."""
     monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
     poll_plugin.BOXES.clear()
     poll_plugin.RECORDED.clear()
-    app = _app(app_factory)
-    yield app
+    config = {}
+    if getattr(request, "param", "sqlite") == "postgresql":
+        config["SQLALCHEMY_DATABASE_URI"] = request.getfixturevalue("pg_url")
+    app = _app(app_factory, **config)
+    try:
+        yield app
+    finally:
+        _shutdown(app)
+
+
+def _shutdown(app) -> None:
+    """Stop the engine, flush the call metrics and close the pool (before a PostgreSQL
+    database is dropped)."""
     close_engine(app)
+    get_state(app).recorder.close()
+    with app.app_context():
+        db.engine.dispose()
+
+
+both_databases = pytest.mark.parametrize("app", ["sqlite", "postgresql"], indirect=True)
+
+
+def _restart(app, app_factory):
+    """A new process on the same database, its clock where the old one's was."""
+    close_engine(app)
+    again = _app(app_factory, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
+    again.clock.advance(app.clock.elapsed)
+    return again
 
 
 @pytest.fixture
@@ -120,6 +147,7 @@ def _tick(app, seconds: float = 0) -> list:
 # -- priming and firing -----------------------------------------------------------------------------
 
 
+@both_databases
 def test_the_first_poll_primes_and_fires_nothing_then_each_new_item_fires_once(app, api):
     conn = _connect(api)
     mailbox = poll_plugin.box(conn)
@@ -177,6 +205,7 @@ def test_two_workflows_on_the_same_cursor_share_it_and_both_run_per_item(app, ap
     assert count(app, WebhookEvent) == 1
 
 
+@both_databases
 def test_params_narrow_a_cursor_and_each_param_set_fires_its_own_workflows(app, api):
     conn = _connect(api)
     mailbox = poll_plugin.box(conn)
@@ -265,20 +294,19 @@ def test_a_restart_between_polls_neither_fires_twice_nor_loses_an_item(app, api,
     _tick(app)
     first = mailbox.add("before restart")
     _tick(app, 60)
-    close_engine(app)
 
-    second_app = _app(app_factory)  # a new process on the same database
+    second_app = _restart(app, app_factory)
     try:
-        second_app.clock.advance(app.clock.elapsed)
         assert _tick(second_app) == []  # the cursor's next poll is not due yet
         later = mailbox.add("after restart")
         [result] = _tick(second_app, 60)
         assert result.outcome == "ok" and result.fired == 1  # not primed again
         assert _fired(second_app, wf["id"]) == [first["id"], later["id"]]
     finally:
-        close_engine(second_app)
+        _shutdown(second_app)
 
 
+@both_databases
 def test_a_crash_after_storing_the_events_dispatches_them_once_after_the_restart(
         app, api, app_factory, monkeypatch):
     conn = _connect(api)
@@ -297,11 +325,9 @@ def test_a_crash_after_storing_the_events_dispatches_them_once_after_the_restart
     assert count(app, Execution) == 0
     assert [e.status for e in rows(app, WebhookEvent)] == ["pending", "pending"]
     assert count(app, PollItem) == 2  # recorded with their events, the cursor moved on
-    close_engine(app)
 
-    second_app = _app(app_factory)
+    second_app = _restart(app, app_factory)
     try:
-        second_app.clock.advance(app.clock.elapsed)
         third = mailbox.add("three")
         [result] = _tick(second_app, 60)
         # The pending two first, then the new one; nothing twice.
@@ -314,7 +340,7 @@ def test_a_crash_after_storing_the_events_dispatches_them_once_after_the_restart
         _tick(second_app, 60)
         assert len(_fired(second_app, wf["id"])) == 3
     finally:
-        close_engine(second_app)
+        _shutdown(second_app)
 
 
 def test_a_crash_before_storing_loses_nothing_the_same_items_fire_next_time(app, api, monkeypatch):
