@@ -28,6 +28,7 @@ from atom.models import Execution
 from atom.models import PollCursor
 from atom.models import PollItem
 from atom.models import WebhookEvent
+from atom.models import Workflow
 from atom.state import get_state
 from tests.atom.engine import poll_plugin
 from tests.atom.engine.conftest import Api
@@ -539,6 +540,32 @@ def test_the_poll_job_is_scheduled_and_old_item_ids_are_pruned(app, api):
     assert count(app, PollCursor) == 1
 
 
+def test_the_scheduler_leader_runs_the_poll_job(app_factory, monkeypatch, tmp_path):
+    """End to end through APScheduler: the leader's ``engine:poll`` job primes, then fires."""
+    from atom.scheduler import start_scheduler
+    from tests.fakes import wait_until
+
+    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "leader"))
+    lead = _app(app_factory, POLL_TICK_S=1, HEALTH_CHECK_INTERVAL_S=0,
+                SCHEDULER_LOCK_RETRY_S=0.2, SCHEDULER_RECONCILE_S=0.2)
+    scheduler = None
+    try:
+        api = Api(lead.test_client(), {"Authorization": f"Bearer {make_key(lead, 'editor')}"})
+        conn = _connect(api)
+        wf = api.create(_workflow(interval_s=5))
+        scheduler = start_scheduler(lead, force=True)
+        scheduler.add_provider(maintenance_jobs)
+        assert "engine:poll" in {job["id"] for job in scheduler.describe()["jobs"]}
+        assert wait_until(lambda: any(p["primed"] for p in _polls(api)), timeout=10)
+        item = poll_plugin.box(conn).add("scheduled")
+        lead.clock.advance(5)
+        assert wait_until(lambda: _fired(lead, wf["id"]) == [item["id"]], timeout=10)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
+        _shutdown(lead)
+
+
 def test_poll_metrics_are_exported(app, api):
     conn = _connect(api)
     api.create(_workflow())
@@ -577,7 +604,7 @@ def test_the_polls_listing_needs_a_key_and_validates_its_query(app, api, keys):
 # -- definitions ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("trigger, field, reason", [
+INVALID_TRIGGERS = [
     ({"params": {"folder": "trash"}}, "params.folder", "Must be one of"),
     ({"params": {"limit": 0}}, "params.limit", "greater than or equal to 1"),
     ({"params": {"colour": "red"}}, "params.colour", "Unknown field"),
@@ -586,13 +613,18 @@ def test_the_polls_listing_needs_a_key_and_validates_its_query(app, api, keys):
     ({"interval_s": 86_401}, "interval_s", "between 5 and 86400"),
     ({"interval_s": 7.5}, "interval_s", "integer"),
     ({"connection_id": 999}, "connection_id", "no connection 999"),
-])
-def test_poll_trigger_fields_are_validated_with_a_422_naming_the_field(app, api, trigger, field, reason):
+]
+
+
+def test_poll_trigger_fields_are_validated_with_a_422_naming_the_field(app, api):
     _connect(api)
-    response = api.client.post("/api/v2/ai-workflows", json=_workflow(**trigger), headers=api.headers)
-    assert response.status_code == 422, response.get_json()
-    problems = response.get_json()["errors"]["trigger"]
-    assert field in problems and reason in str(problems[field]), problems
+    for trigger, field, reason in INVALID_TRIGGERS:
+        response = api.client.post("/api/v2/ai-workflows", json=_workflow(**trigger),
+                                   headers=api.headers)
+        assert response.status_code == 422, (trigger, response.get_json())
+        problems = response.get_json()["errors"]["trigger"]
+        assert field in problems and reason in str(problems[field]), (trigger, problems)
+    assert count(app, Workflow) == 0
 
 
 def test_trigger_fields_that_do_not_fit_the_trigger_are_422(app, api, create_connection):
