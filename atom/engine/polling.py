@@ -275,22 +275,18 @@ def subscriptions(app: Flask, warned: set | None = None) -> dict[Key, Subscripti
     return subs
 
 
-def _dormant(registry: Registry) -> Callable[[str], bool]:
-    """Whether cursors of an integration are kept unpolled: its plugin did not load (a missing
-    dependency after an upgrade must not make every cursor of it re-prime)."""
-    def dormant(integration: str) -> bool:
-        return integration not in registry
-    return dormant
-
-
 def sync_cursors(app: Flask, now: datetime, warned: set | None = None) -> dict[Key, Subscription]:
     """Make the cursors match the enabled workflows: create the missing ones (due now: their
     first poll primes), bring a shortened interval forward, delete those nobody uses (with the
-    item ids they saw). Returns the subscriptions, each with its ``cursor_id``."""
+    item ids they saw). Returns the subscriptions, each with its ``cursor_id``.
+
+    Cursors of an integration whose plugin did not load are kept, unpolled: a missing
+    dependency after an upgrade must not make all of them prime again (and miss what came
+    meanwhile)."""
     from atom.state import get_state
 
     subs = subscriptions(app, warned)
-    dormant = _dormant(get_state(app).registry)
+    registry = get_state(app).registry
     existing = db.session.execute(
         db.select(PollCursor, Connection.integration)
         .join(Connection, Connection.id == PollCursor.connection_id)).all()
@@ -298,7 +294,7 @@ def sync_cursors(app: Flask, now: datetime, warned: set | None = None) -> dict[K
     for cursor, integration in existing:
         sub = subs.get((cursor.connection_id, cursor.trigger, cursor.params_hash))
         if sub is None:
-            if not dormant(integration):
+            if integration in registry:
                 unused.append(cursor.id)
             continue
         sub.cursor_id = cursor.id

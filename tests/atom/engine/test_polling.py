@@ -521,6 +521,25 @@ def test_cursors_follow_enabled_workflows_and_connections(app, api):
     assert _tick(app, 60) == [] and count(app, PollCursor) == 0
 
 
+def test_cursors_of_a_plugin_that_did_not_load_are_kept_unpolled(app, api, app_factory):
+    from plugins.http.manifest import MANIFEST as HTTP
+
+    conn = _connect(api)
+    api.create(_workflow())
+    _tick(app)
+    close_engine(app)
+    without = app_factory(PLUGINS=[HTTP])  # the same database, the plugin missing
+    try:
+        get_poller(without).clock = app.clock
+        assert run_polls(without) == []
+        assert [c.primed_at is not None for c in rows(without, PollCursor)] == [True]
+    finally:
+        _shutdown(without)
+    item = poll_plugin.box(conn).add("after the upgrade")
+    [result] = _tick(app, 60)  # back with the plugin: not primed again, the item fires
+    assert result.outcome == "ok" and result.fired == 1 and item
+
+
 def test_the_poll_job_is_scheduled_and_old_item_ids_are_pruned(app, api):
     jobs = {job.id: job for job in maintenance_jobs(app)}
     assert jobs["engine:poll"].trigger == "interval"
