@@ -30,13 +30,16 @@ def register_api(app: Flask) -> None:
     from atom.api.integrations import enhanced_blp
     from atom.api.metrics import bp as metrics_bp
     from atom.api.monitoring import blp as monitoring_blp
+    from atom.api.polls import blp as polls_blp
+    from atom.api.polls import init_metrics as init_poll_metrics
     from atom.api.workflows import blp as workflows_blp
     from atom.api.workflows import executions_blp
     from atom.api.workflows import hooks_bp as workflow_hooks_bp
     from atom.monitoring.monitor import init_monitoring
 
     inputs.init_app(app)  # id converters and the request check, before any route is added
-    init_monitoring(app)  # Prometheus registry and the call/check listeners; starts no thread
+    monitor = init_monitoring(app)  # Prometheus registry, call/check listeners; no thread
+    init_poll_metrics(app, monitor.prometheus.registry)
     documented = StandardResponses()  # the error answers of every operation, and links
     api.ERROR_SCHEMA = Error
     api.init_app(app, spec_kwargs={
@@ -46,7 +49,7 @@ def register_api(app: Flask) -> None:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blp in (integrations_blp, enhanced_blp, connections_blp, workflows_blp, executions_blp,
-                monitoring_blp, health_blp, enhanced_health_blp, bridge_blp,
+                monitoring_blp, polls_blp, health_blp, enhanced_health_blp, bridge_blp,
                 keys_blp, users_blp, audit_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # session writes are checked in authenticate(); keys need no CSRF

@@ -34,6 +34,10 @@ TRIGGER_TYPES = ("event", "schedule", "webhook", "manual")
 AGGREGATES = ("count", "sum", "avg", "min", "max")
 STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 MAX_STEPS = 500
+# A poll trigger's interval: at least POLL_MIN_INTERVAL_S (configurable), at most a day.
+POLL_MIN_INTERVAL_S = 5
+POLL_MAX_INTERVAL_S = 86_400
+EVENT_ONLY = ("connection_id", "params", "interval_s")
 
 
 class DefinitionError(ValueError):
@@ -55,12 +59,23 @@ class TriggerSchema(Strict):
     cron = fields.String()
     timezone = fields.String(load_default="UTC")
     secret = fields.String(validate=validate.Length(min=8, max=200), metadata={"secret": True})
+    # event triggers: only this connection's events start the workflow (default: any
+    # connection of the service; a poll trigger then polls every enabled one).
+    connection_id = fields.Integer(allow_none=True)
+    # event triggers whose service declares trigger params (a Gmail query, a Drive folder).
+    params = fields.Dict(keys=fields.String())
+    # poll triggers: seconds between polls (default: the trigger's own interval).
+    interval_s = fields.Integer(allow_none=True, strict=True)
 
     @validates_schema
     def _by_type(self, data: dict, **_: Any) -> None:
         kind = data["type"]
         if kind == "event":
             _need(data, ("service", "event"))
+        else:
+            extra = {n: ["only for an event trigger"] for n in EVENT_ONLY if data.get(n) is not None}
+            if extra:
+                raise ValidationError(extra)
         if kind == "schedule":
             _need(data, ("cron",))
             if not croniter.is_valid(data["cron"]) or len(data["cron"].split()) != 5:
@@ -139,11 +154,14 @@ def _need(data: dict, names: tuple[str, ...]) -> None:
 
 
 def validate_definition(raw: Any, registry: Registry, connection_lookup=None,
-                        workflow_lookup=None) -> dict[str, Any]:
+                        workflow_lookup=None, *,
+                        poll_min_interval_s: float = POLL_MIN_INTERVAL_S) -> dict[str, Any]:
     """Validate a full definition and return it normalised (defaults filled in).
 
-    :param connection_lookup: ``f(id) -> integration slug or None`` to check step connections.
+    :param connection_lookup: ``f(id) -> integration slug or None`` to check step connections
+        and the trigger's ``connection_id``.
     :param workflow_lookup: ``f(id) -> bool``, whether a workflow step's workflow exists.
+    :param poll_min_interval_s: the shortest ``interval_s`` a poll trigger may ask for.
     :raises DefinitionError: with errors keyed by field, or ``steps.<id>`` for a step.
     """
     if not isinstance(raw, dict):
@@ -166,7 +184,7 @@ def validate_definition(raw: Any, registry: Registry, connection_lookup=None,
     if errors:
         raise DefinitionError(errors)
     data["steps"] = steps
-    _check_trigger(data["trigger"], registry, errors)
+    _check_trigger(data["trigger"], registry, errors, connection_lookup, poll_min_interval_s)
     _check_graph(steps, errors)
     for step in steps:
         problems = _check_step(step, registry, connection_lookup, workflow_lookup)
@@ -179,18 +197,73 @@ def validate_definition(raw: Any, registry: Registry, connection_lookup=None,
     return data
 
 
-def _check_trigger(trigger: dict, registry: Registry, errors: dict) -> None:
+def _check_trigger(trigger: dict, registry: Registry, errors: dict, connection_lookup=None,
+                   poll_min_interval_s: float = POLL_MIN_INTERVAL_S) -> None:
     if trigger["type"] != "event":
         return
+    problems: dict[str, Any] = {}
     try:
         plugin = registry.get(trigger["service"])
     except UnknownPlugin:
         errors["trigger"] = {"service": [f"unknown service {trigger['service']!r}"]}
         return
     trigger["service"] = plugin.name
-    if plugin.manifest.trigger(trigger["event"]) is None:
+    spec = plugin.manifest.trigger(trigger["event"])
+    if spec is None:
         known = ", ".join(t.name for t in plugin.manifest.triggers)
-        errors["trigger"] = {"event": [f"{plugin.name} has no event {trigger['event']!r} (known: {known})"]}
+        problems["event"] = [f"{plugin.name} has no event {trigger['event']!r} (known: {known})"]
+    conn_id = trigger.get("connection_id")
+    if conn_id is None:
+        trigger.pop("connection_id", None)
+    elif connection_lookup is not None:
+        owner = connection_lookup(conn_id)
+        if owner is None:
+            problems["connection_id"] = [f"no connection {conn_id}"]
+        elif owner != plugin.name:
+            problems["connection_id"] = [f"connection {conn_id} is a {owner} connection, "
+                                         f"not {plugin.name}"]
+    if spec is not None:
+        problems.update(_check_trigger_params(trigger, spec, plugin.name))
+        problems.update(_check_interval(trigger, spec, plugin.name, poll_min_interval_s))
+    if problems:
+        errors.setdefault("trigger", {}).update(problems)
+
+
+def _check_trigger_params(trigger: dict, spec: Any, service: str) -> dict[str, Any]:
+    """A trigger's ``params`` against the params schema it declares, each bad field named
+    ``params.<field>`` (``params.<field>.<nested>`` inside an object)."""
+    if spec.params is None:
+        if trigger.get("params"):
+            return {"params": [f"{service} {spec.name} takes no params"]}
+        trigger.pop("params", None)
+        return {}
+    try:
+        spec.params(unknown=RAISE).load(trigger.get("params") or {})
+    except ValidationError as exc:
+        return dict(_flatten("params", exc.normalized_messages()))
+    return {}
+
+
+def _flatten(prefix: str, messages: Any) -> list[tuple[str, list[str]]]:
+    if isinstance(messages, dict):
+        out: list[tuple[str, list[str]]] = []
+        for key, value in messages.items():
+            out += _flatten(f"{prefix}.{key}", value)
+        return out
+    return [(prefix, [str(m) for m in messages] if isinstance(messages, list) else [str(messages)])]
+
+
+def _check_interval(trigger: dict, spec: Any, service: str, minimum: float) -> dict[str, Any]:
+    interval = trigger.get("interval_s")
+    if interval is None:
+        trigger.pop("interval_s", None)
+        return {}
+    if spec.kind != "poll":
+        return {"interval_s": [f"only for a poll trigger; {service} {spec.name} is delivered "
+                               f"by {spec.kind}"]}
+    if not minimum <= interval <= POLL_MAX_INTERVAL_S:
+        return {"interval_s": [f"between {minimum:g} and {POLL_MAX_INTERVAL_S} seconds"]}
+    return {}
 
 
 def _check_graph(steps: list[dict], errors: dict) -> None:

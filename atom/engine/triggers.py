@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from atom.engine import get_engine
 from atom.engine.chains import Chain
 from atom.engine.chains import ExecutionRefused
+from atom.engine.polling import prune_poll_items
+from atom.engine.polling import run_polls
 from atom.extensions import db
 from atom.models import ScheduleFire
 from atom.models import WebhookEvent
@@ -47,22 +49,43 @@ def conditions_match(conditions: dict[str, Any], payload: Any) -> bool:
     return True
 
 
+def bound_to(trigger: dict[str, Any], connection_id: int) -> bool:
+    """Whether an event of ``connection_id`` may start a workflow with this trigger: one bound
+    to a connection (``connection_id``) hears that connection only."""
+    bound = trigger.get("connection_id")
+    return bound is None or bound == connection_id
+
+
 def dispatch_events(event_ids: list[int], chain: Chain | None = None) -> list[int]:
     """Start every enabled workflow whose event trigger matches; return execution ids.
+
+    A workflow matches an event of its service and event name when its trigger is bound to
+    no connection or to the event's, its ``conditions`` match the payload, and, for an event a
+    poll stored, its ``params`` are the poll's. Each workflow starts at most once per event
+    (idempotency key ``event:<id>``), so dispatching an event again starts nothing new.
 
     :param chain: the execution chain the delivery came from (``X-Atom-Execution``), if any;
         a workflow past its limits (chain, runs a minute) is not started, and that is logged.
     """
+    from atom.engine.polling import event_filter
     from atom.engine.workflows import current_definition
+    from atom.state import get_state
 
     engine = get_engine()
+    registry = get_state().registry
     started = []
-    for event in db.session.scalars(db.select(WebhookEvent).where(WebhookEvent.id.in_(event_ids))):
+    for event in db.session.scalars(db.select(WebhookEvent).where(WebhookEvent.id.in_(event_ids))
+                                    .order_by(WebhookEvent.id)):
         workflows = db.session.scalars(db.select(Workflow).filter_by(
             trigger_type="event", trigger_service=event.integration, trigger_event=event.event,
-            enabled=True, deleted_at=None)).all()
+            enabled=True, deleted_at=None).order_by(Workflow.id)).all()
+        polled = event_filter(event, registry)
         for workflow in workflows:
             trigger = current_definition(workflow)["trigger"]
+            if not bound_to(trigger, event.connection_id):
+                continue
+            if polled is not None and not polled(trigger):
+                continue
             if not conditions_match(trigger.get("conditions") or {}, event.payload):
                 continue
             try:
@@ -174,7 +197,8 @@ def schedule_jobs(app: Flask) -> list[Any]:
 
 
 def prune_executions(app: Flask) -> int:
-    """Delete finished executions older than ``EXECUTION_RETENTION_DAYS``."""
+    """Delete finished executions older than ``EXECUTION_RETENTION_DAYS``, and the item ids
+    polls saw longer ago than ``POLL_ITEM_RETENTION_DAYS``."""
     from atom.models import Execution
     from atom.models import StepRun
 
@@ -189,15 +213,20 @@ def prune_executions(app: Flask) -> int:
             db.session.execute(Execution.__table__.delete().where(Execution.id.in_(ids)))
             db.session.execute(ScheduleFire.__table__.delete().where(ScheduleFire.fire_time < cutoff))
         db.session.commit()
-        return len(ids)
+    prune_poll_items(app)
+    return len(ids)
 
 
 def maintenance_jobs(app: Flask) -> list[Any]:
-    """Scheduler provider: prune old executions once a day, expired webhook receipts once per
-    tolerance window."""
+    """Scheduler provider: the engine's periodic jobs. Prune old executions (and old poll item
+    ids) once a day, expired webhook receipts once per tolerance window, and poll the due poll
+    triggers every ``POLL_TICK_S`` (in the one scheduler process, like health checks)."""
     from atom.scheduler import JobSpec
 
-    return [JobSpec(id="engine:prune", func=prune_executions, trigger="interval",
+    return [JobSpec(id="engine:poll", func=run_polls, trigger="interval",
+                    trigger_args={"seconds": float(app.config["POLL_TICK_S"])},
+                    kwargs={"app": app}),
+            JobSpec(id="engine:prune", func=prune_executions, trigger="interval",
                     trigger_args={"hours": 24}, kwargs={"app": app}),
             JobSpec(id="engine:prune-receipts", func=prune_receipts, trigger="interval",
                     trigger_args={"seconds": max(60, int(app.config["WEBHOOK_TOLERANCE_S"]))},

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from flask import current_app
 from flask import url_for
 
 from atom.engine.definition import DefinitionError
@@ -34,7 +35,8 @@ def normalise(body: Any) -> dict[str, Any]:
     registry = get_state().registry
     if is_compact(body):
         body = expand_compact(body, registry)
-    return validate_definition(body, registry, _connection_owner, _workflow_exists)
+    return validate_definition(body, registry, _connection_owner, _workflow_exists,
+                               poll_min_interval_s=current_app.config["POLL_MIN_INTERVAL_S"])
 
 
 def _connection_owner(conn_id: int) -> str | None:

@@ -1,7 +1,8 @@
 """The errors every integration call can raise; each carries its policy.
 
 ``code`` is the stable error class shown to users and recorded in metrics: ``auth``,
-``rate_limited``, ``timeout``, ``upstream``, ``validation``, ``circuit_open``, ``blocked``.
+``rate_limited``, ``timeout``, ``upstream``, ``validation``, ``circuit_open``, ``blocked``,
+``cursor_expired``.
 """
 from __future__ import annotations
 
@@ -109,8 +110,27 @@ class Blocked(IntegrationError):
         super().__init__(message, **kwargs)
 
 
+class CursorExpired(UpstreamError):
+    """A poll trigger's stored cursor is no longer valid at the service (Google Calendar's and
+    Drive's 410 Gone for an old ``syncToken``/``pageToken``, Gmail's 404 for a ``historyId``
+    older than its history): raised by a plugin's ``poll_<x>`` method (or its
+    ``raise_for_response``), the poller then re-primes with a full resync (``cursor=None``):
+    items it has seen stay seen, new ones fire.
+
+    Permanent (the same cursor never works again), so the client does not retry it, and neutral
+    for the circuit breaker.
+    """
+
+    code = "cursor_expired"
+    http_status = 410
+
+    def __init__(self, message: str = "the poll cursor expired", **kwargs: Any) -> None:
+        kwargs.setdefault("permanent", True)
+        super().__init__(message, **kwargs)
+
+
 ERROR_CLASSES = ("auth", "rate_limited", "timeout", "upstream", "validation", "circuit_open",
-                 "blocked")
+                 "blocked", "cursor_expired")
 
 
 def error_class(exc: BaseException) -> str:

@@ -17,6 +17,14 @@ from atom.models.base import utcnow
 
 
 class PollCursor(db.Model):
+    """Where one poll of a connection's trigger, narrowed by ``params``, has got to.
+
+    Made and deleted by ``atom.engine.polling.sync_cursors`` from the enabled workflows (every
+    workflow asking for the same connection, trigger and params shares it); ``params_hash`` is
+    the SHA-256 of the params as the trigger's schema loads them. ``cursor`` is the vendor's
+    (never shown by the API); ``next_poll_at`` is when the poll job takes it next.
+    """
+
     __tablename__ = "poll_cursors"
     __table_args__ = (UniqueConstraint("connection_id", "trigger", "params_hash",
                                        name="uq_poll_cursor"),)
@@ -41,7 +49,9 @@ class PollCursor(db.Model):
 
 
 class PollItem(db.Model):
-    """An item a poll has seen (primed or fired): never fired again."""
+    """An item a poll has seen (primed or fired): never fired again. Recorded in the
+    transaction that stores its event and the new cursor; pruned after
+    ``POLL_ITEM_RETENTION_DAYS``."""
 
     __tablename__ = "poll_items"
     __table_args__ = (UniqueConstraint("cursor_id", "item_id", name="uq_poll_item"),)

@@ -1,0 +1,91 @@
+"""Polling triggers: ``GET /api/v2/triggers/polls``, the state of every poll cursor."""
+from __future__ import annotations
+
+from flask import Flask
+from flask import current_app
+from flask_smorest import Blueprint
+from marshmallow import Schema
+from marshmallow import fields
+
+from atom.api.auth import authenticate
+from atom.api.schemas import StrictSchema
+from atom.engine.polling import PollCollector
+from atom.engine.polling import present
+from atom.engine.polling import subscriptions
+from atom.extensions import db
+from atom.models import Connection
+from atom.models import PollCursor
+
+blp = Blueprint("polls", __name__, url_prefix="/api/v2/triggers",
+                description="Polling triggers: one cursor per connection, trigger and params")
+blp.before_request(authenticate)
+
+
+class PollQuery(StrictSchema):
+    integration = fields.String(metadata={"description": "only this integration's cursors"})
+    connection_id = fields.Integer(metadata={"description": "only this connection's cursors"})
+    failing = fields.Boolean(metadata={"description": "true: only cursors whose last poll failed"})
+
+
+class PollError(Schema):
+    class_ = fields.String(data_key="class", attribute="class", allow_none=True,
+                           metadata={"description": "error class (auth, rate_limited, timeout, "
+                                                    "upstream, cursor_expired, ...)"})
+    message = fields.String(allow_none=True)
+
+
+class PollOut(Schema):
+    id = fields.Integer()
+    connection_id = fields.Integer()
+    connection = fields.String(allow_none=True, metadata={"description": "the connection's label"})
+    integration = fields.String(allow_none=True)
+    trigger = fields.String()
+    params = fields.Dict(metadata={"description": "the trigger params the workflows gave"})
+    interval_s = fields.Float(allow_none=True, metadata={
+        "description": "seconds between polls (the shortest its workflows ask for); null when "
+                       "no enabled workflow uses the cursor any more"})
+    workflows = fields.List(fields.Integer(), metadata={"description": "ids of the enabled "
+                                                        "workflows it starts"})
+    primed = fields.Boolean(metadata={"description": "whether the first poll (which fires "
+                                                     "nothing) succeeded"})
+    primed_at = fields.String(allow_none=True)
+    last_poll_at = fields.String(allow_none=True)
+    next_poll_at = fields.String(allow_none=True)
+    last_ok = fields.Boolean(allow_none=True)
+    last_error = fields.Nested(PollError, allow_none=True,
+                               metadata={"description": "the last poll's error, null when it "
+                                                        "succeeded"})
+    consecutive_failures = fields.Integer()
+    items_fired = fields.Integer(metadata={"description": "new items handed to workflows"})
+    created_at = fields.String(allow_none=True)
+
+
+class PollList(Schema):
+    polls = fields.List(fields.Nested(PollOut))
+
+
+@blp.route("/polls", methods=["GET"])
+@blp.arguments(PollQuery, location="query")
+@blp.response(200, PollList)
+def list_polls(query):
+    """Every poll cursor: its connection, trigger and params, the workflows it serves, the
+    last and next poll, the last error and how many items it fired."""
+    stmt = (db.select(PollCursor, Connection)
+            .join(Connection, Connection.id == PollCursor.connection_id)
+            .order_by(PollCursor.id))
+    if query.get("integration"):
+        stmt = stmt.where(Connection.integration == query["integration"])
+    if query.get("connection_id") is not None:
+        stmt = stmt.where(PollCursor.connection_id == query["connection_id"])
+    if query.get("failing") is not None:
+        stmt = stmt.where(PollCursor.last_ok.is_(False) if query["failing"]
+                          else PollCursor.last_ok.is_not(False))
+    subs = {s.key: s for s in subscriptions(current_app).values()}
+    return {"polls": [present(cursor, conn,
+                              subs.get((cursor.connection_id, cursor.trigger, cursor.params_hash)))
+                      for cursor, conn in db.session.execute(stmt)]}
+
+
+def init_metrics(app: Flask, registry) -> None:
+    """Export the poll metrics in the app's Prometheus registry (``/metrics``)."""
+    registry.register(PollCollector(app))
