@@ -28,27 +28,6 @@ UNPREFIXED = (
 
 MIN_SECRET_KEY_BYTES = 32
 
-# Polling triggers (atom/engine/polling.py): each default applies unless a layer above set it
-# (ATOM_POLL_MIN_INTERVAL_S=30 in the environment, the instance file, test config).
-POLL_DEFAULTS: dict[str, Any] = {
-    # The shortest interval_s a workflow's poll trigger may ask for (a 422 below it); a
-    # trigger's own default below it is raised to it. At most a day either way.
-    "POLL_MIN_INTERVAL_S": 5,
-    # How often the scheduler's poll job looks for due cursors (and re-reads the workflows).
-    "POLL_TICK_S": 5,
-    # Polls of one tick run on at most this many threads, and at most this many per tick
-    # (the most overdue first; the rest wait for the next tick).
-    "POLL_CONCURRENCY": 4,
-    "POLL_MAX_PER_TICK": 200,
-    # After n failures in a row the next poll waits interval * 2**(n-1), capped at this (or at
-    # the interval, if that is longer), and never less than a Retry-After the service sent.
-    "POLL_MAX_BACKOFF_S": 900,
-    # Item ids seen by polls (and the events they fired) are kept this long: an item that a
-    # service returns again after it is a new item.
-    "POLL_ITEM_RETENTION_DAYS": 30,
-}
-
-
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
 
@@ -97,8 +76,6 @@ def _finish(app: Flask) -> None:
         value = cfg.get(name)
         if isinstance(value, str):
             cfg[name] = [v.strip() for v in value.split(",") if v.strip()]
-    for name, default in POLL_DEFAULTS.items():
-        cfg.setdefault(name, default)
     _check_numbers(cfg)
     if cfg["POLL_MIN_INTERVAL_S"] > 86_400:
         raise ConfigError(f"Unexpected value POLL_MIN_INTERVAL_S={cfg['POLL_MIN_INTERVAL_S']!r}, "
@@ -127,7 +104,8 @@ def _check_numbers(cfg: Mapping[str, Any]) -> None:
         "WORKER_THREADS",
         "MAX_CONCURRENT_EXECUTIONS",
         "MAX_CONTENT_LENGTH",
-        *POLL_DEFAULTS,
+        "POLL_MIN_INTERVAL_S", "POLL_TICK_S", "POLL_CONCURRENCY", "POLL_MAX_PER_TICK",
+        "POLL_MAX_BACKOFF_S", "POLL_ITEM_RETENTION_DAYS",
         *UNPREFIXED,
     ):
         value = cfg.get(name)

@@ -58,6 +58,20 @@ class DefaultConfig:
     METRICS_FLUSH_INTERVAL_S = 2.0
     # Webhook receivers: signature timestamp tolerance.
     WEBHOOK_TOLERANCE_S = 300
+    # Polling triggers (atom/engine/polling.py). The shortest interval_s a workflow's poll
+    # trigger may ask for (a 422 below it; a trigger's own default below it is raised to it).
+    POLL_MIN_INTERVAL_S = 5
+    # How often the scheduler's poll job looks for due cursors (and re-reads the workflows).
+    POLL_TICK_S = 5
+    # Polls of one tick run on at most this many threads, and at most this many per tick
+    # (the most overdue first; the rest wait for the next tick).
+    POLL_CONCURRENCY = 4
+    POLL_MAX_PER_TICK = 200
+    # After n failures in a row the next poll waits interval * 2**(n-1), capped at this (or at
+    # the interval, if that is longer), and never less than a Retry-After the service sent.
+    POLL_MAX_BACKOFF_S = 900
+    # Item ids seen by polls (and the events they fired) are kept this long.
+    POLL_ITEM_RETENTION_DAYS = 30
     # Monitoring thresholds (also read from the un-prefixed names of the product documents).
     RESPONSE_TIME_WARNING_MS = 1000
     RESPONSE_TIME_CRITICAL_MS = 5000

@@ -168,16 +168,23 @@ class ConnectionInUse(Exception):
 
 
 def workflows_using(conn_id: int) -> list[Workflow]:
-    """Workflows (not deleted) whose current version has a step bound to ``conn_id``."""
+    """Workflows (not deleted) whose current version has a step or its trigger bound to
+    ``conn_id``."""
     rows = db.session.execute(
         db.select(Workflow, WorkflowVersion.definition)
         .join(WorkflowVersion, (WorkflowVersion.workflow_id == Workflow.id)
               & (WorkflowVersion.version == Workflow.version))
         .where(Workflow.deleted_at.is_(None))
         .order_by(Workflow.id))
-    return [workflow for workflow, definition in rows
-            if any(isinstance(step, dict) and step.get("connection") == conn_id
-                   for step in (definition or {}).get("steps") or [])]
+    return [workflow for workflow, definition in rows if _uses(definition or {}, conn_id)]
+
+
+def _uses(definition: dict, conn_id: int) -> bool:
+    trigger = definition.get("trigger")
+    if isinstance(trigger, dict) and trigger.get("connection_id") == conn_id:
+        return True
+    return any(isinstance(step, dict) and step.get("connection") == conn_id
+               for step in definition.get("steps") or [])
 
 
 def delete_connection(conn: Connection, actor: str, force: bool = False) -> list[int]:

@@ -497,3 +497,17 @@ def test_actions_and_tests_on_a_disabled_connection_are_409(client, keys, conn, 
         assert response.get_json()["code"] == "conflict"
         assert "disabled" in response.get_json()["message"]
     assert len(mocked.calls) == 0
+
+
+def test_a_workflow_whose_trigger_is_bound_to_the_connection_uses_it(app, client, keys, conn):
+    """An event trigger's ``connection_id`` counts as a use: deleting is a 409 naming it."""
+    bound = client.post("/api/v2/ai-workflows", headers=keys["editor"], json={
+        "name": "bound trigger",
+        "trigger": {"type": "event", "service": "http", "event": "webhook_received",
+                    "connection_id": conn["id"]},
+        "steps": [{"id": "t", "type": "transform", "mapping": {"x": "trigger.id"}}]})
+    assert bound.status_code == 201, bound.get_json()
+    response = client.delete(f"/api/v2/connections/{conn['id']}", headers=keys["editor"])
+    assert response.status_code == 409
+    assert response.get_json()["workflows"] == [{"id": bound.get_json()["id"],
+                                                 "name": "bound trigger"}]
