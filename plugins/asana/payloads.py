@@ -110,7 +110,8 @@ def trigger_name(event: dict[str, Any]) -> str | None:
         if action == "deleted":
             return "task_deleted"
         return None
-    if kind == "story" and action == "added" and resource.get("resource_subtype") == "comment_added":
+    is_comment = resource.get("resource_subtype") == "comment_added"
+    if kind == "story" and action == "added" and is_comment:
         return "comment_added"
     return None
 

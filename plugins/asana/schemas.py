@@ -40,7 +40,8 @@ class AsanaCredentials(OAuth2Tokens):
     token = fields.String(
         validate=validate.Length(min=8, max=4096),
         metadata={"secret": True, "description": "Personal access token (2/1204.../1206...:...)",
-                  "example": "2/1204567890123456/1206543210987654:0a1b2c3d4e5f60718293a4b5c6d7e8f9"},
+                  "example": "2/1204567890123456/1206543210987654:"
+                             "0a1b2c3d4e5f60718293a4b5c6d7e8f9"},
     )
     webhook_secret = fields.String(
         validate=validate.Regexp(HOOK_SECRET, error="not an Asana webhook secret"),

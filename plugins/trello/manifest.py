@@ -85,7 +85,9 @@ MANIFEST = Manifest(
         Action("update_card", "Update a card", UpdateCardInput, _CARD,
                example={"card_id": _ID, "name": "Prepare the Q3 planning meeting (booked)",
                         "due_complete": True},
-               idempotent=True, description="Only the fields given change; closed archives.",
+               idempotent=True,
+               description="Only the fields given change; member_ids and label_ids replace "
+                           "the card's; closed archives.",
                words=("update card", "edit card", "rename card", "archive card",
                       "due date done")),
         Action("get_card", "Get a card", CardInput, _CARD, example={"card_id": _ID},

@@ -56,6 +56,12 @@ class _Position(fields.Field):
         raise ValidationError('"top", "bottom" or a positive number')
 
 
+def _position() -> _Position:
+    return _Position(metadata={"description": '"top", "bottom" or a positive number',
+                               "oneOf": [{"type": "string", "enum": ["top", "bottom"]},
+                                         {"type": "number", "minimum": 0}]})
+
+
 def _ids(description: str, **kwargs: Any) -> fields.List:
     return fields.List(fields.String(validate=ID), validate=validate.Length(min=1, max=50),
                        metadata={"description": description}, **kwargs)
@@ -71,11 +77,14 @@ class TrelloCredentials(Schema):
 
     api_key = fields.String(
         required=True, validate=validate.Regexp(r"^[0-9a-fA-F]{32}$", error="32 hex characters"),
-        metadata={"secret": True, "description": "API key", "example": "0123456789abcdef0123456789abcdef"})
+        metadata={"secret": True, "description": "API key",
+                  "example": "0123456789abcdef0123456789abcdef"})
     token = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Za-z0-9]{32,256}$", error="not a Trello token"),
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9]{32,256}$", error="not a Trello token"),
         metadata={"secret": True, "description": "User token (ATTA...)",
-                  "example": "ATTA0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef01234567"})
+                  "example": "ATTA0123456789abcdef0123456789abcdef"
+                             "0123456789abcdef0123456789abcdef01234567"})
     app_secret = fields.String(
         validate=validate.Length(min=16, max=256),
         metadata={"secret": True, "description": "The API key's secret: signs webhook "
@@ -93,7 +102,7 @@ class _CardFields(Schema):
     start = _When(allow_none=True, metadata={"description": "Start date; null clears"})
     member_ids = _ids("Members on the card")
     label_ids = _ids("Labels on the card")
-    position = _Position(metadata={"description": '"top", "bottom" or a number'})
+    position = _position()
 
 
 class CreateCardInput(_CardFields):
@@ -119,7 +128,7 @@ class UpdateCardInput(CardInput, _CardFields):
 class MoveCardInput(CardInput):
     list_id = _id("The list to move the card to", required=True)
     board_id = _id("The list's board, when it is another board")
-    position = _Position(metadata={"description": '"top", "bottom" or a number'})
+    position = _position()
 
 
 class AddCommentInput(CardInput):

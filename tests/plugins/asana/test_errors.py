@@ -56,7 +56,8 @@ def test_403_is_an_auth_error(fake_asana, asana_connection, run_action):
 
 
 def test_404_is_a_validation_error_about_the_request(fake_asana, asana_connection, run_action):
-    fake_asana.get(f"{ASANA}/tasks/{TASK}", status=404, json=errors("Unknown object: 1207654321098765"))
+    fake_asana.get(f"{ASANA}/tasks/{TASK}", status=404,
+                   json=errors("Unknown object: 1207654321098765"))
     r = run_action(asana_connection({"max_attempts": 3}), "get_task", {"task_gid": TASK})
     assert r.status_code == 422
     assert r.get_json()["errors"] == {"_request": ["not found", "Unknown object: 1207654321098765"]}

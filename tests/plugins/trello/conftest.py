@@ -48,8 +48,10 @@ class FakeTrello:
             if isinstance(body, Exception):
                 raise body
             if json is not None:
-                return status, {"Content-Type": "application/json", **(headers or {})}, _dumps(json)
-            return status, {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}, body or ""
+                typed = {"Content-Type": "application/json", **(headers or {})}
+                return status, typed, _dumps(json)
+            plain = {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}
+            return status, plain, body or ""
 
         self.rsps.add_callback(method, url, callback=answer)
 

@@ -42,7 +42,8 @@ def test_create_card_sends_the_key_token_and_fields_as_query_parameters(
     r = run_action(trello_connection(), "create_card", {
         "list_id": TODO, "name": "Prepare the Q3 planning meeting",
         "description": "Agenda in the calendar invite", "due": "2026-03-02T09:00:00Z",
-        "member_ids": [MEMBER, "5abbe4b7ddc1b351ef961414"], "label_ids": ["5e8b7f7b3c1f2a0012345678"],
+        "member_ids": [MEMBER, "5abbe4b7ddc1b351ef961414"],
+        "label_ids": ["5e8b7f7b3c1f2a0012345678"],
         "position": "top"})
 
     assert r.status_code == 200, r.get_json()

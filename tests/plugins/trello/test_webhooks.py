@@ -169,8 +169,8 @@ def test_a_signature_for_another_callback_url_is_refused(app, deliver, trello_co
     r = deliver({}, body=raw, to=other,
                 headers={"X-Trello-Webhook": signature(raw, url_of(conn))})
     assert r.status_code == 401
-    r = deliver({}, body=raw,
-                headers={"X-Trello-Webhook": signature(raw, url_of(conn).replace("http:", "https:"))})
+    https = url_of(conn).replace("http:", "https:")
+    r = deliver({}, body=raw, headers={"X-Trello-Webhook": signature(raw, https)})
     assert r.status_code == 401
     assert stored(app) == []
 
