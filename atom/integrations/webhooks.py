@@ -150,9 +150,46 @@ def hmac_b64(secret: str, message: bytes, digest: Any = hashlib.sha256) -> str:
 
 
 # -- asana -------------------------------------------------------------------------------------
+# https://developers.asana.com/docs/webhooks-guide: the secret is the ``X-Hook-Secret`` Asana
+# hands over in the creation handshake (plugins.asana adopts it); every delivery then carries
+# ``X-Hook-Signature``. Nothing signed is a timestamp, so deliveries are de-duplicated by event.
+
+
+@scheme("asana_sha256")
+def verify_asana(req: WebhookRequest, secret: str, tolerance: float, now: float) -> None:
+    """``X-Hook-Signature: hex(HMAC-SHA256(X-Hook-Secret, body))`` (no timestamp)."""
+    check(hmac_hex(secret, req.body), require(req.headers, "X-Hook-Signature").strip().lower())
+    return None
 
 
 # -- trello ------------------------------------------------------------------------------------
+# https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/ ("Webhook signatures"):
+# ``X-Trello-Webhook`` = base64(HMAC-SHA1(the API key's secret, body + callbackURL)), where the
+# callbackURL is the URL exactly as registered. The verifier sees only the request, so the URL
+# is the one ATOM received the delivery at (``req.url``): behind a reverse proxy, set
+# PROXY_FIX_HOPS so that is the public URL (scheme and host), and register that URL unchanged
+# (a proxy that rewrites the path cannot be verified). Surprise, documented there: Trello's
+# signer (Node) reads the text as a "binary" string, i.e. the low byte of each UTF-16 code unit,
+# so for non-ASCII bodies the digest is not over the UTF-8 bytes. Both digests are accepted
+# (the same for ASCII; each is keyed with the secret). No timestamp is signed.
+
+
+@scheme("trello_sha1")
+def verify_trello(req: WebhookRequest, secret: str, tolerance: float, now: float) -> None:
+    """``X-Trello-Webhook: base64(HMAC-SHA1(secret, body + callback URL))`` (no timestamp)."""
+    received = require(req.headers, "X-Trello-Webhook").strip()
+    try:
+        content = req.body.decode("utf-8") + req.url
+    except UnicodeDecodeError as exc:
+        raise SignatureError("the body is not UTF-8") from exc
+    as_node_binary = content.encode("utf-16-le")[::2]
+    matched = False
+    for message in (as_node_binary, content.encode("utf-8")):
+        expected = hmac_b64(secret, message, hashlib.sha1)
+        matched |= hmac.compare_digest(expected.encode(), received.encode())
+    if not matched:
+        raise SignatureError("signature mismatch")
+    return None
 
 
 # -- notion ------------------------------------------------------------------------------------
