@@ -165,3 +165,25 @@ def require_one(*names: str) -> Callable[..., None]:
             raise ValidationError(f"give {' or '.join(names)}", field_name=names[0])
 
     return check
+
+
+def hook_url(integ: Any, field: str) -> str:
+    """A connection's webhook receiver URL (for a plugin registering its own webhook), as Flask
+    builds it: from the current request's host, or from SERVER_NAME and PREFERRED_URL_SCHEME
+    outside one (a workflow run).
+
+    :param field: the action input a user can give the URL in instead (named in the 422).
+    :raises ValidationFailed: the connection is not saved, or ATOM's public URL is not known.
+    """
+    from flask import url_for
+    from werkzeug.routing import BuildError
+
+    hint = (f"give {field}: ATOM's public URL is not known here (set SERVER_NAME and "
+            "PREFERRED_URL_SCHEME, or run the action through the API)")
+    if integ.connection.id is None:
+        raise ValidationFailed("a webhook needs a saved connection", details={field: [hint]})
+    try:
+        return url_for("hooks.receive", integration=integ.manifest.slug,
+                       connection_id=integ.connection.id, _external=True)
+    except (RuntimeError, BuildError) as exc:
+        raise ValidationFailed(f"no {field} for the webhook", details={field: [hint]}) from exc

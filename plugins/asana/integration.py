@@ -25,6 +25,7 @@ from atom.integrations.errors import AuthError
 from atom.integrations.errors import RateLimited
 from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
+from atom.integrations.helpers import hook_url
 from atom.integrations.helpers import json_or_empty
 from atom.integrations.http import parse_retry_after
 from atom.integrations.http import snippet
@@ -236,18 +237,5 @@ class AsanaIntegration(Integration):
                                               operation=operation), max_items))
 
     def _hook_url(self) -> str:
-        """This connection's receiver URL, as Flask builds it: from the current request's host,
-        or from SERVER_NAME and PREFERRED_URL_SCHEME outside one (a workflow run)."""
-        from flask import url_for
-        from werkzeug.routing import BuildError
-
-        hint = ("give target: ATOM's public URL is not known here (set SERVER_NAME and "
-                "PREFERRED_URL_SCHEME, or run the action through the API)")
-        if self.connection.id is None:
-            raise ValidationFailed("a webhook needs a saved connection", details={"target": [hint]})
-        try:
-            return url_for("hooks.receive", integration=self.manifest.slug,
-                           connection_id=self.connection.id, _external=True)
-        except (RuntimeError, BuildError) as exc:
-            raise ValidationFailed("no target URL for the webhook",
-                                   details={"target": [hint]}) from exc
+        """This connection's receiver URL (see :func:`atom.integrations.helpers.hook_url`)."""
+        return hook_url(self, "target")

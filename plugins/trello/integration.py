@@ -25,6 +25,7 @@ from atom.integrations.errors import AuthError
 from atom.integrations.errors import RateLimited
 from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
+from atom.integrations.helpers import hook_url
 from atom.integrations.helpers import json_or_empty
 from atom.integrations.http import parse_retry_after
 from atom.integrations.webhooks import WebhookRequest
@@ -177,20 +178,5 @@ class TrelloIntegration(Integration):
         return [item for item in body if isinstance(item, dict) and item.get("id")]
 
     def _hook_url(self) -> str:
-        """This connection's receiver URL, as Flask builds it: from the current request's host,
-        or from SERVER_NAME and PREFERRED_URL_SCHEME outside one (a workflow run). Trello signs
-        deliveries with it, and the verifier checks them against the URL they arrive at."""
-        from flask import url_for
-        from werkzeug.routing import BuildError
-
-        hint = ("give callback_url: ATOM's public URL is not known here (set SERVER_NAME and "
-                "PREFERRED_URL_SCHEME, or run the action through the API)")
-        if self.connection.id is None:
-            raise ValidationFailed("a webhook needs a saved connection",
-                                   details={"callback_url": [hint]})
-        try:
-            return url_for("hooks.receive", integration=self.manifest.slug,
-                           connection_id=self.connection.id, _external=True)
-        except (RuntimeError, BuildError) as exc:
-            raise ValidationFailed("no callback URL for the webhook",
-                                   details={"callback_url": [hint]}) from exc
+        """This connection's receiver URL (see :func:`atom.integrations.helpers.hook_url`)."""
+        return hook_url(self, "callback_url")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from pathlib import Path
 
 import pytest
 
@@ -54,13 +55,28 @@ def _hub(header: str):
     return sign
 
 
+def _asana(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    return {"X-Hook-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+
+
+def _trello(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), body + URL.encode(), hashlib.sha1).digest()
+    return {"X-Trello-Webhook": base64.b64encode(digest).decode()}
+
+
+# Schemes whose whole signature is in headers over the body; the others (a JWT that signs no
+# body, a timestamp inside the body, a key pair) are tested with their vendor's own vectors in
+# tests/plugins/<vendor>/test_webhooks*.py, which test_every_scheme_is_tested checks.
 SIGNERS = {
     "slack_v0": _slack,
     "github_sha256": _hub("X-Hub-Signature-256"),
     "jira_sha256": _hub("X-Hub-Signature"),
     "hubspot_v3": _hubspot,
     "hmac_sha256": _atom,
+    "asana_sha256": _asana,
+    "trello_sha1": _trello,
 }
+PLUGIN_TESTS = Path(__file__).resolve().parents[2] / "plugins"
 TIMESTAMPED = {"slack_v0": "X-Slack-Request-Timestamp", "hubspot_v3": "X-HubSpot-Request-Timestamp",
                "hmac_sha256": "X-Atom-Timestamp"}
 MALFORMED = ["nan", "NaN", "inf", "-inf", "Infinity", "1e999", "1e3", "", " ", "12abc",
@@ -71,30 +87,34 @@ def _req(headers: dict[str, str], body: bytes = BODY) -> WebhookRequest:
     return WebhookRequest("POST", URL, headers, body)
 
 
-def test_every_scheme_has_a_test_signer():
-    assert set(SIGNERS) == set(SCHEMES)
+def test_every_scheme_is_tested():
+    """Every registered scheme runs through this battery or its vendor's webhook tests."""
+    vendor_tests = "\n".join(p.read_text() for p in PLUGIN_TESTS.glob("*/test_webhooks*.py"))
+    untested = [s for s in SCHEMES if s not in SIGNERS and f'"{s}"' not in vendor_tests]
+    assert not untested, f"schemes without tests: {untested}"
+    assert set(SIGNERS) <= set(SCHEMES)
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+@pytest.mark.parametrize("scheme", sorted(SIGNERS))
 def test_valid_delivery_is_accepted(scheme):
     verify(scheme, _req(SIGNERS[scheme](BODY, SECRET, NOW)), SECRET, now=NOW)
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+@pytest.mark.parametrize("scheme", sorted(SIGNERS))
 def test_tampered_body_is_rejected(scheme):
     headers = SIGNERS[scheme](BODY, SECRET, NOW)
     with pytest.raises(SignatureError):
         verify(scheme, _req(headers, BODY.replace(b"42", b"43")), SECRET, now=NOW)
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+@pytest.mark.parametrize("scheme", sorted(SIGNERS))
 def test_wrong_secret_is_rejected(scheme):
     headers = SIGNERS[scheme](BODY, "another-secret", NOW)
     with pytest.raises(SignatureError):
         verify(scheme, _req(headers), SECRET, now=NOW)
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+@pytest.mark.parametrize("scheme", sorted(SIGNERS))
 def test_missing_header_is_rejected(scheme):
     headers = SIGNERS[scheme](BODY, SECRET, NOW)
     for name in headers:
@@ -105,7 +125,7 @@ def test_missing_header_is_rejected(scheme):
         verify(scheme, _req({}), SECRET, now=NOW)
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+@pytest.mark.parametrize("scheme", sorted(SIGNERS))
 def test_no_configured_secret_is_rejected(scheme):
     headers = SIGNERS[scheme](BODY, SECRET, NOW)
     for secret in (None, ""):
