@@ -15,7 +15,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 from urllib.parse import quote
 
@@ -295,7 +294,9 @@ class NotionIntegration(Integration):
         pager = NotionPages(body=payload, wanted=wanted)
         found = self.http.paginate(path, pager, method="POST", json=payload, idempotent=True,
                                    operation=operation)
-        return list(islice(found, wanted)), pager
+        # Read to the end: the pager asks for no more than ``wanted`` and, after the last page,
+        # holds its has_more and next_cursor.
+        return list(found)[:wanted], pager
 
     def _append(self, block_id: str, blocks: list[dict[str, Any]], after: str | None) -> list:
         """Append in requests of 100 blocks (Notion's limit), in order."""

@@ -19,7 +19,8 @@ from plugins.notion.payloads import dashed
 _ID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
                  r"[0-9a-fA-F]{12}$")
 # The id at the end of a notion.so or notion.site link: ".../Roadmap-8e2c2b769e1d47d2...".
-_LINK_ID = re.compile(r"([0-9a-fA-F]{32})$")
+_LINK_ID = re.compile(r"([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                      r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
 _BLOCK_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -83,7 +84,8 @@ class _Parent(Schema):
 
 def _properties() -> fields.Dict:
     return fields.Dict(
-        keys=fields.String(validate=validate.Length(min=1, max=200)), values=fields.Raw(),
+        keys=fields.String(validate=validate.Length(min=1, max=200)),
+        values=fields.Raw(allow_none=True),
         validate=validate.Length(max=100),
         metadata={"description": "Property name (or id) -> a plain value (text, number, "
                                  "true/false, option name, list of names, ISO date) or a Notion "
