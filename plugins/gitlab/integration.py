@@ -39,7 +39,7 @@ PER_PAGE = 100
 # Statuses whose JSON body names what was wrong with the request.
 _REQUEST_ERRORS = frozenset({400, 404, 409, 422})
 # Grape's parameter errors: "title is missing, labels is invalid".
-_PARAM_ERROR = re.compile(r"^([a-z_\[\]]+) (?:is|are|does|must|has|should) ")
+_PARAM_ERROR = re.compile(r"^([a-z_][a-z0-9_\[\]]*) (?:is|are|does|must|has|should) ")
 # "404 Project Not Found", "404 Issue Not Found", "404 Merge Request Not Found".
 _NOT_FOUND = re.compile(r"^404 (.+?) Not Found", re.I)
 _NOT_FOUND_FIELDS = {"project": "project", "issue": "issue_iid", "noteable": "issue_iid",
@@ -59,8 +59,10 @@ def field_errors(body: dict[str, Any]) -> dict[str, list[str]]:
     details: dict[str, list[str]] = {}
     if isinstance(message, dict):
         for name, reasons in message.items():
-            reasons = reasons if isinstance(reasons, list) else [reasons]
-            details.setdefault(_PARAMS.get(name, name), []).extend(str(r) for r in reasons[:5])
+            reasons = [str(r) for r in (reasons if isinstance(reasons, list) else [reasons])]
+            if name == "base" and any("reference" in r.lower() for r in reasons):
+                name = "ref"  # a pipeline for a branch or tag that does not exist
+            details.setdefault(_PARAMS.get(name, name), []).extend(reasons[:5])
         return details
     if isinstance(error, str):
         for part in error.split(", "):
