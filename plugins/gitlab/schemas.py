@@ -41,8 +41,8 @@ class ProjectId(fields.Field):
 
 def _project() -> ProjectId:
     return ProjectId(required=True, metadata={
-        "description": "Project id (42) or full path (group/subgroup/project)",
-        "example": "gitlab-org/gitlab-test"})
+        "type": ["integer", "string"], "example": "gitlab-org/gitlab-test",
+        "description": "Project id (42) or full path (group/subgroup/project)"})
 
 
 class GitLabCredentials(OAuth2Tokens):
@@ -181,6 +181,11 @@ class ListMergeRequestsInput(ProjectRef, _Listing):
     max_items = fields.Integer(load_default=20, validate=validate.Range(min=1, max=5000))
 
 
+def _at_most_100(value: dict[str, Any]) -> None:
+    if len(value) > 100:
+        raise ValidationError("at most 100 inputs")
+
+
 def _variables(value: dict[str, Any]) -> None:
     if len(value) > 200:
         raise ValidationError("at most 200 variables")
@@ -197,5 +202,5 @@ class TriggerPipelineInput(ProjectRef):
     variables = fields.Dict(keys=fields.String(), values=fields.Raw(), validate=_variables,
                             metadata={"description": "CI/CD variables: name -> value"})
     inputs = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=255)),
-                         values=fields.Raw(), validate=validate.Length(max=100),
+                         values=fields.Raw(), validate=_at_most_100,
                          metadata={"description": "Pipeline inputs (spec:inputs)"})

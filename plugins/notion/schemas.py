@@ -82,11 +82,15 @@ class _Parent(Schema):
                                   field_name="database_id")
 
 
+def _at_most_100(value: dict[str, Any]) -> None:
+    if len(value) > 100:
+        raise ValidationError("at most 100 properties")
+
+
 def _properties() -> fields.Dict:
     return fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=200)),
-        values=fields.Raw(allow_none=True),
-        validate=validate.Length(max=100),
+        values=fields.Raw(allow_none=True), validate=_at_most_100,
         metadata={"description": "Property name (or id) -> a plain value (text, number, "
                                  "true/false, option name, list of names, ISO date) or a Notion "
                                  "property value object",
