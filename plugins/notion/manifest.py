@@ -63,12 +63,13 @@ MANIFEST = Manifest(
     auth=AuthScheme(
         kind="bearer", fields=NotionCredentials, secret="token",
         # Public integrations: Basic client auth at the token URL, no PKCE, owner=user.
-        # Notion documents refresh tokens for public integrations; whether each refresh rotates
-        # the refresh token is not stated (verify).
+        # Surprise against INTEGRATIONS.md ("non-expiring"): the token answer now carries a
+        # refresh_token, and "Refresh a token" returns a new access AND refresh token
+        # (https://developers.notion.com/reference/refresh-a-token), so it rotates.
         oauth2=OAuth2Spec(authorize_url="https://api.notion.com/v1/oauth/authorize",
                           token_url="https://api.notion.com/v1/oauth/token",
                           client_auth="basic", pkce=False,
-                          authorize_params={"owner": "user"})),
+                          authorize_params={"owner": "user"}, rotating_refresh=True)),
     integration="plugins.notion.integration:NotionIntegration",
     base_url="https://api.notion.com",
     aliases=("notion page", "notion database", "notion wiki", "notion doc"),

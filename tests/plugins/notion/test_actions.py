@@ -6,6 +6,7 @@ import json
 import pytest
 from responses import matchers
 
+from plugins.notion.manifest import MANIFEST
 from tests.plugins.notion.conftest import DATA_SOURCE_ID
 from tests.plugins.notion.conftest import DATABASE_ID
 from tests.plugins.notion.conftest import NOTION
@@ -451,3 +452,16 @@ def test_the_slack_to_notion_template_creates_pages_in_the_chosen_database(clien
     wrong = client.post(url, headers=keys["editor"], json={
         "enabled": False, "parameters": {"page": {"database_id": "my database"}}})
     assert wrong.status_code in (400, 422)
+
+
+def test_a_connection_from_the_oauth_flow_sends_its_access_token(fake_notion,
+                                                                 notion_connection,
+                                                                 run_action):
+    oauth = MANIFEST.auth.oauth2
+    assert (oauth.client_auth, oauth.pkce, dict(oauth.authorize_params)) == (
+        "basic", False, {"owner": "user"})
+    fake_notion.get(f"{NOTION}/pages/{PAGE_ID}", json=recorded("page"))
+    conn = notion_connection(token=None, access_token="ntn_oauth-access-token-0123456789")
+    assert run_action(conn, "get_page", {"page_id": PAGE_ID}).status_code == 200
+    (call,) = fake_notion.calls
+    assert call.request.headers["Authorization"] == "Bearer ntn_oauth-access-token-0123456789"
