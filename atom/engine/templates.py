@@ -102,7 +102,10 @@ TEMPLATES = [
              {"name": "Slack to Notion sync",
               "trigger": {"type": "event", "service": "slack", "event": "message_posted"},
               "steps": [{"id": "page", "type": "action", "service": "notion", "action": "create_page",
-                         "parameters": {"title": "{{ trigger.event.text }}"}, "retry": _retry()}]}),
+                         # database_id is a placeholder: set it when instantiating
+                         # (parameters: {"page": {"database_id": "<id or notion.so link>"}}).
+                         "parameters": {"database_id": "{{ 'set-your-notion-database-id' }}",
+                                        "title": "{{ trigger.event.text }}"}, "retry": _retry()}]}),
     Template("customer_onboarding", "Customer onboarding",
              "A new HubSpot contact gets an onboarding Jira ticket, a CRM note and a Slack heads-up.",
              {"name": "Customer onboarding",

@@ -195,6 +195,16 @@ def verify_trello(req: WebhookRequest, secret: str, tolerance: float, now: float
 # -- notion ------------------------------------------------------------------------------------
 
 
+@scheme("notion_sha256")
+def verify_notion(req: WebhookRequest, secret: str, tolerance: float, now: float) -> None:
+    """``X-Notion-Signature: sha256=hex(HMAC-SHA256(verification_token, body))``, no timestamp:
+    deliveries are de-duplicated by the event ``id``. The secret is the subscription's
+    ``verification_token``, sent once, unsigned, in Notion's verification request
+    (https://developers.notion.com/reference/webhooks, "Validating event payloads").
+    """
+    check("sha256=" + hmac_hex(secret, req.body), require(req.headers, "X-Notion-Signature"))
+
+
 # -- monday ------------------------------------------------------------------------------------
 
 
@@ -202,6 +212,17 @@ def verify_trello(req: WebhookRequest, secret: str, tolerance: float, now: float
 
 
 # -- gitlab ------------------------------------------------------------------------------------
+
+
+@scheme("gitlab_token")
+def verify_gitlab_token(req: WebhookRequest, secret: str, tolerance: float, now: float) -> None:
+    """``X-Gitlab-Token: <secret token>``: GitLab sends the webhook's secret token itself, in
+    plain text, and signs nothing (the body and any timestamp are not covered; TLS protects
+    them). Compared in constant time; deliveries are de-duplicated by ``X-Gitlab-Event-UUID``
+    (https://docs.gitlab.com/user/project/integrations/webhooks/#create-a-webhook). GitLab's
+    newer optional signing token (Standard Webhooks headers) is not used here.
+    """
+    check(secret, require(req.headers, "X-Gitlab-Token"))
 
 
 # -- google (calendar push channels) -----------------------------------------------------------

@@ -64,6 +64,19 @@ def _trello(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
     return {"X-Trello-Webhook": base64.b64encode(digest).decode()}
 
 
+def _notion(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Notion-Signature": "sha256=" + digest}
+
+
+def _gitlab(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    return {"X-Gitlab-Token": secret}  # GitLab sends the token itself and signs no body
+
+
+def _webex(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    return {"X-Spark-Signature": hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()}
+
+
 # Schemes whose whole signature is in headers over the body; the others (a JWT that signs no
 # body, a timestamp inside the body, a key pair) are tested with their vendor's own vectors in
 # tests/plugins/<vendor>/test_webhooks*.py, which test_every_scheme_is_tested checks.
@@ -75,7 +88,13 @@ SIGNERS = {
     "hmac_sha256": _atom,
     "asana_sha256": _asana,
     "trello_sha1": _trello,
+    "notion_sha256": _notion,
+    "gitlab_token": _gitlab,
+    "webex_sha1": _webex,
 }
+# Shared-token schemes: the vendor proves itself with the secret, not with a signature of the
+# body, so a tampered body cannot be detected (TLS is what protects it).
+TOKEN_ONLY = {"gitlab_token"}
 PLUGIN_TESTS = Path(__file__).resolve().parents[2] / "plugins"
 TIMESTAMPED = {"slack_v0": "X-Slack-Request-Timestamp", "hubspot_v3": "X-HubSpot-Request-Timestamp",
                "hmac_sha256": "X-Atom-Timestamp"}
@@ -100,7 +119,7 @@ def test_valid_delivery_is_accepted(scheme):
     verify(scheme, _req(SIGNERS[scheme](BODY, SECRET, NOW)), SECRET, now=NOW)
 
 
-@pytest.mark.parametrize("scheme", sorted(SIGNERS))
+@pytest.mark.parametrize("scheme", sorted(set(SIGNERS) - TOKEN_ONLY))
 def test_tampered_body_is_rejected(scheme):
     headers = SIGNERS[scheme](BODY, SECRET, NOW)
     with pytest.raises(SignatureError):
@@ -195,9 +214,10 @@ def test_a_timestamped_scheme_returns_a_replay_digest_of_the_signature(scheme):
         assert value not in first and first != hashlib.sha256(BODY).hexdigest()
 
 
-@pytest.mark.parametrize("scheme", ["github_sha256", "jira_sha256"])
+@pytest.mark.parametrize("scheme", sorted(set(SIGNERS) - set(TIMESTAMPED)))
 def test_a_scheme_without_a_timestamp_returns_no_digest(scheme):
-    """GitHub and Jira sign no timestamp: their deliveries are de-duplicated by delivery id."""
+    """GitHub, Jira and the others without a signed timestamp: their deliveries are
+    de-duplicated by delivery id."""
     assert verify(scheme, _req(SIGNERS[scheme](BODY, SECRET, NOW)), SECRET, now=NOW) is None
 
 
