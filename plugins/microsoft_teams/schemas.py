@@ -32,7 +32,7 @@ _TENANT = validate.Regexp(
     error="organizations, common, a tenant id (GUID) or a domain such as contoso.onmicrosoft.com")
 # Teams refuses these in channel names, and names that start with "_" or "." or end with ".".
 _CHANNEL_NAME = validate.Regexp(r"^(?![_.])[^~#%&*{}+/\\:<>?|'\",]*(?<!\.)$",
-                                error="no ~ # % & * { } + / \\ : < > ? | ' \" , and not "
+                                error="no ~ # % & * {{ }} + / \\ : < > ? | ' \" , and not "
                                       "starting with _ or . or ending with .")
 _TEAM = fields.String(required=True, validate=_TEAM_ID,
                       metadata={"description": "Team id (the group id, a GUID)"})
