@@ -102,8 +102,8 @@ class MicrosoftTeamsIntegration(Integration):
         if status < 400:
             return
         code, text = graph_error(response)
-        request = response.request
-        where = f"{request.method} {urlsplit(request.url or '').path}" if request is not None else ""
+        req = response.request
+        where = f"{req.method} {urlsplit(req.url or '').path}" if req is not None else ""
         message = f"Microsoft Graph {where}: {status} {code}" + (f": {text[:300]}" if text else "")
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status in (401, 403):
@@ -184,10 +184,9 @@ class MicrosoftTeamsIntegration(Integration):
         if data.get("description"):
             body["description"] = data["description"]
         if data.get("owner_user_id"):
-            body["members"] = [{
-                "@odata.type": "#microsoft.graph.aadUserConversationMember",
-                "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{data['owner_user_id']}')",
-                "roles": ["owner"]}]
+            owner = f"https://graph.microsoft.com/v1.0/users('{data['owner_user_id']}')"
+            body["members"] = [{"@odata.type": "#microsoft.graph.aadUserConversationMember",
+                                "user@odata.bind": owner, "roles": ["owner"]}]
         created = self._post(f"teams/{_q(data['team_id'])}/channels", body, "create channel")
         return {**payloads.channel(created), "team_id": data["team_id"]}
 
@@ -270,7 +269,8 @@ class MicrosoftTeamsIntegration(Integration):
         token = query["validationToken"]
         if not _TOKEN.fullmatch(token):
             return Handshake(status=400, body="invalid validationToken")
-        return Handshake(status=200, body=token, headers={"Content-Type": "text/plain; charset=utf-8"})
+        return Handshake(status=200, body=token,
+                         headers={"Content-Type": "text/plain; charset=utf-8"})
 
     def parse_webhook(self, req: WebhookRequest, payload: Any) -> list[InboundEvent]:
         """One event per ``created`` chatMessage notification of ``value[]`` (the scheme has
@@ -316,7 +316,8 @@ def _cursor(cursor: str) -> dict[str, str]:
     try:
         state = json.loads(cursor)
         if isinstance(state, dict) and state.get("deltaLink") and state.get("createdAfter"):
-            return {"deltaLink": str(state["deltaLink"]), "createdAfter": str(state["createdAfter"])}
+            return {"deltaLink": str(state["deltaLink"]),
+                    "createdAfter": str(state["createdAfter"])}
     except ValueError:
         pass
     raise UpstreamError("the stored poll cursor is not this trigger's; prime it again",

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 TEAM_ID = "fbe2bf47-16c8-47cf-b4a5-4b9b187c508b"
 CHANNEL_ID = "19:4a95f7d8db4c4e7fae857bcebe0623e6@thread.tacv2"
-CHAT_ID = "19:8ea0e38b-efb3-4757-924a-5f94061cf8c2_97f62344-57dc-409c-88ad-c4af14158ff5@unq.gbl.spaces"
+CHAT_ID = ("19:8ea0e38b-efb3-4757-924a-5f94061cf8c2_97f62344-57dc-409c-88ad-c4af14158ff5"
+           "@unq.gbl.spaces")
 TENANT_ID = "2432b57b-0abd-43db-aa7b-16eadd115d34"
 
 

@@ -26,9 +26,9 @@ _CHANNEL_ID = validate.Regexp(_THREAD, error="a channel id such as 19:...@thread
 _CHAT_ID = validate.Regexp(_THREAD, error="a chat id such as 19:...@unq.gbl.spaces")
 _MESSAGE_ID = validate.Regexp(r"^[0-9]{1,20}$", error="a message id (digits, e.g. 1612293113399)")
 # "common", "organizations", "consumers", a tenant GUID or a verified domain (contoso.com).
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _TENANT = validate.Regexp(
-    rf"^(?:common|organizations|consumers|{GUID}|"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+)$",
+    rf"^(?:common|organizations|consumers|{GUID}|{_LABEL}(?:\.{_LABEL})+)$",
     error="organizations, common, a tenant id (GUID) or a domain such as contoso.onmicrosoft.com")
 # Teams refuses these in channel names, and names that start with "_" or "." or end with ".".
 _CHANNEL_NAME = validate.Regexp(r"^(?![_.])[^~#%&*{}+/\\:<>?|'\",]*(?<!\.)$",
@@ -136,10 +136,12 @@ class SubscribeChannelMessagesInput(Schema):
                                   metadata={"description": "This connection's ATOM receiver: "
                                                            "https://<atom>/hooks/microsoft_teams/"
                                                            "<connection id>"})
+    # Graph's table of lifetimes now gives chatMessage 4,320 minutes, but a subscription over an
+    # hour needs a lifecycleNotificationUrl, and older revisions of the same page said 60 minutes
+    # at most; an hour works under both.
     expiration_minutes = fields.Integer(load_default=60, validate=validate.Range(min=5, max=60),
-                                        metadata={"description": "Lifetime; renew before it ends "
-                                                                 "(Graph allows 60 minutes "
-                                                                 "without a lifecycle URL)"})
+                                        metadata={"description": "Lifetime in minutes (at most "
+                                                                 "60); renew before it ends"})
 
 
 class RenewSubscriptionInput(Schema):

@@ -86,8 +86,8 @@ class WebexIntegration(Integration):
         if status < 400:
             return
         text = webex_error(response)
-        request = response.request
-        where = f"{request.method} {urlsplit(request.url or '').path}" if request is not None else ""
+        req = response.request
+        where = f"{req.method} {urlsplit(req.url or '').path}" if req is not None else ""
         tracking = json_or_empty(response).get("trackingId") or response.headers.get("trackingId")
         message = f"Webex {where}: {status}" + (f": {text}" if text else "") + \
             (f" (trackingId {tracking})" if tracking else "")

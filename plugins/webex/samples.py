@@ -41,7 +41,8 @@ MESSAGE_CREATED = _delivery(
 MEMBERSHIP_CREATED = _delivery(
     "Y2lzY29zcGFyazovL3VzL1dFQkhPT0svOTZhYmMyYWEtM2RjYy0xMWU1LWExNTItZmUzNDgxOWNkYzlh",
     "New member in 'Project Unicorn' room", "memberships", "created",
-    {"id": "Y2lzY29zcGFyazovL3VzL01FTUJFUlNISVAvMGQwYzkxYjYtY2U2MC00NzI1LWI2ZDAtMzQ1NWQ1ZDExZWYzOmNkZTFkZDQwLTJmMGQtMTFlNS1iYTljLTdiNjU1NmQyMjA3Yg",
+    {"id": ("Y2lzY29zcGFyazovL3VzL01FTUJFUlNISVAvMGQwYzkxYjYtY2U2MC00NzI1LWI2ZDAtMzQ1NWQ1ZD"
+            "ExZWYzOmNkZTFkZDQwLTJmMGQtMTFlNS1iYTljLTdiNjU1NmQyMjA3Yg"),
      "roomId": ROOM_ID, "personId": PERSON_ID, "personEmail": "john.andersen@example.com",
      "personDisplayName": "John Andersen", "personOrgId": ORG_ID, "isModerator": False,
      "isMonitor": False, "created": "2015-10-18T14:26:16.203Z"},
@@ -68,7 +69,8 @@ MEETING_ENDED = _delivery(
 CARD_SUBMITTED = _delivery(
     "Y2lzY29zcGFyazovL3VzL1dFQkhPT0svYjRkYzg4NjQtNWJmYy00YjZjLWJiMmYtYmYzMzU1NzM3NjJm",
     "Card submitted", "attachmentActions", "created",
-    {"id": "Y2lzY29zcGFyazovL3VzL0FUVEFDSE1FTlRfQUNUSU9OLzI0YzAxZGVhLTFiYmEtNDk0Yy1hNDhlLWQzMWRiZWVjMmRiNA",
+    {"id": ("Y2lzY29zcGFyazovL3VzL0FUVEFDSE1FTlRfQUNUSU9OLzI0YzAxZGVhLTFiYmEtNDk0Yy1hNDhlLWQz"
+            "MWRiZWVjMmRiNA"),
      "type": "submit",
-     "messageId": "Y2lzY29zcGFyazovL3VzL01FU1NBR0UvOTJkYjNiZTAtNDNiZC0xMWU2LThhZTktZGQ1YjNkZmM1NjVk",
+     "messageId": MESSAGE_CREATED["data"]["id"],
      "personId": PERSON_ID, "roomId": ROOM_ID, "created": "2019-09-23T05:33:17.622Z"})

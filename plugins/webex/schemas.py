@@ -35,7 +35,8 @@ class WebexCredentials(OAuth2Tokens):
         metadata={"secret": True,
                   "description": "Bot access token, or a personal access token (12 hours; for "
                                  "development)",
-                  "example": "ZDI3MGEyYzQtNmFlNS00NDNhLWFlNzAtZGVjNjE0MGU1OGZmZWNmZDEwN2ItYTU3_PF84_1eb65fdf-9643-417f-9974-ad72cae0e10f"})
+                  "example": "ZDI3MGEyYzQtNmFlNS00NDNhLWFlNzAtZGVjNjE0MGU1OGZmZWNmZDEwN2ItYTU3"
+                             "_PF84_1eb65fdf-9643-417f-9974-ad72cae0e10f"})
     webhook_secret = fields.String(
         validate=validate.Length(min=16, max=256),
         metadata={"secret": True,
@@ -156,4 +157,5 @@ class CreateWebhookInput(Schema):
     filter = fields.String(validate=[validate.Length(max=1000),
                                      validate.Regexp(r"^[A-Za-z]+=[^&\s]+(&[A-Za-z]+=[^&\s]+)*$",
                                                      error="key=value pairs joined by &")],
-                           metadata={"description": "e.g. roomId=Y2lzY29z... or mentionedPeople=me"})
+                           metadata={"description": "e.g. roomId=Y2lzY29z... or "
+                                                    "mentionedPeople=me"})

@@ -33,14 +33,16 @@ class FakeChannelDelta:
     def __init__(self, rsps, team_id: str, channel_id: str, page_size: int = 2,
                  base: str = GRAPH) -> None:
         self.team_id, self.channel_id, self.page_size = team_id, channel_id, page_size
-        self.url = f"{base}/teams/{quote(team_id, safe='')}/channels/{quote(channel_id, safe='')}/messages/delta"
+        team, channel = quote(team_id, safe=""), quote(channel_id, safe="")
+        self.url = f"{base}/teams/{team}/channels/{channel}/messages/delta"
         self.messages: dict[str, dict[str, Any]] = {}
         self.versions: dict[str, int] = {}  # message id -> the change counter at its last change
         self._clock = itertools.count(1)
         self._ids = itertools.count(1612293113399)
         self.requests: list[str] = []
         self.expired = False
-        rsps.add_callback("GET", re.compile(re.escape(self.url) + r"(\?.*)?$"), callback=self._answer)
+        rsps.add_callback("GET", re.compile(re.escape(self.url) + r"(\?.*)?$"),
+                          callback=self._answer)
 
     # -- what happens in the channel -------------------------------------------------------
 

@@ -22,13 +22,15 @@ from tests.plugins.microsoft_teams.conftest import TEAM
 from tests.plugins.microsoft_teams.conftest import TOKEN
 
 POSTED = {
-    "@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#teams('{TEAM}')/channels('{CHANNEL}')/messages/$entity",
+    "@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#teams('{TEAM}')"
+                      f"/channels('{CHANNEL}')/messages/$entity",
     "id": "1616990032035", "replyToId": None, "etag": "1616990032035",
     "messageType": "message", "createdDateTime": "2021-03-29T03:53:52.035Z",
     "lastModifiedDateTime": "2021-03-29T03:53:52.035Z", "lastEditedDateTime": None,
     "deletedDateTime": None, "subject": None, "summary": None, "chatId": None,
     "importance": "normal", "locale": "en-us",
-    "webUrl": "https://teams.microsoft.com/l/message/19%3A4a95f7d8db4c4e7fae857bcebe0623e6%40thread.tacv2/1616990032035",
+    "webUrl": "https://teams.microsoft.com/l/message/"
+              "19%3A4a95f7d8db4c4e7fae857bcebe0623e6%40thread.tacv2/1616990032035",
     "from": {"application": None, "device": None, "user": {
         "id": "8ea0e38b-efb3-4757-924a-5f94061cf8c2", "displayName": "Robin Kline",
         "userIdentityType": "aadUser"}},
@@ -339,9 +341,9 @@ def test_the_token_url_is_formatted_with_the_tenant():
 
     assert oauth_url(MANIFEST.auth.oauth2.token_url, {"tenant": "organizations"}) == \
         "https://login.microsoftonline.com/organizations/oauth2/v2.0/token"
-    assert oauth_url(MANIFEST.auth.oauth2.authorize_url,
-                     {"tenant": "2432b57b-0abd-43db-aa7b-16eadd115d34"}) == \
-        "https://login.microsoftonline.com/2432b57b-0abd-43db-aa7b-16eadd115d34/oauth2/v2.0/authorize"
+    tenant = "2432b57b-0abd-43db-aa7b-16eadd115d34"
+    assert oauth_url(MANIFEST.auth.oauth2.authorize_url, {"tenant": tenant}) == \
+        f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize"
 
 
 def test_credentials_are_masked(teams_connection):

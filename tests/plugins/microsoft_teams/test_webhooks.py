@@ -221,7 +221,8 @@ def test_a_new_channel_message_starts_the_workflow_listening_for_it(engine_api, 
         "name": "answer new messages",
         "trigger": {"type": "event", "service": "MS Teams", "event": "channel_message_posted"},
         "steps": [{"id": "ids", "type": "transform",
-                   "mapping": {"team": "trigger.ids.team_id", "message": "trigger.ids.message_id"}}]})
+                   "mapping": {"team": "trigger.ids.team_id",
+                               "message": "trigger.ids.message_id"}}]})
     r = deliver(body_of(delivered(MANIFEST.trigger("channel_message_posted").sample)))
 
     (execution,) = r.get_json()["executions"]

@@ -39,7 +39,8 @@ from urllib.parse import unquote
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
-TOKEN = "ZDI3MGEyYzQtNmFlNS00NDNhLWFlNzAtZGVjNjE0MGU1OGZmZWNmZDEwN2ItYTU3_PF84_1eb65fdf-9643-417f-9974-ad72cae0e10f"
+TOKEN = ("ZDI3MGEyYzQtNmFlNS00NDNhLWFlNzAtZGVjNjE0MGU1OGZmZWNmZDEwN2ItYTU3"
+         "_PF84_1eb65fdf-9643-417f-9974-ad72cae0e10f")
 
 
 def webex_id(kind: str, raw: str | None = None) -> str:
@@ -149,7 +150,8 @@ class FakeWebex:
         method, parts = rec.method, rec.path.strip("/").split("/")
         if parts[0] != "v1":
             raise error(404, "The requested resource could not be found.")
-        resource, key = (parts[1] if len(parts) > 1 else ""), (unquote(parts[2]) if len(parts) > 2 else None)
+        resource = parts[1] if len(parts) > 1 else ""
+        key = unquote(parts[2]) if len(parts) > 2 else None
         body = rec.json or {}
         if (method, resource) == ("GET", "people") and key == "me":
             return Reply(200, self.me)

@@ -37,7 +37,8 @@ def test_every_example_runs_against_the_fake(webex, connect, run_action):
                             "creatorId": webex.me["id"], "created": "2015-10-18T14:26:16.000Z"}
     webex.messages.append({"id": MANIFEST.action("get_message").example["message_id"],
                            "roomId": ROOM_ID, "roomType": "group", "text": "hi",
-                           "personId": "Y2lzY29zcGFyazovL3VzL1BFT1BMRS9m", "created": "2015-10-18T14:26:16.000Z"})
+                           "personId": "Y2lzY29zcGFyazovL3VzL1BFT1BMRS9m",
+                           "created": "2015-10-18T14:26:16.000Z"})
     conn = connect()
     for action in MANIFEST.actions:
         r = run_action(conn, action.name, dict(action.example))

@@ -187,7 +187,8 @@ def test_a_new_message_starts_the_workflow_listening_for_it(engine_api, deliver)
         "name": "triage webex messages",
         "trigger": {"type": "event", "service": "Cisco Webex", "event": "message_created"},
         "steps": [{"id": "who", "type": "transform",
-                   "mapping": {"room": "trigger.data.roomId", "from": "trigger.data.personEmail"}}]})
+                   "mapping": {"room": "trigger.data.roomId",
+                               "from": "trigger.data.personEmail"}}]})
     r = deliver(MESSAGE_CREATED)
 
     (execution,) = r.get_json()["executions"]
