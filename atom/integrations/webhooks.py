@@ -139,6 +139,33 @@ def hmac_b64(secret: str, message: bytes, digest: Any = hashlib.sha256) -> str:
 
 # -- microsoft graph ---------------------------------------------------------------------------
 
+# Graph signs no change notification: each element of ``value[]`` echoes the ``clientState`` the
+# subscription was created with, and the receiver compares it with the secret it gave Graph
+# (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks, "Processing the
+# change notification"). A delivery is accepted only when every notification in it carries the
+# secret. No timestamp is signed: redeliveries are de-duplicated by delivery id. The
+# ``validationToken`` handshake is answered before this (``webhook_handshake``).
+
+
+@scheme("graph_client_state")
+def verify_graph_client_state(req: WebhookRequest, secret: str, tolerance: float,
+                              now: float) -> None:
+    """Every ``value[].clientState`` equals the connection's secret (constant time)."""
+    import json
+
+    try:
+        body = json.loads(req.body)
+    except ValueError as exc:
+        raise SignatureError("the body is not JSON") from exc
+    notes = body.get("value") if isinstance(body, dict) else None
+    if not isinstance(notes, list) or not notes:
+        raise SignatureError("no change notification in value[]")
+    for note in notes:
+        state = note.get("clientState") if isinstance(note, dict) else None
+        if not isinstance(state, str) or not state:
+            raise SignatureError("a change notification has no clientState")
+        check(secret, state)
+
 
 # -- discord -----------------------------------------------------------------------------------
 
@@ -147,6 +174,18 @@ def hmac_b64(secret: str, message: bytes, digest: Any = hashlib.sha256) -> str:
 
 
 # -- webex -------------------------------------------------------------------------------------
+
+# ``X-Spark-Signature: hex(HMAC-SHA1(webhook secret, raw body))``, sent only when the webhook was
+# registered with a ``secret`` (https://developer.webex.com/docs/api/guides/webhooks, "Handling
+# Requests from Webex"; https://developer.webex.com/blog/using-a-webhook-secret). No timestamp
+# is signed: deliveries are de-duplicated by the webhook id and the data id.
+
+
+@scheme("webex_sha1")
+def verify_webex_sha1(req: WebhookRequest, secret: str, tolerance: float, now: float) -> None:
+    """``X-Spark-Signature``: hex HMAC-SHA1 of the body (no timestamp)."""
+    expected = hmac.new(secret.encode(), req.body, hashlib.sha1).hexdigest()
+    check(expected, require(req.headers, "X-Spark-Signature").strip().lower())
 
 
 # -- asana -------------------------------------------------------------------------------------
