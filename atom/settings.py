@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 from typing import Mapping
 
@@ -28,6 +30,18 @@ UNPREFIXED = (
 
 MIN_SECRET_KEY_BYTES = 32
 
+# The OAuth connect flow's settings that config/default.py does not list (their defaults).
+OAUTH_DEFAULTS = {
+    # A started authorisation's ``state`` works this many seconds.
+    "OAUTH_STATE_TTL_S": 600,
+    # The external base URL (https://atom.example.com) of the OAuth redirect URI
+    # <PUBLIC_URL>/oauth/callback; None: the request's own host.
+    "PUBLIC_URL": None,
+}
+# ATOM_OAUTH_<SLUG>_CLIENT_ID / _CLIENT_SECRET: kept as written (the JSON parsing of the
+# environment layer would turn a numeric client id into a number).
+_OAUTH_CLIENT_ENV = re.compile(r"^ATOM_(OAUTH_[A-Z0-9_]+_CLIENT_(?:ID|SECRET))$")
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
@@ -45,6 +59,10 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     if os.environ.get("ATOM_SETTINGS"):
         app.config.from_envvar("ATOM_SETTINGS")
     app.config.from_prefixed_env("ATOM")
+    for name, raw in os.environ.items():
+        match = _OAUTH_CLIENT_ENV.match(name)
+        if match:
+            app.config[match.group(1)] = raw
     for name in UNPREFIXED:
         if name in os.environ:
             app.config[name] = _parse(os.environ[name])
@@ -77,7 +95,26 @@ def _finish(app: Flask) -> None:
         value = cfg.get(name)
         if isinstance(value, str):
             cfg[name] = [v.strip() for v in value.split(",") if v.strip()]
+    for name, default in OAUTH_DEFAULTS.items():
+        cfg.setdefault(name, default)
     _check_numbers(cfg)
+    _check_oauth(cfg)
+
+
+def _check_oauth(cfg: Any) -> None:
+    ttl = cfg.get("OAUTH_STATE_TTL_S")
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 10 <= ttl <= 86_400:
+        raise ConfigError(f"Unexpected value OAUTH_STATE_TTL_S={ttl!r}, use seconds "
+                          "between 10 and 86400")
+    url = cfg.get("PUBLIC_URL")
+    if url in (None, ""):
+        cfg["PUBLIC_URL"] = None
+        return
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"Unexpected value PUBLIC_URL={url!r}, use the external base URL "
+                          "such as https://atom.example.com")
+    cfg["PUBLIC_URL"] = str(url).rstrip("/")
 
 
 def _check_secret_key(key: str | bytes | int) -> None:
