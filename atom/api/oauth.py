@@ -25,11 +25,13 @@ from flask import request
 from flask import url_for
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
 
 from atom.accounts import session_user
 from atom.api.auth import actor
 from atom.api.auth import authenticate
 from atom.api.auth import require
+from atom.api.errors import CODES
 from atom.api.errors import ApiError
 from atom.api.errors import error_response
 from atom.api.oauth_flow import FlowError
@@ -175,6 +177,19 @@ def callback(args):
         return {"connection": present(conn)}, 201 if created else 200
     flash(f"Connected {conn.label} ({conn.integration}, connection {conn.id}).")
     return redirect(url_for("dashboard.home"))
+
+
+@callback_blp.errorhandler(HTTPException)
+def _callback_http_error(exc: HTTPException) -> Any:
+    """A malformed callback (``state`` missing, a field too long): JSON for API clients, a
+    page for browsers (the app's handler decides by path, and this path is not /api)."""
+    status = exc.code or 400
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") if isinstance(data.get("messages"), dict) else {}
+    fields = messages.get("query") if isinstance(messages.get("query"), dict) else None
+    message = ("invalid input: " + ", ".join(sorted(fields)) if fields
+               else exc.description or "bad request")
+    return _failed(status, CODES.get(status, "error"), message, fields)
 
 
 def _wants_json() -> bool:

@@ -31,6 +31,7 @@ from flask import session
 from flask import url_for
 from marshmallow import ValidationError
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from atom.accounts import session_user
 from atom.api.errors import ApiError
@@ -40,6 +41,7 @@ from atom.integrations.connections import create_connection
 from atom.integrations.connections import update_connection
 from atom.integrations.errors import ValidationFailed
 from atom.integrations.manifest import Manifest
+from atom.integrations.redaction import LIVE
 from atom.integrations.runtime import OAuthClientApp
 from atom.integrations.runtime import credentials_schema
 from atom.integrations.runtime import oauth_url
@@ -208,7 +210,12 @@ def save_app(name: str, data: dict[str, Any], actor: str) -> tuple[str, bool]:
         row.updated_at = utcnow()
         record(actor, "oauth_app.create" if created else "oauth_app.update", f"oauth_app:{slug}",
                client_id=row.client_id, changed=changed)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # another request created it meanwhile
+        db.session.rollback()
+        raise ApiError(409, f"the OAuth app of {slug} was created meanwhile: send it again",
+                       errors={"integration": ["changed concurrently"]}) from exc
     get_state().runtime.forget_integration(slug)
     return slug, created
 
@@ -278,8 +285,8 @@ def start(name: str, data: dict[str, Any], who: Caller) -> dict[str, Any]:
         binding_hash=who.binding,
         code_verifier_encrypted=state.vault.encrypt_text(verifier) if verifier else "",
         redirect_uri=callback, expires_at=expires,
-        request={"label": data.get("label") or (conn.label if conn else manifest.display_name),
-                 "settings": settings, "connection_id": conn.id if conn else None}))
+        request={"label": data.get("label"), "settings": settings,
+                 "connection_id": conn.id if conn else None}))
     db.session.commit()
     scopes = list(dict.fromkeys([*spec.scopes, *app.scopes()]))
     params = {**spec.authorize_params, "response_type": "code", "client_id": app.client_id,
@@ -446,6 +453,7 @@ def exchange_code(slug: str, settings: dict[str, Any], code: str, redirect: str,
             body = None
         return auth_mod.token_fields(body, state.runtime.clock.time())
     finally:
+        LIVE.drop(client)
         client.close()
 
 
@@ -456,20 +464,23 @@ def _store(row: OAuthState, asked: dict[str, Any], tokens: dict[str, Any],
     manifest = state.registry.get(slug).manifest
     accepted = set(credentials_schema(manifest).fields)
     creds = {k: v for k, v in tokens.items() if v is not None and k in accepted}
-    label = asked.get("label") or manifest.display_name
+    conn_id = asked.get("connection_id")
+    conn = None if conn_id is None else db.session.get(Connection, conn_id)
+    if conn_id is not None and (conn is None or conn.integration != slug):
+        raise FlowError(409, "conflict", f"connection {conn_id} was deleted meanwhile: nothing "
+                                         f"was changed")
+    label = asked.get("label") or (conn.label if conn else manifest.display_name)
     settings = dict(asked.get("settings") or {})
     settings.update(state.runtime.connect_hook(slug, label, settings, creds))
-    conn_id = asked.get("connection_id")
-    if conn_id is None:
+    if conn is None:
         conn = create_connection({"integration": slug, "label": label, "settings": settings,
                                   "credentials": creds}, who.name)
         created = True
     else:
-        conn = db.session.get(Connection, conn_id)
-        if conn is None or conn.integration != slug:
-            raise FlowError(409, "conflict", f"connection {conn_id} was deleted meanwhile: "
-                                             f"nothing was changed")
-        update_connection(conn, {"credentials": creds, "settings": settings}, who.name)
+        changes = {"credentials": creds, "settings": settings}
+        if asked.get("label"):
+            changes["label"] = label
+        update_connection(conn, changes, who.name)
         created = False
     record(who.name, "connection.oauth", f"connection:{conn.id}", integration=slug,
            reauthorised=not created)

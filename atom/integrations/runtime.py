@@ -587,12 +587,14 @@ class _TokenRow:
     @contextmanager
     def _file_lock(self, wait: float) -> Iterator[None]:
         folder = Path(self.runtime.app.instance_path) / "oauth-locks"
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         lock = filelock.FileLock(str(folder / f"connection-{self.conn_id}.lock"), timeout=wait)
         try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             lock.acquire()
         except filelock.Timeout as exc:
             raise UpstreamError("another process is refreshing this connection's token") from exc
+        except OSError as exc:
+            raise UpstreamError(f"the token refresh lock cannot be taken: {exc}") from exc
         try:
             yield
         finally:

@@ -688,3 +688,26 @@ def test_a_refused_refresh_reaches_the_client_of_the_oauth_app(app, client, keys
     assert requests.post(vendor.url + "/token", data={
         "grant_type": "refresh_token", "refresh_token": creds["refresh_token"],
         "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}, timeout=5).status_code == 400
+
+
+@pytest.mark.parametrize("config, name", [
+    ({"PUBLIC_URL": "atom.example.com"}, "PUBLIC_URL"),
+    ({"PUBLIC_URL": "https://atom.example.com/?x=1"}, "PUBLIC_URL"),
+    ({"OAUTH_STATE_TTL_S": 0}, "OAUTH_STATE_TTL_S"),
+    ({"OAUTH_STATE_TTL_S": "600"}, "OAUTH_STATE_TTL_S"),
+])
+def test_bad_oauth_settings_are_refused_at_start_up_naming_the_key(app_factory, config, name):
+    from atom.settings import ConfigError
+
+    with pytest.raises(ConfigError, match=name):
+        app_factory(**config)
+
+
+def test_a_label_given_when_reauthorising_renames_the_connection(app, client, keys, register,
+                                                                 vendor):
+    register()
+    conn = connect(client, keys["editor"], vendor).get_json()["connection"]
+    kept = connect(client, keys["editor"], vendor, connection_id=conn["id"]).get_json()
+    assert kept["connection"]["label"] == "Acme"
+    renamed = connect(client, keys["editor"], vendor, connection_id=conn["id"], label="Renamed")
+    assert renamed.get_json()["connection"]["label"] == "Renamed"
