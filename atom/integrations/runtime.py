@@ -372,8 +372,15 @@ class ConnectionRuntime:
             _close(integ)
 
     def _refresh_url(self, slug: str, settings: dict[str, Any]) -> str:
+        """The token URL of a refresh ("" when there is none). With the OAuth app's client it
+        is checked as :meth:`oauth_token_url` checks it; a connection that carries its own
+        client id and secret (made before OAuth apps) fills it from its own settings."""
+        app = self.oauth_app(slug)
         try:
-            return self.oauth_token_url(slug, settings)
+            if app is None:
+                spec = self.registry.get(slug).manifest.auth.oauth2
+                return oauth_url(spec.token_url, settings) if spec else ""
+            return self.oauth_token_url(slug, settings, app)
         except ValidationFailed as exc:
             logger.warning("%s: no token URL to refresh with: %s", slug, exc.message)
             return ""
