@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 from typing import Mapping
 
@@ -28,6 +30,11 @@ UNPREFIXED = (
 
 MIN_SECRET_KEY_BYTES = 32
 
+# ATOM_OAUTH_<SLUG>_CLIENT_ID / _CLIENT_SECRET: kept as written (the JSON parsing of the
+# environment layer would turn a numeric client id into a number).
+_OAUTH_CLIENT_ENV = re.compile(r"^ATOM_(OAUTH_[A-Z0-9_]+_CLIENT_(?:ID|SECRET))$")
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
 
@@ -44,6 +51,10 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     if os.environ.get("ATOM_SETTINGS"):
         app.config.from_envvar("ATOM_SETTINGS")
     app.config.from_prefixed_env("ATOM")
+    for name, raw in os.environ.items():
+        match = _OAUTH_CLIENT_ENV.match(name)
+        if match:
+            app.config[match.group(1)] = raw
     for name in UNPREFIXED:
         if name in os.environ:
             app.config[name] = _parse(os.environ[name])
@@ -83,6 +94,23 @@ def _finish(app: Flask) -> None:
     for name in ("POLL_TICK_S", "POLL_CONCURRENCY", "POLL_MAX_PER_TICK"):
         if not cfg[name] >= 1:
             raise ConfigError(f"Unexpected value {name}={cfg[name]!r}, use at least 1")
+    _check_oauth(cfg)
+
+
+def _check_oauth(cfg: Any) -> None:
+    ttl = cfg.get("OAUTH_STATE_TTL_S")
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 10 <= ttl <= 86_400:
+        raise ConfigError(f"Unexpected value OAUTH_STATE_TTL_S={ttl!r}, use seconds "
+                          "between 10 and 86400")
+    url = cfg.get("PUBLIC_URL")
+    if url in (None, ""):
+        cfg["PUBLIC_URL"] = None
+        return
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"Unexpected value PUBLIC_URL={url!r}, use the external base URL "
+                          "such as https://atom.example.com")
+    cfg["PUBLIC_URL"] = str(url).rstrip("/")
 
 
 def _check_secret_key(key: str | bytes | int) -> None:

@@ -58,6 +58,11 @@ class DefaultConfig:
     METRICS_FLUSH_INTERVAL_S = 2.0
     # Webhook receivers: signature timestamp tolerance.
     WEBHOOK_TOLERANCE_S = 300
+    # OAuth connect flow: a started authorisation's ``state`` works this many seconds; the
+    # external base URL (https://atom.example.com) of the redirect URI <PUBLIC_URL>/oauth/callback
+    # (None: the request's own host).
+    OAUTH_STATE_TTL_S = 600
+    PUBLIC_URL: str | None = None
     # Polling triggers (atom/engine/polling.py). The shortest interval_s a workflow's poll
     # trigger may ask for (a 422 below it; a trigger's own default below it is raised to it).
     POLL_MIN_INTERVAL_S = 5

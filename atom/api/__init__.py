@@ -30,6 +30,10 @@ def register_api(app: Flask) -> None:
     from atom.api.integrations import enhanced_blp
     from atom.api.metrics import bp as metrics_bp
     from atom.api.monitoring import blp as monitoring_blp
+    from atom.api.oauth import apps_blp as oauth_apps_blp
+    from atom.api.oauth import callback_blp as oauth_callback_blp
+    from atom.api.oauth import pages_bp as oauth_pages_bp
+    from atom.api.oauth import start_blp as oauth_start_blp
     from atom.api.polls import blp as polls_blp
     from atom.api.polls import init_metrics as init_poll_metrics
     from atom.api.workflows import blp as workflows_blp
@@ -50,7 +54,8 @@ def register_api(app: Flask) -> None:
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blp in (integrations_blp, enhanced_blp, connections_blp, workflows_blp, executions_blp,
                 monitoring_blp, polls_blp, health_blp, enhanced_health_blp, bridge_blp,
-                keys_blp, users_blp, audit_blp):
+                keys_blp, users_blp, audit_blp, oauth_apps_blp, oauth_start_blp,
+                oauth_callback_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # session writes are checked in authenticate(); keys need no CSRF
     documented.add_links()
@@ -60,6 +65,7 @@ def register_api(app: Flask) -> None:
     csrf.exempt(workflow_hooks_bp)
     app.register_blueprint(docs_bp)
     app.register_blueprint(metrics_bp)  # /metrics, /healthz, /readyz
+    app.register_blueprint(oauth_pages_bp)  # /oauth/start/<integration>: CSRF-checked forms
     app.register_error_handler(HTTPException, errors.handle_http_exception)
     app.register_error_handler(errors.ApiError, errors.handle_api_error)
     app.register_error_handler(IntegrationError, errors.handle_integration_error)

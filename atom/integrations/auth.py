@@ -4,9 +4,12 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Callable
+from typing import Mapping
+from typing import Protocol
 
 import requests
 import requests.auth
@@ -14,6 +17,7 @@ import requests.auth
 from atom.integrations.clock import Clock
 from atom.integrations.errors import AuthError
 from atom.integrations.errors import IntegrationTimeout
+from atom.integrations.errors import RateLimited
 from atom.integrations.errors import UpstreamError
 
 if TYPE_CHECKING:
@@ -90,11 +94,149 @@ class QueryAuth(Auth):
         return frozenset(self.values)
 
 
+# What the connect flow and a refresh store of a token answer (the credentials' OAuth2 fields).
+TOKEN_FIELDS = ("access_token", "refresh_token", "expires_at", "token_type", "scope")
+ClientApp = Mapping[str, str]
+
+
+class TokenRefused(AuthError):
+    """The token endpoint refused the grant (RFC 6749 5.2): ``error`` is its code
+    (``invalid_grant``, ``invalid_client``, ...), ``description`` its explanation, if any."""
+
+    def __init__(self, message: str, *, error: str = "", description: str = "",
+                 **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.error, self.description = error, description
+
+
+class StoredTokens(Protocol):
+    """A connection's stored credentials, read under the lock of :meth:`TokenStore.locked`."""
+
+    creds: dict[str, Any]
+
+    def save(self, tokens: dict[str, Any]) -> None:
+        """Store new tokens (``None`` values are removed), access and refresh token together."""
+
+    def refused(self) -> None:
+        """The refresh token was refused: the connection needs re-authorisation."""
+
+
+class TokenStore(Protocol):
+    """Where a connection's tokens live, shared by every process (the database)."""
+
+    def locked(self) -> AbstractContextManager[StoredTokens]:
+        """Hold the connection's tokens against every other process until the block ends."""
+
+
+def client_credentials(method: str, client: ClientApp, form: dict[str, str]) -> dict[str, str]:
+    """Authenticate a token request as the OAuth client: HTTP Basic (``method="basic"``, RFC
+    6749 2.3.1) or ``client_id``/``client_secret`` in ``form``; return the request's headers."""
+    headers = {"Accept": "application/json"}
+    if method == "basic" and client.get("client_id"):
+        headers.update(basic(client["client_id"], client.get("client_secret", "")).value_header())
+    else:
+        form.update({k: v for k, v in client.items() if k in ("client_id", "client_secret") and v})
+    return headers
+
+
+def _oauth_error(response: requests.Response) -> tuple[str, str]:
+    """``(error, error_description)`` of a token endpoint's answer, short and printable."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "", ""
+    if not isinstance(body, dict):
+        return "", ""
+    return tuple(printable(body.get(k)) for k in ("error", "error_description"))  # type: ignore[return-value]
+
+
+def printable(value: Any, limit: int = 200) -> str:
+    text = value if isinstance(value, str) else ""
+    return "".join(c if c.isprintable() else " " for c in text[:limit])
+
+
+def raise_for_token_response(response: requests.Response) -> None:
+    """Classify a token endpoint's answer for :class:`~atom.integrations.http.IntegrationClient`.
+
+    400, 401 and 403 (and a 200 carrying ``error``, as GitHub and Slack answer) refuse the
+    grant: :class:`TokenRefused`. 429 and 5xx are the usual transient errors; a redirect is
+    never followed (it would carry the client secret elsewhere).
+    """
+    from atom.integrations.http import parse_retry_after
+
+    status = response.status_code
+    if status in (400, 401, 403) or (status == 200 and _oauth_error(response)[0]):
+        error, description = _oauth_error(response)
+        reason = error or f"HTTP {status}"
+        raise TokenRefused(f"the token endpoint refused the grant ({reason}"
+                           f"{': ' + description if description else ''})",
+                           error=error, description=description, status=status)
+    if status < 300:
+        return
+    # No body in these messages: a token endpoint's answer is not for logs.
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if status == 429:
+        raise RateLimited("token endpoint answered 429", retry_after=retry_after, status=status)
+    if status == 408 or status >= 500:
+        raise UpstreamError(f"token endpoint answered {status}", status=status,
+                            retry_after=retry_after)
+    raise UpstreamError(f"token endpoint answered {status}"
+                        + (" (redirects are not followed)" if status < 400 else ""),
+                        status=status, permanent=True)
+
+
+def token_fields(body: Any, now: float) -> dict[str, Any]:
+    """The credential fields of a token answer: ``access_token``, and when given
+    ``refresh_token``, ``expires_at`` (``now`` + ``expires_in``), ``token_type``, ``scope``.
+    ``expires_at`` is None when the answer says nothing of expiry (a previous one is void).
+
+    :raises UpstreamError: the answer has no access token.
+    """
+    if not isinstance(body, dict) or not isinstance(body.get("access_token"), str) \
+            or not body["access_token"]:
+        raise UpstreamError("token endpoint answered without an access_token")
+    new: dict[str, Any] = {"access_token": body["access_token"], "expires_at": None}
+    if isinstance(body.get("refresh_token"), str) and body["refresh_token"]:
+        new["refresh_token"] = body["refresh_token"]
+    try:
+        if body.get("expires_in") is not None and float(body["expires_in"]) > 0:
+            new["expires_at"] = now + float(body["expires_in"])
+    except (TypeError, ValueError):
+        pass
+    for name in ("token_type", "scope"):
+        if isinstance(body.get(name), str):
+            new[name] = body[name][:4000]
+    return new
+
+
+def merge_tokens(creds: dict[str, Any], tokens: Mapping[str, Any]) -> dict[str, Any]:
+    """``creds`` with ``tokens`` applied: a ``None`` removes the field, absent ones stay."""
+    merged = dict(creds)
+    for key, value in tokens.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def token_pair(creds: Mapping[str, Any]) -> tuple[Any, Any]:
+    return creds.get("access_token"), creds.get("refresh_token")
+
+
 class OAuth2(Auth):
     """A bearer token refreshed proactively before expiry and once on a 401.
 
-    ``creds`` holds ``access_token``, ``refresh_token``, ``expires_at`` (epoch seconds) and
-    ``client_id``/``client_secret``. Rotated tokens are handed to ``persist``.
+    ``creds`` holds ``access_token``, ``refresh_token``, ``expires_at`` (epoch seconds) and, for
+    connections made before OAuth apps, ``client_id``/``client_secret``. ``client`` is the OAuth
+    app (a mapping, or a callable returning one at each refresh); ``token_url`` may be a callable
+    too. New tokens are handed to ``persist``.
+
+    With a ``store`` (the runtime's database row), a refresh runs under the store's lock, held
+    against every other process: it first re-reads the stored tokens and adopts them when
+    another process refreshed meanwhile (a rotating refresh token works once), else exchanges
+    its refresh token and stores the answer before the lock is released; a refused refresh
+    token marks the stored connection for re-authorisation.
     """
 
     refreshable = True
@@ -102,32 +244,33 @@ class OAuth2(Auth):
     def __init__(
         self,
         creds: dict[str, Any],
-        token_url: str,
+        token_url: str | Callable[[], str],
         session: requests.Session,
         clock: Clock,
         persist: Callable[[dict[str, Any]], None] | None = None,
         margin_s: float = 120.0,
         timeout: tuple[float, float] = (5.0, 30.0),
         client_auth: str = "body",
-        client: dict[str, str] | None = None,
+        client: ClientApp | Callable[[], ClientApp] | None = None,
+        store: TokenStore | None = None,
     ) -> None:
         self.creds = dict(creds)
         self.token_url = token_url
         self._session = session
         self._clock = clock
         self._persist = persist
+        self._store = store
         self._margin = margin_s
         self._timeout = timeout
         self._client_auth = client_auth
-        # The OAuth app's id and secret (an admin's settings); older connections carry them in
-        # their own credentials. Never persisted with the tokens.
-        self._client = {k: v for k, v in (client or {}).items() if v} or {
-            k: self.creds[k] for k in ("client_id", "client_secret") if self.creds.get(k)}
+        self._app = client
+        # The tokens as last seen in the store: a stored pair that differs was written by
+        # another process (or a re-authorisation) since.
+        self._seen = token_pair(self.creds)
         self._lock = threading.Lock()
 
     def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
-        expires_at = self.creds.get("expires_at")
-        if expires_at and float(expires_at) - self._clock.time() < self._margin:
+        if self._expiring():
             self.refresh(stale=self.creds.get("access_token"))
         headers["Authorization"] = f"Bearer {self.creds.get('access_token', '')}"
 
@@ -138,52 +281,87 @@ class OAuth2(Auth):
         return frozenset({"Authorization"})
 
     def refresh(self, stale: str | None) -> None:
-        """Exchange the refresh token, unless another thread already replaced ``stale``."""
+        """Exchange the refresh token, unless another thread (or, with a store, another
+        process) already replaced ``stale``."""
         with self._lock:
             if stale is not None and self.creds.get("access_token") != stale:
                 return
+            if self._store is None:
+                self._renew(None)
+                return
+            with self._store.locked() as stored:
+                if self._adopt(stored.creds, stale):
+                    logger.info("adopted the OAuth2 token another process refreshed")
+                    return
+                self._renew(stored)
+
+    def _renew(self, stored: StoredTokens | None) -> None:
+        try:
             if not self.creds.get("refresh_token"):
                 raise AuthError("access token expired and no refresh token is stored")
             new = self._exchange()
-            self.creds.update(new)
-            if self._persist is not None:
-                self._persist(dict(self.creds))
-            logger.info("refreshed OAuth2 token")
+        except AuthError:
+            if stored is not None:
+                stored.refused()
+            raise
+        self.creds = merge_tokens(self.creds, new)
+        if stored is not None:
+            stored.save(new)
+            self._seen = token_pair(self.creds)
+        if self._persist is not None:
+            self._persist(dict(self.creds))
+        logger.info("refreshed OAuth2 token")
+
+    def _adopt(self, stored: dict[str, Any], stale: str | None) -> bool:
+        """Take the stored tokens if they changed since last seen; True when their access
+        token is usable as it is (no exchange needed)."""
+        if not stored or token_pair(stored) == self._seen:
+            return False
+        self.creds = merge_tokens(self.creds, {k: stored.get(k) for k in TOKEN_FIELDS})
+        self._seen = token_pair(stored)
+        token = self.creds.get("access_token")
+        return bool(token) and token != stale and not self._expiring()
+
+    def _expiring(self) -> bool:
+        expires_at = self.creds.get("expires_at")
+        return bool(expires_at) and float(expires_at) - self._clock.time() < self._margin
+
+    def _client(self) -> dict[str, str]:
+        """The OAuth app's id and secret (an admin's settings); older connections carry them in
+        their own credentials. Never persisted with the tokens."""
+        app = self._app() if callable(self._app) else self._app
+        own = {k: v for k, v in (app or {}).items() if v}
+        return own or {k: self.creds[k] for k in ("client_id", "client_secret")
+                       if self.creds.get(k)}
 
     def _exchange(self) -> dict[str, Any]:
         form = {
             "grant_type": "refresh_token",
             "refresh_token": self.creds["refresh_token"],
         }
-        headers: dict[str, str] = {"Accept": "application/json"}
-        if self._client_auth == "basic" and self._client.get("client_id"):
-            headers.update(basic(self._client["client_id"],
-                                 self._client.get("client_secret", "")).value_header())
-        else:
-            form.update(self._client)
+        headers = client_credentials(self._client_auth, self._client(), form)
+        url = self.token_url() if callable(self.token_url) else self.token_url
+        if not url:
+            raise AuthError("no token URL to refresh the access token; re-authorise the connection")
         try:
             # Not followed: a 307 would resend the client secret wherever it points.
-            resp = self._session.post(self.token_url, data=form, headers=headers,
+            resp = self._session.post(url, data=form, headers=headers,
                                       timeout=self._timeout, allow_redirects=False)
         except requests.Timeout as exc:
             raise IntegrationTimeout("token refresh timed out") from exc
         except requests.ConnectionError as exc:
             raise UpstreamError("token endpoint unreachable") from exc
-        if resp.status_code in (400, 401, 403):
-            raise AuthError("refresh token was refused; re-authorise the connection", status=resp.status_code)
-        if resp.status_code >= 300:
-            raise UpstreamError(f"token endpoint answered {resp.status_code}", status=resp.status_code)
+        try:
+            raise_for_token_response(resp)
+        except TokenRefused as exc:
+            raise TokenRefused("refresh token was refused; re-authorise the connection"
+                               + (f" ({exc.error})" if exc.error else ""), error=exc.error,
+                               description=exc.description, status=exc.status) from None
         try:
             body = resp.json()
-            access = body["access_token"]
-        except (ValueError, KeyError) as exc:
+        except ValueError as exc:
             raise UpstreamError("token endpoint answered without an access_token") from exc
-        new: dict[str, Any] = {"access_token": access}
-        if body.get("refresh_token"):
-            new["refresh_token"] = body["refresh_token"]
-        if body.get("expires_in"):
-            new["expires_at"] = self._clock.time() + float(body["expires_in"])
-        return new
+        return token_fields(body, self._clock.time())
 
 
 def uses_oauth2(scheme: AuthScheme, creds: dict[str, Any]) -> bool:

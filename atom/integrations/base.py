@@ -129,6 +129,18 @@ class Integration:
     def can_notify(cls) -> bool:
         return cls.notify is not Integration.notify
 
+    def oauth_connected(self) -> dict[str, Any]:
+        """Return settings to store with a connection the OAuth2 connect flow just authorised
+        (Jira's ``cloud_id``); ``{}`` by default.
+
+        Called once, after the code exchange and before the connection is created (or
+        re-authorised), with the new tokens in ``self.connection.credentials`` and the
+        settings the flow was started with. ``self.http`` has no base URL here (the
+        connection's destination may be what this hook finds out): call absolute URLs. Raise
+        :class:`IntegrationError` to refuse the connection; nothing is created then.
+        """
+        return {}
+
     # -- webhooks -------------------------------------------------------------------------
 
     def webhook_secret(self) -> str | None:

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import string
 import threading
 import time
 from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
 from typing import Any
 from typing import Callable
 from typing import Iterator
 
+import filelock
 from flask import Flask
+from flask import current_app
+from flask import has_app_context
 from marshmallow import RAISE
 from marshmallow import Schema
 from marshmallow import ValidationError
 from marshmallow import fields
 from marshmallow import validate
+from sqlalchemy import text
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from atom.extensions import db
 from atom.integrations import auth as auth_mod
@@ -28,6 +38,7 @@ from atom.integrations.errors import IntegrationTimeout
 from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
 from atom.integrations.clock import SYSTEM_CLOCK
+from atom.integrations.http import origin
 from atom.integrations.http import ClientSettings
 from atom.integrations.http import IdempotencyScope
 from atom.integrations.http import IntegrationClient
@@ -43,6 +54,7 @@ from atom.integrations.registry import Registry
 from atom.integrations.vault import Vault
 from atom.logging import scrub
 from atom.models import Connection
+from atom.models import OAuthApp
 from atom.models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -80,9 +92,44 @@ def oauth_url(template: str, settings: dict[str, Any]) -> str:
     """Fill ``{setting}`` placeholders of an OAuth2 URL from a connection's settings."""
     try:
         return template.format_map(settings)
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise ValidationFailed(f"the OAuth2 URL {template!r} needs the setting {exc}",
                                details={"settings": [f"missing {exc}"]}) from exc
+
+
+def placeholders(template: str) -> set[str]:
+    """The ``{setting}`` names an OAuth2 URL template uses."""
+    try:
+        return {name.split(".")[0].split("[")[0] for _, name, _, _ in
+                string.Formatter().parse(template) if name}
+    except ValueError:
+        return set()
+
+
+@dataclass(frozen=True)
+class OAuthClientApp:
+    """The OAuth app of one integration: from ``/api/v2/oauth-apps`` (``source="api"``) or
+    ``ATOM_OAUTH_<SLUG>_CLIENT_ID``/``_CLIENT_SECRET`` (``source="config"``).
+
+    ``settings`` fill the URL placeholders before a connection's own settings do, except
+    ``scopes``: requested on top of the manifest's.
+    """
+
+    client_id: str
+    client_secret: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    source: str = "api"
+
+    def client(self) -> dict[str, str]:
+        return {k: v for k, v in (("client_id", self.client_id),
+                                  ("client_secret", self.client_secret)) if v}
+
+    def values(self) -> dict[str, Any]:
+        return {k: v for k, v in self.settings.items() if k != "scopes"}
+
+    def scopes(self) -> list[str]:
+        extra = self.settings.get("scopes") or []
+        return [s for s in extra if isinstance(s, str)] if isinstance(extra, list) else []
 
 
 def credentials_schema(manifest: Manifest, partial: bool = False) -> Schema:
@@ -155,13 +202,26 @@ class ConnectionRuntime:
         return plugin.integration_class(plugin.manifest, info).base_url()
 
     def build(self, slug: str, conn_id: int | None, label: str, settings: dict[str, Any],
-              credentials: dict[str, Any]) -> Integration:
+              credentials: dict[str, Any], *, base_url: str | None = None) -> Integration:
+        """Build a live integration and its client.
+
+        :param base_url: the client's base URL instead of the integration's (``""``: absolute
+            URLs only, for the connect flow's hook before the destination is known).
+        """
         plugin = self.registry.get(slug)
         assert plugin.manifest is not None and plugin.integration_class is not None
         info = ConnectionInfo(conn_id, label, dict(settings), dict(credentials))
         integ = plugin.integration_class(plugin.manifest, info)
         cs = self._client_settings(plugin.manifest, integ, settings)
-        redactor = Redactor.for_credentials(credentials, plugin.manifest.secret_fields())
+        if base_url is not None:
+            cs = cs.with_overrides(base_url=base_url)
+        scheme = plugin.manifest.auth
+        oauth = auth_mod.uses_oauth2(scheme, credentials) and bool(credentials.get("refresh_token"))
+        # The OAuth app's secret goes to the token URL on every refresh: redacted like the
+        # connection's own secrets.
+        app_secret = self.oauth_client(slug).get("client_secret", "") if oauth else ""
+        extra = Redactor.for_credentials({"client_secret": app_secret}, ()) if app_secret else EMPTY
+        redactor = Redactor.for_credentials(credentials, plugin.manifest.secret_fields()) | extra
         client = IntegrationClient(
             integration=slug,
             connection_id=conn_id,
@@ -178,27 +238,158 @@ class ConnectionRuntime:
         )
         LIVE.register(client, redactor)
         auth = integ.auth()
-        scheme = plugin.manifest.auth
-        if auth_mod.uses_oauth2(scheme, credentials) and credentials.get("refresh_token"):
+        if oauth:
+            own_url = credentials.get("token_url")
             auth = auth_mod.OAuth2(
                 credentials,
-                credentials.get("token_url") or oauth_url(scheme.token_url or "", settings),
+                # A token URL of the connection's own goes with its own client id and secret,
+                # never with the OAuth app's.
+                own_url or (lambda: self._refresh_url(slug, settings)),
                 client.session,
                 client.clock,
-                persist=lambda creds: self._rotated(client, plugin.manifest, conn_id, creds),
+                persist=lambda creds: self._rotated(client, plugin.manifest, creds, extra),
                 margin_s=self.app.config["OAUTH_REFRESH_MARGIN_S"],
                 timeout=(cs.connect_timeout, cs.read_timeout),
                 client_auth=scheme.oauth2.client_auth if scheme.oauth2 else "body",
-                client=self.oauth_client(slug),
+                client=None if own_url else (lambda: self.oauth_client(slug)),
+                store=None if conn_id is None else _TokenRow(self, conn_id),
             )
         client.auth = auth
         integ.http = client
         return integ
 
+    # -- OAuth apps ----------------------------------------------------------------------------
+
+    def oauth_app(self, slug: str) -> OAuthClientApp | None:
+        """The OAuth app for ``slug``: the one an admin stored, else the configured one."""
+        with self._context():
+            row = db.session.execute(
+                db.select(OAuthApp).filter_by(integration=slug)).scalar_one_or_none()
+            if row is not None:
+                return OAuthClientApp(row.client_id,
+                                      self.vault.decrypt_text(row.client_secret_encrypted),
+                                      dict(row.settings or {}), "api")
+        cfg = self.app.config
+        prefix = f"OAUTH_{slug.upper()}_"
+        if not cfg.get(prefix + "CLIENT_ID"):
+            return None
+        extra = cfg.get(prefix + "SETTINGS")
+        return OAuthClientApp(str(cfg[prefix + "CLIENT_ID"]),
+                              str(cfg.get(prefix + "CLIENT_SECRET") or ""),
+                              dict(extra) if isinstance(extra, dict) else {}, "config")
+
     def oauth_client(self, slug: str) -> dict[str, str]:
         """The OAuth app (``client_id``, ``client_secret``) an admin configured for ``slug``,
         used to refresh tokens; empty when none is configured."""
-        return {}
+        app = self.oauth_app(slug)
+        return {} if app is None else app.client()
+
+    def oauth_token_url(self, slug: str, settings: dict[str, Any],
+                        app: OAuthClientApp | None = None) -> str:
+        """The token URL of ``slug`` for a connection's ``settings``.
+
+        The OAuth app's settings fill placeholders first. A placeholder that decides where the
+        URL goes (its origin) must come from them: the client secret is sent there, and
+        connection settings are an editor's, not an admin's.
+
+        :raises ValidationFailed: a placeholder is missing, or only the connection sets one that
+            decides the origin (``details["settings"]`` names it).
+        """
+        spec = self.registry.get(slug).manifest.auth.oauth2
+        if spec is None:
+            raise ValidationFailed(f"{slug} does not offer OAuth2",
+                                   details={"integration": [f"{slug} does not offer OAuth2"]})
+        app = app or self.oauth_app(slug)
+        own = app.values() if app else {}
+        values = {**settings, **own}
+        url = oauth_url(spec.token_url, values)
+        borrowed = sorted(placeholders(spec.token_url) - set(own))
+        if borrowed:
+            probe = {**values, **{name: f"atom-probe-{name}" for name in borrowed}}
+            if _origin_or_none(url) != _origin_or_none(oauth_url(spec.token_url, probe)):
+                raise ValidationFailed(
+                    f"the token URL's host comes from {', '.join(borrowed)}: the OAuth app's "
+                    f"settings must set it (the client secret is sent there)",
+                    details={"settings": {name: ["set it in the OAuth app's settings (admin)"]
+                                          for name in borrowed}})
+        return url
+
+    def token_client(self, slug: str, url: str, secrets: dict[str, str]) -> IntegrationClient:
+        """A client for one request to a token URL (the connect flow's code exchange): the
+        outbound policy, timeouts, metrics and the token endpoint's error classes of
+        :func:`atom.integrations.auth.raise_for_token_response`; ``secrets`` (client secret,
+        code, verifier) are redacted from the answer and the log while it lives. Close it."""
+        cfg = self.app.config
+        redactor = Redactor.for_credentials(secrets, secrets.keys())
+        client = IntegrationClient(
+            integration=slug,
+            settings=ClientSettings(base_url=url, connect_timeout=cfg["HTTP_CONNECT_TIMEOUT_S"],
+                                    read_timeout=cfg["HTTP_READ_TIMEOUT_S"],
+                                    max_attempts=cfg["HTTP_MAX_ATTEMPTS"],
+                                    max_retry_wait=cfg["HTTP_MAX_RETRY_WAIT_S"],
+                                    max_server_wait=cfg["HTTP_MAX_SERVER_WAIT_S"],
+                                    max_total=cfg["HTTP_MAX_TOTAL_S"], idempotency_header=None),
+            raise_for_response=auth_mod.raise_for_token_response,
+            clock=self.clock,
+            recorder=self.recorder,
+            policy=self.outbound,
+            redactor=redactor,
+        )
+        LIVE.register(client, redactor)
+        return client
+
+    def connect_hook(self, slug: str, label: str, settings: dict[str, Any],
+                     credentials: dict[str, Any]) -> dict[str, Any]:
+        """Run the plugin's :meth:`~atom.integrations.base.Integration.oauth_connected` with the
+        tokens the connect flow just got; return the settings it adds.
+
+        :raises IntegrationError: the hook's calls failed (secrets redacted from the message).
+        """
+        plugin = self.registry.get(slug)
+        assert plugin.integration_class is not None
+        if plugin.integration_class.oauth_connected is Integration.oauth_connected:
+            return {}
+        integ = self.build(slug, None, label, settings, credentials, base_url="")
+        try:
+            with redacting(integ):
+                try:
+                    extra = integ.oauth_connected()
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise UpstreamError(f"unexpected answer from {slug}: "
+                                        f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            _close(integ)
+        if not isinstance(extra, dict):
+            raise UpstreamError(f"{slug}'s oauth_connected returned no settings")
+        return extra
+
+    def forget_integration(self, slug: str) -> None:
+        """Drop every cached connection of ``slug`` (its OAuth app changed)."""
+        with self._lock:
+            gone = [cid for cid, (_, integ) in self._cache.items() if integ.manifest.slug == slug]
+            dropped = [self._cache.pop(cid) for cid in gone]
+        for _, integ in dropped:
+            _close(integ)
+
+    def _refresh_url(self, slug: str, settings: dict[str, Any]) -> str:
+        """The token URL of a refresh ("" when there is none). With the OAuth app's client it
+        is checked as :meth:`oauth_token_url` checks it; a connection that carries its own
+        client id and secret (made before OAuth apps) fills it from its own settings."""
+        app = self.oauth_app(slug)
+        try:
+            if app is None:
+                spec = self.registry.get(slug).manifest.auth.oauth2
+                return oauth_url(spec.token_url, settings) if spec else ""
+            return self.oauth_token_url(slug, settings, app)
+        except ValidationFailed as exc:
+            logger.warning("%s: no token URL to refresh with: %s", slug, exc.message)
+            return ""
+
+    def _context(self) -> Any:
+        """This app's context: the current one, or a new one (another thread, another app)."""
+        if has_app_context() and current_app._get_current_object() is self.app:  # type: ignore[attr-defined]
+            return nullcontext()
+        return self.app.app_context()
 
     def forget(self, conn_id: int) -> None:
         with self._lock:
@@ -224,22 +415,11 @@ class ConnectionRuntime:
             idempotency_header=integ.idempotency_header(),
         )
 
-    def _rotated(self, client: IntegrationClient, manifest: Manifest, conn_id: int | None,
-                 creds: dict[str, Any]) -> None:
-        """OAuth2 tokens were refreshed: redact the new ones too, and store them."""
-        client.redactor = Redactor.for_credentials(creds, manifest.secret_fields()) or None
+    def _rotated(self, client: IntegrationClient, manifest: Manifest, creds: dict[str, Any],
+                 extra: Redactor) -> None:
+        """OAuth2 tokens were refreshed (and stored): redact the new ones too."""
+        client.redactor = (Redactor.for_credentials(creds, manifest.secret_fields()) | extra) or None
         LIVE.register(client, client.redactor or EMPTY)
-        self._persist_tokens(conn_id, creds)
-
-    def _persist_tokens(self, conn_id: int | None, creds: dict[str, Any]) -> None:
-        if conn_id is None:
-            return
-        with self.app.app_context():
-            conn = db.session.get(Connection, conn_id)
-            if conn is not None:
-                conn.credentials_encrypted = self.vault.encrypt(creds)
-                conn.status = "active"
-                db.session.commit()
 
     # -- the one place outcomes are recorded -------------------------------------------------
 
@@ -364,3 +544,118 @@ def _within(func: Callable[[], None], timeout: float | None) -> None:
     if outcome[0] is not None:
         raise outcome[0]
 
+
+
+def _origin_or_none(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        return origin(url)
+    except ValueError:
+        return None
+
+
+class _TokenRow:
+    """A connection's stored tokens, for :class:`~atom.integrations.auth.OAuth2` refreshes.
+
+    :meth:`locked` holds them against every other process while a refresh runs: the row is
+    locked with ``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite (one host) a file lock in
+    the instance folder does it. It runs in an app context of its own, so its transaction is
+    never the caller's.
+    """
+
+    def __init__(self, runtime: ConnectionRuntime, conn_id: int) -> None:
+        self.runtime = runtime
+        self.conn_id = conn_id
+
+    @contextmanager
+    def locked(self) -> Iterator[_StoredTokens]:
+        app = self.runtime.app
+        # Longer than one exchange with the token endpoint, the lock holder's slowest case.
+        wait = app.config["HTTP_CONNECT_TIMEOUT_S"] + app.config["HTTP_READ_TIMEOUT_S"] + 5.0
+        with app.app_context():
+            postgres = db.engine.dialect.name == "postgresql"
+            with nullcontext() if postgres else self._file_lock(wait):
+                try:
+                    if postgres:
+                        db.session.execute(text(f"SET LOCAL lock_timeout = '{int(wait * 1000)}ms'"))
+                    query = db.select(Connection.credentials_encrypted).where(
+                        Connection.id == self.conn_id)
+                    if postgres:
+                        query = query.with_for_update()
+                    yield _StoredTokens(self, db.session.execute(query).scalar_one_or_none())
+                    db.session.commit()
+                except OperationalError as exc:
+                    db.session.rollback()
+                    raise UpstreamError("the connection's tokens could not be locked for a "
+                                        "refresh (another refresh holds them)") from exc
+                except BaseException:
+                    db.session.rollback()
+                    raise
+
+    @contextmanager
+    def _file_lock(self, wait: float) -> Iterator[None]:
+        folder = Path(self.runtime.app.instance_path) / "oauth-locks"
+        lock = filelock.FileLock(str(folder / f"connection-{self.conn_id}.lock"), timeout=wait)
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            lock.acquire()
+        except filelock.Timeout as exc:
+            raise UpstreamError("another process is refreshing this connection's token") from exc
+        except OSError as exc:
+            raise UpstreamError(f"the token refresh lock cannot be taken: {exc}") from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
+
+class _StoredTokens:
+    """The credentials as read under the lock; writes compare-and-set against that read, so a
+    change made meanwhile without the lock (a re-authorisation) is never overwritten."""
+
+    def __init__(self, row: _TokenRow, encrypted: str | None) -> None:
+        self.row = row
+        self.encrypted = encrypted
+        vault = row.runtime.vault
+        self.creds: dict[str, Any] = vault.decrypt(encrypted) if encrypted else {}
+
+    def save(self, tokens: dict[str, Any]) -> None:
+        # Only the token fields change: never the OAuth app's client id or secret.
+        fields = {k: v for k, v in tokens.items() if k in auth_mod.TOKEN_FIELDS}
+        merged = auth_mod.merge_tokens(self.creds, fields)
+        vault = self.row.runtime.vault
+        if self._write(credentials_encrypted=vault.encrypt(merged), status="active"):
+            self.creds = merged
+        else:
+            logger.warning("connection %s changed while its OAuth2 token was refreshed; the "
+                           "stored credentials are kept", self.row.conn_id)
+
+    def refused(self) -> None:
+        if self._write(status="needs_reauth"):
+            logger.warning("connection %s: the refresh token was refused; it needs "
+                           "re-authorisation", self.row.conn_id)
+
+    def _write(self, **values: Any) -> bool:
+        """Update the row if its tokens are still the ones read; commit. A row only
+        re-encrypted meanwhile (key rotation) still counts as unchanged."""
+        if self.encrypted is None:
+            return False
+        expected = auth_mod.token_pair(self.creds)
+        current = self.encrypted
+        for _ in range(3):
+            done = db.session.execute(
+                update(Connection)
+                .where(Connection.id == self.row.conn_id,
+                       Connection.credentials_encrypted == current)
+                .values(**values)).rowcount
+            if done:
+                db.session.commit()
+                self.encrypted = values.get("credentials_encrypted", current)
+                return True
+            current = db.session.execute(db.select(Connection.credentials_encrypted).where(
+                Connection.id == self.row.conn_id)).scalar_one_or_none()
+            if current is None or auth_mod.token_pair(
+                    self.row.runtime.vault.decrypt(current)) != expected:
+                db.session.rollback()
+                return False
+        db.session.rollback()
+        return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from itertools import islice
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -27,6 +28,9 @@ from plugins.jira.adf import to_adf
 from plugins.jira.adf import to_text
 
 API = "/rest/api/3"
+# The sites an OAuth 2.0 (3LO) token reaches, [{"id": <cloud id>, "url", "name", "scopes"}]:
+# https://developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/#3-1-get-the-cloudid-for-your-site
+ACCESSIBLE_RESOURCES = "https://api.atlassian.com/oauth/token/accessible-resources"
 WEBHOOK_EVENTS = {
     "jira:issue_created": "issue_created",
     "jira:issue_updated": "issue_updated",
@@ -113,6 +117,26 @@ class JiraIntegration(Integration):
 
     def health_check(self) -> None:
         self.http.get(f"{API}/myself", operation="health")
+
+    def oauth_connected(self) -> dict[str, Any]:
+        """The cloud id of the site an OAuth 2.0 token was granted for (its requests go to
+        api.atlassian.com/ex/jira/{cloud_id}): the one ``site`` names, the one a re-authorised
+        connection had, or the only one."""
+        body = self.http.get(ACCESSIBLE_RESOURCES, operation="accessible_resources").json()
+        sites = [r for r in body if isinstance(r, dict) and r.get("id")] \
+            if isinstance(body, list) else []
+        settings = self.connection.settings
+        if settings.get("site"):
+            host = urlsplit(site_url(settings["site"])).netloc.lower()
+            sites = [r for r in sites if urlsplit(str(r.get("url") or "")).netloc.lower() == host]
+        elif settings.get("cloud_id"):
+            sites = [r for r in sites if r["id"] == settings["cloud_id"]] or sites
+        if len(sites) != 1:
+            found = ", ".join(str(r.get("url") or r["id"]) for r in sites)
+            reason = (f"the token reaches {len(sites)} Jira sites ({found}): name one in site"
+                      if sites else "the token reaches no Jira site (the one in site?)")
+            raise ValidationFailed(reason, details={"settings": {"site": [reason]}})
+        return {"cloud_id": str(sites[0]["id"])}
 
     # -- actions ------------------------------------------------------------------------
 

@@ -2,9 +2,11 @@
 reactive on 401, rotated refresh tokens persisted, one refresh for concurrent 401s)."""
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
+import requests
 
 from atom.integrations import auth as auth_mod
 from atom.integrations.errors import AuthError
@@ -244,3 +246,160 @@ def test_a_request_signer_signs_the_prepared_request_and_not_a_hop_to_another_or
     assert "X-Signature" not in hop.headers
     assert post.headers["X-Signature"] == hashlib.sha256(
         b"POSThttps://api.example.com/cx=1").hexdigest()
+
+
+# -- refresh with a shared store (the runtime's database row) ------------------------------------
+
+
+class MemoryStore:
+    """A TokenStore in memory: what another process wrote is what ``creds`` holds."""
+
+    def __init__(self, creds: dict) -> None:
+        self.creds = dict(creds)
+        self.locks = 0
+        self.refusals = 0
+
+    def locked(self):
+        store = self
+
+        class Held:
+            def __init__(self) -> None:
+                self.creds = dict(store.creds)
+
+            def save(self, tokens: dict) -> None:
+                store.creds = auth_mod.merge_tokens(store.creds, tokens)
+
+            def refused(self) -> None:
+                store.refusals += 1
+
+            def __enter__(self):
+                store.locks += 1
+                return self
+
+            def __exit__(self, *exc) -> None:
+                return None
+
+        return Held()
+
+
+def _stored_oauth(server, clock, client, store, **creds):
+    values = {"access_token": "old-access", "refresh_token": "r1",
+              "expires_at": clock.time() - 1, **creds}
+    auth = auth_mod.OAuth2(values, server.url + TOKEN, client.session, clock, store=store,
+                           client={"client_id": "cid", "client_secret": "csecret"})
+    client.auth = auth
+    return auth
+
+
+def test_a_token_another_process_refreshed_is_adopted_without_an_exchange(server, clock,
+                                                                          make_client):
+    server.always("/me", _accept("their-access"))
+    store = MemoryStore({"access_token": "their-access", "refresh_token": "r2",
+                         "expires_at": clock.time() + 3600})
+    client = make_client()
+    auth = _stored_oauth(server, clock, client, store)
+
+    assert client.get("/me").status_code == 200
+    assert server.count(TOKEN) == 0 and store.locks == 1
+    assert auth.creds["refresh_token"] == "r2"
+
+
+def test_an_expired_token_another_process_stored_is_refreshed_with_its_refresh_token(
+        server, clock, make_client):
+    server.always("/me", _accept("new-access"))
+    server.script(TOKEN, _rotated(refresh="r3"))
+    store = MemoryStore({"access_token": "their-access", "refresh_token": "r2",
+                         "expires_at": clock.time() - 5})
+    client = make_client()
+    _stored_oauth(server, clock, client, store)
+
+    client.get("/me")
+
+    assert server.calls(TOKEN)[0].form()["refresh_token"] == "r2"
+    assert store.creds["refresh_token"] == "r3" and store.creds["access_token"] == "new-access"
+    assert "client_secret" not in store.creds  # the app's client is never stored
+
+
+def test_an_unchanged_store_means_our_own_refresh_token_is_used(server, clock, make_client):
+    server.always("/me", _accept("new-access"))
+    server.script(TOKEN, _rotated())
+    store = MemoryStore({"access_token": "old-access", "refresh_token": "r1",
+                         "expires_at": clock.time() - 1})
+    client = make_client()
+    _stored_oauth(server, clock, client, store)
+
+    client.get("/me")
+
+    assert server.calls(TOKEN)[0].form()["refresh_token"] == "r1"
+    assert store.creds["refresh_token"] == "r2"
+
+
+def test_a_refused_refresh_is_reported_to_the_store(server, clock, make_client):
+    server.always("/me", reply(401))
+    server.script(TOKEN, reply(400, {"error": "invalid_grant", "error_description": "reused"}))
+    store = MemoryStore({"access_token": "old-access", "refresh_token": "r1"})
+    client = make_client()
+    _stored_oauth(server, clock, client, store, expires_at=clock.time() + 3600)
+
+    with pytest.raises(auth_mod.TokenRefused) as info:
+        client.get("/me")
+
+    assert info.value.error == "invalid_grant" and "re-authorise" in info.value.message
+    assert store.refusals == 1
+
+
+def test_an_error_in_a_200_answer_is_a_refusal(server, clock, make_client):
+    """GitHub and Slack answer a refused grant with 200 and an ``error`` field."""
+    server.always("/me", reply(401))
+    server.script(TOKEN, reply(200, {"ok": False, "error": "invalid_refresh_token"}))
+    client = make_client()
+    _oauth(server, clock, client)
+    with pytest.raises(auth_mod.TokenRefused) as info:
+        client.get("/me")
+    assert info.value.error == "invalid_refresh_token"
+
+
+def test_an_answer_without_expiry_forgets_the_old_one(server, clock, make_client):
+    server.always("/me", _accept("new-access"))
+    server.script(TOKEN, reply(200, {"access_token": "new-access"}))
+    client = make_client()
+    auth, persisted = _oauth(server, clock, client, expires_at=clock.time() - 1)
+    client.get("/me")
+    client.get("/me")
+    assert "expires_at" not in auth.creds and "expires_at" not in persisted[0]
+    assert server.count(TOKEN) == 1  # not refreshed again on every call
+
+
+def test_http_basic_client_authentication_of_a_refresh(server, clock, make_client):
+    server.always("/me", _accept("new-access"))
+    server.script(TOKEN, _rotated())
+    client = make_client()
+    client.auth = auth_mod.OAuth2({"access_token": "old-access", "refresh_token": "r1",
+                                   "expires_at": clock.time() - 1}, server.url + TOKEN,
+                                  client.session, clock, client_auth="basic",
+                                  client=lambda: {"client_id": "cid", "client_secret": "cs"})
+    client.get("/me")
+    sent = server.calls(TOKEN)[0]
+    assert sent.headers["Authorization"] == "Basic Y2lkOmNz"
+    assert sent.form() == {"grant_type": "refresh_token", "refresh_token": "r1"}
+
+
+@pytest.mark.parametrize("status, body, error", [
+    (400, {"error": "invalid_grant"}, auth_mod.TokenRefused),
+    (401, {"error": "invalid_client"}, auth_mod.TokenRefused),
+    (200, {"error": "bad_verification_code"}, auth_mod.TokenRefused),
+    (302, b"", "upstream"),
+    (429, b"", "rate_limited"),
+    (503, b"", "upstream"),
+    (404, b"", "upstream"),
+])
+def test_token_endpoint_answers_are_classified(status, body, error):
+    response = requests.Response()
+    response.status_code = status
+    response._content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    with pytest.raises(Exception) as info:
+        auth_mod.raise_for_token_response(response)
+    if isinstance(error, str):
+        assert info.value.code == error
+    else:
+        assert isinstance(info.value, error)
