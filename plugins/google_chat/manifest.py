@@ -78,11 +78,12 @@ MANIFEST = Manifest(
                idempotent=True, read_only=True, words=("get message", "read message")),
         Action("list_messages", "List a space's messages", ListMessagesInput,
                listing("messages", _MESSAGE, space=STR),
-               example={"space": "spaces/AAAAb4Cd3fE", "max_items": 5},
+               # Mock servers answer every page with the same page token: one page only.
+               example={"space": "spaces/AAAAb4Cd3fE", "newest_first": True, "max_items": 1},
                idempotent=True, read_only=True,
                words=("space history", "read messages", "recent messages")),
         Action("list_spaces", "List spaces", ListSpacesInput, listing("spaces", _SPACE),
-               example={"types": ["SPACE"], "max_items": 10},
+               example={"types": ["SPACE"], "max_items": 1},
                idempotent=True, read_only=True, words=("spaces", "rooms", "list spaces")),
     ),
     triggers=(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from datetime import UTC
 from datetime import datetime
@@ -98,8 +99,8 @@ def field_errors(error: dict[str, Any]) -> dict[str, list[str]]:
         for violation in detail.get("fieldViolations") or []:
             if not isinstance(violation, dict):
                 continue
-            raw = str(violation.get("field") or "")
-            raw = raw.removeprefix("message.")
-            name = INPUT_FIELDS.get(raw, raw or "_request")
-            out.setdefault(name, []).append(str(violation.get("description") or "invalid"))
+            raw = str(violation.get("field") or "").removeprefix("message.")
+            head = re.split(r"[.\[]", raw, maxsplit=1)[0]
+            name = INPUT_FIELDS.get(raw) or INPUT_FIELDS.get(head, head) + raw[len(head):]
+            out.setdefault(name or "_request", []).append(str(violation.get("description") or "invalid"))
     return out
