@@ -40,16 +40,20 @@ USER_AGENT = "DiscordBot (https://github.com/atom-hub/atom, 0.1)"
 PAGE_SIZE = 100
 POLL_PAGES = 10
 INVALID_FORM_BODY = "50035"
-# JSON error codes by what they mean, with the input field each request error is about.
-# (Auth codes come with 401 or 403; a 404 "Unknown ..." names the id that was not found.)
+# JSON error codes (Opcodes and Status Codes > JSON) by what they mean, with the input field
+# each request error is about. Auth codes come with 401 or 403; a 404 "Unknown ..." names the
+# id that was not found.
 ERRORS = ErrorTable(
-    auth=frozenset({"40001", "40002", "50001", "50013", "50014", "20012"}),
+    auth=frozenset({"40001", "40002", "50001", "50013", "50014", "50025", "50026", "20012"}),
+    transient=frozenset({"130000"}),  # "API resource is currently overloaded"
     validation={
-        "10003": "channel_id", "10008": "message_id", "10004": "guild_id",
-        "10014": "emoji", "90001": "emoji", "50006": "content", "50008": "channel_id",
-        "50024": "channel_id", "50083": "channel_id", "160004": "message_id",
-        "160005": "channel_id", "50109": None, "30003": "channel_id",
-        "30033": "channel_id", "40058": "channel_id",
+        "10003": "channel_id", "10004": "guild_id", "10008": "message_id",
+        "10014": "emoji", "50151": "emoji", "90001": "emoji", "30010": "emoji",
+        "50006": "content", "200000": "content", "240000": "content", "40005": "_request",
+        "50008": "channel_id", "50024": "channel_id", "50083": "channel_id",
+        "40058": "channel_id", "160005": "channel_id", "160006": "channel_id",
+        "50005": "message_id", "50021": "message_id", "30046": "message_id",
+        "160004": "message_id", "160002": "reply_to", "50109": None,
     },
 )
 # Discord's body field names, as this plugin's input fields.
@@ -115,7 +119,7 @@ class DiscordIntegration(Integration):
                                    details=details or {"_request": [str(code)]})
         if status in (401, 403) or str(code) in ERRORS.auth:
             raise AuthError(message, status=status)
-        if str(code) in ERRORS.validation:
+        if str(code) in ERRORS.validation or str(code) in ERRORS.transient:
             ERRORS.raise_for(str(code), message, response)
         if status == 400:
             raise ValidationFailed(message, status=status, details={"_request": [str(code)]})

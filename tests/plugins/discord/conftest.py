@@ -2,6 +2,7 @@
 interactions, and Discord faked at the HTTP seam (``responses``) for what Prism cannot answer."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,10 @@ TOKEN = "MTE4OTI4MzAxMTExNDY5MjAwMA.GhJk3L.aBcDeFgHiJkLmNoPqRsTuVwXyZ012345678"
 CHANNEL = "1189283011114692648"
 MESSAGE = "1189290000000000001"
 GUILD = "290926798626357999"
-# The application's key pair, made for the test session: Discord signs with the private key and
-# the connection stores the public one (its "public_key" credential).
-APP_KEY = Ed25519PrivateKey.generate()
+# The application's key pair, made here from a fixed seed (the same in every test process):
+# Discord signs with the private key and the connection stores the public one (its
+# "public_key" credential).
+APP_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"atom-discord-test-app").digest())
 PUBLIC_KEY = APP_KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
 

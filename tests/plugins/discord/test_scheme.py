@@ -46,7 +46,8 @@ def test_the_edges_of_the_window_are_accepted():
         assert verify("discord_ed25519", request(ts=ts), PUBLIC_KEY, tolerance=300, now=NOW)
 
 
-@pytest.mark.parametrize("secret", ["", "abc", "zz" * 32, PUBLIC_KEY + "00"])
+@pytest.mark.parametrize("secret", ["", "abc", "zz" * 32, PUBLIC_KEY + "00"],
+                         ids=["empty", "short", "not-hex", "too-long"])
 def test_a_secret_that_is_not_a_public_key_is_refused(secret):
     with pytest.raises(SignatureError):
         verify("discord_ed25519", request(), secret, tolerance=300, now=NOW)
