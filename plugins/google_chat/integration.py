@@ -45,8 +45,8 @@ POLL_MAX = 1000
 # ErrorInfo reasons Google gives a 403 that is a quota, not a permission.
 QUOTA_REASONS = frozenset({"RATE_LIMIT_EXCEEDED", "rateLimitExceeded",
                            "userRateLimitExceeded", "RESOURCE_EXHAUSTED"})
-_WEBHOOK_ONLY = {"connection": ["an incoming webhook connection can only send messages; "
-                                "connect with OAuth2 for this"]}
+WEBHOOK_ONLY = ("an incoming webhook connection can only send messages; connect with OAuth2 "
+                "for this")
 
 
 def _path(value: str) -> str:
@@ -233,7 +233,7 @@ class GoogleChatIntegration(Integration):
     def _oauth_only(self) -> None:
         if self._webhook() is not None:
             raise ValidationFailed("an incoming webhook connection can only send messages",
-                                   details=dict(_WEBHOOK_ONLY))
+                                   details={"connection": [WEBHOOK_ONLY]})
 
 
 def _newest(found: list[dict[str, Any]], default: str) -> str:
