@@ -102,5 +102,6 @@ def field_errors(error: dict[str, Any]) -> dict[str, list[str]]:
             raw = str(violation.get("field") or "").removeprefix("message.")
             head = re.split(r"[.\[]", raw, maxsplit=1)[0]
             name = INPUT_FIELDS.get(raw) or INPUT_FIELDS.get(head, head) + raw[len(head):]
-            out.setdefault(name or "_request", []).append(str(violation.get("description") or "invalid"))
+            reason = str(violation.get("description") or "invalid")
+            out.setdefault(name or "_request", []).append(reason)
     return out

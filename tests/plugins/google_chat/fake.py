@@ -21,7 +21,8 @@ import responses
 
 from tests.plugins.google_chat.conftest import CHAT
 
-_CONDITION = re.compile(r'^\s*(create_time)\s*([<>])\s*"([^"]+)"\s*$|^\s*thread\.name\s*=\s*(\S+)\s*$')
+_CONDITION = re.compile(r'^\s*(create_time)\s*([<>])\s*"([^"]+)"\s*$'
+                        r'|^\s*thread\.name\s*=\s*(\S+)\s*$')
 
 
 class FakeSpace:
