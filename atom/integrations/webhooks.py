@@ -168,6 +168,45 @@ def verify_graph_client_state(req: WebhookRequest, secret: str, tolerance: float
 
 
 # -- discord -----------------------------------------------------------------------------------
+# Interactions: https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint
+# ("Validating Security Request Headers"). The secret is the application's public key (hex).
+
+
+def _hex_bytes(value: str, size: int, what: str) -> bytes:
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raw = b""
+    if len(raw) != size:
+        raise SignatureError(f"malformed {what}: not {size * 2} hexadecimal characters")
+    return raw
+
+
+@scheme("discord_ed25519")
+def verify_discord_ed25519(req: WebhookRequest, secret: str, tolerance: float,
+                           now: float) -> str:
+    """``X-Signature-Ed25519: hex(Ed25519(timestamp + body))``, checked with the application's
+    public key, and ``X-Signature-Timestamp`` (Unix seconds) within the tolerance window.
+
+    Returns the signature in lower-case hex: the same bytes spelt in upper case are a replay.
+    """
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    ts = require(req.headers, "X-Signature-Timestamp")
+    check_age(ts, tolerance, now)
+    signature = _hex_bytes(require(req.headers, "X-Signature-Ed25519").strip(), 64, "signature")
+    try:
+        key = Ed25519PublicKey.from_public_bytes(_hex_bytes(secret.strip(), 32, "public key"))
+    except SignatureError as exc:
+        raise SignatureError("the webhook secret is not the application's public key "
+                             "(64 hexadecimal characters)") from exc
+    try:
+        key.verify(signature, ts.encode() + req.body)
+    except InvalidSignature as exc:
+        raise SignatureError("signature mismatch") from exc
+    return signature.hex()
+
 
 
 # -- google chat -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from atom.integrations.webhooks import SignatureError
 from atom.integrations.webhooks import WebhookRequest
 from atom.integrations.webhooks import sign_atom
 from atom.integrations.webhooks import sign_hub
-from atom.integrations.webhooks import verify
+from atom.integrations.webhooks import verify as _verify
 
 SECRET = "whsec-0123456789abcdef"
 NOW = 1_700_000_000.0
@@ -47,6 +47,28 @@ def _atom(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
     stamp = _stamp(ts)
     sig = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return {"X-Atom-Timestamp": stamp, "X-Signature-256": "sha256=" + sig}
+
+
+def _discord_key(secret: str):
+    """Discord signs with the application's Ed25519 key and ATOM holds only the public half:
+    the test derives the key pair from the test secret (see VERIFY_WITH)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(secret.encode()).digest())
+
+
+def _discord(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    """Discord's reference: X-Signature-Ed25519 = hex(Ed25519 signature of timestamp + body)."""
+    stamp = _stamp(ts)
+    return {"X-Signature-Timestamp": stamp,
+            "X-Signature-Ed25519": _discord_key(secret).sign(stamp.encode() + body).hex()}
+
+
+def _public_hex(secret: str) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.hazmat.primitives.serialization import PublicFormat
+
+    return _discord_key(secret).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
 
 def _hub(header: str):
@@ -91,15 +113,26 @@ SIGNERS = {
     "notion_sha256": _notion,
     "gitlab_token": _gitlab,
     "webex_sha1": _webex,
+    "discord_ed25519": _discord,
 }
+# Asymmetric schemes verify with the public half of the signer's key, not the secret itself.
+VERIFY_WITH = {"discord_ed25519": _public_hex}
 # Shared-token schemes: the vendor proves itself with the secret, not with a signature of the
 # body, so a tampered body cannot be detected (TLS is what protects it).
 TOKEN_ONLY = {"gitlab_token"}
 PLUGIN_TESTS = Path(__file__).resolve().parents[2] / "plugins"
 TIMESTAMPED = {"slack_v0": "X-Slack-Request-Timestamp", "hubspot_v3": "X-HubSpot-Request-Timestamp",
-               "hmac_sha256": "X-Atom-Timestamp"}
+               "hmac_sha256": "X-Atom-Timestamp", "discord_ed25519": "X-Signature-Timestamp"}
 MALFORMED = ["nan", "NaN", "inf", "-inf", "Infinity", "1e999", "1e3", "", " ", "12abc",
               "0x65", "1_700_000_000", "١٧٠٠٠٠٠٠٠٠", " 1700000000", "-1700000000"]
+
+
+def verify(scheme: str, req: WebhookRequest, secret: str | None, **kw):
+    """``webhooks.verify``, given what the scheme verifies with (the public key of an
+    asymmetric one)."""
+    if secret and scheme in VERIFY_WITH:
+        secret = VERIFY_WITH[scheme](secret)
+    return _verify(scheme, req, secret, **kw)
 
 
 def _req(headers: dict[str, str], body: bytes = BODY) -> WebhookRequest:
