@@ -99,12 +99,15 @@ def receive(integration: str, connection_id: int):
         return jsonify(challenge)
     chain = inbound_chain(request.headers)  # 409 past the chain's depth, before storing anything
     events = integ.parse_webhook(req, payload)
+    answer = integ.webhook_answer(payload, events)
     if not claim_receipt(f"connection:{conn.id}", digest):
-        return jsonify({"accepted": 0, "duplicates": len(events), "executions": [],
-                        "duplicate": True})
+        return jsonify(answer if answer is not None else {
+            "accepted": 0, "duplicates": len(events), "executions": [], "duplicate": True})
     stored = _store(plugin.name, conn.id, events)
     executions = dispatch_events([row.id for row in stored], chain=chain) if stored else []
     duplicates = len(events) - len(stored)
+    if answer is not None:
+        return jsonify(answer)
     return jsonify({"accepted": len(stored), "duplicates": duplicates, "executions": executions,
                     "duplicate": duplicates > 0 and not stored})
 

@@ -160,3 +160,9 @@ class Integration:
     def parse_webhook(self, req: WebhookRequest, payload: Any) -> list[InboundEvent]:
         """Turn a verified delivery into events named after the manifest's triggers."""
         raise NotImplementedError
+
+    def webhook_answer(self, payload: Any, events: list[InboundEvent]) -> Any | None:
+        """The body the vendor's protocol expects once a verified delivery is stored (Discord's
+        deferred interaction response), or None for ATOM's receipt
+        (``{"accepted", "duplicates", "executions"}``). Also sent for a duplicate delivery."""
+        return None

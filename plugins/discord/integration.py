@@ -232,6 +232,14 @@ class DiscordIntegration(Integration):
             return {"type": 1}
         return None
 
+    def webhook_answer(self, payload: Any, events: list[InboundEvent]) -> Any | None:
+        """A deferred interaction response, sent once the interaction is stored (Discord waits
+        3 s for one): "thinking..." for commands and modals, an acknowledged update for
+        components. The workflow then answers with ``send_message`` or ``edit_message``."""
+        if events and isinstance(payload, dict):
+            return payloads.DEFERRED_ANSWERS.get(payload.get("type"))
+        return None
+
     def parse_webhook(self, req: WebhookRequest, payload: Any) -> list[InboundEvent]:
         """One event per command, component or modal interaction, its id as the delivery id
         (Discord does not redeliver interactions, but a replay carries the same id)."""

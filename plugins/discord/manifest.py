@@ -57,15 +57,14 @@ def _interaction(**data: dict) -> dict:
                data=obj(**data))
 
 
-# What ATOM answers an interaction: the receiver's JSON receipt ({"accepted": 1, ...}), not an
-# interaction response, so Discord shows "The application did not respond" even though the
-# workflow runs. Discord needs {"type": 5} (DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE; commands,
-# modals) or {"type": 6} (DEFERRED_UPDATE_MESSAGE; components) within 3 s: a receiver hook for a
-# plugin's answer is needed (payloads.DEFERRED_ANSWERS has them). PING is answered {"type": 1}.
+# What ATOM answers an interaction once it is stored: Discord's deferred response (within its
+# 3 s), {"type": 5} DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE for commands and modals, {"type": 6}
+# DEFERRED_UPDATE_MESSAGE for components (payloads.DEFERRED_ANSWERS); PING is answered
+# {"type": 1}.
 _INTERACTION_NOTE = ("Delivered to the app's Interactions Endpoint URL (/hooks/discord/<id>), "
-                     "verified with the application's public key. ATOM acknowledges the "
-                     "delivery with its receipt, not an interaction response, so Discord shows "
-                     "the interaction as not answered; the workflow still runs.")
+                     "verified with the application's public key. ATOM answers with a deferred "
+                     "response (\"thinking...\" for commands and modals, an acknowledged update "
+                     "for components); the workflow replies with send_message or edit_message.")
 
 MANIFEST = Manifest(
     slug="discord",

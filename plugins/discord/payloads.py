@@ -20,7 +20,7 @@ USER_MESSAGE_TYPES = frozenset({0, 19})
 INTERACTION_TRIGGERS = {2: "command_invoked", 3: "component_used", 5: "modal_submitted"}
 # What Discord expects as the answer to each kind of interaction when the answer comes later:
 # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE (5) for commands and modals, DEFERRED_UPDATE_MESSAGE (6)
-# for components. ATOM's receiver does not send these yet (see the manifest's trigger notes).
+# for components: the receiver sends them once the interaction is stored (webhook_answer).
 DEFERRED_ANSWERS = {2: {"type": 5}, 3: {"type": 6}, 5: {"type": 5}}
 
 
