@@ -191,7 +191,7 @@ def cursor_expired(service: str, what: str, status: int | None) -> IntegrationEr
 # -- path segments ---------------------------------------------------------------------------
 
 # Google's resource ids (Gmail message and label ids, Drive file ids, Calendar event ids).
-ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,1024}$", error="an id of letters, digits, '_' or '-'")
+ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,1024}\Z", error="an id of letters, digits, '_' or '-'")
 _NO_DOTS = re.compile(r"\.\.")
 
 
