@@ -7,6 +7,7 @@ Incremental sync: https://developers.google.com/workspace/calendar/api/guides/sy
 Errors: https://developers.google.com/workspace/calendar/api/guides/errors
 Event ids chosen by the client: the ``id`` property of
 https://developers.google.com/workspace/calendar/api/v3/reference/events/insert
+Push channels: https://developers.google.com/workspace/calendar/api/guides/push
 """
 from __future__ import annotations
 
@@ -21,13 +22,19 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from atom.integrations.base import Handshake
+from atom.integrations.base import InboundEvent
 from atom.integrations.base import Integration
 from atom.integrations.base import PollPage
 from atom.integrations.errors import IntegrationError
 from atom.integrations.errors import UpstreamError
+from atom.integrations.errors import ValidationFailed
 from atom.integrations.helpers import compact
 from atom.integrations.http import idempotency_scope
 from atom.integrations.pagination import PageTokenPaginator
+from atom.integrations.webhooks import SignatureError
+from atom.integrations.webhooks import WebhookRequest
+from atom.integrations.webhooks import verify
 from plugins.google_calendar import payloads
 from plugins.google_calendar.schemas import EventTriggerParams
 from plugins.google_calendar.slots import free_slots
@@ -166,6 +173,60 @@ class GoogleCalendarIntegration(Integration):
                   "end": (found[0][0] + duration).astimezone(tz).isoformat()} if found else None)
         return {"slots": slots, "count": len(slots), "first": first,
                 "time_zone": data["time_zone"], "calendar_errors": problems}
+
+    def watch_events(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Open a push channel on a calendar's events (events.watch); Google then posts to
+        ``address`` whenever an event changes, with the connection's ``channel_token``."""
+        token = self.webhook_secret()
+        if not token:
+            raise ValidationFailed("set the connection's channel_token first: notifications "
+                                   "are checked against it",
+                                   details={"channel_token": ["required for push channels"]})
+        channel = body(self.http.post(f"{_events(data['calendar_id'])}/watch", json={
+            "id": data.get("channel_id") or str(uuid.uuid4()), "type": "web_hook",
+            "address": data["address"], "token": token,
+            "params": {"ttl": str(data["ttl_seconds"])},
+        }, operation="events.watch"), "Google Calendar")
+        return {"id": channel["id"], "resourceId": channel.get("resourceId"),
+                "resourceUri": channel.get("resourceUri"),
+                "expiration": channel.get("expiration")}
+
+    def stop_watch(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Close a push channel; one already closed or expired counts as closed."""
+        try:
+            self.http.post("channels/stop", json={"id": data["channel_id"],
+                                                  "resourceId": data["resource_id"]},
+                           idempotent=True, operation="channels.stop")
+        except IntegrationError as exc:
+            if exc.status != 404:
+                raise
+        return {"id": data["channel_id"], "stopped": True}
+
+    # -- push channels ---------------------------------------------------------------------
+
+    def webhook_handshake(self, req: WebhookRequest) -> Handshake | None:
+        """Answer Google's push notifications, which have an empty body and sign nothing.
+
+        A notification whose ``X-Goog-Channel-Token`` is the connection's ``channel_token``
+        gets 200: ``sync`` (the channel was opened) and ``exists``/``not_exists`` (something
+        changed; the notification says no more). Any other request goes on to the receiver's
+        verification, which refuses it. The changes themselves reach workflows through the
+        event triggers' incremental sync.
+        """
+        state = req.headers.get("X-Goog-Resource-State")
+        if state not in ("sync", "exists", "not_exists"):
+            return None
+        try:
+            verify("google_channel_token", req, self.webhook_secret())
+        except SignatureError:
+            return None
+        # TODO(poll): for exists/not_exists, ask the scheduler to poll this connection's
+        # event triggers now instead of at their next interval.
+        return Handshake(status=200)
+
+    def parse_webhook(self, req: WebhookRequest, payload: Any) -> list[InboundEvent]:
+        """Push notifications carry no events (see :meth:`webhook_handshake`)."""
+        return []
 
     # -- triggers --------------------------------------------------------------------------
 

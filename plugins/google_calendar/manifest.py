@@ -9,6 +9,7 @@ from atom.integrations.manifest import Manifest
 from atom.integrations.manifest import Poll
 from atom.integrations.manifest import RateLimit
 from atom.integrations.manifest import Trigger
+from atom.integrations.manifest import WebhookSpec
 from atom.integrations.shapes import BOOL
 from atom.integrations.shapes import INT
 from atom.integrations.shapes import STR
@@ -19,6 +20,7 @@ from atom.integrations.shapes import obj
 from plugins.google_calendar.samples import EVENT_CANCELLED
 from plugins.google_calendar.samples import EVENT_CREATED
 from plugins.google_calendar.samples import EVENT_UPDATED
+from plugins.google_calendar.schemas import CalendarCredentials
 from plugins.google_calendar.schemas import CreateEventInput
 from plugins.google_calendar.schemas import DeleteEventInput
 from plugins.google_calendar.schemas import EventTriggerParams
@@ -27,8 +29,9 @@ from plugins.google_calendar.schemas import GetEventInput
 from plugins.google_calendar.schemas import ListCalendarsInput
 from plugins.google_calendar.schemas import ListEventsInput
 from plugins.google_calendar.schemas import QuickAddInput
+from plugins.google_calendar.schemas import StopWatchInput
 from plugins.google_calendar.schemas import UpdateEventInput
-from plugins.google_common import GoogleCredentials
+from plugins.google_calendar.schemas import WatchEventsInput
 from plugins.google_common import google_oauth2
 
 _WHEN = obj(date=STR, dateTime=STR, timeZone=STR,
@@ -67,7 +70,7 @@ MANIFEST = Manifest(
     description="Create, update, delete and list events, find free slots across calendars; "
                 "react to events created, updated or cancelled.",
     docs_url="https://developers.google.com/workspace/calendar/api/v3/reference",
-    auth=AuthScheme(kind="oauth2", fields=GoogleCredentials, oauth2=google_oauth2(
+    auth=AuthScheme(kind="oauth2", fields=CalendarCredentials, oauth2=google_oauth2(
         "https://www.googleapis.com/auth/calendar.events",
         # calendarList and freeBusy
         "https://www.googleapis.com/auth/calendar.readonly")),
@@ -124,6 +127,19 @@ MANIFEST = Manifest(
         Action("list_calendars", "List calendars", ListCalendarsInput,
                listing("calendars", _CALENDAR), example={"max_items": 1},
                idempotent=True, read_only=True, words=("calendars", "my calendars")),
+        Action("watch_events", "Open a push channel", WatchEventsInput,
+               obj(required=("id",), id=STR, resourceId=maybe(STR), resourceUri=maybe(STR),
+                   expiration=maybe(STR) | {"description": "epoch milliseconds"}),
+               example={"address": "https://atom.example.com/hooks/google_calendar/1",
+                        "ttl_seconds": 86400},
+               description="Google posts to the address when the calendar's events change, "
+                           "with the connection's channel_token (checked on arrival).",
+               words=("watch calendar", "push notifications", "subscribe to calendar")),
+        Action("stop_watch", "Close a push channel", StopWatchInput,
+               obj(required=("id", "stopped"), id=STR, stopped=BOOL),
+               example={"channel_id": "01234567-89ab-cdef-0123456789ab",
+                        "resource_id": "o3hgv1538sdjfh"},
+               idempotent=True, words=("stop watching", "unsubscribe calendar")),
     ),
     triggers=(
         _trigger("event_created", "Event created", EVENT_CREATED,
@@ -140,5 +156,8 @@ MANIFEST = Manifest(
                  payload=obj(required=("id", "status", "change_id"), id=STR, status=STR,
                              updated=STR, change_id=STR)),
     ),
+    # Push channels (watch_events) sign nothing; their notifications carry the channel token.
+    webhook=WebhookSpec(scheme="google_channel_token", secret_field="channel_token",
+                        delivery_header="X-Goog-Message-Number"),
     contract=Contract("openapi", "google_calendar.json"),
 )

@@ -17,6 +17,7 @@ from marshmallow import validate
 from marshmallow import validates_schema
 
 from plugins.google_common import ID
+from plugins.google_common import GoogleCredentials
 from plugins.google_common import no_dots
 
 # "primary", an address ("team@group.calendar.google.com") or a holiday calendar
@@ -255,3 +256,34 @@ class ListCalendarsInput(Schema):
 
 class EventTriggerParams(_Calendar):
     """What a workflow narrows the event triggers with."""
+
+
+# -- push channels (events.watch) --------------------------------------------------------------
+
+class CalendarCredentials(GoogleCredentials):
+    """The OAuth2 tokens, and the token push channels carry back (``X-Goog-Channel-Token``)."""
+
+    channel_token = fields.String(
+        validate=[validate.Length(min=16, max=256),
+                  validate.Regexp(r"^[A-Za-z0-9._~-]+\Z", error="letters, digits and ._~-")],
+        metadata={"secret": True, "description": "A random string of your own: events.watch "
+                                                 "channels send it back with each notification"})
+
+
+class WatchEventsInput(_Calendar):
+    address = fields.Url(required=True, schemes={"https"}, require_tld=True, metadata={
+        "description": "Where Google posts notifications: this connection's "
+                       "https://<atom>/hooks/google_calendar/<connection id>"})
+    ttl_seconds = fields.Integer(load_default=604_800,
+                                 validate=validate.Range(min=60, max=2_592_000),
+                                 metadata={"description": "Google may end the channel sooner"})
+    channel_id = fields.String(validate=validate.Regexp(
+        r"^[A-Za-z0-9_+/=-]{1,64}\Z", error="up to 64 of A-Z a-z 0-9 - _ + / ="),
+        metadata={"description": "Default: a new UUID"})
+
+
+class StopWatchInput(Schema):
+    channel_id = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9_+/=-]{1,64}\Z", error="up to 64 of A-Z a-z 0-9 - _ + / ="))
+    resource_id = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9_-]{1,256}\Z", error="the resourceId events.watch answered"))

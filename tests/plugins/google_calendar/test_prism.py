@@ -48,13 +48,19 @@ CASES = {
     ),
     "quick_add_event": ({"text": "Lunch with Ada tomorrow 12:30", "send_updates": "all"}, EVENT),
     "list_calendars": ({"min_access_role": "writer", "max_items": 1}, {"count": 1}),
+    "watch_events": ({"calendar_id": "team@group.calendar.google.com",
+                      "address": "https://atom.example.com/hooks/google_calendar/1",
+                      "ttl_seconds": 3600}, {"id": "string", "resourceId": "string"}),
+    "stop_watch": ({"channel_id": "chan-1", "resource_id": "o3hgv1538sdjfh"},
+                   {"id": "chan-1", "stopped": True}),
 }
 
 
 @pytest.fixture
 def prism_calendar(prism, calendar_connection, live):
     conn = calendar_connection({"base_url": prism("google_calendar"), "max_attempts": 1,
-                                "rate_limit_per_second": 100, "rate_limit_burst": 100})
+                                "rate_limit_per_second": 100, "rate_limit_burst": 100},
+                               channel_token="c7f1b2e9-atom-channel-token-3f9a")
     seen: list = []
     live(conn).http.session.hooks["response"].append(lambda r, *a, **k: seen.append(r))
     return conn, seen
