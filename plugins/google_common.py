@@ -85,7 +85,8 @@ AUTH_REASONS = frozenset({
 # The account may not do this to this resource; reconnecting would not change that.
 PERMISSION_REASONS = frozenset({
     "forbidden", "insufficientFilePermissions", "appNotAuthorizedToFile", "domainPolicy",
-    "requiredAccessLevel", "forbiddenForNonOrganizer", "cannotShareTeamDriveTopFolderWithAnyoneOrDomains",
+    "requiredAccessLevel", "forbiddenForNonOrganizer",
+    "cannotShareTeamDriveTopFolderWithAnyoneOrDomains",
     "cannotShareTeamDriveWithNonGoogleAccounts", "teamDrivesSharingRestrictionNotAllowed",
     "invalidSharingRequest", "ownershipChangeAcrossDomainNotPermitted",
 })
@@ -163,9 +164,9 @@ class GoogleErrors:
         if status >= 500 or status == 408 or reason in TRANSIENT_REASONS:
             return UpstreamError(message, status=status, retry_after=retry_after)
         if status in (400, 409, 412, 413, 422) or reason in VALIDATION_REASONS:
-            name = self._field(reason, text, location)
+            hints = [reason or str(status), *([text] if text else [])]
             return ValidationFailed(message, status=status,
-                                    details={name: [reason or str(status), text][: 2 if text else 1]})
+                                    details={self._field(reason, text, location): hints})
         return UpstreamError(message, status=status, permanent=True)
 
     def _field(self, reason: str, text: str, location: str | None) -> str:

@@ -23,8 +23,9 @@ from plugins.google_common import no_dots
 # "primary", an address ("team@group.calendar.google.com") or a holiday calendar
 # ("en.usa#holiday@group.v.calendar.google.com"); it becomes one percent-encoded path segment.
 CALENDAR_ID = [validate.Length(min=1, max=254),
-               validate.Regexp(r"^[A-Za-z0-9._%+#@-]+\Z", error="a calendar id such as primary "
-                                                                "or team@group.calendar.google.com"),
+               validate.Regexp(r"^[A-Za-z0-9._%+#@-]+\Z",
+                               error="a calendar id such as primary or "
+                                     "team@group.calendar.google.com"),
                no_dots]
 # Client-chosen event ids: base32hex (a-v, 0-9), 5 to 1024 characters.
 NEW_EVENT_ID = validate.Regexp(r"^[a-v0-9]{5,1024}\Z",
@@ -191,8 +192,8 @@ class ListEventsInput(_Calendar):
     def _order(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("order_by") == "startTime" and not data.get("single_events"):
             raise ValidationError("startTime order needs single_events", field_name="order_by")
-        if data.get("time_min") and data.get("time_max") and \
-                datetime.fromisoformat(data["time_max"]) <= datetime.fromisoformat(data["time_min"]):
+        low, high = data.get("time_min"), data.get("time_max")
+        if low and high and datetime.fromisoformat(high) <= datetime.fromisoformat(low):
             raise ValidationError("time_max must be after time_min", field_name="time_max")
 
 
@@ -232,7 +233,8 @@ class FindFreeSlotsInput(Schema):
     @validates_schema
     def _window(self, data: dict[str, Any], **kwargs: Any) -> None:
         if "time_min" in data and "time_max" in data:
-            span = datetime.fromisoformat(data["time_max"]) - datetime.fromisoformat(data["time_min"])
+            span = (datetime.fromisoformat(data["time_max"])
+                    - datetime.fromisoformat(data["time_min"]))
             if span <= timedelta(0):
                 raise ValidationError("time_max must be after time_min", field_name="time_max")
             if span > timedelta(days=62):

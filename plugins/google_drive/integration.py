@@ -246,7 +246,8 @@ class GoogleDriveIntegration(Integration):
                 if exc.permanent or resumes >= MAX_RESUMES:
                     raise
                 resumes += 1
-                response = self.http.put(url, data=b"", headers={"Content-Range": f"bytes */{total}"},
+                response = self.http.put(url, data=b"",
+                                         headers={"Content-Range": f"bytes */{total}"},
                                          operation="files.create.resumable.status")
             if response.status_code in (200, 201):
                 return body(response, "Google Drive")

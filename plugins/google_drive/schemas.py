@@ -17,8 +17,8 @@ from plugins.google_common import ID
 FOLDER_MIME = "application/vnd.google-apps.folder"
 _NAME = [validate.Length(min=1, max=1024),
          validate.Regexp(r"^[^\x00-\x1f\x7f]*\Z", error="must not contain control characters")]
-_MIME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\Z",
-                        error="a MIME type such as text/csv")
+_TOKEN = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+_MIME = validate.Regexp(rf"^{_TOKEN}/{_TOKEN}\Z", error="a MIME type such as text/csv")
 _ORDER = validate.Regexp(
     r"^(?:(?:createdTime|folder|modifiedByMeTime|modifiedTime|name|name_natural|quotaBytesUsed|"
     r"recency|sharedWithMeTime|starred|viewedByMeTime)(?: desc)?)"

@@ -227,7 +227,7 @@ def test_get_message_decodes_the_bodies_and_names_the_attachments(fake_gmail, gm
     assert query_of(fake_gmail.calls[0]) == {"format": ["full"]}
 
 
-@pytest.mark.parametrize("bad", ["../profile", "a/b", "m?x=1", "", "a b"])
+@pytest.mark.parametrize("bad", ["../profile", "a/b", "m?x=1", "", "a b", "m1\n", "m%2F1"])
 def test_ids_that_could_leave_the_path_are_refused(fake_gmail, gmail_connection, run_action, bad):
     r = run_action(gmail_connection(), "get_message", {"id": bad})
     assert r.status_code == 422

@@ -171,3 +171,24 @@ def test_a_timeout_of_a_read_is_retried(fake_gmail, gmail_connection, run_action
     r = run_action(gmail_connection({"max_attempts": 2}), "list_labels", {"type": "system"})
     assert r.status_code == 200
     assert len(fake_gmail.calls) == 2
+
+
+def test_daily_quotas_reset_at_midnight_pacific_time():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from plugins.google_common import seconds_until_pacific_midnight
+
+    pacific = ZoneInfo("America/Los_Angeles")
+    assert seconds_until_pacific_midnight(datetime(2024, 5, 6, 23, 0, tzinfo=pacific)) == 3600
+    # 07:00 UTC is midnight in Los Angeles in summer (PDT, -07:00): a whole day to wait.
+    from datetime import UTC
+    assert seconds_until_pacific_midnight(datetime(2024, 5, 6, 7, 0, tzinfo=UTC)) == 86400
+
+
+def test_an_error_body_that_is_not_googles_is_still_mapped(fake_gmail, gmail_connection,
+                                                           run_action):
+    fake_gmail.get(f"{GMAIL}/labels", status=400, body="<html>Bad Request</html>")
+    r = run_action(gmail_connection(), "list_labels", {"type": "user"})
+    assert r.status_code == 422
+    assert r.get_json()["errors"] == {"_request": ["400", "<html>Bad Request</html>"]}
