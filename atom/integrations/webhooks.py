@@ -305,6 +305,15 @@ def verify_gitlab_token(req: WebhookRequest, secret: str, tolerance: float, now:
 
 # -- google (calendar push channels) -----------------------------------------------------------
 
+@scheme("google_channel_token")
+def verify_google_channel_token(req: WebhookRequest, secret: str, tolerance: float,
+                                now: float) -> None:
+    """Google push channels (Calendar ``events.watch``) sign nothing: the ``token`` given when
+    the channel was made comes back in ``X-Goog-Channel-Token`` on every notification,
+    compared here in constant time. No timestamp: replays are harmless, since a notification
+    only says "something changed" (https://developers.google.com/workspace/calendar/api/guides/push)."""
+    check(secret, require(req.headers, "X-Goog-Channel-Token"))
+
 
 # -- end of vendor schemes ---------------------------------------------------------------------
 

@@ -28,11 +28,11 @@ def test_the_table_shows_auth_actions_poll_triggers_and_the_contract(app):
 
 def test_the_cli_rewrites_only_the_generated_block(app, runner, tmp_path):
     target = tmp_path / "README.md"
-    target.write_text(f"# Title\n\nintro\n\n{docs.START}\nold\n{docs.END}\n\n## After\n")
+    target.write_text(f"# Title\n\nintro\n\n{docs.START}\nstale table\n{docs.END}\n\n## After\n")
     result = runner.invoke(main, args=["plugins", "docs", "--write", str(target)])
     assert result.exit_code == 0, result.output
     text = target.read_text()
     assert text.startswith("# Title\n\nintro\n") and text.endswith("\n## After\n")
-    assert "old" not in text and "`jira`" in text
+    assert "stale table" not in text and "`jira`" in text
     again = runner.invoke(main, args=["plugins", "docs", "--write", str(target)])
     assert "already current" in again.output

@@ -77,6 +77,11 @@ def _hub(header: str):
     return sign
 
 
+def _google_channel(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    """Google push channels send the channel's token back as it was given (no signature)."""
+    return {"X-Goog-Channel-Token": secret}
+
+
 def _asana(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
     return {"X-Hook-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
 
@@ -114,12 +119,13 @@ SIGNERS = {
     "gitlab_token": _gitlab,
     "webex_sha1": _webex,
     "discord_ed25519": _discord,
+    "google_channel_token": _google_channel,
 }
 # Asymmetric schemes verify with the public half of the signer's key, not the secret itself.
 VERIFY_WITH = {"discord_ed25519": _public_hex}
 # Shared-token schemes: the vendor proves itself with the secret, not with a signature of the
 # body, so a tampered body cannot be detected (TLS is what protects it).
-TOKEN_ONLY = {"gitlab_token"}
+TOKEN_ONLY = {"gitlab_token", "google_channel_token"}
 PLUGIN_TESTS = Path(__file__).resolve().parents[2] / "plugins"
 TIMESTAMPED = {"slack_v0": "X-Slack-Request-Timestamp", "hubspot_v3": "X-HubSpot-Request-Timestamp",
                "hmac_sha256": "X-Atom-Timestamp", "discord_ed25519": "X-Signature-Timestamp"}
