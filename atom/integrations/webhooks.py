@@ -177,11 +177,14 @@ _MONDAY_SKEW_S = 30.0
 
 
 def _monday_number(claims: Mapping[str, Any], name: str) -> float | None:
+    import math
+
     value = claims.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise SignatureError(f"monday JWT claim {name} is not a number")
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value)):
+        raise SignatureError(f"monday JWT claim {name} is not a finite number")
     return float(value)
 
 

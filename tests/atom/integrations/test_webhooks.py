@@ -61,6 +61,10 @@ SIGNERS = {
     "hubspot_v3": _hubspot,
     "hmac_sha256": _atom,
 }
+# Schemes this battery cannot express, each tested with its vendor's own vectors in
+# tests/plugins/<vendor>/test_webhooks.py: monday's JWT does not sign the body, and Linear's
+# signed timestamp is a field of the body (these signers only set headers).
+OWN_BATTERY = {"monday_jwt": "monday", "linear_sha256": "linear"}
 TIMESTAMPED = {"slack_v0": "X-Slack-Request-Timestamp", "hubspot_v3": "X-HubSpot-Request-Timestamp",
                "hmac_sha256": "X-Atom-Timestamp"}
 MALFORMED = ["nan", "NaN", "inf", "-inf", "Infinity", "1e999", "1e3", "", " ", "12abc",
@@ -72,29 +76,29 @@ def _req(headers: dict[str, str], body: bytes = BODY) -> WebhookRequest:
 
 
 def test_every_scheme_has_a_test_signer():
-    assert set(SIGNERS) == set(SCHEMES)
+    assert set(SIGNERS) == set(SCHEMES) - set(OWN_BATTERY)
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+@pytest.mark.parametrize("scheme", sorted(SIGNERS))
 def test_valid_delivery_is_accepted(scheme):
     verify(scheme, _req(SIGNERS[scheme](BODY, SECRET, NOW)), SECRET, now=NOW)
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+@pytest.mark.parametrize("scheme", sorted(SIGNERS))
 def test_tampered_body_is_rejected(scheme):
     headers = SIGNERS[scheme](BODY, SECRET, NOW)
     with pytest.raises(SignatureError):
         verify(scheme, _req(headers, BODY.replace(b"42", b"43")), SECRET, now=NOW)
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+@pytest.mark.parametrize("scheme", sorted(SIGNERS))
 def test_wrong_secret_is_rejected(scheme):
     headers = SIGNERS[scheme](BODY, "another-secret", NOW)
     with pytest.raises(SignatureError):
         verify(scheme, _req(headers), SECRET, now=NOW)
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+@pytest.mark.parametrize("scheme", sorted(SIGNERS))
 def test_missing_header_is_rejected(scheme):
     headers = SIGNERS[scheme](BODY, SECRET, NOW)
     for name in headers:
@@ -105,7 +109,7 @@ def test_missing_header_is_rejected(scheme):
         verify(scheme, _req({}), SECRET, now=NOW)
 
 
-@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+@pytest.mark.parametrize("scheme", sorted(SIGNERS))
 def test_no_configured_secret_is_rejected(scheme):
     headers = SIGNERS[scheme](BODY, SECRET, NOW)
     for secret in (None, ""):
