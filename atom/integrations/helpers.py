@@ -196,6 +196,10 @@ def graphql_operation(response: requests.Response) -> str:
     return match.group(1) if match else "request"
 
 
+def _status_says_more(status: int) -> bool:
+    return status in (401, 403, 429) or status >= 500
+
+
 def _known(table: ErrorTable, code: str) -> bool:
     return code in (table.auth | table.rate_limited | table.transient | table.not_found
                     | table.done) or code in table.validation
@@ -213,8 +217,8 @@ def graphql_error(
 ) -> IntegrationError | None:
     """The error a GraphQL ``errors`` list means (the body's, unless ``errors`` is given).
 
-    None when there is no error, when the first error's code says "already done", or when an
-    HTTP error status carries a code ``table`` does not know (the status says more: let the
+    None when there is no error, when the first error's code says "already done", or when a
+    401, 403, 429 or 5xx carries a code ``table`` does not know (that status says more: let the
     status mapping decide). The first error is classified by ``code_of(error)`` (default:
     ``extensions.code``); a validation error names the input field ``field_of(error)`` returns
     (else the table's); the wait of a rate limit is ``Retry-After``, else
@@ -227,7 +231,7 @@ def graphql_error(
     listed = [e if isinstance(e, Mapping) else {"message": str(e)} for e in errors]
     first = listed[0]
     code = (code_of or _extensions_code)(first) or "unknown"
-    if response.status_code >= 400 and not _known(table, code):
+    if _status_says_more(response.status_code) and not _known(table, code):
         return None
     text = str(first.get("message") or code)[:300]
     message = f"{service} {graphql_operation(response)}: {text}"
