@@ -227,3 +227,13 @@ def test_a_base_url_that_is_not_linear_fails_the_health_check(http, linear_conne
     http.post("https://intranet.example.com/graphql", **answer)
     result = check_connection(linear_connection({"base_url": "https://intranet.example.com"}))
     assert (result.get_json()["ok"], result.get_json()["error_class"]) == (False, "upstream")
+
+
+def test_a_cursor_that_comes_back_is_reported_not_followed(http, linear_connection, run_action):
+    page = {"data": {"issues": {"nodes": [ISSUE_DATA],
+                                "pageInfo": {"hasNextPage": True, "endCursor": "c-same"}}}}
+    http.post(API, json=page)
+    r = run_action(linear_connection(), "list_issues", {"page_size": 1, "max_items": 10})
+    assert (r.status_code, r.get_json()["code"]) == (502, "upstream")
+    assert "pagination loop" in r.get_json()["message"]
+    assert len(http.calls) == 2

@@ -202,3 +202,14 @@ def test_a_base_url_that_is_not_monday_fails_the_health_check(http, monday_conne
     http.post("https://intranet.example.com/v2", **answer)
     result = check_connection(monday_connection({"base_url": "https://intranet.example.com"}))
     assert (result.get_json()["ok"], result.get_json()["error_class"]) == (False, "upstream")
+
+
+def test_a_cursor_that_comes_back_is_reported_not_followed(http, monday_connection, run_action):
+    http.post(API, json={"data": {"boards": [{"items_page": {"cursor": "MSw-same",
+                                                             "items": [ITEM_DATA]}}]}})
+    http.post(API, json={"data": {"next_items_page": {"cursor": "MSw-same",
+                                                      "items": [ITEM_DATA]}}})
+    r = run_action(monday_connection(), "get_items", {"board_id": BOARD, "page_size": 1})
+    assert (r.status_code, r.get_json()["code"]) == (502, "upstream")
+    assert "pagination loop" in r.get_json()["message"]
+    assert len(http.calls) == 2
