@@ -91,7 +91,7 @@ MANIFEST = Manifest(
     actions=(
         Action("create_issue", "Create an issue", CreateIssueInput, _ISSUE,
                example={"team_id": _TEAM_ID, "title": "Checkout fails for EU customers",
-                        "description": "Steps:\n1. Add to cart\n2. Pay", "priority": "high",
+                        "description": "Steps:\n1. Add to cart\n2. Pay", "priority": 2,
                         "label_ids": ["f3a7c1d2-9b8e-4d6f-a1c2-3e4f5a6b7c8d"]},
                words=("issue", "ticket", "bug", "task", "file a bug", "open an issue",
                       "create issue", "new ticket")),

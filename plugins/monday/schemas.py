@@ -152,13 +152,36 @@ class _Order(Schema):
     direction = fields.String(load_default="asc", validate=validate.OneOf(("asc", "desc")))
 
 
+class _Each(fields.List):
+    """A list of objects, each loaded with ``schema``. Not ``Nested``: the catalogue's JSON
+    Schema of an input stays self-contained (an array of objects, no ``$ref``)."""
+
+    def __init__(self, schema: type[Schema], **kwargs: Any) -> None:
+        super().__init__(fields.Dict(), **kwargs)
+        self._item = schema
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
+        loaded, errors = [], {}
+        for n, item in enumerate(super()._deserialize(value, attr, data, **kwargs)):
+            try:
+                loaded.append(self._item().load(item))
+            except ValidationError as exc:
+                errors[n] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return loaded
+
+
 class GetItemsInput(Schema):
     board_id = MondayId(required=True)
-    rules = fields.List(fields.Nested(_Rule), validate=validate.Length(min=1, max=20),
-                        metadata={"description": "Only items matching these rules"})
+    rules = _Each(_Rule, validate=validate.Length(min=1, max=20), metadata={
+        "description": "Only items matching these rules: {column_id, compare_value, operator "
+                       "(default any_of), compare_attribute}"})
     match = fields.String(load_default="and", validate=validate.OneOf(("and", "or")),
                           metadata={"description": "Whether every rule or any rule must match"})
-    order_by = fields.List(fields.Nested(_Order), validate=validate.Length(min=1, max=5))
+    order_by = _Each(_Order, validate=validate.Length(min=1, max=5), metadata={
+        "description": "[{column_id, direction: asc or desc}]; __creation_log__ and "
+                       "__last_updated__ order by creation or last update"})
     page_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
     max_items = fields.Integer(load_default=500, validate=validate.Range(min=1, max=10_000),
                                metadata={"description": "Stop after this many items"})

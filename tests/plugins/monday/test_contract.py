@@ -82,3 +82,19 @@ def test_the_health_check_passes_against_the_fake(fake_monday, monday_connection
     r = check_connection(monday_connection())
     assert r.get_json()["ok"] is True, r.get_json()
     assert [_name(s["query"]) for s in fake_monday.requests] == ["HealthCheck"]
+
+
+@pytest.mark.parametrize("action", [a.name for a in MANIFEST.actions])
+def test_the_example_fits_the_catalogue_s_input_schema(action):
+    """The catalogue shows each input as JSON Schema: self-contained, and the example fits."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from atom.integrations.catalogue import json_schema
+
+    spec = MANIFEST.action(action)
+    shown = json_schema(spec.input)
+    assert "$ref" not in json.dumps(shown)
+    errors = list(Draft202012Validator(shown).iter_errors(dict(spec.example)))
+    assert not errors, errors[0].message
