@@ -284,9 +284,95 @@ def verify_notion(req: WebhookRequest, secret: str, tolerance: float, now: float
 
 
 # -- monday ------------------------------------------------------------------------------------
+# A board webhook that an app created (``create_webhook`` with the app's token) is delivered with
+# ``Authorization: <JWT>``, HS256-signed with the app's Signing Secret (lifecycle webhooks use the
+# Client Secret): https://developer.monday.com/apps/docs/integration-authorization. The JWT signs
+# who sent the delivery, NOT its body, and webhooks made with a personal token carry no header
+# at all (refused here: nothing would tell them from a forgery). Claims: accountId, userId, aud
+# (the endpoint), exp, iat, shortLivedToken (a 5-minute API token: never logged or stored).
+#
+# Replay: ``exp`` and ``iat`` are enforced when present (``iat`` within the tolerance window). A
+# token bounded that way yields a replay digest over the token AND the body: a resent (token,
+# body) pair is a replay, while two genuine deliveries in one second (the same claims, so the
+# same token) still differ by their bodies (each has its own ``triggerUuid``). A token with no
+# usable bound yields no digest; deliveries are then de-duplicated by ``triggerUuid`` only. The
+# body is not signed, so a captured token can carry another body until it expires: keep tokens
+# out of logs (the receiver never stores headers).
+_MONDAY_SKEW_S = 30.0
+
+
+def _monday_number(claims: Mapping[str, Any], name: str) -> float | None:
+    import math
+
+    value = claims.get(name)
+    if value is None:
+        return None
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value)):
+        raise SignatureError(f"monday JWT claim {name} is not a finite number")
+    return float(value)
+
+
+@scheme("monday_jwt")
+def verify_monday_jwt(req: WebhookRequest, secret: str, tolerance: float, now: float) -> str | None:
+    """``Authorization: [Bearer ]<JWT>`` = HS256(signing secret); ``exp``/``nbf``/``iat`` and an
+    endpoint ``aud`` are checked when present."""
+    from urllib.parse import urlsplit
+
+    import jwt  # pyjwt (imported here: this section is the monday scheme's only)
+
+    raw = require(req.headers, "Authorization").strip()
+    token = raw[7:].strip() if raw[:7].lower() == "bearer " else raw
+    if not 0 < len(token) <= 8192:
+        raise SignatureError("malformed monday JWT")
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={
+            "verify_signature": True, "verify_exp": False, "verify_nbf": False,
+            "verify_iat": False, "verify_aud": False, "verify_iss": False})
+    except jwt.InvalidTokenError as exc:
+        raise SignatureError(f"monday JWT rejected ({type(exc).__name__})") from None
+    exp, nbf, iat = (_monday_number(claims, n) for n in ("exp", "nbf", "iat"))
+    if exp is not None and now > exp + _MONDAY_SKEW_S:
+        raise SignatureError("monday JWT expired (replay?)")
+    if nbf is not None and now < nbf - _MONDAY_SKEW_S:
+        raise SignatureError("monday JWT not valid yet")
+    if iat is not None and abs(now - iat) > tolerance:
+        raise SignatureError("monday JWT issued outside the tolerance window (replay?)")
+    aud = claims.get("aud")
+    if isinstance(aud, str) and aud.startswith(("https://", "http://")):
+        # Only the path: a proxy in front of ATOM may change the scheme and host it sees.
+        if urlsplit(aud).path.rstrip("/") != urlsplit(req.url).path.rstrip("/"):
+            raise SignatureError("monday JWT was issued for another endpoint")
+    bounded = iat is not None or (exp is not None and exp - now <= 2 * tolerance)
+    if not bounded:
+        return None
+    return hashlib.sha256(token.encode() + b"." + hashlib.sha256(req.body).digest()).hexdigest()
 
 
 # -- linear ------------------------------------------------------------------------------------
+# https://linear.app/developers/webhooks: ``Linear-Signature`` = hex(HMAC-SHA256(secret, raw
+# body)); the body's ``webhookTimestamp`` (Unix ms) is signed with it and must be within a
+# minute of now (Linear's advice; the receiver's tolerance applies when it is shorter). The
+# timestamp is checked only after the signature, so an unsigned body is never parsed.
+_LINEAR_WINDOW_S = 60.0
+
+
+@scheme("linear_sha256")
+def verify_linear(req: WebhookRequest, secret: str, tolerance: float, now: float) -> str:
+    """``Linear-Signature: hex(HMAC-SHA256(secret, body))`` with ``webhookTimestamp`` (ms) in
+    the body within 60 s."""
+    import json
+    import math
+
+    expected = check(hmac_hex(secret, req.body), require(req.headers, "Linear-Signature").strip())
+    try:
+        stamp = json.loads(req.body).get("webhookTimestamp")
+    except (ValueError, AttributeError):
+        raise SignatureError("the body is not a JSON object") from None
+    if isinstance(stamp, bool) or not isinstance(stamp, (int, float)) or not math.isfinite(stamp):
+        raise SignatureError("missing webhookTimestamp")
+    check_age(str(int(stamp)), min(tolerance, _LINEAR_WINDOW_S), now, unit=1000.0)
+    return expected
 
 
 # -- gitlab ------------------------------------------------------------------------------------
