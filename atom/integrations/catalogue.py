@@ -17,7 +17,9 @@ from atom.integrations.registry import Registry
 
 @lru_cache(maxsize=1)
 def _converter() -> Any:
-    plugin = MarshmallowPlugin()
+    # A resolver that names no schema makes apispec inline nested schemas: a catalogue entry's
+    # input_schema stands alone (no $ref to components it does not carry).
+    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)
     APISpec("atom", "1", "3.0.3", plugins=[plugin])
     return plugin.converter
 

@@ -80,6 +80,13 @@ def assert_prism_accepted(response) -> None:
     import json
 
     raw = response.headers.get("sl-violations")
+    if raw and raw.startswith("Too many violations!"):
+        # Prism truncates a long list (not JSON then): its placeholder answers produce those,
+        # and they are of the response; a request violation would be named in it, and would
+        # not be answered 2xx.
+        assert '"location":["request"' not in raw, f"Prism rejected the request: {raw[:500]}"
+        assert response.status_code < 400
+        return
     # Prism also lists problems of its own example responses; only the request's count.
     violations = [v for v in json.loads(raw or "[]") if (v.get("location") or [""])[0] == "request"]
     assert not violations, f"Prism rejected the request: {violations}"

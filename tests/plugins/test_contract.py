@@ -4,6 +4,7 @@ Parametrised over the entry-point group, so a new plugin is checked without edit
 """
 from __future__ import annotations
 
+import json
 import re
 from importlib.metadata import entry_points
 
@@ -173,6 +174,7 @@ def test_the_catalogue_entry_has_json_schemas(manifest):
     for action in entry["actions"]:
         assert action["input_schema"]["type"] == "object"
         assert action["input_schema"]["example"] == action["example"]
+        assert "$ref" not in json.dumps(action["input_schema"]), "the schema stands alone"
         assert action["output_schema"]["type"] == "object"
     for name in manifest.secret_fields():
         assert entry["credentials_schema"]["properties"][name]["writeOnly"] is True

@@ -265,7 +265,10 @@ def test_at_least_fifteen_templates_are_listed_with_the_product_examples(api):
         assert isinstance(t["available"], bool)
         assert t["available"] == (not t["missing_integrations"])
     assert templates["salesforce_lead_to_asana"]["available"] is False  # not installed here
-    assert "salesforce" in templates["salesforce_lead_to_asana"]["missing_integrations"]
+    assert templates["salesforce_lead_to_asana"]["missing_integrations"] == ["salesforce"]
+    # Trello, Google Calendar and Notion are in the catalogue: these templates are available.
+    for name in ("meeting_to_trello_and_slack", "slack_to_notion_sync"):
+        assert templates[name]["available"] is True, templates[name]
 
 
 def test_every_available_template_instantiates_into_a_valid_workflow(app, api):
