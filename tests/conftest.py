@@ -2,6 +2,8 @@
 the three roles, and helpers to create connections."""
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,21 +19,41 @@ from atom.state import get_state
 TEST_KEY = Fernet.generate_key().decode()
 
 
+BASE_SETTINGS = {"ENCRYPTION_KEY": TEST_KEY, "SECRET_KEY": "test-secret-long-enough-for-production-32"}
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory) -> Path:
+    """A SQLite database migrated to head once per test process; each test gets a copy (the
+    migrations take a third of a second, a copy a few milliseconds)."""
+    path = tmp_path_factory.mktemp("template") / "atom.db"
+    app = create_app({**BASE_SETTINGS, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    get_state(app).recorder.close()
+    return path
+
+
 @pytest.fixture
-def app_factory(tmp_path):
-    """Build apps on a fresh database; keyword arguments become config."""
+def app_factory(tmp_path, migrated_db):
+    """Build apps on a fresh database (a copy of the migrated template; a second app of the
+    same test opens the same database, as a restarted process would); keyword arguments
+    become config."""
     apps = []
+    default_db = tmp_path / "atom.db"
 
     def make(**config: Any):
-        settings = {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'atom.db'}",
-            "ENCRYPTION_KEY": TEST_KEY,
-            "SECRET_KEY": "test-secret-long-enough-for-production-32",
-        }
+        settings = {**BASE_SETTINGS, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{default_db}"}
         settings.update(config)
+        fresh = (settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{default_db}"
+                 and not default_db.exists())
+        if fresh:
+            shutil.copyfile(migrated_db, default_db)
         app = create_app(settings)
-        with app.app_context():
-            upgrade()
+        if not fresh:
+            with app.app_context():
+                upgrade()
         apps.append(app)
         return app
 

@@ -74,7 +74,7 @@ MANIFEST = Manifest(
                idempotent=True, read_only=True,
                description="One page; pass next_after back as after for the next one."),
         Action("create_deal", "Create a deal", CreateDealInput, _RECORD,
-               example={"dealname": "Acme renewal", "amount": "52000"}, words=("new deal", "opportunity", "create deal"),
+               example={"dealname": "Acme renewal", "amount": 52000}, words=("new deal", "opportunity", "create deal"),
                description="Optionally associated with a contact."),
         Action("list_deals", "List deals", ListDealsInput, listing("deals", _RECORD),
                example={"max_results": 10}, words=("deals", "pipeline", "opportunities"),

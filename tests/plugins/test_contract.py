@@ -175,6 +175,8 @@ def test_the_catalogue_entry_has_json_schemas(manifest):
         assert action["input_schema"]["type"] == "object"
         assert action["input_schema"]["example"] == action["example"]
         assert "$ref" not in json.dumps(action["input_schema"]), "the schema stands alone"
+        errors = list(Draft202012Validator(action["input_schema"]).iter_errors(action["example"]))
+        assert not errors, f"{action['name']}: the example does not fit the shown input schema"
         assert action["output_schema"]["type"] == "object"
     for name in manifest.secret_fields():
         assert entry["credentials_schema"]["properties"][name]["writeOnly"] is True
