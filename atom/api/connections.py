@@ -1,12 +1,15 @@
 """Connections: CRUD, connection test, and running one action ("test this step")."""
 from __future__ import annotations
 
+from flask import jsonify
 from flask import request
 from flask_smorest import Blueprint
+from marshmallow import Schema
 from marshmallow import fields
 
 from atom.api.auth import actor
 from atom.api.auth import authenticate
+from atom.api.auth import require
 from atom.api.errors import ApiError
 from atom.api.errors import error_response
 from atom.api.openapi import json_body
@@ -26,6 +29,7 @@ from atom.integrations.connections import delete_connection
 from atom.integrations.connections import present
 from atom.integrations.connections import update_connection
 from atom.models import Connection
+from atom.models import audit
 from atom.state import get_state
 
 blp = Blueprint("connections", __name__, url_prefix="/api/v2/connections",
@@ -103,6 +107,37 @@ def delete(query, conn_id: int):
             errors={"workflows": [f"{w['name']} (workflow {w['id']})" for w in exc.workflows]},
             workflows=exc.workflows)
     return ""
+
+
+class RevealedSecret(Schema):
+    field = fields.String(metadata={"description": "the credential field holding it"})
+    value = fields.String(metadata={"description": "the secret, as the vendor handed it over"})
+
+
+@blp.route("/<id:conn_id>/webhook-secret/reveal", methods=["POST"])
+@blp.response(200, RevealedSecret)
+def reveal_webhook_secret(conn_id: int):
+    """Show (admin) a webhook secret the vendor handed to ATOM in its handshake, for the user to
+    paste back into the vendor's settings (Notion's verification token). Audited; only for
+    integrations whose manifest says the secret is handed over; never an outbound credential."""
+    principal = require("admin")
+    conn = _get(conn_id)
+    spec = get_state().registry.get(conn.integration).manifest.webhook
+    if spec is None or not spec.handed_over:
+        raise ApiError(422, f"{conn.integration} connections have no handed-over webhook secret",
+                       errors={"integration": ["its webhook secret is not handed over by the "
+                                               "vendor, so it is never shown"]})
+    value = get_state().vault.decrypt(conn.credentials_encrypted).get(spec.secret_field)
+    if not value:
+        raise ApiError(409, f"connection {conn_id} has not received its webhook secret yet: "
+                            "subscribe the hook URL at the vendor first",
+                       errors={spec.secret_field: ["not received yet"]})
+    audit.record(principal.name, "connection.webhook_secret_revealed", f"connection:{conn.id}",
+                 field=spec.secret_field)
+    db.session.commit()
+    response = jsonify({"field": spec.secret_field, "value": value})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blp.route("/<id:conn_id>/test", methods=["POST"])

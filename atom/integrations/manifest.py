@@ -214,6 +214,10 @@ class WebhookSpec:
     scheme: str
     secret_field: str
     delivery_header: str | None = None
+    # The vendor hands the secret to ATOM in its handshake and the user must paste it back into
+    # the vendor's settings to finish (Notion's verification_token): an admin may reveal it once
+    # adopted (POST /api/v2/connections/<id>/webhook-secret/reveal, audited).
+    handed_over: bool = False
 
 
 @dataclass(frozen=True, eq=False)

@@ -136,7 +136,10 @@ MANIFEST = Manifest(
         Trigger("comment_created", "Comment added", COMMENT_CREATED, _EVENT,
                 words=("new comment", "someone comments", "comment added")),
     ),
-    webhook=WebhookSpec(scheme="notion_sha256", secret_field="webhook_secret"),
+    # Notion posts the verification_token to the hook URL and waits for the user to paste it
+    # into the integration's Webhooks tab: an admin reveals it with
+    # POST /api/v2/connections/<id>/webhook-secret/reveal.
+    webhook=WebhookSpec(scheme="notion_sha256", secret_field="webhook_secret", handed_over=True),
     contract=Contract("openapi", "notion.json",
                       notes="Notion's own partial spec (makenotion/notion-mcp-server): it has no "
                             "security schemes, types page children as strings, accepts only "

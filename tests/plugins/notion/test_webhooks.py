@@ -224,3 +224,33 @@ def test_a_new_page_starts_the_workflow_that_reads_it(app, client, keys, conn, f
     again = client.post(f"/hooks/notion/{conn['id']}", data=raw, headers=signed(raw))
     assert again.get_json()["executions"] == []
 
+
+
+def test_an_admin_reveals_the_handed_over_token_to_paste_into_notion(app, client, keys,
+                                                                     notion_connection,
+                                                                     create_connection):
+    """Notion waits for the user to paste the verification token back; only an admin sees it,
+    the reveal is audited, and no other integration's secret can be revealed this way."""
+    conn = notion_connection(webhook_secret=None)
+    url = f"/api/v2/connections/{conn['id']}/webhook-secret/reveal"
+    early = client.post(url, headers=keys["admin"])
+    assert early.status_code == 409 and "webhook_secret" in early.get_json()["errors"]
+    token = "secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl"
+    client.post(f"/hooks/notion/{conn['id']}", json={"verification_token": token})
+    for role in ("viewer", "editor"):
+        assert client.post(url, headers=keys[role]).status_code == 403
+    shown = client.post(url, headers=keys["admin"])
+    assert shown.status_code == 200
+    assert shown.get_json() == {"field": "webhook_secret", "value": token}
+    assert shown.headers["Cache-Control"] == "no-store"
+    with app.app_context():
+        from atom.extensions import db
+        from atom.models import AuditEvent
+
+        (event,) = db.session.scalars(db.select(AuditEvent).filter_by(
+            action="connection.webhook_secret_revealed")).all()
+        assert event.subject == f"connection:{conn['id']}" and token not in str(event.detail)
+    slack = create_connection("slack", {}, {"token": "xoxb-1-2-abc", "signing_secret": "s3cret"})
+    other = client.post(f"/api/v2/connections/{slack['id']}/webhook-secret/reveal",
+                        headers=keys["admin"])
+    assert other.status_code == 422 and "s3cret" not in other.get_data(as_text=True)
