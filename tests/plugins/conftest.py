@@ -93,6 +93,20 @@ def assert_prism_accepted(response) -> None:
 
 
 @pytest.fixture
+def sent_to_prism(prism_url):
+    """Every request to Prism (the test module's ``prism_url`` fixture) passes through and is
+    recorded with Prism's answer, for its ``sl-violations`` (assert_prism_accepted)."""
+    import re
+
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            rsps.add(responses.PassthroughResponse(method, re.compile(re.escape(prism_url))))
+        yield rsps.calls
+
+
+@pytest.fixture
 def run_action(client, keys):
     """POST an action run through the API, as a user would."""
     def run(conn: dict, action: str, body: dict):

@@ -6,11 +6,9 @@ a 2xx with no request ``sl-violations`` means the spec accepts it.
 """
 from __future__ import annotations
 
-import re
 
 import pytest
 import requests
-import responses
 
 from plugins.trello.manifest import MANIFEST
 from tests.plugins.conftest import assert_prism_accepted
@@ -71,15 +69,6 @@ def prism_url(prism):
 def prism_trello(prism_url, trello_connection):
     return trello_connection({"base_url": prism_url, "max_attempts": 1,
                               "rate_limit_per_second": 100, "rate_limit_burst": 100})
-
-
-@pytest.fixture
-def sent_to_prism(prism_url):
-    """Every request to Prism, passed through and recorded with Prism's answer."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        for method in ("GET", "POST", "PUT", "DELETE"):
-            rsps.add(responses.PassthroughResponse(method, re.compile(re.escape(prism_url) + ".*")))
-        yield rsps.calls
 
 
 def test_every_action_has_a_contract_case():
