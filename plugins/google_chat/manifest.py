@@ -7,7 +7,6 @@ from atom.integrations.manifest import Action
 from atom.integrations.manifest import AuthScheme
 from atom.integrations.manifest import Contract
 from atom.integrations.manifest import Manifest
-from atom.integrations.manifest import OAuth2Spec
 from atom.integrations.manifest import Poll
 from atom.integrations.manifest import RateLimit
 from atom.integrations.manifest import Trigger
@@ -24,6 +23,7 @@ from plugins.google_chat.schemas import ListSpacesInput
 from plugins.google_chat.schemas import NewMessageParams
 from plugins.google_chat.schemas import SendMessageInput
 from plugins.google_chat.schemas import UpdateMessageInput
+from plugins.google_common import google_oauth2
 
 _SCOPES = "https://www.googleapis.com/auth/"
 _MESSAGE = obj(required=("name",), name=STR, space=STR, thread=maybe(STR), thread_reply=BOOL,
@@ -50,11 +50,7 @@ MANIFEST = Manifest(
     # webhook needs no signer, and the contract connection (OAuth2) runs every action.
     auth=AuthScheme(
         kind="oauth2", fields=GoogleChatCredentials,
-        oauth2=OAuth2Spec(
-            authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
-            token_url="https://oauth2.googleapis.com/token",
-            scopes=(_SCOPES + "chat.messages", _SCOPES + "chat.spaces.readonly"),
-            authorize_params={"access_type": "offline", "prompt": "consent"})),
+        oauth2=google_oauth2(_SCOPES + "chat.messages", _SCOPES + "chat.spaces.readonly")),
     integration="plugins.google_chat.integration:GoogleChatIntegration",
     base_url="https://chat.googleapis.com",
     aliases=("gchat", "hangouts chat", "google chat space", "google hangouts chat"),
