@@ -22,6 +22,7 @@ from atom.api.errors import error_response
 from atom.engine.triggers import claim_receipt
 from atom.engine.chains import ExecutionRefused
 from atom.engine.chains import inbound as inbound_chain
+from atom.engine.polling import poll_soon
 from atom.engine.triggers import dispatch_events
 from atom.extensions import db
 from atom.integrations.base import Handshake
@@ -123,6 +124,10 @@ def _answer_handshake(state, conn: Connection, manifest, integ, handshake: Hands
         db.session.commit()
         logger.info("%s connection %s adopted the webhook secret of its handshake",
                     conn.integration, conn.id)
+    if handshake.poll_now:
+        moved = poll_soon(conn.id, handshake.poll_now)
+        logger.info("%s connection %s: push notification, %d poll(s) due now",
+                    conn.integration, conn.id, moved)
     body = handshake.body
     if body is None or isinstance(body, (bytes, str)):
         response = Response(body or b"", status=handshake.status,

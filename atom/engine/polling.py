@@ -813,3 +813,18 @@ def present(cursor: PollCursor, conn: Connection | None, sub: Subscription | Non
         "items_fired": cursor.items_fired or 0,
         "created_at": isoformat(cursor.created_at),
     }
+
+
+def poll_soon(connection_id: int, triggers: tuple[str, ...] = ()) -> int:
+    """Make a connection's poll cursors (of ``triggers``, or all) due now: a verified push
+    notification (Google Calendar's) says something changed and carries no data. A cursor
+    backing off after failures keeps its wait. Returns how many were moved."""
+    stmt = (db.update(PollCursor)
+            .where(PollCursor.connection_id == connection_id,
+                   PollCursor.consecutive_failures == 0,
+                   PollCursor.primed_at.is_not(None)))
+    if triggers:
+        stmt = stmt.where(PollCursor.trigger.in_(triggers))
+    moved = db.session.execute(stmt.values(next_poll_at=utcnow())).rowcount
+    db.session.commit()
+    return moved

@@ -47,12 +47,14 @@ class Handshake:
     vendor signs nothing yet): echo a challenge, or adopt the secret it hands over.
 
     ``secret`` is stored as the connection's webhook secret only while it has none (Asana's
-    ``X-Hook-Secret``)."""
+    ``X-Hook-Secret``). ``poll_now`` names poll triggers of the connection to poll at once: a
+    verified push that carries no data (Google Calendar's ``exists``) says something changed."""
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     secret: str | None = None
+    poll_now: tuple[str, ...] = ()
 
 
 @dataclass

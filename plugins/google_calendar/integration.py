@@ -211,7 +211,7 @@ class GoogleCalendarIntegration(Integration):
         gets 200: ``sync`` (the channel was opened) and ``exists``/``not_exists`` (something
         changed; the notification says no more). Any other request goes on to the receiver's
         verification, which refuses it. The changes themselves reach workflows through the
-        event triggers' incremental sync.
+        event triggers' incremental sync, which ``exists``/``not_exists`` make due at once.
         """
         state = req.headers.get("X-Goog-Resource-State")
         if state not in ("sync", "exists", "not_exists"):
@@ -220,9 +220,10 @@ class GoogleCalendarIntegration(Integration):
             verify("google_channel_token", req, self.webhook_secret())
         except SignatureError:
             return None
-        # TODO(poll): for exists/not_exists, ask the scheduler to poll this connection's
-        # event triggers now instead of at their next interval.
-        return Handshake(status=200)
+        if state == "sync":
+            return Handshake(status=200)
+        # Something changed: the event triggers' incremental sync runs now, not at its interval.
+        return Handshake(status=200, poll_now=tuple(t.name for t in self.manifest.poll_triggers()))
 
     def parse_webhook(self, req: WebhookRequest, payload: Any) -> list[InboundEvent]:
         """Push notifications carry no events (see :meth:`webhook_handshake`)."""

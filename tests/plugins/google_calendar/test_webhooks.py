@@ -167,3 +167,32 @@ def test_stop_watch_closes_a_channel_and_a_closed_one_too(fake_calendar, conn, r
         assert r.get_json()["output"] == {"id": "chan-1", "stopped": True}
     assert json.loads(fake_calendar.calls[0].request.body) == {"id": "chan-1",
                                                                "resourceId": "o3hgv1538sdjfh"}
+
+
+def test_a_change_notification_makes_the_event_triggers_poll_now(app, deliver, conn):
+    """``exists`` carries no data: the connection's primed event-trigger cursors become due at
+    once (not at their next interval); a forged notification moves nothing."""
+    from datetime import timedelta
+
+    from atom.models import PollCursor
+    from atom.models.base import utcnow
+
+    later = utcnow() + timedelta(hours=1)
+    with app.app_context():
+        for trigger in ("event_created", "event_cancelled"):
+            db.session.add(PollCursor(connection_id=conn["id"], trigger=trigger,
+                                      params_hash="0" * 64, params={}, cursor="{}",
+                                      primed_at=utcnow(), next_poll_at=later))
+        db.session.commit()
+
+    def due() -> list[bool]:
+        with app.app_context():
+            return [c.next_poll_at <= utcnow() for c in db.session.scalars(
+                db.select(PollCursor).order_by(PollCursor.id))]
+
+    assert deliver(notification("exists", token="forged-token")).status_code == 401
+    assert deliver(notification("sync")).status_code == 200
+    assert due() == [False, False]
+    assert deliver(notification("exists", number=2)).status_code == 200
+    assert due() == [True, True]
+    assert stored(app) == []
