@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from atom.integrations.runtime import oauth_url
 from atom.integrations.runtime import settings_schema
@@ -30,6 +31,8 @@ def test_every_action_runs_its_example_against_the_fake(fake_gitlab, gitlab_conn
     for action in MANIFEST.actions:
         r = run_action(conn, action.name, dict(action.example))
         assert r.status_code == 200, (action.name, r.get_json())
+        errors = list(Draft202012Validator(dict(action.output)).iter_errors(r.get_json()["output"]))
+        assert not errors, (action.name, errors[0].message)
     assert {r.path for r in fake_gitlab.requests} >= {
         f"{ENCODED}/issues", f"{ENCODED}/issues/23", f"{ENCODED}/issues/23/notes",
         f"{ENCODED}/merge_requests/1/notes", "/projects", f"{ENCODED}/merge_requests",

@@ -250,3 +250,26 @@ def test_the_catalogue_describes_the_plugin(client, keys):
         "deal_created", "deal_updated", "deal_deleted"]
     assert client.get("/api/v2/integrations/hub spot",
                       headers=keys["viewer"]).get_json()["name"] == "hubspot"
+
+
+def test_every_example_runs_against_the_fake_and_fits_its_output_schema(connect, run, hubspot):
+    """The manifest's examples are inputs HubSpot accepts: run against the stateful fake (which
+    follows the public reference), each answers 200 with an output its schema describes."""
+    from jsonschema import Draft202012Validator
+
+    # The records the examples name (contact 1246965, ada@example.com) exist, as they would.
+    hubspot.records["contacts"]["1246965"] = {
+        "id": "1246965", "properties": {"email": "ada@example.com", "firstname": "Ada"},
+        "createdAt": "2024-06-12T10:15:30.512Z", "updatedAt": "2024-06-12T10:15:30.512Z",
+        "archived": False}
+    conn = connect()
+    for action in MANIFEST.actions:
+        if action.name == "create_contact":
+            continue  # its example's email is taken by the record above: run on its own below
+        status, body = run(conn, action.name, dict(action.example))
+        assert status == 200, (action.name, body)
+        errors = list(Draft202012Validator(dict(action.output)).iter_errors(body["output"]))
+        assert not errors, (action.name, errors[0].message)
+    del hubspot.records["contacts"]["1246965"]
+    status, body = run(conn, "create_contact", dict(MANIFEST.action("create_contact").example))
+    assert status == 200, body

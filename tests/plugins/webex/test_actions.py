@@ -4,6 +4,7 @@ paging, and input validation before anything is sent."""
 from __future__ import annotations
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from plugins.webex.manifest import MANIFEST
 from tests.plugins.webex.conftest import WEBHOOK_SECRET
@@ -43,6 +44,8 @@ def test_every_example_runs_against_the_fake(webex, connect, run_action):
     for action in MANIFEST.actions:
         r = run_action(conn, action.name, dict(action.example))
         assert r.status_code == 200, (action.name, r.get_json())
+        errors = list(Draft202012Validator(dict(action.output)).iter_errors(r.get_json()["output"]))
+        assert not errors, (action.name, errors[0].message)
 
 
 def test_send_message_to_a_room_in_markdown(webex, connect, run_action):
