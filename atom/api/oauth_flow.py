@@ -41,10 +41,10 @@ from atom.integrations.connections import create_connection
 from atom.integrations.connections import update_connection
 from atom.integrations.errors import ValidationFailed
 from atom.integrations.manifest import Manifest
+from atom.integrations.oauth_store import OAuthClientApp
+from atom.integrations.oauth_store import oauth_url
 from atom.integrations.redaction import LIVE
-from atom.integrations.runtime import OAuthClientApp
 from atom.integrations.runtime import credentials_schema
-from atom.integrations.runtime import oauth_url
 from atom.integrations.runtime import settings_schema
 from atom.integrations.vault import MASK
 from atom.models import ApiKey

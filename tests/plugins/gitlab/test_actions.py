@@ -7,7 +7,7 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from atom.integrations.runtime import oauth_url
+from atom.integrations.oauth_store import oauth_url
 from atom.integrations.runtime import settings_schema
 from plugins.gitlab.manifest import MANIFEST
 from tests.plugins.gitlab.conftest import GITLAB

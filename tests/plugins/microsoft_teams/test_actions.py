@@ -336,7 +336,7 @@ def test_the_tenant_setting_defaults_to_organizations_and_is_validated(client, k
 
 
 def test_the_token_url_is_formatted_with_the_tenant():
-    from atom.integrations.runtime import oauth_url
+    from atom.integrations.oauth_store import oauth_url
     from plugins.microsoft_teams.manifest import MANIFEST
 
     assert oauth_url(MANIFEST.auth.oauth2.token_url, {"tenant": "organizations"}) == \
