@@ -91,6 +91,7 @@ def test_create_operations_link_to_the_operations_on_what_they_created(client):
         "#/paths/~1api~1v2~1connections~1{conn_id}/patch",
         "#/paths/~1api~1v2~1connections~1{conn_id}/delete",
         "#/paths/~1api~1v2~1connections~1{conn_id}~1test/post",
+        "#/paths/~1api~1v2~1connections~1{conn_id}~1webhook-secret~1reveal/post",
     }
     assert all(link["parameters"] == {"conn_id": "$response.body#/id"} for link in links.values())
     workflow = spec["paths"]["/api/v2/ai-workflows"]["post"]["responses"]["201"]["links"]
