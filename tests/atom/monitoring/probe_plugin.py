@@ -42,6 +42,8 @@ class ProbeIntegration(Integration):
     def lookup(self, data: dict[str, Any]) -> dict[str, Any]:
         return {"status": self.http.get(f"/lookup/{data['key']}").status_code}
 
+    find = fetch = lookup
+
 
 MANIFEST = Manifest(
     slug="probe",
@@ -53,6 +55,11 @@ MANIFEST = Manifest(
     integration="tests.atom.monitoring.probe_plugin:ProbeIntegration",
     actions=(
         Action("ping", "Ping", Empty, {"type": "object", "properties": {"status": {}}}, {}, idempotent=True, read_only=True),
-        Action("lookup", "Look up", LookupInput, {"type": "object", "properties": {"status": {}}}, {}, idempotent=True, read_only=True),
+        Action("lookup", "Look up", LookupInput, {"type": "object", "properties": {"status": {}}},
+               {"key": "abc"}, idempotent=True, read_only=True),
+        Action("find", "Find", LookupInput, {"type": "object", "properties": {"status": {}}},
+               {}, idempotent=True, read_only=True),
+        Action("fetch", "Fetch", LookupInput, {"type": "object", "properties": {"status": {}}},
+               {"key": "gone"}, idempotent=True, read_only=True),
     ),
 )

@@ -36,6 +36,8 @@ def test_atom_test_writes_json_and_html_reports(runner, connect, create_connecti
     service.always("/ping", reply(200, {}))
     service.always("/slow", reply(200, {}, delay=1.2))
     service.always("/denied", reply(401, {}))
+    service.always("/lookup/abc", reply(200, {}))
+    service.always("/lookup/gone", reply(404, {}))  # the example's id is not in this account
     create_connection("probe", {"base_url": service.url}, label="probe <one>")
     connect("/slow", label="slow one")
     connect("/denied", label="denied one")
@@ -51,7 +53,11 @@ def test_atom_test_writes_json_and_html_reports(runner, connect, create_connecti
     probe = next(c for c in report["connections"] if c["integration"] == "probe")
     actions = {a["name"]: a for a in probe["actions"]}
     assert actions["ping"]["status"] == "passed"
-    assert actions["lookup"]["status"] == "skipped" and "key" in actions["lookup"]["message"]
+    # No input loads empty: each runs with its example, when that loads.
+    assert actions["lookup"]["status"] == "passed"
+    assert actions["find"]["status"] == "skipped" and "key" in actions["find"]["message"]
+    assert actions["fetch"]["status"] == "skipped"
+    assert "does not know the example" in actions["fetch"]["message"]
     http_recs = report["integrations"]["http"]["recommendations"]
     assert any("re-authorise" in r for r in http_recs)
     assert any("took" in r and "slow" in r for r in http_recs)
@@ -62,7 +68,10 @@ def test_atom_test_writes_json_and_html_reports(runner, connect, create_connecti
     assert "2 health check(s) passed, 1 failed" in result.output
 
 
-def test_atom_test_exits_0_when_everything_passes(runner, connect, tmp_path):
+def test_atom_test_exits_0_when_everything_passes(runner, connect, service, tmp_path):
+    # The http plugin's read-only `get` runs its example (GET /status): a real server that has
+    # no such path answers 404, which skips the action rather than failing it.
+    service.always("/status", reply(404, {}))
     connect("/health")
     result = runner.invoke(main, ["test", "--json", str(tmp_path / "r.json")])
     assert result.exit_code == 0, result.output
