@@ -107,6 +107,21 @@ def sent_to_prism(prism_url):
 
 
 @pytest.fixture
+def live(app):
+    """The live integration of a connection (its JSON), as the runtime builds it for the
+    scheduler's poller."""
+    from atom.extensions import db
+    from atom.models import Connection
+    from atom.state import get_state
+
+    def get(conn: dict):
+        with app.app_context():
+            return get_state(app).runtime.integration(db.session.get(Connection, conn["id"]))
+
+    return get
+
+
+@pytest.fixture
 def run_action(client, keys):
     """POST an action run through the API, as a user would."""
     def run(conn: dict, action: str, body: dict):

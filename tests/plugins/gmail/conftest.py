@@ -13,9 +13,6 @@ from typing import Any
 import pytest
 import responses
 
-from atom.extensions import db
-from atom.models import Connection
-from atom.state import get_state
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GMAIL = "https://gmail.googleapis.com/gmail/v1/users/me"
@@ -48,13 +45,3 @@ def gmail_connection(create_connection):
         return create_connection("gmail", settings or {}, {"access_token": TOKEN, **credentials})
 
     return make
-
-
-@pytest.fixture
-def live(app):
-    """The live integration of a connection, as the scheduler's poller gets it."""
-    def get(conn: dict):
-        with app.app_context():
-            return get_state(app).runtime.integration(db.session.get(Connection, conn["id"]))
-
-    return get

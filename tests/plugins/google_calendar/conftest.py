@@ -10,9 +10,6 @@ from typing import Any
 import pytest
 import responses
 
-from atom.extensions import db
-from atom.models import Connection
-from atom.state import get_state
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CAL = "https://www.googleapis.com/calendar/v3"
@@ -40,13 +37,3 @@ def calendar_connection(create_connection):
                                  {"access_token": TOKEN, **credentials})
 
     return make
-
-
-@pytest.fixture
-def live(app):
-    """The live integration of a connection, as the scheduler's poller gets it."""
-    def get(conn: dict):
-        with app.app_context():
-            return get_state(app).runtime.integration(db.session.get(Connection, conn["id"]))
-
-    return get

@@ -6,9 +6,6 @@ from __future__ import annotations
 import pytest
 import responses
 
-from atom.extensions import db
-from atom.models import Connection
-from atom.state import get_state
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 TOKEN = "eyJ0eXAiOiJKV1QiLCJub25jZSI6Imdyb3VwLXRva2VuIn0.teams-access-token-0123456789"
@@ -34,13 +31,3 @@ def teams_connection(create_connection):
         return create_connection("microsoft_teams", settings or {}, creds)
 
     return make
-
-
-@pytest.fixture
-def live(app):
-    """The live integration of a connection (its JSON), as the runtime builds it."""
-    def integration(conn: dict):
-        with app.app_context():
-            return get_state(app).runtime.integration(db.session.get(Connection, conn["id"]))
-
-    return integration

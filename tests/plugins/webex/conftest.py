@@ -5,9 +5,6 @@ from __future__ import annotations
 import pytest
 import responses
 
-from atom.extensions import db
-from atom.models import Connection
-from atom.state import get_state
 from tests.plugins.webex.fake_webex import TOKEN
 from tests.plugins.webex.fake_webex import FakeWebex
 
@@ -49,12 +46,3 @@ def webex_connection(create_connection):
         return create_connection("webex", settings or {}, creds)
 
     return make
-
-
-@pytest.fixture
-def live(app):
-    def integration(conn: dict):
-        with app.app_context():
-            return get_state(app).runtime.integration(db.session.get(Connection, conn["id"]))
-
-    return integration
