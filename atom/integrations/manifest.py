@@ -21,6 +21,11 @@ CATEGORIES = (
     "developer",
     "finance",
     "productivity",
+    "identity",
+    "hr",
+    "ai",
+    "cloud",
+    "analytics",
     "generic",
 )
 AUTH_KINDS = ("none", "api_key", "basic", "bearer", "oauth2", "custom")
