@@ -13,6 +13,7 @@ from typing import Any
 import requests
 
 from atom.integrations import auth as auth_mod
+from atom.integrations import files
 from atom.integrations.errors import ValidationFailed
 from atom.integrations.http import IntegrationClient
 from atom.integrations.http import default_raise_for_response
@@ -83,6 +84,12 @@ class Integration:
         """The service's base URL: the connection's ``base_url`` setting, else the manifest's."""
         return self.connection.settings.get("base_url") or self.manifest.base_url or ""
 
+    def extra_origins(self) -> list[str]:
+        """More base URLs this connection's credentials may be sent to, besides ``base_url``
+        (Dropbox's content host, Box's upload host). Each should come from a settings field
+        flagged ``destination``, so that moving it needs the secrets re-entered."""
+        return []
+
     def default_headers(self) -> dict[str, str]:
         return {}
 
@@ -119,6 +126,23 @@ class Integration:
         if self.manifest.action(action) is None:
             raise ValidationFailed(f"{self.manifest.slug} has no action {action!r}")
         return getattr(self, action)(data)
+
+    # -- files (atom.integrations.files) ---------------------------------------------------
+
+    def open_file(self, file_id: str) -> files.FileStream:
+        """Open a file of this service for reading in chunks (a streamed download)."""
+        raise ValidationFailed(f"{self.manifest.display_name} cannot read files",
+                               details={"source_file_id": ["this service has no files to read"]})
+
+    def save_file(self, stream: files.FileStream, folder_id: str | None, name: str) -> Any:
+        """Write ``stream`` as a new file named ``name`` in ``folder_id`` (None: the root),
+        reading it chunk by chunk, and return the new file as the manifest describes files."""
+        raise ValidationFailed(f"{self.manifest.display_name} cannot save files")
+
+    def copy_file(self, data: dict[str, Any]) -> Any:
+        """The ``copy_file`` action (:func:`atom.integrations.files.copy_action`)."""
+        with files.open_source(data) as stream:
+            return self.save_file(stream, data.get("folder_id"), data.get("name") or stream.name)
 
     def notify(self, channel: str | None, message: str) -> dict[str, Any]:
         """Post ``message`` (to ``channel`` where the service has channels); return the result.

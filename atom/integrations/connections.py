@@ -60,8 +60,12 @@ def _destination_errors(manifest: Any, settings: dict) -> dict[str, Any]:
     state = get_state()
     integration_class = state.registry.get(manifest.slug).integration_class
     info = ConnectionInfo(None, "", dict(settings), {})
-    reason = state.outbound.url_denial(integration_class(manifest, info).base_url())
-    return {"settings": {"base_url": [reason]}} if reason else {}
+    integ = integration_class(manifest, info)
+    for url in (integ.base_url(), *integ.extra_origins()):
+        reason = state.outbound.url_denial(url)
+        if reason:
+            return {"settings": {"base_url": [reason]}}
+    return {}
 
 
 def create_connection(data: dict[str, Any], actor: str) -> Connection:

@@ -125,6 +125,9 @@ class ClientSettings:
     circuit_threshold: int = 5
     circuit_reset: float = 30.0
     idempotency_header: str | None = "Idempotency-Key"
+    # More origins the connection's credentials may go to, as absolute URLs (Dropbox's content
+    # host, Box's upload host): the plugin's ``Integration.extra_origins()``.
+    extra_origins: tuple[str, ...] = ()
 
     def with_overrides(self, **overrides: Any) -> ClientSettings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -185,6 +188,7 @@ class IntegrationClient:
         self._recorder = recorder
         self._urls: dict[str, tuple[str, str]] = {}
         self._base_origin: tuple[str, tuple[str, str, int | None]] | None = None
+        self._extra_origins: tuple[tuple[str, ...], frozenset] | None = None
         self._retrying = Retrying(
             # The one retry after an OAuth2 refresh is part of auth, outside the attempt budget.
             stop=(stop_after_attempt(max(1, settings.max_attempts)) | self._stop_total)
@@ -210,12 +214,16 @@ class IntegrationClient:
         idempotency_key: str | None = None,
         idempotent: bool | None = None,
         operation: str | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """Send one logical request, retrying transient failures; return the final response.
 
         :param idempotency_key: sent in the service's idempotency header, the same on every
             attempt; it makes a POST or PATCH safe to retry.
         :param idempotent: override whether retrying this request is safe.
+        :param stream: leave a successful response's body unread, for the caller to iterate
+            (``iter_content``) and close: a download is never held whole in memory. Error
+            bodies are still read (and redacted) before the classifier sees them.
         :raises IntegrationError: a subclass saying what went wrong.
         """
         method = method.upper()
@@ -237,6 +245,7 @@ class IntegrationClient:
                 idempotency_key and self.settings.idempotency_header
             )
         call = _Call(method, url, params or {}, json, data, hdrs, idempotent)
+        call.stream = stream
         call.started = self.clock.monotonic()
         op = operation or f"{method} {_ID_SEGMENT.sub('/:id', url_path)}"
         started = time.perf_counter()
@@ -322,6 +331,11 @@ class IntegrationClient:
             response = self._exchange(call, headers, params)
         except requests.RequestException as exc:
             raise self._transport_error(exc, call) from exc
+        if call.stream and response.status_code >= 300:
+            try:  # an error (or a redirect not followed) is read whole, like any other
+                response.content  # noqa: B018
+            except requests.RequestException as exc:
+                raise self._transport_error(exc, call) from exc
         self._redact(response)
         remaining, reset_in = self._parse_rate_limit(response)
         if remaining is not None:
@@ -350,7 +364,8 @@ class IntegrationClient:
         by the transport's policy. Once a hop leaves the call's origin, every credential the
         connection adds is gone for the rest of the chain.
         """
-        response = self._send_once(call.method, call.url, params, call.json, call.data, headers)
+        response = self._send_once(call.method, call.url, params, call.json, call.data, headers,
+                                   stream=call.stream)
         if call.method not in ("GET", "HEAD"):
             return response
         away, body = False, (call.json, call.data)
@@ -368,13 +383,15 @@ class IntegrationClient:
                 url = _without_params(url, self.auth.param_names())
             if response.status_code not in (307, 308):
                 body = (None, None)  # 301, 302, 303: the next request carries no body
+            response.close()
             response = self._send_once(call.method, url, None, body[0], body[1], headers,
-                                       signed=not away)
+                                       signed=not away, stream=call.stream)
         response.history = history
         return response
 
     def _send_once(self, method: str, url: str, params: dict[str, Any] | None, json: Any,
-                   data: Any, headers: dict[str, str], signed: bool = True) -> requests.Response:
+                   data: Any, headers: dict[str, str], signed: bool = True,
+                   stream: bool = False) -> requests.Response:
         """One request; a signing auth (AWS SigV4) signs the prepared request, except on a
         redirect hop that left the call's origin."""
         return self.session.request(
@@ -387,6 +404,7 @@ class IntegrationClient:
             timeout=(self.settings.connect_timeout, self.settings.read_timeout),
             allow_redirects=False,
             auth=self.auth.request_signer() if signed else None,
+            stream=stream,
         )
 
     def _without_credentials(self, headers: dict[str, str]) -> dict[str, str]:
@@ -520,12 +538,19 @@ class IntegrationClient:
             target = origin(url)
         except ValueError as exc:  # LocationParseError is one
             raise ValidationFailed(f"invalid URL {url[:200]!r}: {exc}") from exc
-        if base and target != self._origin_of_base(base):
+        if base and target != self._origin_of_base(base) and target not in self._extra():
             # Never send this connection's credentials to another origin.
             raise ValidationFailed(f"URL {target[0]}://{parts.netloc} is outside the "
                                    f"connection's base URL")
         # Userinfo in the URL would become an Authorization header of its own.
         return parts._replace(auth=None).url if parts.auth else url
+
+    def _extra(self) -> frozenset[tuple[str, str, int | None]]:
+        extra = self._extra_origins
+        if extra is None or extra[0] != self.settings.extra_origins:
+            extra = self._extra_origins = (self.settings.extra_origins,
+                                           frozenset(origin(u) for u in self.settings.extra_origins))
+        return extra[1]
 
     def _origin_of_base(self, base: str) -> tuple[str, str, int | None]:
         cached = self._base_origin
@@ -536,7 +561,7 @@ class IntegrationClient:
 
 class _Call:
     __slots__ = ("method", "url", "params", "json", "data", "headers", "idempotent", "attempts",
-                 "refreshed", "started")
+                 "refreshed", "started", "stream")
 
     def __init__(self, method: str, url: str, params: dict[str, Any], json: Any, data: Any,
                  headers: dict[str, str], idempotent: bool) -> None:
@@ -546,6 +571,7 @@ class _Call:
         self.attempts = 0
         self.refreshed = False
         self.started = 0.0
+        self.stream = False
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):

@@ -24,6 +24,7 @@ from marshmallow import validate
 
 from atom.extensions import db
 from atom.integrations import auth as auth_mod
+from atom.integrations import files
 from atom.integrations.base import ConnectionInfo
 from atom.integrations.base import Integration
 from atom.integrations.errors import IntegrationError
@@ -148,11 +149,13 @@ class ConnectionRuntime:
         return self.integration(conn).http.redactor or EMPTY
 
     def destination(self, slug: str, settings: dict[str, Any], credentials: dict[str, Any]) -> str:
-        """Where a connection with these settings sends its requests: the effective base URL."""
+        """Where a connection with these settings sends its requests: the effective base URL
+        (and its extra origins, joined by spaces)."""
         plugin = self.registry.get(slug)
         assert plugin.manifest is not None and plugin.integration_class is not None
         info = ConnectionInfo(None, "", dict(settings), dict(credentials))
-        return plugin.integration_class(plugin.manifest, info).base_url()
+        integ = plugin.integration_class(plugin.manifest, info)
+        return " ".join((integ.base_url(), *integ.extra_origins()))
 
     def build(self, slug: str, conn_id: int | None, label: str, settings: dict[str, Any],
               credentials: dict[str, Any], *, base_url: str | None = None) -> Integration:
@@ -366,6 +369,7 @@ class ConnectionRuntime:
             circuit_threshold=settings.get("circuit_failure_threshold", cfg["CIRCUIT_FAILURE_THRESHOLD"]),
             circuit_reset=settings.get("circuit_reset_s", cfg["CIRCUIT_RESET_TIMEOUT_S"]),
             idempotency_header=integ.idempotency_header(),
+            extra_origins=tuple(integ.extra_origins()),
         )
 
     def _rotated(self, client: IntegrationClient, manifest: Manifest, creds: dict[str, Any],
@@ -431,6 +435,7 @@ class ConnectionRuntime:
         counter = [0]
         token_c = attempt_counter.set(counter)
         token_s = idempotency_scope.set(IdempotencyScope(idempotency_key) if idempotency_key else None)
+        token_f = files.sources.set(self._file_source)
         started = time.perf_counter()
         try:
             with redacting(integ):
@@ -443,10 +448,23 @@ class ConnectionRuntime:
         finally:
             attempt_counter.reset(token_c)
             idempotency_scope.reset(token_s)
+            files.sources.reset(token_f)
         redactor = integ.http.redactor
         if redactor is not None:
             output = redactor.value(output)
         return ActionResult(output, _ms(started), counter[0])
+
+
+    def _file_source(self, conn_id: int) -> Integration:
+        """The live integration of the connection a ``copy_file`` action reads from."""
+        conn = db.session.get(Connection, conn_id)
+        if conn is None:
+            raise ValidationFailed(f"connection {conn_id} not found",
+                                   details={"source_connection_id": ["no such connection"]})
+        if not conn.enabled:
+            raise ValidationFailed(f"connection {conn_id} is disabled",
+                                   details={"source_connection_id": ["the connection is disabled"]})
+        return self.integration(conn)
 
 
 @contextmanager
