@@ -107,10 +107,15 @@ def rechunk(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
         raise ValueError("size must be positive")
     buf = bytearray()
     for chunk in chunks:
+        if not buf and len(chunk) == size:
+            yield chunk  # already a piece: no copy
+            continue
         buf += chunk
         while len(buf) >= size:
-            yield bytes(buf[:size])
+            with memoryview(buf) as view:
+                piece = bytes(view[:size])
             del buf[:size]
+            yield piece
     if buf:
         yield bytes(buf)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 
+from atom.integrations import files
 from atom.integrations.base import Integration
 from atom.integrations.base import PollPage
 from atom.integrations.errors import IntegrationError
@@ -87,11 +88,40 @@ class GoogleDriveIntegration(Integration):
                                    details={field: [f"at most {limit >> 20} MB"]})
         mime = data.get("mime_type") or ("text/plain" if text is not None
                                          else "application/octet-stream")
-        metadata = compact(name=data["name"], mimeType=mime, description=data.get("description"),
-                           parents=[data["parent_id"]] if data.get("parent_id") else None)
-        if data["resumable"] or len(content) > RESUMABLE_ABOVE:
-            return payloads.file(self._resumable(metadata, content, mime))
-        raw, content_type = payloads.multipart(metadata, content, mime)
+        return self._save(files.from_bytes(content, data["name"], mime), data.get("parent_id"),
+                          data["name"], description=data.get("description"),
+                          resumable=data["resumable"])
+
+    def save_file(self, stream: files.FileStream, folder_id: str | None, name: str
+                  ) -> dict[str, Any]:
+        """``copy_file``'s sink: a resumable session read piece by piece (multipart when the
+        source says the file is small)."""
+        return self._save(stream, folder_id, name)
+
+    def open_file(self, file_id: str) -> files.FileStream:
+        """A streamed ``alt=media`` download; Google Docs files (no bytes of their own) are
+        refused with a clear error."""
+        meta = self._get(f"{API}/files/{segment(file_id)}", "files.get",
+                         {**ALL_DRIVES, "fields": "id,name,mimeType,size"})
+        if str(meta.get("mimeType", "")).startswith("application/vnd.google-apps."):
+            raise ValidationFailed(f"{meta.get('name')!r} is a Google {meta['mimeType'][28:]} "
+                                   "file with no bytes to copy (export it first)",
+                                   details={"source_file_id": ["a Google Workspace file"]})
+        size = str(meta.get("size", ""))
+        response = self.http.get(f"{API}/files/{segment(file_id)}",
+                                 params={"alt": "media", **ALL_DRIVES}, stream=True,
+                                 operation="files.get.media")
+        return files.from_response(response, str(meta.get("name") or file_id),
+                                   meta.get("mimeType"), int(size) if size.isdigit() else None)
+
+    def _save(self, stream: files.FileStream, folder_id: str | None, name: str, *,
+              description: str | None = None, resumable: bool = False) -> dict[str, Any]:
+        mime = stream.mime_type
+        metadata = compact(name=name, mimeType=mime, description=description,
+                           parents=[folder_id] if folder_id else None)
+        if resumable or stream.size is None or stream.size > RESUMABLE_ABOVE:
+            return payloads.file(self._resumable(metadata, stream))
+        raw, content_type = payloads.multipart(metadata, b"".join(stream), mime)
         # Not idempotent: a retry after a lost answer would make a second file.
         created = self.http.post(UPLOAD, params={"uploadType": "multipart", **ALL_DRIVES,
                                                  "fields": payloads.FILE_FIELDS},
@@ -215,14 +245,22 @@ class GoogleDriveIntegration(Integration):
             params["pageToken"] = following
         return files, str(params["pageToken"])
 
-    def _resumable(self, metadata: dict[str, Any], content: bytes, mime: str) -> dict[str, Any]:
-        """Upload ``content`` through a resumable session: open it, PUT chunks with
+    def _resumable(self, metadata: dict[str, Any], stream: files.FileStream) -> dict[str, Any]:
+        """Upload ``stream`` through a resumable session: open it, PUT chunks with
         ``Content-Range``, go on from the ``Range`` Google reports after each 308 (it may keep
-        less than was sent), and after a failed chunk ask where the upload stands."""
-        total = len(content)
+        less than was sent), and after a failed chunk ask where the upload stands.
+
+        Only the bytes Google has not confirmed are held (at most two chunks), so a file of
+        any size streams through; a source of unknown size sends ``*`` as the total until its
+        last chunk.
+        """
+        mime, total = stream.mime_type, stream.size
+        opened = {"X-Upload-Content-Type": mime}
+        if total is not None:
+            opened["X-Upload-Content-Length"] = str(total)
         session = self.http.post(UPLOAD, json=metadata, params={
             "uploadType": "resumable", **ALL_DRIVES, "fields": payloads.FILE_FIELDS},
-            headers={"X-Upload-Content-Type": mime, "X-Upload-Content-Length": str(total)},
+            headers=opened,
             idempotent=True,  # opening a session creates no file
             operation="files.create.resumable")
         url = session.headers.get("Location")
@@ -230,13 +268,22 @@ class GoogleDriveIntegration(Integration):
             raise UpstreamError("Drive opened no resumable upload session (no Location)",
                                 permanent=True)
         chunk = int(self.connection.settings.get("upload_chunk_kib") or CHUNK_KIB) * 1024
-        offset, resumes = 0, 0
+        pieces = stream.pieces(chunk)
+        # The bytes from ``offset`` on that Google has not confirmed (usually one piece).
+        pending, offset, resumes, done = b"", 0, 0, False
         while True:
-            end = min(offset + chunk, total)
-            span = f"bytes {offset}-{end - 1}/{total}" if total else "bytes */0"
+            while len(pending) < chunk and not done:
+                piece = next(pieces, None)
+                done = piece is None
+                pending = pending + piece if pending and piece else (pending or piece or b"")
+            sending = pending[:chunk]
+            end = offset + len(sending)
+            last = done and end == offset + len(pending)
+            size = str(end) if last else (str(total) if total is not None else "*")
+            span = f"bytes {offset}-{end - 1}/{size}" if sending else f"bytes */{size}"
             try:
                 # Not retried by the client: after a failure, ask Google what it kept.
-                response = self.http.put(url, data=content[offset:end], idempotent=False,
+                response = self.http.put(url, data=sending, idempotent=False,
                                          headers={"Content-Range": span, "Content-Type": mime},
                                          operation="files.create.resumable.chunk")
             except (UpstreamError, IntegrationTimeout) as exc:
@@ -247,7 +294,7 @@ class GoogleDriveIntegration(Integration):
                     raise
                 resumes += 1
                 response = self.http.put(url, data=b"",
-                                         headers={"Content-Range": f"bytes */{total}"},
+                                         headers={"Content-Range": f"bytes */{size}"},
                                          operation="files.create.resumable.status")
             if response.status_code in (200, 201):
                 return body(response, "Google Drive")
@@ -255,10 +302,14 @@ class GoogleDriveIntegration(Integration):
                 raise UpstreamError(f"resumable upload answered {response.status_code}",
                                     status=response.status_code, permanent=True)
             received = _received(response)
-            if received <= offset and end > offset:
+            if received < offset or received > offset + len(pending):
+                raise UpstreamError(f"Drive reports {received} bytes received, outside the "
+                                    f"unconfirmed range from {offset}", permanent=True)
+            if received == offset and end > offset:
                 resumes += 1  # Google kept nothing of the chunk: do not loop forever
                 if resumes > MAX_RESUMES:
                     raise UpstreamError("the resumable upload makes no progress", permanent=True)
+            pending = pending[received - offset:]
             offset = received
 
 

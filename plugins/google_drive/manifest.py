@@ -1,6 +1,7 @@
 """Google Drive: upload files, create folders, search, share; file-added trigger."""
 from __future__ import annotations
 
+from atom.integrations import files
 from atom.integrations.manifest import Action
 from atom.integrations.manifest import AuthScheme
 from atom.integrations.manifest import Contract
@@ -81,6 +82,8 @@ MANIFEST = Manifest(
                         "email_address": "grace@example.com"},
                idempotent=True,
                words=("share", "give access", "grant access", "invite to file", "permission")),
+        files.copy_action(_FILE, folder="a Drive folder id (My Drive when absent)",
+                          words=("back up to drive", "save to drive")),
         Action("trash_file", "Move a file to the trash", TrashFileInput, _FILE,
                example={"file_id": _FILE_ID}, idempotent=True,
                words=("delete file", "trash", "remove file")),

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import unquote
+from urllib.parse import urlsplit
 
 import requests
 
 from atom.integrations import auth as auth_mod
+from atom.integrations import files
 from atom.integrations.base import InboundEvent
 from atom.integrations.base import Integration
 from atom.integrations.webhooks import TIMESTAMP_HEADER
@@ -64,6 +68,13 @@ class HttpIntegration(Integration):
 
     def delete(self, data: dict[str, Any]) -> dict[str, Any]:
         return self._send("DELETE", data)
+
+    def open_file(self, file_id: str) -> files.FileStream:
+        """``file_id`` is a path (or URL on the connection's origin) to GET, streamed: "copy
+        the export at /reports/daily.csv to Drive". The name is the path's last segment."""
+        response = self.http.get(file_id, stream=True, operation="download")
+        name = PurePosixPath(urlsplit(response.url or file_id).path).name or "download"
+        return files.from_response(response, unquote(name))
 
     def notify(self, channel: str | None, message: str) -> dict[str, Any]:
         """POST ``{"text": message}`` to ``channel`` (a path) or the connection's base URL."""
