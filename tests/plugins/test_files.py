@@ -201,3 +201,45 @@ def test_the_client_refuses_origins_other_than_the_base_and_the_declared_extra_o
     with pytest.raises(Exception) as info:
         integ.http.get(other + "x")
     assert "outside" not in str(info.value)  # allowed now: it fails on connecting instead
+
+
+def test_a_gmail_attachment_is_saved_to_drive_under_its_own_name(client, keys, create_connection):
+    import base64
+    import json
+
+    import responses
+
+    gmail = create_connection("gmail", {}, {"access_token": TOKEN}, label="inbox")
+    drive = create_connection("google_drive", {}, {"access_token": TOKEN}, label="drive")
+    pdf = b"%PDF-1.7 invoice " * 100
+    message = {"id": "18c1f0a2b3", "threadId": "18c1f0a2b3", "payload": {
+        "mimeType": "multipart/mixed", "headers": [], "parts": [
+            {"mimeType": "text/plain", "body": {"data": "aGk"}},
+            {"mimeType": "application/pdf", "filename": "invoice-42.pdf",
+             "body": {"attachmentId": "ANGjdJ8", "size": len(pdf)}}]}}
+    gmail_api = "https://gmail.googleapis.com/gmail/v1/users/me/messages/18c1f0a2b3"
+    with responses.RequestsMock() as rsps:
+        rsps.get(gmail_api, json=message)
+        rsps.get(f"{gmail_api}/attachments/ANGjdJ8",
+                 json={"size": len(pdf), "data": base64.urlsafe_b64encode(pdf).decode().rstrip("=")})
+        upload = rsps.post("https://www.googleapis.com/upload/drive/v3/files",
+                           json={"id": "1NewFile", "name": "invoice-42.pdf",
+                                 "mimeType": "application/pdf", "size": str(len(pdf))})
+        status, body = _copy(client, keys, drive, {"source_connection_id": gmail["id"],
+                                                   "source_file_id": "18c1f0a2b3/ANGjdJ8",
+                                                   "folder_id": "0B9xYzFolder0123"})
+    assert status == 200, body
+    assert body["output"]["name"] == "invoice-42.pdf"
+    sent = upload.calls[0].request.body
+    head = json.loads(sent.split(b"\r\n\r\n", 2)[1].split(b"\r\n")[0])
+    assert head == {"name": "invoice-42.pdf", "mimeType": "application/pdf",
+                    "parents": ["0B9xYzFolder0123"]}
+    assert pdf in sent
+
+
+def test_a_gmail_file_id_without_the_attachment_part_is_a_422(client, keys, create_connection):
+    gmail = create_connection("gmail", {}, {"access_token": TOKEN})
+    drive = create_connection("google_drive", {}, {"access_token": TOKEN})
+    status, body = _copy(client, keys, drive, {"source_connection_id": gmail["id"],
+                                               "source_file_id": "18c1f0a2b3"})
+    assert status == 422 and "source_file_id" in body["errors"], body
