@@ -179,6 +179,12 @@ class TemplateOut(Schema):
     steps = fields.Integer()
     trigger = fields.Dict()
     definition = fields.Dict()
+    needs = fields.List(fields.Dict(), metadata={
+        "description": "parameters to give when instantiating: step, field, description, "
+                       "example"})
+    sample_payload = fields.Dict(allow_none=True, metadata={
+        "description": "a trigger payload to try the workflow with (null while integrations "
+                       "are missing)"})
 
 
 class TemplateList(Schema):

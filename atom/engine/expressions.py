@@ -35,7 +35,7 @@ from jmespath.parser import Parser
 from jmespath.visitor import Options
 from jmespath.visitor import TreeInterpreter
 
-TEMPLATE = re.compile(r"\{\{\s*(.+?)\s*\}\}")
+TEMPLATE = re.compile(r"\{\{\s*((?:(?!\}\}).)+?)\s*\}\}")
 # How deep a template value (a step's parameters or payload) may nest.
 MAX_TEMPLATE_DEPTH = 64
 

@@ -19,6 +19,33 @@ class Template:
     title: str
     description: str
     definition: dict[str, Any]
+    # A trigger payload to try the workflow with (for webhook, schedule and manual triggers;
+    # an event trigger's default is its plugin's sample event).
+    sample: dict[str, Any] | None = None
+    # Parameters the user must give when instantiating, as {step id: {field: (what it is,
+    # an example)}}: a Trello list, a Notion database, a repository.
+    needs: dict[str, dict[str, tuple[str, Any]]] | None = None
+
+    def needed(self) -> list[dict[str, Any]]:
+        return [{"step": step, "field": name, "description": what, "example": example}
+                for step, wanted in (self.needs or {}).items()
+                for name, (what, example) in wanted.items()]
+
+    def example_parameters(self) -> dict[str, dict[str, Any]]:
+        """Example values for everything :attr:`needs` (what the template tests run with)."""
+        return {step: {name: example for name, (_, example) in wanted.items()}
+                for step, wanted in (self.needs or {}).items()}
+
+    def sample_payload(self) -> dict[str, Any]:
+        if self.sample is not None:
+            return copy.deepcopy(self.sample)
+        trigger = self.definition["trigger"]
+        if trigger.get("type") == "event" and trigger.get("service") in get_state().registry:
+            manifest = get_state().registry.get(trigger["service"]).manifest
+            found = manifest.trigger(trigger["event"]) if manifest else None
+            if found is not None:
+                return copy.deepcopy(dict(found.sample))
+        return {}
 
     def services(self) -> list[str]:
         found = {s["service"] for s in self.definition["steps"] if s.get("service")}
@@ -35,7 +62,9 @@ class Template:
         return {"name": self.name, "title": self.title, "description": self.description,
                 "services": self.services(), "trigger": self.definition["trigger"],
                 "steps": len(self.definition["steps"]), "available": not missing,
-                "missing_integrations": missing, "definition": self.definition}
+                "missing_integrations": missing, "definition": self.definition,
+                "needs": self.needed(),
+                "sample_payload": self.sample_payload() if not missing else None}
 
     def instantiate(self, overrides: dict[str, Any]) -> dict[str, Any]:
         """The definition with ``overrides`` applied: ``name``, ``description``, ``enabled``,
@@ -49,13 +78,19 @@ class Template:
                  if overrides.get(k) is not None and not isinstance(overrides[k], dict)}
         if wrong:
             raise DefinitionError(wrong)
+        params = overrides.get("parameters") or {}
+        absent = {f"parameters.{n['step']}.{n['field']}": [f"required: {n['description']} "
+                                                           f"(for example {n['example']!r})"]
+                  for n in self.needed()
+                  if not isinstance(params.get(n["step"]), dict) or n["field"] not in params[n["step"]]}
+        if absent:
+            raise DefinitionError(absent)
         definition = copy.deepcopy(self.definition)
         for key in ("name", "description", "enabled"):
             if key in overrides:
                 definition[key] = overrides[key]
         definition["trigger"].update(overrides.get("trigger") or {})
         connections = overrides.get("connections") or {}
-        params = overrides.get("parameters") or {}
         for step in definition["steps"]:
             if step.get("service") in connections:
                 step["connection"] = connections[step["service"]]
@@ -96,16 +131,17 @@ TEMPLATES = [
               "steps": [{"id": "card", "type": "action", "service": "trello", "action": "create_card",
                          "parameters": {"name": "{{ trigger.summary }}"}, "retry": _retry()},
                         _slack("announce", "Meeting {{ trigger.summary }} at {{ trigger.start.dateTime }}",
-                               ["card"])]}),
+                               ["card"])]},
+             needs={"card": {"list_id": ("the Trello list the cards go to",
+                                         "5abbe4b7ddc1b351ef961414")}}),
     Template("slack_to_notion_sync", "Slack to Notion sync",
              "Copy messages posted in a Slack channel to a Notion database.",
              {"name": "Slack to Notion sync",
               "trigger": {"type": "event", "service": "slack", "event": "message_posted"},
               "steps": [{"id": "page", "type": "action", "service": "notion", "action": "create_page",
-                         # database_id is a placeholder: set it when instantiating
-                         # (parameters: {"page": {"database_id": "<id or notion.so link>"}}).
-                         "parameters": {"database_id": "{{ 'set-your-notion-database-id' }}",
-                                        "title": "{{ trigger.event.text }}"}, "retry": _retry()}]}),
+                         "parameters": {"title": "{{ trigger.event.text }}"}, "retry": _retry()}]},
+             needs={"page": {"database_id": ("the Notion database (its id or notion.so link)",
+                                             "668d797c-76fa-4934-9b05-ad288df2d136")}}),
     Template("customer_onboarding", "Customer onboarding",
              "A new HubSpot contact gets an onboarding Jira ticket, a CRM note and a Slack heads-up.",
              {"name": "Customer onboarding",
@@ -127,7 +163,9 @@ TEMPLATES = [
               "steps": [{"id": "critical", "type": "condition",
                          "expression": "trigger.severity == 'critical'"},
                         _slack("page", ":rotating_light: {{ trigger.severity }} alert on {{ trigger.subject }}: "
-                               "{{ trigger.message }}", ["critical"], channel="#ops")]}),
+                               "{{ trigger.message }}", ["critical"], channel="#ops")]},
+             sample={"severity": "critical", "subject": "slack (connection 3)",
+                     "message": "success rate 42% over the last 5 minutes"}),
     Template("github_issue_to_jira", "GitHub issue to Jira",
              "Mirror new GitHub issues into Jira and link back with a comment.",
              {"name": "GitHub issue to Jira",
@@ -197,12 +235,13 @@ TEMPLATES = [
              {"name": "Weekly PR report",
               "trigger": {"type": "schedule", "cron": "0 8 * * 1", "timezone": "UTC"},
               "steps": [{"id": "prs", "type": "action", "service": "github", "action": "list_pull_requests",
-                         "retry": _retry(), "parameters": {"owner": "my-org", "repo": "my-repo",
-                                                           "state": "open"}},
+                         "retry": _retry(), "parameters": {"state": "open"}},
                         {"id": "count", "type": "transform", "depends_on": ["prs"],
                          "aggregate": {"source": "steps.prs.output.pull_requests", "op": "count"}},
                         _slack("post", "Open pull requests: {{ steps.count.output.value }}", ["count"],
-                               channel="#eng")]}),
+                               channel="#eng")]},
+             needs={"prs": {"owner": ("the repository's owner (user or organisation)", "octocat"),
+                            "repo": ("the repository's name", "hello-world")}}),
     Template("hubspot_deal_to_slack", "HubSpot deal update to Slack",
              "Tell the sales channel when a deal changes stage.",
              {"name": "Deal updates to Slack",
@@ -226,7 +265,8 @@ TEMPLATES = [
                                                            "firstname": "{{ trigger.first_name }}",
                                                            "lastname": "{{ trigger.last_name }}"}},
                         _slack("confirm", "New sign-up: {{ trigger.email }}", ["contact"],
-                               channel="#growth")]}),
+                               channel="#growth")]},
+             sample={"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"}),
 ]
 
 _BY_NAME = {t.name: t for t in TEMPLATES}

@@ -276,10 +276,20 @@ def test_every_available_template_instantiates_into_a_valid_workflow(app, api):
     available = [t for t in body["templates"] if t["available"]]
     assert available
     for template in available:
+        params: dict = {}
+        for need in template["needs"]:
+            params.setdefault(need["step"], {})[need["field"]] = need["example"]
         response = api.client.post(f"/api/v2/ai-workflows/templates/{template['name']}/instantiate",
-                                   json={"enabled": False}, headers=api.headers)
+                                   json={"enabled": False, "parameters": params}, headers=api.headers)
         assert response.status_code == 201, (template["name"], response.get_json())
         assert response.get_json()["enabled"] is False
+
+
+def test_a_template_needing_a_parameter_names_it_when_it_is_missing(api):
+    response = api.client.post("/api/v2/ai-workflows/templates/slack_to_notion_sync/instantiate",
+                               json={"parameters": {"page": {"title": "x"}}}, headers=api.headers)
+    assert response.status_code == 422
+    assert "parameters.page.database_id" in response.get_json()["errors"], response.get_json()
 
 
 def test_instantiating_a_template_with_overrides_gives_a_runnable_workflow(api, fake, conn):

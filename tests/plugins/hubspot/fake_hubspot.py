@@ -305,3 +305,10 @@ def _handler(fake: FakeHubSpot) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+def serve():
+    """The fake as a contract server for tests that run many plugins (template runs):
+    ``(settings, credentials, stop)``."""
+    fake = FakeHubSpot().start()
+    return {"base_url": fake.url}, {"access_token": TOKEN}, fake.stop

@@ -344,3 +344,10 @@ def _handler(fake: FakeWebex) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+def serve():
+    """The fake as a contract server for tests that run many plugins (template runs):
+    ``(settings, credentials, stop)``."""
+    fake = FakeWebex().start()
+    return {"base_url": fake.url}, {"access_token": TOKEN}, fake.stop
