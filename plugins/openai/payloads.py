@@ -150,7 +150,7 @@ def match_label(answer: str | None, labels: list[str]) -> str | None:
     candidate = value if isinstance(value, str) else answer
     if candidate in labels:
         return candidate
-    key = candidate.strip().strip("\"'`").rstrip(".").strip().casefold()
+    key = candidate.strip().rstrip(".").strip().strip("\"'`").strip().casefold()
     return next((label for label in labels if label.strip().casefold() == key), None)
 
 
