@@ -45,6 +45,13 @@ class Auth:
         """The query parameters :meth:`apply` sets: dropped on a redirect to another origin."""
         return frozenset()
 
+    def bind(self, session: requests.Session, clock: Clock,
+             timeout: tuple[float, float]) -> None:
+        """Called once by the runtime with the connection client's session (it carries the
+        outbound policy), clock and timeouts: a ``custom`` signer that asks a token endpoint
+        itself (Okta's service apps: client credentials with ``private_key_jwt``) sends that
+        request through them. Nothing by default."""
+
     def request_signer(self) -> requests.auth.AuthBase | None:
         """For schemes that sign the whole request (AWS SigV4: method, URL, headers and body),
         a ``requests`` auth that signs the prepared request just before it is sent; it is not

@@ -401,6 +401,68 @@ def verify_google_channel_token(req: WebhookRequest, secret: str, tolerance: flo
     check(secret, require(req.headers, "X-Goog-Channel-Token"))
 
 
+# -- openai (Standard Webhooks) ---------------------------------------------------------------
+# OpenAI's project webhooks follow Standard Webhooks (https://www.standardwebhooks.com/, spec
+# "Verifying webhook authenticity"; openai/openai-python src/openai/resources/webhooks.py):
+# ``webhook-signature: v1,<base64(HMAC-SHA256(key, "{webhook-id}.{webhook-timestamp}.{body}"))>``
+# where the key is the base64 after the ``whsec_`` prefix of the signing secret, the timestamp
+# is Unix seconds (5-minute tolerance), and several space-separated signatures may be sent while
+# a secret is rotated (any one may match). A secret without the prefix is tried as base64 and
+# as its raw bytes. The id and timestamp are signed: the accepted signature is the replay digest.
+_STANDARD_SIGNATURE = re.compile(r"v1,([A-Za-z0-9+/]{43}=)")
+
+
+def _standard_keys(secret: str) -> list[bytes]:
+    raw = secret.strip()
+    keys = []
+    body = raw[6:] if raw.startswith("whsec_") else raw
+    try:
+        keys.append(base64.b64decode(body, validate=True))
+    except ValueError:
+        pass
+    if not raw.startswith("whsec_"):
+        keys.append(raw.encode())
+    if not keys or not all(keys):
+        raise SignatureError("the webhook secret is not a whsec_ signing secret")
+    return keys
+
+
+@scheme("standard_webhooks")
+def verify_standard_webhooks(req: WebhookRequest, secret: str, tolerance: float,
+                             now: float) -> str:
+    """``webhook-id``, ``webhook-timestamp`` and ``webhook-signature: v1,<base64>`` (any of
+    several, space-separated) = HMAC-SHA256 of ``id.timestamp.body``."""
+    msg_id = require(req.headers, "webhook-id")
+    ts = require(req.headers, "webhook-timestamp")
+    check_age(ts, tolerance, now)
+    offered = [m.group(1) for m in map(_STANDARD_SIGNATURE.fullmatch,
+                                       require(req.headers, "webhook-signature").split()) if m]
+    if not offered:
+        raise SignatureError("no v1 signature in webhook-signature")
+    message = msg_id.encode() + b"." + ts.encode() + b"." + req.body
+    for key in _standard_keys(secret):
+        expected = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+        matched = [sig for sig in offered if hmac.compare_digest(expected.encode(), sig.encode())]
+        if matched:
+            return matched[0]
+    raise SignatureError("signature mismatch")
+
+
+# -- okta (event hooks) -------------------------------------------------------------------------
+# Okta signs nothing: an event hook is registered with ``channel.config.authScheme`` ``{"type":
+# "HEADER", "key": "Authorization", "value": <secret>}`` and every request carries that header
+# with the value as it was given (https://developer.okta.com/docs/concepts/event-hooks/, "Event
+# hook setup"; https://developer.okta.com/docs/reference/api/event-hooks/, authScheme). Compared
+# in constant time; no timestamp is signed, so deliveries are de-duplicated by event uuid.
+
+
+@scheme("okta_authorization")
+def verify_okta_authorization(req: WebhookRequest, secret: str, tolerance: float,
+                              now: float) -> None:
+    """``Authorization: <the event hook's secret>`` sent verbatim (no signature)."""
+    check(secret, require(req.headers, "Authorization"))
+
+
 # -- end of vendor schemes ---------------------------------------------------------------------
 
 

@@ -104,6 +104,21 @@ def _webex(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
     return {"X-Spark-Signature": hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()}
 
 
+def _standard(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    """Standard Webhooks (OpenAI): v1,base64(HMAC-SHA256(key, "id.timestamp.body")); a secret
+    without the whsec_ prefix is used as its bytes (the prefixed form is tested with the
+    published vector in tests/plugins/openai/test_webhooks.py)."""
+    stamp = _stamp(ts)
+    message = b"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W." + stamp.encode() + b"." + body
+    sig = base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
+    return {"webhook-id": "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", "webhook-timestamp": stamp,
+            "webhook-signature": "v1," + sig}
+
+
+def _okta(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    return {"Authorization": secret}  # Okta sends the event hook's header value as it was set
+
+
 # Schemes whose whole signature is in headers over the body; the others (a JWT that signs no
 # body, a timestamp inside the body, a key pair) are tested with their vendor's own vectors in
 # tests/plugins/<vendor>/test_webhooks*.py, which test_every_scheme_is_tested checks.
@@ -120,15 +135,18 @@ SIGNERS = {
     "webex_sha1": _webex,
     "discord_ed25519": _discord,
     "google_channel_token": _google_channel,
+    "standard_webhooks": _standard,
+    "okta_authorization": _okta,
 }
 # Asymmetric schemes verify with the public half of the signer's key, not the secret itself.
 VERIFY_WITH = {"discord_ed25519": _public_hex}
 # Shared-token schemes: the vendor proves itself with the secret, not with a signature of the
 # body, so a tampered body cannot be detected (TLS is what protects it).
-TOKEN_ONLY = {"gitlab_token", "google_channel_token"}
+TOKEN_ONLY = {"gitlab_token", "google_channel_token", "okta_authorization"}
 PLUGIN_TESTS = Path(__file__).resolve().parents[2] / "plugins"
 TIMESTAMPED = {"slack_v0": "X-Slack-Request-Timestamp", "hubspot_v3": "X-HubSpot-Request-Timestamp",
-               "hmac_sha256": "X-Atom-Timestamp", "discord_ed25519": "X-Signature-Timestamp"}
+               "hmac_sha256": "X-Atom-Timestamp", "discord_ed25519": "X-Signature-Timestamp",
+               "standard_webhooks": "webhook-timestamp"}
 MALFORMED = ["nan", "NaN", "inf", "-inf", "Infinity", "1e999", "1e3", "", " ", "12abc",
               "0x65", "1_700_000_000", "١٧٠٠٠٠٠٠٠٠", " 1700000000", "-1700000000"]
 
