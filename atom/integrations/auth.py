@@ -45,6 +45,12 @@ class Auth:
         """The query parameters :meth:`apply` sets: dropped on a redirect to another origin."""
         return frozenset()
 
+    def bind(self, client: Any) -> None:
+        """Called once by the runtime with the connection's
+        :class:`~atom.integrations.http.IntegrationClient`: a signer that makes requests of its
+        own (a session sign-in) sends them with ``client.session`` (the outbound policy's
+        transport), ``client.clock`` and the client's timeouts, as an OAuth2 refresh does."""
+
     def request_signer(self) -> requests.auth.AuthBase | None:
         """For schemes that sign the whole request (AWS SigV4: method, URL, headers and body),
         a ``requests`` auth that signs the prepared request just before it is sent; it is not
@@ -393,7 +399,7 @@ def from_scheme(scheme: AuthScheme, creds: dict[str, Any],
     if kind == "basic":
         username = creds.get(scheme.username or "", "")
         password = creds.get(scheme.password, "") if scheme.password else ""
-        return basic(username, password) if username else NoAuth()
+        return basic(username + scheme.username_suffix, password) if username else NoAuth()
     if kind == "custom":
         from atom.integrations.registry import resolve
 

@@ -211,6 +211,7 @@ class ConnectionRuntime:
                 store=None if conn_id is None else TokenRow(self, conn_id),
             )
         client.auth = auth
+        auth.bind(client)
         integ.http = client
         return integ
 

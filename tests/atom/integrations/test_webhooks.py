@@ -104,6 +104,18 @@ def _webex(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
     return {"X-Spark-Signature": hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()}
 
 
+def _zendesk(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    """Zendesk's page: base64(HMAC-SHA256(secret, TIMESTAMP + BODY)), the timestamp in ISO 8601."""
+    from datetime import UTC
+    from datetime import datetime
+
+    stamp = ts if isinstance(ts, str) else datetime.fromtimestamp(ts, UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    digest = hmac.new(secret.encode(), stamp.encode() + body, hashlib.sha256).digest()
+    return {"X-Zendesk-Webhook-Signature-Timestamp": stamp,
+            "X-Zendesk-Webhook-Signature": base64.b64encode(digest).decode()}
+
+
 # Schemes whose whole signature is in headers over the body; the others (a JWT that signs no
 # body, a timestamp inside the body, a key pair) are tested with their vendor's own vectors in
 # tests/plugins/<vendor>/test_webhooks*.py, which test_every_scheme_is_tested checks.
@@ -120,6 +132,7 @@ SIGNERS = {
     "webex_sha1": _webex,
     "discord_ed25519": _discord,
     "google_channel_token": _google_channel,
+    "zendesk_sha256": _zendesk,
 }
 # Asymmetric schemes verify with the public half of the signer's key, not the secret itself.
 VERIFY_WITH = {"discord_ed25519": _public_hex}
@@ -128,7 +141,8 @@ VERIFY_WITH = {"discord_ed25519": _public_hex}
 TOKEN_ONLY = {"gitlab_token", "google_channel_token"}
 PLUGIN_TESTS = Path(__file__).resolve().parents[2] / "plugins"
 TIMESTAMPED = {"slack_v0": "X-Slack-Request-Timestamp", "hubspot_v3": "X-HubSpot-Request-Timestamp",
-               "hmac_sha256": "X-Atom-Timestamp", "discord_ed25519": "X-Signature-Timestamp"}
+               "hmac_sha256": "X-Atom-Timestamp", "discord_ed25519": "X-Signature-Timestamp",
+               "zendesk_sha256": "X-Zendesk-Webhook-Signature-Timestamp"}
 MALFORMED = ["nan", "NaN", "inf", "-inf", "Infinity", "1e999", "1e3", "", " ", "12abc",
               "0x65", "1_700_000_000", "١٧٠٠٠٠٠٠٠٠", " 1700000000", "-1700000000"]
 
