@@ -16,6 +16,7 @@ third-party notes).
 """
 from __future__ import annotations
 
+import uuid
 from itertools import islice
 from typing import Any
 from urllib.parse import urljoin
@@ -31,6 +32,7 @@ from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
 from atom.integrations.helpers import compact
 from atom.integrations.helpers import json_or_empty
+from atom.integrations.http import idempotency_scope
 from atom.integrations.http import parse_retry_after
 from atom.integrations.http import snippet
 from atom.integrations.pagination import _Base
@@ -160,8 +162,11 @@ class ZendeskIntegration(Integration):
         requester = compact(email=data.get("requester_email"), name=data.get("requester_name"))
         body = {**self._fields(data), "comment": self._comment(data),
                 **compact(requester=requester or None, requester_id=data.get("requester_id"))}
+        # The run's own key when it has one (a workflow step retried later sends the same),
+        # else one for this call's attempts.
+        key = None if idempotency_scope.get() is not None else uuid.uuid4().hex
         answer = json_or_empty(self.http.post("tickets.json", json={"ticket": body},
-                                              operation="create ticket"))
+                                              idempotency_key=key, operation="create ticket"))
         return payloads.ticket(answer["ticket"])
 
     def update_ticket(self, data: dict[str, Any]) -> dict[str, Any]:
