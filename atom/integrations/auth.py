@@ -45,12 +45,12 @@ class Auth:
         """The query parameters :meth:`apply` sets: dropped on a redirect to another origin."""
         return frozenset()
 
-    def bind(self, session: requests.Session, clock: Clock,
-             timeout: tuple[float, float]) -> None:
-        """Called once by the runtime with the connection client's session (it carries the
-        outbound policy), clock and timeouts: a ``custom`` signer that asks a token endpoint
-        itself (Okta's service apps: client credentials with ``private_key_jwt``) sends that
-        request through them. Nothing by default."""
+    def bind(self, client: Any) -> None:
+        """Called once by the runtime with the connection's
+        :class:`~atom.integrations.http.IntegrationClient`: a signer that makes requests of its
+        own (Tableau's session sign-in, Okta's ``private_key_jwt`` token request) sends them
+        with ``client.session`` (the outbound policy's transport), ``client.clock`` and the
+        client's timeouts (``client.settings``), as an OAuth2 refresh does. Nothing by default."""
 
     def request_signer(self) -> requests.auth.AuthBase | None:
         """For schemes that sign the whole request (AWS SigV4: method, URL, headers and body),
@@ -400,7 +400,7 @@ def from_scheme(scheme: AuthScheme, creds: dict[str, Any],
     if kind == "basic":
         username = creds.get(scheme.username or "", "")
         password = creds.get(scheme.password, "") if scheme.password else ""
-        return basic(username, password) if username else NoAuth()
+        return basic(username + scheme.username_suffix, password) if username else NoAuth()
     if kind == "custom":
         from atom.integrations.registry import resolve
 

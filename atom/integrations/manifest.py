@@ -68,11 +68,14 @@ class AuthScheme:
       ``Authorization: SSWS x``); ``location="query"``: every ``params`` entry
       (query parameter -> credential field) is added to the query (Trello's ``key``/``token``).
     - ``basic``: HTTP Basic from the ``username`` and ``password`` fields (``password`` may be
-      None: Stripe's key as the user name).
+      None: Stripe's key as the user name); ``username_suffix`` is appended to the user name
+      (Zendesk's API tokens: ``{email}/token:{api_token}``).
     - ``oauth2``: the tokens of the OAuth2 connect flow (``access_token``, ``refresh_token``,
       ``expires_at``), sent as ``Authorization: Bearer``, refreshed before expiry and on a 401.
     - ``custom``: ``signer`` (``"module:callable"``) is called with the credentials and the
-      connection settings and returns an :class:`atom.integrations.auth.Auth` (AWS SigV4).
+      connection settings and returns an :class:`atom.integrations.auth.Auth` (AWS SigV4); the
+      runtime then hands it the connection's client (:meth:`~atom.integrations.auth.Auth.bind`),
+      for a signer that signs in with a request of its own (Tableau's session sign-in).
     - ``none``: nothing.
 
     A static kind may also offer ``oauth2``: a connection made by the connect flow carries
@@ -88,6 +91,7 @@ class AuthScheme:
     params: Mapping[str, str] = field(default_factory=dict)
     username: str | None = None
     password: str | None = None
+    username_suffix: str = ""
     oauth2: OAuth2Spec | None = None
     signer: str | None = None
 
@@ -121,6 +125,8 @@ class AuthScheme:
             out.update(location="query", params=dict(self.params))
         elif self.kind == "basic":
             out.update(username=self.username, password=self.password)
+            if self.username_suffix:
+                out["username_suffix"] = self.username_suffix
         if self.oauth2 is not None:
             out["oauth2"] = {"authorize_url": self.oauth2.authorize_url,
                              "token_url": self.oauth2.token_url,

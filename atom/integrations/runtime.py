@@ -210,9 +210,8 @@ class ConnectionRuntime:
                 client=None if own_url else (lambda: self.oauth_client(slug)),
                 store=None if conn_id is None else TokenRow(self, conn_id),
             )
-        else:
-            auth.bind(client.session, client.clock, (cs.connect_timeout, cs.read_timeout))
         client.auth = auth
+        auth.bind(client)
         integ.http = client
         return integ
 

@@ -461,6 +461,71 @@ def verify_okta_authorization(req: WebhookRequest, secret: str, tolerance: float
                               now: float) -> None:
     """``Authorization: <the event hook's secret>`` sent verbatim (no signature)."""
     check(secret, require(req.headers, "Authorization"))
+# -- zendesk -----------------------------------------------------------------------------------
+# https://developer.zendesk.com/documentation/webhooks/verifying/: every webhook request carries
+# ``X-Zendesk-Webhook-Signature`` = base64(HMAC-SHA256(signing secret, TIMESTAMP + BODY)) and
+# ``X-Zendesk-Webhook-Signature-Timestamp``, an ISO 8601 UTC time such as
+# ``2021-07-25T10:00:00Z``; the body may be empty (GET and DELETE webhooks). The key is the
+# signing secret's text as shown by Zendesk (Node's ``createHmac`` with a string key: its UTF-8
+# bytes, not its base64 decoding). An older copy of the page
+# (developer.zendesk.com/documentation/event-connectors/webhooks/verifying/) wrote the order as
+# (BODY)(TIMESTAMP), and its worked example matches that order; the current page, its code and
+# public integrations sign TIMESTAMP + BODY, which is what is verified here (verify).
+_ZENDESK_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+                           r"(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})", re.ASCII)
+
+
+def _iso_seconds(value: str) -> str:
+    """Unix seconds (as :func:`check_age` takes them) of an ISO 8601 time with a zone."""
+    from datetime import datetime
+
+    if not _ZENDESK_TIME.fullmatch(value):
+        raise SignatureError("malformed timestamp: not an ISO 8601 time such as "
+                             "2021-07-25T10:00:00Z")
+    whole = re.sub(r"\.[0-9]+", "", value).replace("Z", "+00:00")  # seconds are enough
+    try:
+        moment = datetime.fromisoformat(whole)
+    except ValueError as exc:
+        raise SignatureError("malformed timestamp: not a valid date and time") from exc
+    return str(int(moment.timestamp()))
+
+
+@scheme("zendesk_sha256")
+def verify_zendesk(req: WebhookRequest, secret: str, tolerance: float, now: float) -> str:
+    """``X-Zendesk-Webhook-Signature: base64(HMAC-SHA256(secret, timestamp + body))`` with
+    ``X-Zendesk-Webhook-Signature-Timestamp`` (ISO 8601) within the tolerance window."""
+    ts = require(req.headers, "X-Zendesk-Webhook-Signature-Timestamp")
+    check_age(_iso_seconds(ts), tolerance, now)
+    expected = hmac_b64(secret, ts.encode() + req.body)
+    return check(expected, require(req.headers, "X-Zendesk-Webhook-Signature").strip())
+
+
+# -- tableau -----------------------------------------------------------------------------------
+# Tableau signs nothing: a webhook is a name, an event and an https destination URL (with a
+# valid certificate); deliveries carry no signature, secret or timestamp header, duplicates
+# have identical bodies, and a failed delivery is retried three times
+# (https://help.tableau.com/current/developer/webhooks/en-us/, tableau/webhooks-docs README,
+# "Tableau Webhooks Behavior"). The only secret a delivery can carry is in the URL it was sent
+# to: the connection's receiver is registered as ``.../hooks/tableau/<id>?atom_token=<token>``
+# and the token is compared here in constant time. It proves who knows the URL, not the body
+# (TLS protects that), and it is in every access log that records query strings: keep it out
+# of them, and rotate it by re-creating the webhook.
+TABLEAU_TOKEN_PARAM = "atom_token"
+
+
+@scheme("tableau_url_token")
+def verify_tableau_url_token(req: WebhookRequest, secret: str, tolerance: float,
+                             now: float) -> None:
+    """The receiver URL's ``atom_token`` query parameter equals the secret (constant time)."""
+    from urllib.parse import parse_qs
+    from urllib.parse import urlsplit
+
+    values = parse_qs(urlsplit(req.url).query, keep_blank_values=True).get(TABLEAU_TOKEN_PARAM)
+    if not values:
+        raise SignatureError(f"missing {TABLEAU_TOKEN_PARAM} in the receiver URL")
+    if len(values) != 1:
+        raise SignatureError(f"more than one {TABLEAU_TOKEN_PARAM} in the receiver URL")
+    check(secret, values[0])
 
 
 # -- end of vendor schemes ---------------------------------------------------------------------

@@ -107,7 +107,7 @@ MANIFEST = Manifest(
                 words=("deal deleted",)),
     ),
     webhook=WebhookSpec(scheme="hubspot_v3", secret_field="client_secret"),
-    contract=Contract("fake", "tests/plugins/hubspot/fake_hubspot.py", notes="HubSpot publishes no openly licensed OpenAPI copy here: "
+    contract=Contract("fake", notes="HubSpot publishes no openly licensed OpenAPI copy here: "
                                     "tests/plugins/hubspot/fake_hubspot.py follows the public "
                                     "reference (CRM v3 objects, search, associations)."),
 )

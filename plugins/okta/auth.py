@@ -72,9 +72,9 @@ class ServiceAppAuth(auth_mod.Auth):
         self._expires_at = 0.0
         self._lock = threading.Lock()
 
-    def bind(self, session: requests.Session, clock: Clock,
-             timeout: tuple[float, float]) -> None:
-        self._session, self._clock, self._timeout = session, clock, timeout
+    def bind(self, client: Any) -> None:
+        self._session, self._clock = client.session, client.clock
+        self._timeout = (client.settings.connect_timeout, client.settings.read_timeout)
 
     def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
         if self._token is None or self._expires_at - self._clock.time() < self._margin:

@@ -142,7 +142,7 @@ MANIFEST = Manifest(
                 words=("card submitted", "button clicked", "form submitted")),
     ),
     webhook=WebhookSpec(scheme="webex_sha1", secret_field="webhook_secret"),
-    contract=Contract("fake", "tests/plugins/webex/fake_webex.py", notes="No OpenAPI description published by Cisco; tested against "
+    contract=Contract("fake", notes="No OpenAPI description published by Cisco; tested against "
                                     "tests/plugins/webex/fake_webex.py, which follows "
                                     "https://developer.webex.com/docs/api/v1/"),
 )

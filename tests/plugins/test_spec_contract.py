@@ -71,3 +71,57 @@ def test_the_health_check_passes_against_the_vendor_spec(client, keys, spec_conn
     conn = spec_connection(manifest)
     result = client.post(f"/api/v2/connections/{conn['id']}/test", headers=keys["editor"]).get_json()
     assert result["ok"], result
+
+
+# -- documented fakes ---------------------------------------------------------------------------
+#
+# A plugin whose contract is a fake names its module (``Contract("fake", "tests/plugins/<slug>/
+# fake.py")``); that module's ``contract_fake()`` starts the fake, seeded with what the examples
+# name, and returns an object with ``settings`` and ``credentials`` for a connection to it and
+# ``stop()``. Fakes that name no module (tested by their own plugin tests) are skipped here.
+
+
+def _fake_contracts():
+    cases = []
+    for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+        manifest = discover([(ep.name, ep)], strict=True).get(ep.name).manifest
+        contract = manifest.contract
+        if contract is None or contract.source != "fake" or not contract.file:
+            continue
+        cases += [pytest.param(manifest, action, id=f"{manifest.slug}.{action.name}")
+                  for action in manifest.actions]
+    return cases
+
+
+@pytest.fixture
+def fake_connection(create_connection):
+    import importlib
+
+    started = []
+
+    def make(manifest) -> dict:
+        module = importlib.import_module(manifest.contract.file.removesuffix(".py")
+                                         .replace("/", "."))
+        fake = module.contract_fake()
+        started.append(fake)
+        settings = {**manifest.contract.settings, **fake.settings, "max_attempts": 1,
+                    "rate_limit_per_second": 1000, "rate_limit_burst": 1000}
+        return create_connection(manifest.slug, settings, fake.credentials)
+
+    yield make
+    for fake in started:
+        fake.stop()
+
+
+@pytest.mark.parametrize("manifest, action", _fake_contracts())
+def test_the_example_runs_against_the_documented_fake(client, keys, fake_connection, manifest,
+                                                      action):
+    conn = fake_connection(manifest)
+    response = client.post(f"/api/v2/connections/{conn['id']}/actions/{action.name}",
+                           headers=keys["editor"], json=dict(action.example))
+    body = response.get_json()
+    assert response.status_code == 200, body
+    errors = list(Draft202012Validator(dict(action.output)).iter_errors(body["output"]))
+    assert not errors, f"output does not fit output_schema: {errors[0].message} at {list(errors[0].path)}"
+    health = client.post(f"/api/v2/connections/{conn['id']}/test", headers=keys["editor"])
+    assert health.get_json()["ok"], health.get_json()

@@ -117,6 +117,16 @@ def _standard(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
 
 def _okta(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
     return {"Authorization": secret}  # Okta sends the event hook's header value as it was set
+def _zendesk(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    """Zendesk's page: base64(HMAC-SHA256(secret, TIMESTAMP + BODY)), the timestamp in ISO 8601."""
+    from datetime import UTC
+    from datetime import datetime
+
+    stamp = ts if isinstance(ts, str) else datetime.fromtimestamp(ts, UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    digest = hmac.new(secret.encode(), stamp.encode() + body, hashlib.sha256).digest()
+    return {"X-Zendesk-Webhook-Signature-Timestamp": stamp,
+            "X-Zendesk-Webhook-Signature": base64.b64encode(digest).decode()}
 
 
 # Schemes whose whole signature is in headers over the body; the others (a JWT that signs no
@@ -137,6 +147,7 @@ SIGNERS = {
     "google_channel_token": _google_channel,
     "standard_webhooks": _standard,
     "okta_authorization": _okta,
+    "zendesk_sha256": _zendesk,
 }
 # Asymmetric schemes verify with the public half of the signer's key, not the secret itself.
 VERIFY_WITH = {"discord_ed25519": _public_hex}
@@ -146,7 +157,8 @@ TOKEN_ONLY = {"gitlab_token", "google_channel_token", "okta_authorization"}
 PLUGIN_TESTS = Path(__file__).resolve().parents[2] / "plugins"
 TIMESTAMPED = {"slack_v0": "X-Slack-Request-Timestamp", "hubspot_v3": "X-HubSpot-Request-Timestamp",
                "hmac_sha256": "X-Atom-Timestamp", "discord_ed25519": "X-Signature-Timestamp",
-               "standard_webhooks": "webhook-timestamp"}
+               "standard_webhooks": "webhook-timestamp",
+               "zendesk_sha256": "X-Zendesk-Webhook-Signature-Timestamp"}
 MALFORMED = ["nan", "NaN", "inf", "-inf", "Infinity", "1e999", "1e3", "", " ", "12abc",
               "0x65", "1_700_000_000", "١٧٠٠٠٠٠٠٠٠", " 1700000000", "-1700000000"]
 

@@ -307,8 +307,12 @@ def _handler(fake: FakeHubSpot) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve():
-    """The fake as a contract server for tests that run many plugins (template runs):
-    ``(settings, credentials, stop)``."""
+
+def contract_fake():
+    """The fake as a contract server (tests/plugins/test_spec_contract.py, template runs):
+    ``settings``, ``credentials`` and ``stop()``."""
+    from types import SimpleNamespace
+
     fake = FakeHubSpot().start()
-    return {"base_url": fake.url}, {"access_token": TOKEN}, fake.stop
+    return SimpleNamespace(settings={"base_url": fake.url}, credentials={"access_token": TOKEN},
+                           stop=fake.stop, fake=fake)
