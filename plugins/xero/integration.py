@@ -10,7 +10,6 @@ safe to repeat: the key is what makes that true.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import UTC
 from typing import Any
