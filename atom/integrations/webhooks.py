@@ -526,6 +526,51 @@ def verify_tableau_url_token(req: WebhookRequest, secret: str, tolerance: float,
     if len(values) != 1:
         raise SignatureError(f"more than one {TABLEAU_TOKEN_PARAM} in the receiver URL")
     check(secret, values[0])
+# -- stripe ------------------------------------------------------------------------------------
+# https://docs.stripe.com/webhooks#verify-manually (and stripe-python ``WebhookSignature``):
+# ``Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...][,v0=...]`` where each ``v1`` is
+# hex(HMAC-SHA256(endpoint secret, "{t}.{raw body}")). During a secret roll Stripe signs with
+# the old and the new secret, so several ``v1`` appear: one matching is enough. Other schemes
+# (``v0``, test-mode only) are ignored. Stripe's default tolerance is 300 s (the receiver's
+# WEBHOOK_TOLERANCE_S applies); a timestamp in the future beyond it is refused too (Stripe's
+# libraries check only the past). The accepted signature is the replay digest's basis.
+
+
+@scheme("stripe_v1")
+def verify_stripe_v1(req: WebhookRequest, secret: str, tolerance: float, now: float) -> str:
+    """``Stripe-Signature: t=...,v1=...``: hex HMAC-SHA256 of ``"{t}.{body}"``, any ``v1``."""
+    header = require(req.headers, "Stripe-Signature")
+    stamps, signatures = [], []
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            stamps.append(value)
+        elif key == "v1" and value:
+            signatures.append(value.strip().lower())
+    if len(stamps) != 1 or not signatures:
+        raise SignatureError("malformed Stripe-Signature: no timestamp or no v1 signature")
+    check_age(stamps[0], tolerance, now)
+    expected = hmac_hex(secret, stamps[0].encode() + b"." + req.body)
+    matched = False
+    for signature in signatures[:8]:  # compare each (constant time), however many match
+        matched |= hmac.compare_digest(expected.encode(), signature.encode())
+    if not matched:
+        raise SignatureError("signature mismatch")
+    return expected
+
+
+# -- xero --------------------------------------------------------------------------------------
+# https://developer.xero.com/documentation/guides/webhooks/configuring-your-server/ :
+# ``x-xero-signature`` = base64(HMAC-SHA256(the app's webhook key, raw body)). No timestamp is
+# signed: deliveries are de-duplicated by their events (tenant, resource, type, date). The
+# "intent to receive" check (Xero sends correctly and incorrectly signed requests and expects
+# 200 or 401 with no body) is answered by plugins.xero's ``webhook_handshake``.
+
+
+@scheme("xero_sha256")
+def verify_xero(req: WebhookRequest, secret: str, tolerance: float, now: float) -> None:
+    """``x-xero-signature: base64(HMAC-SHA256(webhook key, body))`` (no timestamp)."""
+    check(hmac_b64(secret, req.body), require(req.headers, "x-xero-signature").strip())
 
 
 # -- end of vendor schemes ---------------------------------------------------------------------

@@ -117,6 +117,8 @@ def _standard(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
 
 def _okta(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
     return {"Authorization": secret}  # Okta sends the event hook's header value as it was set
+
+
 def _zendesk(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
     """Zendesk's page: base64(HMAC-SHA256(secret, TIMESTAMP + BODY)), the timestamp in ISO 8601."""
     from datetime import UTC
@@ -127,6 +129,25 @@ def _zendesk(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
     digest = hmac.new(secret.encode(), stamp.encode() + body, hashlib.sha256).digest()
     return {"X-Zendesk-Webhook-Signature-Timestamp": stamp,
             "X-Zendesk-Webhook-Signature": base64.b64encode(digest).decode()}
+
+
+def _stripe(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    """Stripe's documented scheme: v1 = hex(HMAC-SHA256(endpoint secret, "{t}.{body}"))."""
+    stamp = _stamp(ts)
+    sig = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"Stripe-Signature": f"t={stamp},v1={sig}"}
+
+
+def _stripe_restamp(old: dict[str, str], fresh: dict[str, str]) -> dict[str, str]:
+    """The old Stripe-Signature with only its ``t=`` taken from a fresh one."""
+    stamp = fresh["Stripe-Signature"].split(",")[0]
+    return {"Stripe-Signature": ",".join([stamp, *old["Stripe-Signature"].split(",")[1:]])}
+
+
+def _xero(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    """Xero's documented scheme: base64(HMAC-SHA256(webhook key, body))."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return {"x-xero-signature": base64.b64encode(digest).decode()}
 
 
 # Schemes whose whole signature is in headers over the body; the others (a JWT that signs no
@@ -148,6 +169,8 @@ SIGNERS = {
     "standard_webhooks": _standard,
     "okta_authorization": _okta,
     "zendesk_sha256": _zendesk,
+    "stripe_v1": _stripe,
+    "xero_sha256": _xero,
 }
 # Asymmetric schemes verify with the public half of the signer's key, not the secret itself.
 VERIFY_WITH = {"discord_ed25519": _public_hex}
@@ -158,7 +181,10 @@ PLUGIN_TESTS = Path(__file__).resolve().parents[2] / "plugins"
 TIMESTAMPED = {"slack_v0": "X-Slack-Request-Timestamp", "hubspot_v3": "X-HubSpot-Request-Timestamp",
                "hmac_sha256": "X-Atom-Timestamp", "discord_ed25519": "X-Signature-Timestamp",
                "standard_webhooks": "webhook-timestamp",
-               "zendesk_sha256": "X-Zendesk-Webhook-Signature-Timestamp"}
+               "zendesk_sha256": "X-Zendesk-Webhook-Signature-Timestamp",
+               "stripe_v1": "Stripe-Signature"}
+# Schemes whose timestamp shares its header with the signature: how to move only the timestamp.
+RESTAMP = {"stripe_v1": _stripe_restamp}
 MALFORMED = ["nan", "NaN", "inf", "-inf", "Infinity", "1e999", "1e3", "", " ", "12abc",
               "0x65", "1_700_000_000", "١٧٠٠٠٠٠٠٠٠", " 1700000000", "-1700000000"]
 
@@ -239,7 +265,11 @@ def test_timestamp_within_tolerance_is_accepted(scheme, age):
 def test_replayed_signature_with_a_fresh_timestamp_is_rejected(scheme):
     header = TIMESTAMPED[scheme]
     headers = SIGNERS[scheme](BODY, SECRET, NOW - 3600)
-    headers[header] = SIGNERS[scheme](BODY, SECRET, NOW)[header]  # only the timestamp moved
+    fresh = SIGNERS[scheme](BODY, SECRET, NOW)
+    if scheme in RESTAMP:
+        headers = RESTAMP[scheme](headers, fresh)
+    else:
+        headers[header] = fresh[header]  # only the timestamp moved
     with pytest.raises(SignatureError, match="mismatch"):
         verify(scheme, _req(headers), SECRET, now=NOW)
 
@@ -302,3 +332,31 @@ def test_verify_uses_the_current_time_by_default():
     verify("slack_v0", _req(_slack(BODY, SECRET, time.time())), SECRET)
     with pytest.raises(SignatureError):
         verify("slack_v0", _req(_slack(BODY, SECRET, NOW)), SECRET)  # 2023: long stale
+
+
+# -- stripe: several signatures in one header (a secret being rolled) ------------------------
+
+def test_stripe_accepts_any_matching_v1_and_ignores_other_schemes():
+    good = _stripe(BODY, SECRET, NOW)["Stripe-Signature"]
+    stamp, v1 = good.split(",")
+    old = _stripe(BODY, "whsec_the_old_secret", NOW)["Stripe-Signature"].split(",")[1]
+    rolled = f"{stamp},{old},{v1},v0=6ffbb59b2300aae63f272406069a9788598b792a944a07aba816edb039989a39"
+    first = verify("stripe_v1", _req({"Stripe-Signature": rolled}), SECRET, now=NOW)
+    assert first == verify("stripe_v1", _req({"Stripe-Signature": good}), SECRET, now=NOW)
+    # A receiver still holding the old secret verifies the same header.
+    assert verify("stripe_v1", _req({"Stripe-Signature": rolled}), "whsec_the_old_secret", now=NOW)
+
+
+@pytest.mark.parametrize("header", [
+    "v1=abc", "t=1700000000", "t=1700000000,v0=abc", "t=1700000000,t=1700000001,v1=abc", "garbage",
+])
+def test_stripe_refuses_a_header_without_one_timestamp_and_a_v1(header):
+    with pytest.raises(SignatureError, match="malformed"):
+        verify("stripe_v1", _req({"Stripe-Signature": header}), SECRET, now=NOW)
+
+
+def test_stripe_v1_in_upper_case_hex_is_the_same_signature():
+    stamp, v1 = _stripe(BODY, SECRET, NOW)["Stripe-Signature"].split(",")
+    upper = f"{stamp},v1={v1[3:].upper()}"
+    assert verify("stripe_v1", _req({"Stripe-Signature": upper}), SECRET, now=NOW) == verify(
+        "stripe_v1", _req({"Stripe-Signature": f"{stamp},{v1}"}), SECRET, now=NOW)
