@@ -27,6 +27,7 @@ import re
 from typing import Any
 from typing import Iterator
 from urllib.parse import quote
+from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
 import requests
@@ -107,6 +108,7 @@ class AwsIntegration(Integration):
     # Parts of a multipart upload (S3: 5 MiB to 5 GiB, at most 10,000 parts): at 8 MiB a file of
     # up to 78 GiB fits; one part is held in memory at a time.
     PART_SIZE = 8 << 20
+    LIST_PAGE = 1000  # ListObjectsV2's max-keys limit
 
     # -- where requests go ---------------------------------------------------------------
 
@@ -140,8 +142,9 @@ class AwsIntegration(Integration):
 
     def _query(self, service: str, action: str, version: str, params: list[tuple[str, str]],
                *, idempotent: bool = False) -> Any:
-        """A query-protocol call (SNS, STS): a form POST answered in XML."""
-        body = percent_encode_sequence([("Action", action), ("Version", version), *params])
+        """A query-protocol call (SNS, STS): a form POST answered in XML (the form encoded as
+        botocore's AWSRequest encodes it: ``urlencode``, spaces as ``+``)."""
+        body = urlencode([("Action", action), ("Version", version), *params])
         response = self._request(service, "POST", self.service_url(service) + "/",
                                  data=body.encode(), operation=f"{service} {action}",
                                  headers={"Content-Type": "application/x-www-form-urlencoded; "
@@ -259,7 +262,7 @@ class AwsIntegration(Integration):
         prefixes: list[str] = []
         token, seen, truncated = data.get("continuation_token"), set(), False
         while True:
-            query = [("list-type", "2"), ("max-keys", str(min(1000, wanted - len(objects))))]
+            query = [("list-type", "2"), ("max-keys", str(min(self.LIST_PAGE, wanted - len(objects))))]
             for name, param in (("prefix", "prefix"), ("delimiter", "delimiter"),
                                 ("start_after", "start-after")):
                 if data.get(name):
