@@ -202,11 +202,17 @@ class AwsIntegration(Integration):
 
     def sts_get_caller_identity(self, data: dict[str, Any]) -> dict[str, Any]:
         root = self._query("sts", "GetCallerIdentity", "2011-06-15", [], idempotent=True)
-        return payloads.caller(root)
+        identity = payloads.caller(root)
+        expected = data.get("expected_account")
+        if expected and identity["account"] != expected:
+            raise ValidationFailed(f"the credentials are of account {identity['account']}",
+                                   details={"expected_account": [
+                                       f"the credentials belong to {identity['account']}"]})
+        return identity
 
     # -- S3 ------------------------------------------------------------------------------
 
-    def s3_put_object(self, data: dict[str, Any]) -> dict[str, Any]:
+    def put_object(self, data: dict[str, Any]) -> dict[str, Any]:
         if data["encoding"] == "base64":
             try:
                 content = base64.b64decode(data["content"], validate=True)
@@ -220,7 +226,7 @@ class AwsIntegration(Integration):
         stream = files.from_bytes(content, data["key"].rsplit("/", 1)[-1], mime)
         return self._upload(stream, data["bucket"], data["key"], data.get("metadata") or {})
 
-    def s3_get_object(self, data: dict[str, Any]) -> dict[str, Any]:
+    def get_object(self, data: dict[str, Any]) -> dict[str, Any]:
         bucket, key, limit = data["bucket"], data["key"], data["max_bytes"]
         response = self._request("s3", "GET", self._object_url(bucket, key),
                                  operation="s3 GetObject", stream=True)
@@ -256,7 +262,7 @@ class AwsIntegration(Integration):
                     "encoding": ["the object is binary: use encoding=base64"]}) from None
         return out
 
-    def s3_list_objects(self, data: dict[str, Any]) -> dict[str, Any]:
+    def list_objects(self, data: dict[str, Any]) -> dict[str, Any]:
         bucket, wanted = data["bucket"], data["max_items"]
         objects: list[dict[str, Any]] = []
         prefixes: list[str] = []

@@ -54,7 +54,7 @@ MANIFEST = Manifest(
     # per account and region: verify); S3 takes 3,500 writes and 5,500 reads a second per prefix.
     rate_limit=RateLimit(per_second=20, burst=40),
     actions=(
-        Action("s3_put_object", "Upload an S3 object", PutObjectInput, _FILE,
+        Action("put_object", "Upload an S3 object", PutObjectInput, _FILE,
                example={"bucket": BUCKET, "key": "reports/2024-06-01.csv",
                         "content": "day,orders\n2024-06-01,42\n", "content_type": "text/csv",
                         "metadata": {"source": "atom"}},
@@ -63,7 +63,7 @@ MANIFEST = Manifest(
                            "streams larger files). Overwrites an object with the same key.",
                words=("upload to s3", "save to bucket", "put object", "write file to s3",
                       "store in s3")),
-        Action("s3_get_object", "Read an S3 object", GetObjectInput,
+        Action("get_object", "Read an S3 object", GetObjectInput,
                obj(required=("bucket", "key", "content"), bucket=STR, key=STR, content=STR,
                    encoding=STR, size=INT, content_type=_S, etag=_S, last_modified=_S,
                    version_id=_S, metadata=obj()),
@@ -71,7 +71,7 @@ MANIFEST = Manifest(
                idempotent=True, read_only=True,
                description="As text (UTF-8) or base64; refused above max_bytes.",
                words=("download from s3", "read s3 file", "get object", "fetch from bucket")),
-        Action("s3_list_objects", "List S3 objects", ListObjectsInput,
+        Action("list_objects", "List S3 objects", ListObjectsInput,
                listing("objects", _OBJECT, bucket=STR, common_prefixes=arr(STR),
                        is_truncated=BOOL, next_continuation_token=_S),
                example={"bucket": BUCKET, "prefix": "reports/", "max_items": 50},
@@ -98,7 +98,7 @@ MANIFEST = Manifest(
                words=("queue", "enqueue", "send to queue", "sqs message", "add job")),
         Action("sts_get_caller_identity", "Who am I", CallerIdentityInput,
                obj(required=("account",), account=STR, arn=STR, user_id=STR),
-               example={}, idempotent=True, read_only=True,
+               example={"expected_account": "123456789012"}, idempotent=True, read_only=True,
                description="The account, ARN and user id of the connection's credentials "
                            "(STS GetCallerIdentity: needs no IAM permission).",
                words=("aws account", "who am i", "caller identity", "check credentials")),

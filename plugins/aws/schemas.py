@@ -90,7 +90,10 @@ class AwsSettings(Schema):
 
 
 class CallerIdentityInput(Schema):
-    """GetCallerIdentity takes nothing."""
+    expected_account = fields.String(
+        validate=validate.Regexp(r"^\d{12}$", error="a 12-digit AWS account id"),
+        metadata={"description": "Fail unless the credentials belong to this account (a guard "
+                                 "against a connection to the wrong account)"})
 
 
 class _Bucket(Schema):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from dataclasses import field
 
 import pytest
 import requests
@@ -27,14 +28,18 @@ class Moto:
     url: str
     admin: dict[str, str]
     nobody: dict[str, str]
+    _clients: dict = field(default_factory=dict)
 
-    def client(self, service: str, keys: dict[str, str] | None = None):
+    def client(self, service: str):
+        """A boto3 client of the admin user (made once: building one loads its API model)."""
         import boto3
 
-        keys = keys or self.admin
-        return boto3.client(service, endpoint_url=self.url, region_name=REGION,
-                            aws_access_key_id=keys["access_key_id"],
-                            aws_secret_access_key=keys["secret_access_key"])
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service, endpoint_url=self.url, region_name=REGION,
+                aws_access_key_id=self.admin["access_key_id"],
+                aws_secret_access_key=self.admin["secret_access_key"])
+        return self._clients[service]
 
     def bucket(self) -> str:
         name = f"atom-{uuid.uuid4().hex[:16]}"

@@ -71,7 +71,7 @@ def test_the_health_check_is_get_caller_identity(moto, conn, check_connection, r
 def test_put_then_get_an_object_with_metadata(moto, conn, run_action):
     bucket = moto.bucket()
     key = "reports/2024 Q2/sales+returns~é.csv"
-    r = run_action(conn, "s3_put_object", {"bucket": bucket, "key": key,
+    r = run_action(conn, "put_object", {"bucket": bucket, "key": key,
                                            "content": "day,orders\n", "content_type": "text/csv",
                                            "metadata": {"source": "atom", "run-id": "42"}})
     assert r.status_code == 200, r.get_json()
@@ -84,26 +84,26 @@ def test_put_then_get_an_object_with_metadata(moto, conn, run_action):
     assert head["Metadata"] == {"source": "atom", "run-id": "42"}
     assert head["ContentType"] == "text/csv"
 
-    got = run_action(conn, "s3_get_object", {"bucket": bucket, "key": key}).get_json()["output"]
+    got = run_action(conn, "get_object", {"bucket": bucket, "key": key}).get_json()["output"]
     assert (got["content"], got["encoding"], got["size"]) == ("day,orders\n", "text", 11)
     assert got["metadata"] == {"source": "atom", "run-id": "42"}
-    fits("s3_get_object", got)
+    fits("get_object", got)
 
 
 def test_binary_content_goes_as_base64_both_ways(moto, conn, run_action):
     bucket, blob = moto.bucket(), bytes(range(256)) * 4
-    r = run_action(conn, "s3_put_object", {"bucket": bucket, "key": "blob.bin",
+    r = run_action(conn, "put_object", {"bucket": bucket, "key": "blob.bin",
                                            "content": base64.b64encode(blob).decode(),
                                            "encoding": "base64"})
     assert r.status_code == 200, r.get_json()
     assert moto.client("s3").get_object(Bucket=bucket, Key="blob.bin")["Body"].read() == blob
-    as_text = run_action(conn, "s3_get_object", {"bucket": bucket, "key": "blob.bin"})
+    as_text = run_action(conn, "get_object", {"bucket": bucket, "key": "blob.bin"})
     assert as_text.status_code == 422
     assert "base64" in as_text.get_json()["errors"]["encoding"][0]
-    out = run_action(conn, "s3_get_object", {"bucket": bucket, "key": "blob.bin",
+    out = run_action(conn, "get_object", {"bucket": bucket, "key": "blob.bin",
                                              "encoding": "base64"}).get_json()["output"]
     assert base64.b64decode(out["content"]) == blob
-    bad = run_action(conn, "s3_put_object", {"bucket": bucket, "key": "x", "content": "@@@",
+    bad = run_action(conn, "put_object", {"bucket": bucket, "key": "x", "content": "@@@",
                                              "encoding": "base64"})
     assert bad.status_code == 422 and "content" in bad.get_json()["errors"]
 
@@ -111,10 +111,10 @@ def test_binary_content_goes_as_base64_both_ways(moto, conn, run_action):
 def test_get_object_refuses_an_object_larger_than_max_bytes(moto, conn, run_action):
     bucket = moto.bucket()
     moto.client("s3").put_object(Bucket=bucket, Key="big.txt", Body=b"x" * 5000)
-    r = run_action(conn, "s3_get_object", {"bucket": bucket, "key": "big.txt", "max_bytes": 4999})
+    r = run_action(conn, "get_object", {"bucket": bucket, "key": "big.txt", "max_bytes": 4999})
     assert r.status_code == 422
     assert "copy_file" in r.get_json()["errors"]["max_bytes"][0]
-    ok = run_action(conn, "s3_get_object", {"bucket": bucket, "key": "big.txt", "max_bytes": 5000})
+    ok = run_action(conn, "get_object", {"bucket": bucket, "key": "big.txt", "max_bytes": 5000})
     assert ok.get_json()["output"]["size"] == 5000
 
 
@@ -124,17 +124,17 @@ def test_list_objects_pages_with_the_continuation_token(moto, conn, run_action, 
     keys = [f"logs/{n:02d}.txt" for n in range(7)] + ["other/a.txt", "logs/sub/deep.txt"]
     for key in keys:
         s3.put_object(Bucket=bucket, Key=key, Body=b"x")
-    first = run_action(conn, "s3_list_objects", {"bucket": bucket, "prefix": "logs/",
+    first = run_action(conn, "list_objects", {"bucket": bucket, "prefix": "logs/",
                                                  "max_items": 3}).get_json()["output"]
     assert [o["key"] for o in first["objects"]] == ["logs/00.txt", "logs/01.txt", "logs/02.txt"]
     assert first["is_truncated"] is True and first["next_continuation_token"]
-    rest = run_action(conn, "s3_list_objects", {
+    rest = run_action(conn, "list_objects", {
         "bucket": bucket, "prefix": "logs/", "max_items": 100,
         "continuation_token": first["next_continuation_token"]}).get_json()["output"]
     assert [o["key"] for o in rest["objects"]] == [f"logs/{n:02d}.txt" for n in range(3, 7)] + [
         "logs/sub/deep.txt"]
     assert (rest["is_truncated"], rest["next_continuation_token"]) == (False, None)
-    folders = run_action(conn, "s3_list_objects", {"bucket": bucket, "prefix": "logs/",
+    folders = run_action(conn, "list_objects", {"bucket": bucket, "prefix": "logs/",
                                                    "delimiter": "/"}).get_json()["output"]
     assert folders["common_prefixes"] == ["logs/sub/"] and folders["count"] == 7
 
@@ -144,7 +144,7 @@ def test_one_listing_follows_several_pages(moto, conn, run_action, monkeypatch):
     for n in range(5):
         moto.client("s3").put_object(Bucket=bucket, Key=f"k{n}", Body=b"x")
     monkeypatch.setattr(AwsIntegration, "LIST_PAGE", 2)
-    out = run_action(conn, "s3_list_objects", {"bucket": bucket, "max_items": 4}).get_json()[
+    out = run_action(conn, "list_objects", {"bucket": bucket, "max_items": 4}).get_json()[
         "output"]
     assert [o["key"] for o in out["objects"]] == ["k0", "k1", "k2", "k3"]
     assert out["is_truncated"] is True
@@ -229,7 +229,7 @@ def test_sqs_fifo_queue_gets_the_group_and_deduplication_id(moto, conn, run_acti
      "metadata"),
 ])
 def test_put_object_input_is_checked_before_anything_is_sent(moto, conn, run_action, body, field):
-    r = run_action(conn, "s3_put_object", body)
+    r = run_action(conn, "put_object", body)
     assert r.status_code == 422 and field in r.get_json()["errors"], r.get_json()
 
 
@@ -248,8 +248,8 @@ def test_a_queue_url_must_be_an_sqs_queue_of_the_connections_region(create_conne
 def test_no_secret_is_echoed_in_outputs(moto, conn, run_action):
     bucket = moto.bucket()
     secret = moto.admin["secret_access_key"]
-    run_action(conn, "s3_put_object", {"bucket": bucket, "key": "k", "content": secret})
-    r = run_action(conn, "s3_get_object", {"bucket": bucket, "key": "k"})
+    run_action(conn, "put_object", {"bucket": bucket, "key": "k", "content": secret})
+    r = run_action(conn, "get_object", {"bucket": bucket, "key": "k"})
     assert secret not in json.dumps(r.get_json())
 
 
@@ -322,3 +322,9 @@ def test_copy_file_needs_a_valid_bucket_to_save_into(moto, aws_connection, run_a
         body["folder_id"] = folder
     r = run_action(conn, "copy_file", body)
     assert r.status_code == 422 and "folder_id" in r.get_json()["errors"], r.get_json()
+
+
+def test_get_caller_identity_can_insist_on_an_account(moto, conn, run_action):
+    r = run_action(conn, "sts_get_caller_identity", {"expected_account": "210987654321"})
+    assert r.status_code == 422
+    assert "123456789012" in r.get_json()["errors"]["expected_account"][0]

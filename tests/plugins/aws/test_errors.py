@@ -35,9 +35,9 @@ def test_missing_things_name_the_field_that_named_them(moto, aws_connection, run
     conn = aws_connection()
     bucket = moto.bucket()
     cases = [
-        ("s3_get_object", {"bucket": "atom-no-such-bucket-1f2e", "key": "k"}, "bucket"),
-        ("s3_list_objects", {"bucket": "atom-no-such-bucket-1f2e"}, "bucket"),
-        ("s3_get_object", {"bucket": bucket, "key": "missing.txt"}, "key"),
+        ("get_object", {"bucket": "atom-no-such-bucket-1f2e", "key": "k"}, "bucket"),
+        ("list_objects", {"bucket": "atom-no-such-bucket-1f2e"}, "bucket"),
+        ("get_object", {"bucket": bucket, "key": "missing.txt"}, "key"),
         ("sns_publish", {"topic_arn": "arn:aws:sns:us-east-1:123456789012:nope", "message": "m"},
          "topic_arn"),
         ("sqs_send_message", {"queue_url": f"{moto.url}/123456789012/nope", "body": "b"},
@@ -99,7 +99,7 @@ def test_a_server_error_is_retried_for_a_put_but_not_for_a_publish(seam, conn, r
     seam.add(responses.PUT, f"{FAKE}/b-bucket/k", status=500,
              body=s3_error("InternalError", "We encountered an internal error."))
     seam.add(responses.PUT, f"{FAKE}/b-bucket/k", status=200, headers={"ETag": '"e"'})
-    r = run_action(conn, "s3_put_object", {"bucket": "b-bucket", "key": "k", "content": "x"})
+    r = run_action(conn, "put_object", {"bucket": "b-bucket", "key": "k", "content": "x"})
     assert r.status_code == 200 and r.get_json()["attempts"] == 2
     seam.add(responses.POST, f"{FAKE}/", status=500, body=query_error("InternalError", "x",
                                                                       "Receiver"))
@@ -144,7 +144,7 @@ def test_a_bucket_in_another_region_says_which(seam, conn, run_action):
              body=s3_error("PermanentRedirect", "The bucket you are attempting to access must "
                                                 "be addressed using the specified endpoint."),
              headers={"x-amz-bucket-region": "eu-central-1"})
-    r = run_action(conn, "s3_list_objects", {"bucket": "eu-bucket"})
+    r = run_action(conn, "list_objects", {"bucket": "eu-bucket"})
     assert r.status_code == 422
     assert "eu-central-1" in r.get_json()["errors"]["bucket"][0]
 
@@ -154,9 +154,9 @@ def test_s3_access_denied_and_expired_tokens_are_auth_errors(seam, conn, run_act
              body=s3_error("AccessDenied", "Access Denied"))
     seam.add(responses.GET, f"{FAKE}/b-bucket/k", status=400,
              body=s3_error("ExpiredToken", "The provided token has expired."))
-    first = run_action(conn, "s3_get_object", {"bucket": "b-bucket", "key": "k"}).get_json()
+    first = run_action(conn, "get_object", {"bucket": "b-bucket", "key": "k"}).get_json()
     assert first["code"] == "auth" and "IAM policy" in first["message"]
-    second = run_action(conn, "s3_get_object", {"bucket": "b-bucket", "key": "k"}).get_json()
+    second = run_action(conn, "get_object", {"bucket": "b-bucket", "key": "k"}).get_json()
     assert second["code"] == "auth" and "credentials" in second["message"]
 
 

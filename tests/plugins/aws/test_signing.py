@@ -67,7 +67,7 @@ def test_an_s3_put_is_signed_for_s3_with_the_body_hash_and_session_token(create_
     conn = create_connection("aws", {"endpoint_url": endpoint, "region": "eu-west-2"},
                              {"access_key_id": "ASIAEXAMPLEEXAMPLE01", "secret_access_key": SECRET,
                               "session_token": "FwoGZXIvYXdzEXAMPLEsessiontoken0123456789"})
-    r = run_action(conn, "s3_put_object", {"bucket": "atom-reports", "key": "a b.txt",
+    r = run_action(conn, "put_object", {"bucket": "atom-reports", "key": "a b.txt",
                                            "content": "hello"})
     assert r.status_code == 200, r.get_json()
     (call,) = seam.calls
@@ -108,7 +108,7 @@ def test_without_an_endpoint_each_service_goes_to_its_regional_host(create_conne
                   "</Account></GetCallerIdentityResult></GetCallerIdentityResponse>")
     conn = create_connection("aws", {"region": "eu-west-2"},
                              {"access_key_id": "AKIAEXAMPLEEXAMPLE01", "secret_access_key": SECRET})
-    assert run_action(conn, "s3_put_object", {"bucket": "atom-reports", "key": "k",
+    assert run_action(conn, "put_object", {"bucket": "atom-reports", "key": "k",
                                               "content": "x"}).status_code == 200
     assert run_action(conn, "sns_publish", {
         "topic_arn": "arn:aws:sns:eu-west-2:123456789012:t", "message": "m"}).status_code == 200
@@ -164,7 +164,7 @@ def test_a_wrong_secret_is_a_signature_mismatch_and_an_auth_error(moto, aws_conn
     result = check_connection(conn).get_json()
     assert (result["ok"], result["error_class"]) == (False, "auth")
     bucket = moto.bucket()
-    s3 = run_action(conn, "s3_get_object", {"bucket": bucket, "key": "k"}).get_json()
+    s3 = run_action(conn, "get_object", {"bucket": bucket, "key": "k"}).get_json()
     assert s3["code"] == "auth" and "SignatureDoesNotMatch" in s3["message"]
 
 
@@ -172,7 +172,7 @@ def test_an_unknown_access_key_is_an_auth_error(moto, aws_connection, run_action
     conn = aws_connection({"access_key_id": "AKIAUNKNOWNUNKNOWN01", "secret_access_key": "x" * 40})
     body = run_action(conn, "sts_get_caller_identity", {}).get_json()
     assert body["code"] == "auth" and "InvalidClientTokenId" in body["message"]
-    body = run_action(conn, "s3_list_objects", {"bucket": moto.bucket()}).get_json()
+    body = run_action(conn, "list_objects", {"bucket": moto.bucket()}).get_json()
     assert body["code"] == "auth" and "InvalidAccessKeyId" in body["message"]
 
 
@@ -180,7 +180,7 @@ def test_an_action_the_iam_policy_denies_says_so(moto, aws_connection, run_actio
                                                  check_connection):
     conn = aws_connection(moto.nobody)
     assert check_connection(conn).get_json()["ok"] is True  # GetCallerIdentity needs no policy
-    for action, body in (("s3_list_objects", {"bucket": moto.bucket()}),
+    for action, body in (("list_objects", {"bucket": moto.bucket()}),
                          ("sns_publish", {"topic_arn": moto.topic(), "message": "m"})):
         answer = run_action(conn, action, body).get_json()
         assert answer["code"] == "auth", answer
