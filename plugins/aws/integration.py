@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
 import requests
+from marshmallow import ValidationError
 from botocore.utils import percent_encode_sequence
 
 from atom.integrations import files
@@ -43,6 +44,7 @@ from atom.integrations.errors import ValidationFailed
 from atom.integrations.http import parse_retry_after
 from atom.integrations.webhooks import WebhookRequest
 from plugins.aws import payloads
+from plugins.aws.schemas import BUCKET_NAME
 from plugins.aws.schemas import QUEUE_PATH
 from plugins.aws.schemas import TOPIC_ARN
 from plugins.aws.schemas import check_key
@@ -268,7 +270,8 @@ class AwsIntegration(Integration):
         prefixes: list[str] = []
         token, seen, truncated = data.get("continuation_token"), set(), False
         while True:
-            query = [("list-type", "2"), ("max-keys", str(min(self.LIST_PAGE, wanted - len(objects))))]
+            page = min(self.LIST_PAGE, wanted - len(objects))
+            query = [("list-type", "2"), ("max-keys", str(page))]
             for name, param in (("prefix", "prefix"), ("delimiter", "delimiter"),
                                 ("start_after", "start-after")):
                 if data.get(name):
@@ -294,13 +297,9 @@ class AwsIntegration(Integration):
     # -- S3 as files -----------------------------------------------------------------------
 
     def _split_id(self, value: str, field: str, need_key: bool) -> tuple[str, str]:
-        from marshmallow import ValidationError
-
-        from plugins.aws.schemas import _BUCKET
-
         bucket, _, key = value.lstrip("/").removeprefix("s3://").partition("/")
         try:
-            _BUCKET(bucket)
+            BUCKET_NAME(bucket)
             if key or need_key:
                 check_key(key or "")
             if need_key and not key:
@@ -328,8 +327,8 @@ class AwsIntegration(Integration):
         key = f"{prefix.rstrip('/')}/{name}" if prefix.strip("/") else name
         try:
             check_key(key)
-        except Exception as exc:  # marshmallow.ValidationError
-            raise ValidationFailed("not a valid S3 key", details={"name": [str(exc)]}) from None
+        except ValidationError as exc:
+            raise ValidationFailed("not a valid S3 key", details={"name": exc.messages}) from None
         return self._upload(stream, bucket, key, {})
 
     def _upload(self, stream: files.FileStream, bucket: str, key: str,
@@ -371,7 +370,8 @@ class AwsIntegration(Integration):
                 f"<Part><PartNumber>{n}</PartNumber><ETag>{_xml_escape(tag)}</ETag></Part>"
                 for n, tag in done) + "</CompleteMultipartUpload>"
             response = self._request("s3", "POST", url, query=[("uploadId", upload_id)],
-                                     data=body.encode(), headers={"Content-Type": "application/xml"},
+                                     data=body.encode(),
+                                     headers={"Content-Type": "application/xml"},
                                      operation="s3 CompleteMultipartUpload")
             result = payloads.xml(response)
             if result.tag == "Error":  # S3 may answer 200 and fail in the body

@@ -119,8 +119,9 @@ MANIFEST = Manifest(
     ),
     webhook=WebhookSpec(scheme="aws_sns", secret_field="sns_topic_arns",
                         delivery_header="x-amz-sns-message-id"),
-    contract=Contract("moto", "tests/plugins/aws/conftest.py", notes="moto in server mode (a real AWS API emulator, PyPI "
-                                    "moto[server]) on loopback with its IAM authentication "
-                                    "on, so it checks every SigV4 signature: "
-                                    "tests/plugins/aws/conftest.py"),
+    contract=Contract("moto", "tests/plugins/aws/conftest.py",
+                      notes="moto in server mode (a real AWS API emulator, PyPI moto[server]) "
+                            "on loopback with its IAM authentication on, so it checks every "
+                            "SigV4 signature; every example runs against it "
+                            "(tests/plugins/aws/test_actions.py)"),
 )

@@ -2,7 +2,8 @@
 
 Names follow AWS's own rules: bucket names
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html), object keys
-(up to 1,024 bytes of UTF-8: https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html),
+(up to 1,024 bytes of UTF-8:
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html),
 SNS topic ARNs, SQS queue URLs and message limits (256 KiB:
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
 Everything that reaches a URL is checked here and percent-encoded by the integration.
@@ -28,7 +29,7 @@ TOPIC_ARN = re.compile(r"^arn:aws(-[a-z]+)*:sns:(?P<region>[a-z0-9-]+):(?P<accou
 TOPIC_PATTERN = re.compile(r"^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:([A-Za-z0-9_-]{1,256}"
                            r"(\.fifo)?|\*)$")
 QUEUE_PATH = re.compile(r"^/(?P<account>\d{12})/(?P<name>[A-Za-z0-9_-]{1,80}(\.fifo)?)$")
-_BUCKET = validate.Regexp(
+BUCKET_NAME = validate.Regexp(
     r"^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
     error="an S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens")
 _ATTR_NAME = re.compile(r"^(?!aws\.|amazon\.)[A-Za-z0-9_.-]{1,256}$", re.IGNORECASE)
@@ -97,7 +98,7 @@ class CallerIdentityInput(Schema):
 
 
 class _Bucket(Schema):
-    bucket = fields.String(required=True, validate=_BUCKET,
+    bucket = fields.String(required=True, validate=BUCKET_NAME,
                            metadata={"description": "S3 bucket name"})
 
 

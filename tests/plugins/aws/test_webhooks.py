@@ -68,12 +68,14 @@ def test_a_notification_without_a_subject_is_signed_without_it():
 
 
 @pytest.mark.parametrize("field, value", [
-    ("Message", "Deploy failed"), ("Subject", "Other"), ("TopicArn",
-                                                         "arn:aws:sns:us-east-1:123456789012:other"),
-    ("MessageId", "another-id"), ("Timestamp", sns.iso(NOW + 1)), ("Type",
+    ("Message", "Deploy failed"), ("Subject", "Other"),
+    ("TopicArn", "arn:aws:sns:us-east-1:123456789012:other"),
+    ("MessageId", "another-id"), ("Timestamp", "one second later"), ("Type",
                                                                      "UnsubscribeConfirmation"),
 ])
 def test_a_tampered_field_is_a_mismatch(field, value):
+    if field == "Timestamp":
+        value = sns.iso(NOW + 1)
     msg = {**sns.message(now=NOW), field: value}
     if field == "Type":
         msg["Token"], msg["SubscribeURL"] = "t" * 20, "https://sns.us-east-1.amazonaws.com/"
