@@ -89,6 +89,15 @@ class AwsSettings(Schema):
                                  "ones (LocalStack, moto, an S3-compatible store); path-style "
                                  "S3 addressing", "destination": True})
 
+    @validates_schema
+    def _partition(self, data: dict[str, Any], **kwargs: Any) -> None:
+        region = data.get("region") or ""
+        if (region.startswith("cn-") or "-iso" in region) and not data.get("endpoint_url") \
+                and not data.get("base_url"):
+            # Their hosts are not {service}.{region}.amazonaws.com (amazonaws.com.cn, ...).
+            raise ValidationError("the China and ISO partitions need endpoint_url",
+                                  field_name="endpoint_url")
+
 
 class CallerIdentityInput(Schema):
     expected_account = fields.String(
@@ -193,6 +202,7 @@ class PublishInput(Schema):
     message_group_id = fields.String(validate=validate.Regexp(r"^[\x21-\x7e]{1,128}$"),
                                      metadata={"description": "FIFO topics: the group"})
     deduplication_id = fields.String(validate=validate.Regexp(r"^[\x21-\x7e]{1,128}$"),
+                                     # The 5-minute window: AWS's SNS FIFO docs (verify).
                                      metadata={"description": "FIFO topics: the deduplication "
                                                               "id (5-minute window)"})
 

@@ -186,3 +186,13 @@ def test_an_action_the_iam_policy_denies_says_so(moto, aws_connection, run_actio
         assert answer["code"] == "auth", answer
         assert "AccessDenied" in answer["message"] or "AuthorizationError" in answer["message"]
         assert "IAM policy" in answer["message"]
+
+
+def test_partitions_with_other_domains_need_an_endpoint(client, keys, create_connection):
+    creds = {"access_key_id": "AKIAEXAMPLEEXAMPLE01", "secret_access_key": SECRET}
+    r = client.post("/api/v2/connections", headers=keys["editor"], json={
+        "integration": "aws", "label": "cn", "settings": {"region": "cn-north-1"},
+        "credentials": creds})
+    assert r.status_code in (400, 422) and "endpoint_url" in str(r.get_json())
+    create_connection("aws", {"region": "cn-north-1",
+                              "endpoint_url": "https://s3.cn-north-1.amazonaws.com.cn"}, creds)
