@@ -236,9 +236,10 @@ class Contract:
     """What the plugin is tested against: ``openapi`` (a vendor spec in ``shared/specs``, served
     by Prism; ``base_path`` is prepended to the Prism URL when the spec's paths omit the
     manifest's base path), ``graphql`` (a vendor schema, every query validated with
-    graphql-core) or ``fake`` (a local stateful fake following the vendor's reference; ``file``
-    is its module, whose ``serve()`` starts it for tests that run many plugins and returns
-    ``(settings, credentials, stop)``)."""
+    graphql-core), ``fake`` (a local stateful fake following the vendor's reference; ``file``
+    is its module, whose ``contract_fake()`` starts it for tests that run many plugins and
+    returns an object with ``settings``, ``credentials`` and ``stop()``) or ``moto`` (the AWS
+    API emulator, in server mode on loopback; ``file`` names the fixtures)."""
 
     source: str
     file: str | None = None

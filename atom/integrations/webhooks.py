@@ -572,6 +572,177 @@ def verify_xero(req: WebhookRequest, secret: str, tolerance: float, now: float) 
     """``x-xero-signature: base64(HMAC-SHA256(webhook key, body))`` (no timestamp)."""
     check(hmac_b64(secret, req.body), require(req.headers, "x-xero-signature").strip())
 
+# -- aws sns -----------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html and the JSON
+# formats of https://docs.aws.amazon.com/sns/latest/dg/http-notification-json.html,
+# .../http-subscription-confirmation-json.html, .../http-unsubscribe-confirmation-json.html.
+# SNS signs with RSA, not a shared secret: ``Signature`` = base64(RSA PKCS#1 v1.5 over SHA1
+# (``SignatureVersion`` 1) or SHA256 (2)) of the canonical string, "Name\nValue\n" for each of
+# Message, MessageId, Subject (Notification, when present), SubscribeURL (confirmations),
+# Timestamp, Token (confirmations), TopicArn, Type. The certificate comes from
+# ``SigningCertURL``, accepted only as https://sns.<region>.amazonaws.com/....pem in the
+# TopicArn's region, fetched through the outbound policy and cached.
+#
+# The "secret" is the connection's list of accepted topics (``sns_topic_arns``): SNS's signature
+# proves SNS sent the message, not whose topic it came from (any AWS account can subscribe any
+# URL to its own topic). ``Timestamp`` (when SNS published it; retries keep it) must be within
+# the receiver's tolerance: raise WEBHOOK_TOLERANCE_S if a topic's delivery policy retries for
+# longer. The accepted signature is the replay basis; MessageId de-duplicates events too.
+_SNS_CERT_HOST = re.compile(r"^sns\.([a-z0-9-]+)\.amazonaws\.com$")
+_SNS_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_.-]{1,256})$")
+_SNS_FIELDS = {
+    "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
+    "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token",
+                                 "TopicArn", "Type"),
+    "UnsubscribeConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token",
+                                "TopicArn", "Type"),
+}
+
+
+class SnsCertificates:
+    """SNS signing certificates by URL, fetched once (``fetch(url) -> PEM bytes``; tests
+    replace it) and kept up to ``size`` entries for ``ttl_s`` seconds."""
+
+    def __init__(self, size: int = 32, ttl_s: float = 86_400.0) -> None:
+        self.fetch: Callable[[str], bytes] = _fetch_sns_certificate
+        self.size, self.ttl_s = size, ttl_s
+        self._keys: dict[str, tuple[float, Any]] = {}
+
+    def public_key(self, url: str, now: float) -> Any:
+        from cryptography import x509
+
+        hit = self._keys.get(url)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        try:
+            cert = x509.load_pem_x509_certificate(self.fetch(url))
+        except SignatureError:
+            raise
+        except Exception as exc:
+            raise SignatureError(f"the SNS signing certificate could not be loaded "
+                                 f"({type(exc).__name__})") from None
+        if not cert.not_valid_before_utc.timestamp() <= now <= cert.not_valid_after_utc.timestamp():
+            raise SignatureError("the SNS signing certificate is not valid now")
+        if len(self._keys) >= self.size:
+            self._keys.pop(next(iter(self._keys)))
+        self._keys[url] = (now, cert.public_key())
+        return cert.public_key()
+
+    def clear(self) -> None:
+        self._keys.clear()
+
+
+def _fetch_sns_certificate(url: str) -> bytes:
+    """GET the certificate through an IntegrationClient: the app's outbound policy, timeouts,
+    no credentials, no redirects to elsewhere."""
+    from atom.integrations.errors import IntegrationError
+    from atom.integrations.http import ClientSettings
+    from atom.integrations.http import IntegrationClient
+    from atom.integrations.outbound import OutboundPolicy
+
+    try:
+        from atom.state import get_state
+
+        policy = get_state().outbound
+    except RuntimeError:  # outside the app (a tool): the strict default policy
+        policy = OutboundPolicy()
+    client = IntegrationClient(integration="aws", policy=policy, settings=ClientSettings(
+        base_url=url, connect_timeout=5.0, read_timeout=10.0, max_attempts=2, max_total=20.0,
+        idempotency_header=None))
+    try:
+        response = client.get(url, operation="sns signing certificate")
+    except IntegrationError as exc:
+        raise SignatureError(f"the SNS signing certificate could not be fetched: "
+                             f"{exc.message[:200]}") from None
+    finally:
+        client.close()
+    if len(response.content) > 16_384:
+        raise SignatureError("the SNS signing certificate is implausibly large")
+    return response.content
+
+
+sns_certificates = SnsCertificates()
+
+
+def sns_topic_allowed(topic_arn: str, allowed: str) -> bool:
+    """Whether ``topic_arn`` is one of ``allowed`` (ARNs, or ``arn:...:<account>:*``)."""
+    for entry in re.split(r"[\s,]+", allowed):
+        if entry == topic_arn or (entry.endswith(":*") and topic_arn.startswith(entry[:-1])
+                                  and ":" not in topic_arn[len(entry) - 1:]):
+            return True
+    return False
+
+
+@scheme("aws_sns")
+def verify_aws_sns(req: WebhookRequest, secret: str, tolerance: float, now: float) -> str:
+    """An SNS message signed with SignatureVersion 1 (SHA1withRSA) or 2 (SHA256withRSA) by the
+    certificate at its https://sns.<region>.amazonaws.com SigningCertURL, from an accepted
+    topic, published within the tolerance window."""
+    import json
+    from datetime import datetime
+    from urllib.parse import urlsplit
+
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+    try:
+        message = json.loads(req.body)
+    except ValueError:
+        raise SignatureError("the body is not JSON") from None
+    if not isinstance(message, dict) or not all(
+            v is None or isinstance(v, str) for k, v in message.items()
+            if k != "MessageAttributes"):
+        raise SignatureError("not an SNS message")
+    names = _SNS_FIELDS.get(message.get("Type", ""))
+    if names is None:
+        raise SignatureError("not an SNS message type")
+    header = req.headers.get("x-amz-sns-message-type")
+    if header is not None and header != message["Type"]:
+        raise SignatureError("x-amz-sns-message-type disagrees with the message")
+    arn = _SNS_ARN.match(message.get("TopicArn") or "")
+    if arn is None:
+        raise SignatureError("the message has no TopicArn")
+    if not sns_topic_allowed(message["TopicArn"], secret):
+        raise SignatureError("the message is from a topic this connection does not accept")
+    cert_url = urlsplit(message.get("SigningCertURL") or "")
+    host = _SNS_CERT_HOST.match(cert_url.hostname or "") if cert_url.scheme == "https" else None
+    if (host is None or cert_url.port not in (None, 443) or cert_url.username
+            or cert_url.password or not cert_url.path.endswith(".pem") or cert_url.query
+            or cert_url.fragment):
+        raise SignatureError("SigningCertURL is not an https://sns.<region>.amazonaws.com "
+                             "certificate")
+    if host.group(1) != arn.group(1):
+        raise SignatureError("SigningCertURL is in another region than the topic")
+    stamp = message.get("Timestamp") or ""
+    try:
+        published = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        raise SignatureError("malformed Timestamp") from None
+    if published.tzinfo is None or abs(now - published.timestamp()) > tolerance:
+        raise SignatureError("Timestamp outside the tolerance window (replay?)")
+    digest = {"1": hashes.SHA1(), "2": hashes.SHA256()}.get(message.get("SignatureVersion") or "")
+    if digest is None:
+        raise SignatureError("unknown SignatureVersion (1 or 2)")
+    try:
+        signature = base64.b64decode(message.get("Signature") or "", validate=True)
+    except ValueError:
+        raise SignatureError("malformed Signature: not base64") from None
+    missing = [n for n in names if message.get(n) is None and n != "Subject"]
+    if missing:
+        raise SignatureError(f"the message lacks {', '.join(missing)}")
+    canonical = "".join(f"{n}\n{message[n]}\n" for n in names
+                        if message.get(n) is not None).encode()
+    key = sns_certificates.public_key(message["SigningCertURL"], now)
+    if not isinstance(key, RSAPublicKey):
+        raise SignatureError("the SNS signing certificate has no RSA key")
+    try:
+        key.verify(signature, canonical, padding.PKCS1v15(), digest)
+    except InvalidSignature:
+        raise SignatureError("signature mismatch") from None
+    return message["Signature"]
+
 
 # -- end of vendor schemes ---------------------------------------------------------------------
 

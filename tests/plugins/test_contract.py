@@ -102,7 +102,7 @@ def test_the_manifest_is_complete(manifest):
         assert trigger.sample, f"{trigger.name} has no sample payload"
     assert manifest.triggers, "every plugin emits at least one event"
     assert manifest.contract is not None, "say what the plugin is tested against"
-    assert manifest.contract.source in ("openapi", "graphql", "fake")
+    assert manifest.contract.source in ("openapi", "graphql", "fake", "moto")
     if manifest.contract.source != "fake":
         assert manifest.contract.file, "a spec or schema contract names its file"
 
