@@ -3,9 +3,16 @@ against Prism serving the vendor's spec: Prism accepts the request (a request it
 back as an error) and the output fits the action's ``output_schema``.
 
 Parametrised over the installed plugins, so a new plugin is checked without editing this file.
+
+A ``fake`` contract that names its fake (``Contract("fake", "tests/plugins/<slug>/fake.py")``)
+is run the same way against that documented fake: the module's ``contract_connection()``
+context manager starts a seeded fake and yields ``{"settings", "credentials"}`` of a connection
+reaching it, on which every example runs.
 """
 from __future__ import annotations
 
+import importlib
+from contextlib import ExitStack
 from importlib.metadata import entry_points
 
 import pytest
@@ -69,5 +76,62 @@ def _spec_manifests():
 @pytest.mark.parametrize("manifest", _spec_manifests())
 def test_the_health_check_passes_against_the_vendor_spec(client, keys, spec_connection, manifest):
     conn = spec_connection(manifest)
+    result = client.post(f"/api/v2/connections/{conn['id']}/test", headers=keys["editor"]).get_json()
+    assert result["ok"], result
+
+
+# -- documented fakes ------------------------------------------------------------------------
+
+
+def _fake_manifests():
+    out = []
+    for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+        manifest = discover([(ep.name, ep)], strict=True).get(ep.name).manifest
+        contract = manifest.contract
+        if contract is not None and contract.source == "fake" and contract.file:
+            out.append(manifest)
+    return out
+
+
+def _fake_actions():
+    return [pytest.param(m, a, id=f"{m.slug}.{a.name}") for m in _fake_manifests()
+            for a in m.actions]
+
+
+@pytest.fixture
+def fake_connection(create_connection):
+    """A connection per plugin to its own seeded fake (one fake per plugin and test)."""
+    made: dict[str, dict] = {}
+    with ExitStack() as stack:
+        def make(manifest) -> dict:
+            if manifest.slug not in made:
+                module = importlib.import_module(
+                    manifest.contract.file.removesuffix(".py").replace("/", "."))
+                given = stack.enter_context(module.contract_connection())
+                settings = {**manifest.contract.settings, **given["settings"], "max_attempts": 1,
+                            "rate_limit_per_second": 1000, "rate_limit_burst": 1000}
+                made[manifest.slug] = create_connection(manifest.slug, settings,
+                                                        given["credentials"])
+            return made[manifest.slug]
+
+        yield make
+
+
+@pytest.mark.parametrize("manifest, action", _fake_actions())
+def test_the_example_runs_against_the_documented_fake(client, keys, fake_connection, manifest,
+                                                      action):
+    conn = fake_connection(manifest)
+    response = client.post(f"/api/v2/connections/{conn['id']}/actions/{action.name}",
+                           headers=keys["editor"], json=dict(action.example))
+    body = response.get_json()
+    assert response.status_code == 200, body
+    errors = list(Draft202012Validator(dict(action.output)).iter_errors(body["output"]))
+    assert not errors, f"output does not fit output_schema: {errors[0].message} at {list(errors[0].path)}"
+
+
+@pytest.mark.parametrize("manifest", [pytest.param(m, id=m.slug) for m in _fake_manifests()])
+def test_the_health_check_passes_against_the_documented_fake(client, keys, fake_connection,
+                                                             manifest):
+    conn = fake_connection(manifest)
     result = client.post(f"/api/v2/connections/{conn['id']}/test", headers=keys["editor"]).get_json()
     assert result["ok"], result
