@@ -166,6 +166,9 @@ class FakeSalesforce:
         self.codes: dict[str, dict[str, str]] = {}
         self.locators: dict[str, list[dict[str, Any]]] = {}
         self.api_used = 0
+        # Salesforce treats batchSize as a request, not a promise ("the batch size may not be
+        # the requested one", headers_queryoptions.htm): a test may cap it lower.
+        self.max_batch = 2000
         self.api_limit = api_limit
         self.now = START
         self._ids = itertools.count(1)
@@ -525,6 +528,7 @@ class FakeSalesforce:
                 size = min(max(int(option.split("=", 1)[1]), 200), 2000)
             except ValueError:
                 pass
+        size = min(size, self.max_batch)
         chunk = rows[offset:offset + size]
         body: dict[str, Any] = {"totalSize": len(rows), "done": offset + size >= len(rows),
                                 "records": chunk}
