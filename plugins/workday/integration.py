@@ -29,6 +29,8 @@ REPORTS = "/ccx/service/customreport2"
 DEFAULT_WAIT_S = 2.0
 # RaaS answers {"Report_Entry": [...]} (verify: the root key for format=json).
 ROWS = "Report_Entry"
+# Workday's query parameter -> our input field it comes from.
+OUR_FIELDS = {"limit": "page_size", "offset": "_request", "search": "search"}
 
 
 def _reasons(response: requests.Response) -> tuple[str, dict[str, list[str]]]:
@@ -41,6 +43,7 @@ def _reasons(response: requests.Response) -> tuple[str, dict[str, list[str]]]:
     for item in body.get("errors") or []:
         if isinstance(item, dict) and item.get("error"):
             name = str(item.get("field") or "_request")
+            name = OUR_FIELDS.get(name, name)
             fields.setdefault(name, []).append(str(item["error"])[:300])
     return message or snippet(response), fields
 

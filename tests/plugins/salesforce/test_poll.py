@@ -13,10 +13,10 @@ from atom.engine.polling import run_polls
 from atom.extensions import db
 from atom.integrations.errors import CursorExpired
 from atom.models import Execution
-from atom.state import get_state
 from tests.atom.engine.conftest import close_engine
 from tests.conftest import make_key
 from tests.fakes import FakeClock
+from tests.plugins.salesforce.fake import TOKEN
 
 PARAMS = {"object": "Lead", "field_names": None, "max_per_poll": 200}
 
@@ -116,7 +116,7 @@ def test_new_leads_start_the_workflow_once_across_a_restart(app_factory, monkeyp
     headers = {"Authorization": f"Bearer {make_key(app, 'editor')}"}
     client = app.test_client()
     conn = client.post("/api/v2/connections", headers=headers, json={
-        "integration": "salesforce", "label": "org", "credentials": {"access_token": sf_token()},
+        "integration": "salesforce", "label": "org", "credentials": {"access_token": TOKEN},
         "settings": {"instance_url": sf.url, "max_attempts": 1}}).get_json()
     wf = client.post("/api/v2/ai-workflows", headers=headers, json={
         "name": "new lead", "trigger": {"type": "event", "service": "salesforce",
@@ -151,9 +151,3 @@ def test_new_leads_start_the_workflow_once_across_a_restart(app_factory, monkeyp
             db.select(Execution).order_by(Execution.id))]
     assert fired == [first, second]
     close_engine(again)
-    get_state(again)  # the app stays usable for teardown
-
-
-def sf_token() -> str:
-    from tests.plugins.salesforce.fake import TOKEN
-    return TOKEN
