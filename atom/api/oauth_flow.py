@@ -376,15 +376,15 @@ def finish(args: dict[str, Any], who: Caller | None) -> tuple[Connection, bool]:
     asked = row.request or {}
     verifier = get_state().vault.decrypt_text(row.code_verifier_encrypted) or None
     try:
-        tokens = exchange_code(row.integration, asked.get("settings") or {}, args["code"],
-                               row.redirect_uri, verifier)
+        tokens, answer = exchange_code(row.integration, asked.get("settings") or {},
+                                       args["code"], row.redirect_uri, verifier)
     except auth_mod.TokenRefused as exc:
         raise FlowError(422, "token_refused",
                         f"{display} refused the authorization code ({exc.error or 'no reason'}"
                         f"{': ' + exc.description if exc.description else ''}); nothing was "
                         f"created: connect again", errors={"code": [exc.error or "refused"]}
                         ) from exc
-    return _store(row, asked, tokens, who)
+    return _store(row, asked, tokens, who, answer)
 
 
 def _take(row: OAuthState) -> None:
@@ -424,9 +424,11 @@ def _display_name(slug: str) -> str:
 
 
 def exchange_code(slug: str, settings: dict[str, Any], code: str, redirect: str,
-                  verifier: str | None) -> dict[str, Any]:
+                  verifier: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Exchange an authorization code at the token URL (RFC 6749 4.1.3) through an
-    ``IntegrationClient``; return the token fields to store (``None``: unknown expiry).
+    ``IntegrationClient``; return the token fields to store (``None``: unknown expiry) and
+    the answer's other fields (:func:`~atom.integrations.auth.answer_extras`: Salesforce's
+    ``instance_url``), for the plugin's ``oauth_connected``.
 
     :raises TokenRefused: the token endpoint refused the code (expired, used, PKCE mismatch).
     :raises ValidationFailed: no OAuth app any more.
@@ -451,14 +453,15 @@ def exchange_code(slug: str, settings: dict[str, Any], code: str, redirect: str,
             body = response.json()
         except ValueError:
             body = None
-        return auth_mod.token_fields(body, state.runtime.clock.time())
+        return (auth_mod.token_fields(body, state.runtime.clock.time()),
+                auth_mod.answer_extras(body))
     finally:
         LIVE.drop(client)
         client.close()
 
 
 def _store(row: OAuthState, asked: dict[str, Any], tokens: dict[str, Any],
-           who: Caller) -> tuple[Connection, bool]:
+           who: Caller, answer: dict[str, Any] | None = None) -> tuple[Connection, bool]:
     state = get_state()
     slug = row.integration
     manifest = state.registry.get(slug).manifest
@@ -471,7 +474,7 @@ def _store(row: OAuthState, asked: dict[str, Any], tokens: dict[str, Any],
                                          f"was changed")
     label = asked.get("label") or (conn.label if conn else manifest.display_name)
     settings = dict(asked.get("settings") or {})
-    settings.update(state.runtime.connect_hook(slug, label, settings, creds))
+    settings.update(state.runtime.connect_hook(slug, label, settings, creds, answer))
     if conn is None:
         conn = create_connection({"integration": slug, "label": label, "settings": settings,
                                   "credentials": creds}, who.name)

@@ -216,6 +216,27 @@ def token_fields(body: Any, now: float) -> dict[str, Any]:
     return new
 
 
+# Fields of a token answer that are never handed on as plain data.
+_TOKENS_ONLY = frozenset({"access_token", "refresh_token", "id_token"})
+
+
+def answer_extras(body: Any, limit: int = 2000) -> dict[str, Any]:
+    """The fields of a token answer besides the tokens (Salesforce's ``instance_url``, ``id``
+    and ``issued_at``), for a plugin's ``oauth_connected``: strings, numbers
+    and booleans only, strings cut to ``limit`` characters."""
+    if not isinstance(body, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if not isinstance(key, str) or key in _TOKENS_ONLY or key in TOKEN_FIELDS:
+            continue
+        if isinstance(value, str):
+            out[key] = value[:limit]
+        elif isinstance(value, (bool, int, float)):
+            out[key] = value
+    return out
+
+
 def merge_tokens(creds: dict[str, Any], tokens: Mapping[str, Any]) -> dict[str, Any]:
     """``creds`` with ``tokens`` applied: a ``None`` removes the field, absent ones stay."""
     merged = dict(creds)
@@ -277,7 +298,9 @@ class OAuth2(Auth):
         self._lock = threading.Lock()
 
     def apply(self, headers: dict[str, str], params: dict[str, Any]) -> None:
-        if self._expiring():
+        # No access token yet (a connection given only a refresh token, as Workday's API
+        # clients for integrations are): get one before the first request.
+        if self._expiring() or not self.creds.get("access_token"):
             self.refresh(stale=self.creds.get("access_token"))
         headers["Authorization"] = f"Bearer {self.creds.get('access_token', '')}"
 

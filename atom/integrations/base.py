@@ -72,6 +72,9 @@ class Integration:
 
     manifest: Manifest
     http: IntegrationClient
+    # In oauth_connected only: the token answer's fields besides the tokens (Salesforce's
+    # instance_url and id), from atom.integrations.auth.answer_extras.
+    token_response: dict[str, Any] = {}
 
     def __init__(self, manifest: Manifest, connection: ConnectionInfo) -> None:
         self.manifest = manifest
@@ -161,7 +164,8 @@ class Integration:
 
         Called once, after the code exchange and before the connection is created (or
         re-authorised), with the new tokens in ``self.connection.credentials`` and the
-        settings the flow was started with. ``self.http`` has no base URL here (the
+        settings the flow was started with, and the token answer's other fields in
+        ``self.token_response`` (Salesforce's ``instance_url``). ``self.http`` has no base URL here (the
         connection's destination may be what this hook finds out): call absolute URLs. Raise
         :class:`IntegrationError` to refuse the connection; nothing is created then.
         """

@@ -296,9 +296,11 @@ class ConnectionRuntime:
         return client
 
     def connect_hook(self, slug: str, label: str, settings: dict[str, Any],
-                     credentials: dict[str, Any]) -> dict[str, Any]:
+                     credentials: dict[str, Any],
+                     answer: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run the plugin's :meth:`~atom.integrations.base.Integration.oauth_connected` with the
-        tokens the connect flow just got; return the settings it adds.
+        tokens the connect flow just got (and the token answer's other fields, ``answer``, as
+        ``token_response``); return the settings it adds.
 
         :raises IntegrationError: the hook's calls failed (secrets redacted from the message).
         """
@@ -307,6 +309,7 @@ class ConnectionRuntime:
         if plugin.integration_class.oauth_connected is Integration.oauth_connected:
             return {}
         integ = self.build(slug, None, label, settings, credentials, base_url="")
+        integ.token_response = dict(answer or {})
         try:
             with redacting(integ):
                 try:

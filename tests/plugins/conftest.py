@@ -153,3 +153,14 @@ def sleeps(monkeypatch):
     slept: list[float] = []
     monkeypatch.setattr(SYSTEM_CLOCK, "sleep", slept.append)
     return slept
+
+
+def as_contract_fake(manager):
+    """A fake's ``contract_fake()`` from a context manager yielding ``{"settings",
+    "credentials"}``: an object with both and ``stop()`` (tests/plugins/test_spec_contract.py,
+    template runs)."""
+    from types import SimpleNamespace
+
+    given = manager.__enter__()
+    return SimpleNamespace(settings=given["settings"], credentials=given["credentials"],
+                           stop=lambda: manager.__exit__(None, None, None))

@@ -15,6 +15,7 @@ from tests.atom.engine.conftest import manual
 from tests.atom.engine.conftest import post_step
 from tests.atom.engine.conftest import steps_of
 from tests.fakes import reply
+from tests.conftest import make_key
 
 VALID = manual("valid", [post_step("a", "/a"), post_step("b", "/b", deps=["a"])])
 
@@ -264,10 +265,9 @@ def test_at_least_fifteen_templates_are_listed_with_the_product_examples(api):
         assert t["title"] and t["description"] and t["steps"] >= 1
         assert isinstance(t["available"], bool)
         assert t["available"] == (not t["missing_integrations"])
-    assert templates["salesforce_lead_to_asana"]["available"] is False  # not installed here
-    assert templates["salesforce_lead_to_asana"]["missing_integrations"] == ["salesforce"]
-    # Trello, Google Calendar and Notion are in the catalogue: these templates are available.
-    for name in ("meeting_to_trello_and_slack", "slack_to_notion_sync"):
+    # Trello, Google Calendar, Notion and Salesforce are in the catalogue: these templates are
+    # available.
+    for name in ("meeting_to_trello_and_slack", "slack_to_notion_sync", "salesforce_lead_to_asana"):
         assert templates[name]["available"] is True, templates[name]
 
 
@@ -314,15 +314,26 @@ def test_unknown_or_uninstallable_templates_are_refused(app, api):
     before = count(app, Workflow)
     assert api.client.post("/api/v2/ai-workflows/templates/nope/instantiate", json={},
                            headers=api.headers).status_code == 404
-    response = api.client.post("/api/v2/ai-workflows/templates/salesforce_lead_to_asana/instantiate",
-                               json={}, headers=api.headers)
-    assert response.status_code == 422
-    assert "salesforce" in response.get_json()["message"]
     for overrides in ({"connections": "http"}, {"trigger": "webhook"}, {"parameters": [1]}):
         response = api.client.post("/api/v2/ai-workflows/templates/webhook_forwarder/instantiate",
                                    json=overrides, headers=api.headers)
         assert response.status_code == 422, overrides
     assert count(app, Workflow) == before
+
+
+def test_a_template_whose_integration_is_disabled_is_refused(app_factory, monkeypatch, tmp_path):
+    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
+    other = app_factory(PLUGINS_DISABLED=["salesforce"])
+    headers = {"Authorization": f"Bearer {make_key(other, 'editor')}"}
+    client = other.test_client()
+    listed = {t["name"]: t for t in client.get("/api/v2/ai-workflows/templates",
+                                                headers=headers).get_json()["templates"]}
+    assert listed["salesforce_lead_to_asana"]["available"] is False
+    assert listed["salesforce_lead_to_asana"]["missing_integrations"] == ["salesforce"]
+    response = client.post("/api/v2/ai-workflows/templates/salesforce_lead_to_asana/instantiate",
+                           json={}, headers=headers)
+    assert response.status_code == 422
+    assert "salesforce" in response.get_json()["message"]
 
 
 def test_a_sub_workflow_must_exist_and_not_be_deleted(app, api, conn):
