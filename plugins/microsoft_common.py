@@ -132,6 +132,8 @@ class GraphErrors:
             raise AuthError(message, status=status)
         if status == 429:
             raise RateLimited(message, status=status, retry_after=retry_after)
+        if status in (501, 507):  # not implemented, insufficient storage: a repeat fails too
+            raise UpstreamError(message, status=status, permanent=True)
         if status == 408 or status >= 500:
             raise UpstreamError(message, status=status, retry_after=retry_after)
         if status == 404:

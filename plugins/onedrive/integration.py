@@ -85,10 +85,12 @@ class OneDriveIntegration(Integration):
         ERRORS.check(response)
 
     def health_check(self) -> None:
-        self._drive_id = None
-        if not self._drive():
-            raise UpstreamError("the drive answered without an id; is base_url Microsoft Graph?",
-                                permanent=True)
+        """Read the drive: ``GET /me/drive`` or ``GET /drives/{id}``."""
+        setting = self.connection.settings.get("drive") or "me"
+        path = "me/drive" if setting == "me" else f"drives/{segment(setting)}"
+        body = self._body(self.http.get(path, params={"$select": "id"}, operation="get drive"),
+                          "drive")
+        self._drive_id = str(body["id"]) if setting == "me" else setting
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -198,3 +198,17 @@ def test_the_fake_refuses_an_authorized_fragment():
         r = requests.put("https://contoso-my.sharepoint.com/up/sess1", data=b"x",
                          headers={"Authorization": "Bearer x", "Content-Range": "bytes 0-0/1"})
         assert r.status_code == 401
+
+
+def test_the_plain_client_keeps_the_policy_and_drops_every_credential(chunked, live):
+    http = live(chunked).http
+    plain = http.without_credentials("https://contoso-my.sharepoint.com/up/sess1?tempauth=x")
+    assert plain.settings.base_url == "https://contoso-my.sharepoint.com/"
+    assert plain.policy is http.policy and plain.session is http.session
+    assert plain.redactor is http.redactor
+    headers: dict = {}
+    plain.auth.apply(headers, {})
+    assert headers == {}
+    with pytest.raises(Exception) as info:  # its own origin only: not Graph's
+        plain.get("https://graph.microsoft.com/v1.0/me")
+    assert "outside the connection's base URL" in str(info.value)
