@@ -374,8 +374,9 @@ class OneDriveIntegration(Integration):
         opened = json_or_empty(self.http.post(path, json={"item": item}, idempotent=True,
                                               operation="create upload session"))
         url = opened.get("uploadUrl")
-        if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
-            raise UpstreamError("Graph opened no upload session (no uploadUrl)", permanent=True)
+        if not isinstance(url, str) or not url.lower().startswith("https://"):
+            raise UpstreamError("Graph opened no upload session (no https uploadUrl)",
+                                permanent=True)
         # Pre-authenticated and on another host: no Authorization goes there.
         upload = self.http.without_credentials(url)
         offset, resumes = 0, 0
