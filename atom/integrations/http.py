@@ -293,6 +293,28 @@ class IntegrationClient:
         """Yield every item of every page, following ``paginator``'s strategy."""
         return paginator.iterate(self, method, path, dict(params or {}), **kw)
 
+    def without_credentials(self, url: str) -> IntegrationClient:
+        """A client for ``url``'s origin that sends none of this connection's credentials: for
+        a pre-authenticated URL on another host (Graph's upload session ``uploadUrl``), where
+        an ``Authorization`` header is refused or must not go.
+
+        It shares this client's outbound policy (and session, whose transport enforces it),
+        response classifier, rate-limit parsing, redaction, clock and metrics; its retry
+        budget and timeouts are this client's, its breaker and token bucket its own. Only
+        ``url``'s origin is allowed (no extra origins).
+        """
+        scheme, host, port = origin(url)
+        netloc = f"[{host}]" if ":" in host else host
+        if port is not None and port != DEFAULT_PORTS.get(scheme):
+            netloc += f":{port}"
+        return IntegrationClient(
+            integration=self.integration, connection_id=self.connection_id,
+            settings=replace(self.settings, base_url=f"{scheme}://{netloc}/", extra_origins=(),
+                             idempotency_header=None),
+            auth=NoAuth(), raise_for_response=self._raise_for_response,
+            parse_rate_limit=self._parse_rate_limit, recorder=self._recorder,
+            session=self.session, clock=self.clock, policy=self.policy, redactor=self.redactor)
+
     def close(self) -> None:
         self.session.close()
 

@@ -13,17 +13,11 @@ message post is retried after a server error.
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from itertools import islice
 from typing import Any
-from urllib.parse import parse_qsl
-from urllib.parse import quote
-from urllib.parse import urljoin
-from urllib.parse import urlsplit
 
 import requests
 
@@ -31,15 +25,15 @@ from atom.integrations.base import Handshake
 from atom.integrations.base import InboundEvent
 from atom.integrations.base import Integration
 from atom.integrations.base import PollPage
-from atom.integrations.errors import AuthError
-from atom.integrations.errors import RateLimited
 from atom.integrations.errors import CursorExpired
 from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
 from atom.integrations.helpers import json_or_empty
-from atom.integrations.http import parse_retry_after
-from atom.integrations.pagination import LinkHeaderPaginator
 from atom.integrations.webhooks import WebhookRequest
+from plugins.microsoft_common import GraphErrors
+from plugins.microsoft_common import NextLinkPaginator
+from plugins.microsoft_common import segment
+from plugins.microsoft_common import validation_handshake
 from plugins.microsoft_teams import payloads
 from plugins.microsoft_teams.schemas import ChannelMessagesParams
 
@@ -50,78 +44,27 @@ DELTA_PAGES = 20
 # The first poll asks for messages changed since a little before now, so a clock behind Graph's
 # loses nothing; messages created before that window never fire, even when edited later.
 PRIME_WINDOW = timedelta(minutes=5)
-# Graph's validationToken is opaque and "never contains HTML or JavaScript": refuse anything
-# that is not plain printable text before echoing it.
-_TOKEN = re.compile(r"^[^\x00-\x1f\x7f<>]{1,4096}$")
 # Graph names a property in some 400 messages ("... 'displayName' ..."): the input it came from.
 _FIELDS = {"displayName": "display_name", "description": "description", "membershipType":
            "membership_type", "body": "text", "content": "text", "subject": "subject",
            "importance": "importance", "notificationUrl": "notification_url",
            "expirationDateTime": "expiration_minutes"}
 _CODE_FIELDS = {"NameAlreadyExists": "display_name"}  # a channel name in use (409; verify)
-
-
-@dataclass
-class NextLinkPaginator(LinkHeaderPaginator):
-    """OData paging: ``@odata.nextLink`` in the body is the next page's full URL (same origin
-    only; credentials never follow a link elsewhere)."""
-
-    items: str | None = "value"
-
-    def next(self, response: Any, body: Any, params: dict[str, Any]) -> Any:
-        link = body.get("@odata.nextLink") if isinstance(body, dict) else None
-        if not link:
-            return None
-        params.clear()  # the link carries its own query
-        absolute = urljoin(response.url, str(link))
-        if urlsplit(absolute)[:2] != urlsplit(response.url)[:2]:
-            raise UpstreamError(f"@odata.nextLink points at another host "
-                                f"({urlsplit(absolute).netloc})", permanent=True)
-        return absolute
+ERRORS = GraphErrors("Microsoft Graph", fields=_FIELDS, codes=_CODE_FIELDS)
 
 
 def _q(value: str) -> str:
-    return quote(value, safe="")
+    return segment(value)
 
 
 def _channel(team_id: str, channel_id: str) -> str:
     return f"teams/{_q(team_id)}/channels/{_q(channel_id)}"
 
 
-def graph_error(response: requests.Response) -> tuple[str, str]:
-    """``(code, message)`` of Graph's ``{"error": {"code", "message"}}`` body."""
-    error = json_or_empty(response).get("error")
-    if not isinstance(error, dict):
-        return f"HTTP{response.status_code}", ""
-    return str(error.get("code") or f"HTTP{response.status_code}"), str(error.get("message") or "")
-
-
 class MicrosoftTeamsIntegration(Integration):
     def raise_for_response(self, response: requests.Response) -> None:
         """Graph's status classes, with its error code and message in the text."""
-        status = response.status_code
-        if status < 400:
-            return
-        code, text = graph_error(response)
-        req = response.request
-        where = f"{req.method} {urlsplit(req.url or '').path}" if req is not None else ""
-        message = f"Microsoft Graph {where}: {status} {code}" + (f": {text[:300]}" if text else "")
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if status in (401, 403):
-            raise AuthError(message, status=status)
-        if status == 429:
-            raise RateLimited(message, status=status, retry_after=retry_after)
-        if status == 408 or status >= 500:
-            raise UpstreamError(message, status=status, retry_after=retry_after)
-        if status == 404:
-            raise ValidationFailed(message, status=status, details={"_request": [code]})
-        if status in (400, 409, 412, 422):
-            field = _CODE_FIELDS.get(code) or next(
-                (name for prop, name in _FIELDS.items() if re.search(rf"\b{prop}\b", text)),
-                "_request")
-            raise ValidationFailed(message, status=status,
-                                   details={field: [code, *([text[:300]] if text else [])]})
-        raise UpstreamError(message, status=status, permanent=True)
+        ERRORS.check(response)
 
     def health_check(self) -> None:
         body = json_or_empty(self.http.get("me", params={"$select": "id,displayName"},
@@ -261,16 +204,8 @@ class MicrosoftTeamsIntegration(Integration):
     # -- webhooks --------------------------------------------------------------------------
 
     def webhook_handshake(self, req: WebhookRequest) -> Handshake | None:
-        """Graph checks a notification URL by POSTing ``?validationToken=...``: answer 200 with
-        the decoded token as text/plain (within 10 seconds). Nothing is stored."""
-        query = dict(_query(req.url))
-        if req.method != "POST" or "validationToken" not in query:
-            return None
-        token = query["validationToken"]
-        if not _TOKEN.fullmatch(token):
-            return Handshake(status=400, body="invalid validationToken")
-        return Handshake(status=200, body=token,
-                         headers={"Content-Type": "text/plain; charset=utf-8"})
+        """Graph's ``validationToken`` check of a notification URL (nothing is stored)."""
+        return validation_handshake(req)
 
     def parse_webhook(self, req: WebhookRequest, payload: Any) -> list[InboundEvent]:
         """One event per ``created`` chatMessage notification of ``value[]`` (the scheme has
@@ -323,6 +258,3 @@ def _cursor(cursor: str) -> dict[str, str]:
     raise UpstreamError("the stored poll cursor is not this trigger's; prime it again",
                         permanent=True)
 
-
-def _query(url: str) -> list[tuple[str, str]]:
-    return parse_qsl(urlsplit(url).query, keep_blank_values=True)

@@ -17,6 +17,9 @@ from atom.integrations.shapes import TIME
 from atom.integrations.shapes import listing
 from atom.integrations.shapes import maybe
 from atom.integrations.shapes import obj
+from plugins.microsoft_common import AUTHORIZE_URL
+from plugins.microsoft_common import GRAPH_URL
+from plugins.microsoft_common import TOKEN_URL
 from plugins.microsoft_teams.samples import CHANNEL_ID
 from plugins.microsoft_teams.samples import CHANNEL_MESSAGE_POSTED
 from plugins.microsoft_teams.samples import CHANNEL_REPLY_POSTED
@@ -70,15 +73,14 @@ MANIFEST = Manifest(
         kind="oauth2", fields=TeamsCredentials,
         oauth2=OAuth2Spec(
             # Entra ID v2.0 endpoints; {tenant} comes from the connection's tenant setting.
-            authorize_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
-            token_url="https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+            authorize_url=AUTHORIZE_URL, token_url=TOKEN_URL,
             # Delegated permissions; ChannelMessage.Read.All needs an admin's consent.
             scopes=("offline_access", "User.Read", "Team.ReadBasic.All",
                     "Channel.ReadBasic.All", "Channel.Create", "ChannelMessage.Send",
                     "ChannelMessage.Read.All", "ChatMessage.Send"),
             pkce=True)),
     integration="plugins.microsoft_teams.integration:MicrosoftTeamsIntegration",
-    base_url="https://graph.microsoft.com/v1.0/",
+    base_url=GRAPH_URL,
     aliases=("MS Teams", "teams", "msteams", "microsoft teams", "teams channel", "teams chat"),
     # Teams limits are per app and tenant and change often (e.g. 30 GET/s per app per tenant);
     # posting is slower still. Raise it per connection with rate_limit_per_second.

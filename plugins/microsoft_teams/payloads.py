@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
 from typing import Any
 
 from atom.integrations.helpers import compact
+from plugins.microsoft_common import graph_time  # noqa: F401 (the Teams helpers use it here)
+from plugins.microsoft_common import parse_time  # noqa: F401
 
 
 def message_body(data: dict[str, Any]) -> dict[str, Any]:
@@ -62,24 +63,6 @@ def subscription(s: dict[str, Any]) -> dict[str, Any]:
     return {"id": s["id"], "resource": s.get("resource"), "change_type": s.get("changeType"),
             "notification_url": s.get("notificationUrl"),
             "expires_at": s.get("expirationDateTime")}
-
-
-def graph_time(when: datetime) -> str:
-    """UTC, second precision, ``Z``: what Graph's $filter and expirationDateTime take."""
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-_FRACTION = re.compile(r"(\.\d{1,6})\d*")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A Graph timestamp (``2021-02-02T18:19:52.105Z``, up to 7 fractional digits) or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(_FRACTION.sub(r"\1", value, count=1).replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 # -- change notifications ------------------------------------------------------------------------

@@ -15,8 +15,10 @@ from marshmallow import validates_schema
 
 from atom.integrations.helpers import OAuth2Tokens
 from atom.integrations.helpers import require_one
+from plugins.microsoft_common import GUID
+from plugins.microsoft_common import client_state_field
+from plugins.microsoft_common import tenant_field
 
-GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _TEAM_ID = validate.Regexp(rf"^{GUID}$", error="a team id: the team's group id (a GUID)")
 _USER_ID = validate.Regexp(rf"^{GUID}$", error="a user's object id (a GUID)")
 _SUBSCRIPTION_ID = validate.Regexp(rf"^{GUID}$", error="a subscription id (a GUID)")
@@ -25,11 +27,6 @@ _THREAD = r"^19:[A-Za-z0-9_.@-]{1,300}$"
 _CHANNEL_ID = validate.Regexp(_THREAD, error="a channel id such as 19:...@thread.tacv2")
 _CHAT_ID = validate.Regexp(_THREAD, error="a chat id such as 19:...@unq.gbl.spaces")
 _MESSAGE_ID = validate.Regexp(r"^[0-9]{1,20}$", error="a message id (digits, e.g. 1612293113399)")
-# "common", "organizations", "consumers", a tenant GUID or a verified domain (contoso.com).
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_TENANT = validate.Regexp(
-    rf"^(?:common|organizations|consumers|{GUID}|{_LABEL}(?:\.{_LABEL})+)$",
-    error="organizations, common, a tenant id (GUID) or a domain such as contoso.onmicrosoft.com")
 # Teams refuses these in channel names, and names that start with "_" or "." or end with ".".
 _CHANNEL_NAME = validate.Regexp(r"^(?![_.])[^~#%&*{}+/\\:<>?|'\",]*(?<!\.)$",
                                 error="no ~ # % & * {{ }} + / \\ : < > ? | ' \" , and not "
@@ -46,20 +43,14 @@ class TeamsSettings(Schema):
     # accounts ("common" would also offer personal ones, whose tokens Teams refuses). A tenant
     # id or domain pins the connection to one organisation. The host never changes, so this
     # is not a destination.
-    tenant = fields.String(load_default="organizations", validate=_TENANT,
-                           metadata={"description": "Entra ID tenant for sign-in: organizations "
-                                                    "(default), common, a tenant id or a domain"})
+    tenant = tenant_field("organizations", "Entra ID tenant for sign-in: organizations "
+                                           "(default), common, a tenant id or a domain")
 
 
 class TeamsCredentials(OAuth2Tokens):
     """The delegated tokens of the Entra ID connect flow, and the subscriptions' clientState."""
 
-    client_state = fields.String(
-        validate=validate.Regexp(r"^[\x21-\x7e]{16,128}$",
-                                 error="16 to 128 printable characters without spaces"),
-        metadata={"secret": True,
-                  "description": "Secret given to Graph subscriptions as clientState and "
-                                 "compared with every change notification (16-128 characters)"})
+    client_state = client_state_field()
 
     _oauth = require_one("access_token")
 
