@@ -45,6 +45,12 @@ class Auth:
         """The query parameters :meth:`apply` sets: dropped on a redirect to another origin."""
         return frozenset()
 
+    def bind(self, client: Any) -> None:
+        """Called once by the runtime with the connection's client, before any request: an
+        auth of a ``custom`` signer that requests tokens itself (Box's JWT or client-credentials
+        grant) sends them through ``client.session`` (the outbound policy's transport), with
+        ``client.clock`` and the client's timeouts."""
+
     def request_signer(self) -> requests.auth.AuthBase | None:
         """For schemes that sign the whole request (AWS SigV4: method, URL, headers and body),
         a ``requests`` auth that signs the prepared request just before it is sent; it is not

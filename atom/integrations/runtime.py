@@ -210,6 +210,7 @@ class ConnectionRuntime:
                 client=None if own_url else (lambda: self.oauth_client(slug)),
                 store=None if conn_id is None else TokenRow(self, conn_id),
             )
+        auth.bind(client)
         client.auth = auth
         integ.http = client
         return integ
