@@ -169,8 +169,13 @@ class BoxIntegration(Integration):
         if not _DIGITS.match(file_id or ""):
             raise ValidationFailed("a Box file id is digits only",
                                    details={"source_file_id": ["a Box file id: digits only"]})
-        meta = self._json(self.http.get(f"files/{file_id}", params={"fields": "id,type,name,size"},
-                                        operation="files.get"))
+        try:
+            meta = self._json(self.http.get(f"files/{file_id}",
+                                            params={"fields": "id,type,name,size"},
+                                            operation="files.get"))
+        except ValidationFailed as exc:  # named as the copy_file input that gave the id
+            exc.details = {"source_file_id": [r for rs in exc.details.values() for r in rs]}
+            raise
         name = str(meta.get("name") or file_id)
         size = meta.get("size") if isinstance(meta.get("size"), int) else None
         response = self.http.get(f"files/{file_id}/content", stream=True,
@@ -271,9 +276,9 @@ class BoxIntegration(Integration):
             for piece in stream.pieces(part_size):
                 whole.update(piece)
                 end = offset + len(piece) - 1
-                if end >= total:
-                    raise UpstreamError(f"the source sent more than the {total} bytes it "
-                                        f"announced", permanent=True)
+                if end >= total or (len(piece) < part_size and end + 1 != total):
+                    raise UpstreamError(f"the source sent {'more' if end >= total else 'less'}"
+                                        f" than the {total} bytes it announced", permanent=True)
                 sent = self._json(self.http.put(url, data=piece, headers={
                     "Content-Type": "application/octet-stream",
                     "Content-Range": f"bytes {offset}-{end}/{total}",
