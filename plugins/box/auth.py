@@ -64,6 +64,7 @@ class BoxServerAuth(auth_mod.Auth):
         self._clock: Any = None
         self._timeout: tuple[float, float] = (5.0, 30.0)
         self._lock = threading.Lock()
+        self._key: Any = None
 
     def bind(self, client: Any) -> None:
         self._session = client.session
@@ -114,13 +115,16 @@ class BoxServerAuth(auth_mod.Auth):
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
         c = self.creds
-        passphrase = c.get("private_key_passphrase")
-        try:
-            key = load_pem_private_key(c["private_key"].encode(),
-                                       passphrase.encode() if passphrase else None)
-        except (KeyError, TypeError, ValueError) as exc:
-            # No detail: the message must not say anything about the key's content.
-            raise AuthError("the JWT private key cannot be read (wrong key or passphrase?)") from exc
+        if self._key is None:  # decrypting the key is slow (its KDF): once per connection
+            passphrase = c.get("private_key_passphrase")
+            try:
+                self._key = load_pem_private_key(c["private_key"].encode(),
+                                                 passphrase.encode() if passphrase else None)
+            except (KeyError, TypeError, ValueError) as exc:
+                # No detail: the message must not say anything about the key's content.
+                raise AuthError("the JWT private key cannot be read (wrong key or "
+                                "passphrase?)") from exc
+        key = self._key
         now = int(self._now())
         claims = {"iss": c.get("client_id"), "sub": str(c.get("subject_id")),
                   "box_sub_type": c.get("subject_type") or "enterprise", "aud": self.url,
