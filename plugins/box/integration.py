@@ -75,7 +75,9 @@ class BoxIntegration(Integration):
         when it overrides Box's (a proxy, a local fake or Prism serve both on one origin);
         else https://upload.box.com/api/2.0/."""
         settings = self.connection.settings
-        url = settings.get("upload_url") or settings.get("base_url") or UPLOAD_URL
+        base = (settings.get("base_url") or "").rstrip("/")
+        own_base = base and base != (self.manifest.base_url or "").rstrip("/")
+        url = settings.get("upload_url") or (base if own_base else UPLOAD_URL)
         return url.rstrip("/") + "/"
 
     def extra_origins(self) -> list[str]:

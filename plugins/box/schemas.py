@@ -27,7 +27,8 @@ NAME = [validate.Length(min=1, max=255),
         validate.Regexp(r"^(?!\.{1,2}\Z)[^\x00-\x1f\x7f/\\]*(?<! )\Z",
                         error="1-255 characters without / or \\, control characters or a "
                               "trailing space, and not . or ..")]
-_PEM = re.compile(r"^\s*-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+-----END [A-Z ]*PRIVATE KEY-----\s*\Z")
+_PEM = re.compile(r"^\s*-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+"
+                  r"-----END [A-Z ]*PRIVATE KEY-----\s*\Z")
 _SECRET = {"secret": True}
 
 
@@ -112,7 +113,8 @@ class BoxSettings(Schema):
     chunked_upload_above_kib = fields.Integer(
         validate=validate.Range(min=1, max=50 * 1024),
         metadata={"description": "Files larger than this go through a chunked upload session "
-                                 "(default 51200, Box's 50 MB)"})
+                                 "(default 51200, Box's 50 MB; Box refuses sessions for files "
+                                 "under 20 MB, so lower it only against a test double)"})
 
 
 class UploadFileInput(Schema):

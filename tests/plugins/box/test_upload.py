@@ -102,7 +102,7 @@ def test_a_source_shorter_than_announced_aborts(box, chunked, live):
     assert box.aborted and not box.blobs
 
 
-# -- copy_file from another Box connection ----------------------------------------------------------
+# -- copy_file from another Box connection -----------------------------------------------------
 
 
 def test_copy_file_streams_from_another_box_connection_without_its_credentials_on_the_hop(
