@@ -32,6 +32,7 @@ from atom.integrations.errors import IntegrationError
 from atom.integrations.errors import RateLimited
 from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
+from atom.integrations.helpers import hook_url
 from atom.integrations.helpers import json_or_empty
 from atom.integrations.http import parse_retry_after
 from atom.integrations.pagination import CursorPaginator
@@ -163,6 +164,21 @@ class BoxIntegration(Integration):
         self.http.delete(f"files/{_segment(data['file_id'])}", operation="files.delete")
         return {"id": data["file_id"], "deleted": True}
 
+    def create_webhook(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A V2 webhook on a folder or file, delivering to this connection's ATOM URL
+        (https://developer.box.com/guides/webhooks/v2/create-v2/). Box signs deliveries with
+        the app's signature keys: paste them into the connection (webhook_primary_key,
+        webhook_secondary_key)."""
+        address = data.get("address") or hook_url(self, "address")
+        made = self._json(self.http.post("webhooks", json={
+            "target": {"id": data["target_id"], "type": data["target_type"]},
+            "address": address, "triggers": list(dict.fromkeys(data["triggers"]))},
+            operation="webhooks.create"))
+        target = made.get("target") if isinstance(made.get("target"), dict) else {}
+        return {"id": str(made["id"]), "address": made.get("address"),
+                "triggers": made.get("triggers") or [],
+                "target": {"id": str(target.get("id")), "type": target.get("type")}}
+
     # -- files (atom.integrations.files) -----------------------------------------------------
 
     def open_file(self, file_id: str) -> files.FileStream:
@@ -239,13 +255,24 @@ class BoxIntegration(Integration):
         return body
 
     def _simple_upload(self, stream: files.FileStream, folder: str, name: str) -> dict[str, Any]:
-        content, sha1 = bytearray(), hashlib.sha1()
+        """One multipart request; the body is built in one buffer (the file is at most the
+        chunked threshold)."""
+        attributes = {"name": name, "parent": {"id": folder}}
+        mark = payloads.boundary()
+        head, tail, content_type = payloads.multipart_frame(attributes, name, stream.mime_type,
+                                                            mark)
+        body, sha1 = bytearray(head), hashlib.sha1()
         for piece in stream.pieces(files.READ_CHUNK):
-            content += piece
+            body += piece
             sha1.update(piece)
-        raw, content_type = payloads.multipart({"name": name, "parent": {"id": folder}},
-                                               bytes(content), name, stream.mime_type)
-        del content
+        while body.find(mark.encode(), len(head)) != -1:  # vanishingly rare: a new boundary
+            mark = payloads.boundary()
+            new_head, tail, content_type = payloads.multipart_frame(
+                attributes, name, stream.mime_type, mark)
+            body[:len(head)], head = new_head, new_head
+        body += tail
+        raw = bytes(body)
+        del body
         # Box's "content-md5" header carries the file's SHA1 (hex): Box refuses a file whose
         # bytes do not match it. Not idempotent: a retry after a lost answer could make a
         # second file (or a 409).

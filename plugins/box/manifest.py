@@ -16,6 +16,7 @@ from atom.integrations.manifest import WebhookSpec
 from atom.integrations.shapes import BOOL
 from atom.integrations.shapes import INT
 from atom.integrations.shapes import STR
+from atom.integrations.shapes import arr
 from atom.integrations.shapes import listing
 from atom.integrations.shapes import maybe
 from atom.integrations.shapes import obj
@@ -24,6 +25,7 @@ from plugins.box.schemas import BoxCredentials
 from plugins.box.schemas import BoxSettings
 from plugins.box.schemas import CreateFolderInput
 from plugins.box.schemas import CreateSharedLinkInput
+from plugins.box.schemas import CreateWebhookInput
 from plugins.box.schemas import FileRef
 from plugins.box.schemas import ListItemsInput
 from plugins.box.schemas import UploadFileInput
@@ -106,6 +108,15 @@ MANIFEST = Manifest(
                example={"file_id": _FILE_ID}, idempotent=True,
                description="Moves the file to Box's trash.",
                words=("delete file", "trash", "remove file")),
+        Action("create_webhook", "Watch a folder (webhook)", CreateWebhookInput,
+               obj(required=("id",), id=STR, address=STR, triggers=arr(STR),
+                   target=obj(id=STR, type=STR)),
+               example={"target_id": "12345", "target_type": "folder",
+                        "triggers": ["FILE.UPLOADED"],
+                        "address": "https://atom.example.com/hooks/box/1"},
+               description="Box delivers the chosen triggers to this connection's webhook URL "
+                           "(address: another URL); the app's signature keys verify them.",
+               words=("watch folder", "webhook", "notify me of uploads", "subscribe")),
         # The example's source is a Box file (ids are digits): the contract run copies from
         # the connection itself.
         replace(files.copy_action(_ITEM, folder="a Box folder id (0, the root, when absent)",

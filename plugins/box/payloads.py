@@ -11,6 +11,8 @@ import json
 import uuid
 from typing import Any
 
+from plugins.box.schemas import MIME_RE
+
 # Asked for with ``fields=`` (Box answers a mini representation otherwise).
 FIELDS = ("id,type,name,size,sha1,etag,sequence_id,description,parent,path_collection,"
           "created_at,modified_at,content_created_at,content_modified_at,item_status,"
@@ -60,18 +62,21 @@ def first_entry(body: dict[str, Any]) -> dict[str, Any]:
     return entries[0]
 
 
-def multipart(attributes: dict[str, Any], content: bytes, name: str,
-              mime_type: str) -> tuple[bytes, str]:
-    """The ``multipart/form-data`` body of ``POST /files/content``: ``attributes`` (JSON) first,
-    then ``file`` (Box refuses the reverse with ``metadata_after_file_contents``:
+def multipart_frame(attributes: dict[str, Any], name: str, mime_type: str,
+                    boundary: str) -> tuple[bytes, bytes, str]:
+    """The head and tail around the file's bytes in the ``multipart/form-data`` body of
+    ``POST /files/content``, and its Content-Type: ``attributes`` (JSON) first, then ``file``
+    (Box refuses the reverse with ``metadata_after_file_contents``:
     https://developer.box.com/reference/post-files-content/)."""
-    boundary = f"atom-{uuid.uuid4().hex}"
-    while boundary.encode() in content:
-        boundary = f"atom-{uuid.uuid4().hex}"
+    if not MIME_RE.match(mime_type or ""):  # a source's Content-Type is not trusted as is
+        mime_type = "application/octet-stream"
     quoted = name.replace("\\", "\\\\").replace('"', '\\"')
     head = (f'--{boundary}\r\nContent-Disposition: form-data; name="attributes"\r\n\r\n'
             f"{json.dumps(attributes)}\r\n--{boundary}\r\n"
             f'Content-Disposition: form-data; name="file"; filename="{quoted}"\r\n'
             f"Content-Type: {mime_type}\r\n\r\n").encode()
-    return head + content + f"\r\n--{boundary}--\r\n".encode(), \
-        f"multipart/form-data; boundary={boundary}"
+    return head, f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def boundary() -> str:
+    return f"atom-{uuid.uuid4().hex}"

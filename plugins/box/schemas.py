@@ -27,6 +27,9 @@ NAME = [validate.Length(min=1, max=255),
         validate.Regexp(r"^(?!\.{1,2}\Z)[^\x00-\x1f\x7f/\\]*(?<! )\Z",
                         error="1-255 characters without / or \\, control characters or a "
                               "trailing space, and not . or ..")]
+_TOKEN = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+MIME_RE = re.compile(rf"^{_TOKEN}/{_TOKEN}\Z")
+MIME = validate.Regexp(MIME_RE, error="a MIME type such as text/csv")
 _PEM = re.compile(r"^\s*-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+"
                   r"-----END [A-Z ]*PRIVATE KEY-----\s*\Z")
 _SECRET = {"secret": True}
@@ -124,7 +127,7 @@ class UploadFileInput(Schema):
                                                        "root, All Files)"})
     content_text = fields.String(validate=validate.Length(max=1024 * 1024 * 1024))
     content_base64 = Base64(metadata={"description": "The bytes, base64-encoded"})
-    mime_type = fields.String(validate=validate.Length(min=3, max=200), metadata={
+    mime_type = fields.String(validate=MIME, metadata={
         "description": "Default text/plain for content_text, else application/octet-stream"})
 
     @validates_schema
@@ -168,3 +171,21 @@ class CreateSharedLinkInput(FileRef):
         if data.get("password") and data.get("access") not in ("open", None):
             raise ValidationError("a password can only be set on an open link",
                                   field_name="password")
+
+
+# The Box triggers this plugin's triggers listen for (plugins.box.integration.TRIGGERS).
+WEBHOOK_TRIGGERS = ("FILE.UPLOADED", "FILE.TRASHED", "FILE.DELETED", "FILE.MOVED",
+                    "FOLDER.CREATED")
+
+
+class CreateWebhookInput(Schema):
+    target_id = fields.String(required=True, validate=ID, metadata={
+        "description": "The folder (or file) to watch"})
+    target_type = fields.String(load_default="folder",
+                                validate=validate.OneOf(("folder", "file")))
+    triggers = fields.List(fields.String(validate=validate.OneOf(WEBHOOK_TRIGGERS)),
+                           load_default=lambda: ["FILE.UPLOADED"],
+                           validate=validate.Length(min=1, max=len(WEBHOOK_TRIGGERS)),
+                           metadata={"description": "Box trigger names (default FILE.UPLOADED)"})
+    address = fields.Url(schemes={"https"}, metadata={
+        "description": "Where Box delivers (default: this connection's ATOM webhook URL)"})

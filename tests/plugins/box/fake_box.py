@@ -90,6 +90,7 @@ class FakeBox:
         self.blobs: dict[str, bytes] = {}
         self.sessions: dict[str, Session] = {}
         self.aborted: list[str] = []
+        self.webhooks: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str, str, dict[str, str]]] = []  # origin, method, path
         self.download_auth: list[str | None] = []
         self.tokens = {TOKEN}
@@ -199,6 +200,13 @@ class FakeBox:
         if role == "upload":
             return self._upload(req, path.removeprefix("/api/2.0"))
         path = path.removeprefix("/2.0")
+        if path == "/webhooks" and req.method == "POST":
+            body = req.get_json()
+            hook = {"id": str(next(self._ids)), "type": "webhook", "target": body["target"],
+                    "address": body["address"], "triggers": body["triggers"],
+                    "created_at": "2024-05-31T09:08:37-07:00"}
+            self.webhooks.append(hook)
+            return ok(hook, 201)
         if path == "/users/me":
             return ok({"type": "user", "id": "17738362", "login": "ada@example.com"})
         if path == "/folders" and req.method == "POST":

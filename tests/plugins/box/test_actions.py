@@ -42,6 +42,19 @@ def test_base64_content_is_uploaded_as_bytes_to_the_root_by_default(box, box_con
     assert box.blobs[out["id"]] == raw and out["parent"]["id"] == "0"
 
 
+def test_a_boundary_found_in_the_content_is_replaced(box, box_connection, run_action,
+                                                    monkeypatch):
+    marks = iter(["atom-in-the-content", "atom-fresh-boundary"])
+    monkeypatch.setattr("plugins.box.payloads.boundary", lambda: next(marks))
+    text = "this line says --atom-in-the-content-- on purpose"
+    out = run_action(box_connection(), "upload_file", {"name": "b.txt", "content_text": text,
+                                                       "mime_type": "text/plain"}
+                     ).get_json()["output"]
+    assert box.blobs[out["id"]] == text.encode()
+    (headers,) = sent(box, "upload", "POST", "/files/content")
+    assert headers["Content-Type"] == "multipart/form-data; boundary=atom-fresh-boundary"
+
+
 def test_an_upload_onto_a_taken_name_names_the_name_field(box, box_connection, run_action):
     taken = box.add_file("report.pdf", b"old")
     r = run_action(box_connection(), "upload_file", {"name": "Report.PDF",
@@ -63,6 +76,7 @@ def test_an_upload_onto_a_taken_name_names_the_name_field(box, box_connection, r
     ({"name": "trailing ", "content_text": "a"}, "name"),
     ({"name": "x", "content_text": "a", "folder_id": "../files"}, "folder_id"),
     ({"name": "x", "content_text": "a", "folder_id": "1" * 40}, "folder_id"),
+    ({"name": "x", "content_text": "a", "mime_type": "text/plain\r\nX-Evil: 1"}, "mime_type"),
 ])
 def test_invalid_uploads_are_refused_before_calling_box(box, box_connection, run_action,
                                                         body, field):
@@ -189,3 +203,24 @@ def test_the_health_check_reads_users_me(box, box_connection, check_connection):
 def test_a_refused_token_fails_the_health_check_as_auth(box, box_connection, check_connection):
     result = check_connection(box_connection(access_token="expired-token")).get_json()
     assert (result["ok"], result["error_class"]) == (False, "auth")
+
+
+def test_create_webhook_registers_this_connections_hook_url(box, box_connection, run_action):
+    conn = box_connection()
+    folder = box.add_folder("Inbox")
+    r = run_action(conn, "create_webhook", {"target_id": folder,
+                                            "triggers": ["FILE.UPLOADED", "FOLDER.CREATED"]})
+    assert r.status_code == 200, r.get_json()
+    (hook,) = box.webhooks
+    assert hook["address"].endswith(f"/hooks/box/{conn['id']}")
+    assert hook["target"] == {"id": folder, "type": "folder"}
+    assert r.get_json()["output"]["triggers"] == ["FILE.UPLOADED", "FOLDER.CREATED"]
+
+
+def test_every_webhook_trigger_offered_is_one_a_trigger_listens_for():
+    from plugins.box.integration import TRIGGERS
+    from plugins.box.manifest import MANIFEST
+    from plugins.box.schemas import WEBHOOK_TRIGGERS
+
+    assert set(WEBHOOK_TRIGGERS) == set(TRIGGERS)
+    assert set(TRIGGERS.values()) == {t.name for t in MANIFEST.triggers}

@@ -29,6 +29,8 @@ CASES = {
                             "unshared_at": "2030-01-01T00:00:00+00:00"},
                            {f"PUT /files/{FILE_ID}"}),
     "delete_file": ({"file_id": FILE_ID}, {f"DELETE /files/{FILE_ID}"}),
+    "create_webhook": ({"target_id": "12345", "triggers": ["FILE.UPLOADED", "FILE.TRASHED"],
+                        "address": "https://atom.example.com/hooks/box/1"}, {"POST /webhooks"}),
     "copy_file": ({"source_connection_id": 0, "source_file_id": FILE_ID, "folder_id": "0"},
                   {f"GET /files/{FILE_ID}", f"GET /files/{FILE_ID}/content",
                    "POST /files/content"}),
