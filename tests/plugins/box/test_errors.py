@@ -117,3 +117,19 @@ def test_box_error_messages_do_not_echo_the_token(box, box_connection, run_actio
     box.fail.append((r"api:GET /2.0/files/", error(400, "bad_request", f"token {TOKEN} is odd")))
     r = run_action(box_connection(), "get_file", {"file_id": "1"})
     assert TOKEN not in r.get_data(as_text=True)
+
+
+def test_a_download_not_ready_yet_is_fetched_after_retry_after(box, box_connection, run_action,
+                                                               sleeps):
+    """GET /files/{id}/content answers 202 + Retry-After right after an upload
+    (https://developer.box.com/reference/get-files-id-content/)."""
+    box.fail.append((r"api:GET /2.0/files/[0-9]+/content",
+                     Response(status=202, headers={"Retry-After": "3"})))
+    source = box_connection({"max_attempts": 2}, label="Box (source)")  # the reader retries
+    fid = box.add_file("fresh.txt", b"just uploaded")
+    r = run_action(box_connection(), "copy_file",
+                   {"source_connection_id": source["id"], "source_file_id": fid,
+                    "folder_id": box.add_folder("Copies")})
+    assert r.status_code == 200, r.get_json()
+    assert box.blobs[r.get_json()["output"]["id"]] == b"just uploaded"
+    assert any(3.0 <= s <= 3.4 for s in sleeps)
