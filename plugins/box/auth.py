@@ -65,8 +65,12 @@ class BoxServerAuth(auth_mod.Auth):
         self._timeout: tuple[float, float] = (5.0, 30.0)
         self._lock = threading.Lock()
         self._key: Any = None
+        self._client: Any = None
+        self._redactor: Any = None
 
     def bind(self, client: Any) -> None:
+        self._client = client
+        self._redactor = client.redactor  # the connection's own secrets
         self._session = client.session
         self._clock = client.clock
         self._timeout = (client.settings.connect_timeout, client.settings.read_timeout)
@@ -161,3 +165,16 @@ class BoxServerAuth(auth_mod.Auth):
         self.token = fields["access_token"]
         # No expires_in: assume Box's documented 60 minutes.
         self.expires_at = fields.get("expires_at") or self._now() + 3600.0
+        self._redact(self.token)
+
+    def _redact(self, token: str) -> None:
+        """Redact the minted token like the connection's own secrets (a service may echo
+        it): the connection's redactor plus the current token (not every token minted)."""
+        from atom.integrations.redaction import LIVE
+        from atom.integrations.redaction import Redactor
+
+        if self._client is None:
+            return
+        minted = Redactor.for_credentials({"access_token": token}, ())
+        self._client.redactor = (self._redactor | minted) if self._redactor else minted
+        LIVE.register(self._client, self._client.redactor)

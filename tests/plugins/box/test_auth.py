@@ -79,6 +79,20 @@ def test_a_minted_token_box_refuses_is_minted_again_once(box, box_connection, cc
     assert len(box.token_requests) == 2
 
 
+def test_a_minted_token_box_echoes_is_redacted(box, box_connection, ccg_credentials,
+                                               run_action):
+    from tests.plugins.box.fake_box import error
+
+    conn = box_connection(**ccg_credentials)
+    fid = box.add_file("a.txt", b"x")
+    run_action(conn, "get_file", {"file_id": fid})
+    (minted,) = [t for t in box.tokens if t.startswith("box-minted-")]
+    box.fail.append((r"api:GET /2.0/files/", error(400, "bad_request", f"bad token {minted}")))
+    r = run_action(conn, "get_file", {"file_id": fid})
+    assert r.status_code == 422 and minted not in r.get_data(as_text=True)
+    assert CLIENT_SECRET not in r.get_data(as_text=True)
+
+
 def test_wrong_app_credentials_fail_the_health_check_as_auth(box, box_connection, ccg_credentials,
                                                             check_connection):
     conn = box_connection(**{**ccg_credentials, "client_secret": "not-the-secret"})
