@@ -127,7 +127,8 @@ class BoxIntegration(Integration):
         path = f"folders/{_segment(data['folder_id'])}/items"
         params: dict[str, Any] = {"fields": payloads.LIST_FIELDS, "limit": limit}
         if data.get("sort") or data.get("direction"):
-            # Sorting is offered with offset paging only (verify); offsets stop at 10,000.
+            # Box's reference: sort is not supported with marker paging on the root folder,
+            # so a sorted listing pages with offsets (which Box caps at 10,000).
             params.update({k: data[k] for k in ("sort", "direction") if data.get(k)})
             pager: Any = OffsetPaginator(items="entries", offset_param="offset",
                                          limit_param="limit", page_size=limit,
