@@ -48,7 +48,8 @@ class Auth:
     def bind(self, client: Any) -> None:
         """Called once by the runtime with the connection's
         :class:`~atom.integrations.http.IntegrationClient`: a signer that makes requests of its
-        own (Tableau's session sign-in, Okta's ``private_key_jwt`` token request) sends them
+        own (Tableau's session sign-in, Okta's ``private_key_jwt`` token request, Box's JWT
+        or client-credentials grant) sends them
         with ``client.session`` (the outbound policy's transport), ``client.clock`` and the
         client's timeouts (``client.settings``), as an OAuth2 refresh does. Nothing by default."""
 

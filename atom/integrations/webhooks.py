@@ -743,6 +743,61 @@ def verify_aws_sns(req: WebhookRequest, secret: str, tolerance: float, now: floa
         raise SignatureError("signature mismatch") from None
     return message["Signature"]
 
+# -- box ---------------------------------------------------------------------------------------
+# https://developer.box.com/guides/webhooks/v2/signatures-v2/ : BOX-SIGNATURE-PRIMARY and
+# BOX-SIGNATURE-SECONDARY = base64(HMAC-SHA256(key, raw body bytes + BOX-DELIVERY-TIMESTAMP
+# bytes)), one per signature key of the app; a delivery is trusted when either matches (so one
+# key can be rotated at a time), and refused when the RFC 3339 timestamp is more than ten
+# minutes old (here: the receiver's window when shorter, which its replay bookkeeping covers).
+# The secret holds the primary key, then on a second line the secondary key (either may be
+# empty: plugins.box joins the connection's two keys). BOX-SIGNATURE-VERSION is always 1 and
+# BOX-SIGNATURE-ALGORITHM always HmacSHA256 (https://developer.box.com/guides/webhooks/v2/);
+# other values are refused.
+_BOX_WINDOW_S = 600.0
+
+
+def _box_time(stamp: str) -> float:
+    from datetime import datetime
+
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,18}(?:Z|[+-][0-9]{2}:[0-9]{2})",
+                        stamp, re.ASCII):
+        raise SignatureError("malformed BOX-DELIVERY-TIMESTAMP: not an RFC 3339 date-time")
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError as exc:
+        raise SignatureError("malformed BOX-DELIVERY-TIMESTAMP") from exc
+
+
+@scheme("box_v2")
+def verify_box(req: WebhookRequest, secret: str, tolerance: float, now: float) -> str:
+    """Either ``BOX-SIGNATURE-PRIMARY`` (primary key) or ``BOX-SIGNATURE-SECONDARY``
+    (secondary key) = base64 HMAC-SHA256 of body + ``BOX-DELIVERY-TIMESTAMP``."""
+    stamp = require(req.headers, "BOX-DELIVERY-TIMESTAMP").strip()
+    if req.headers.get("BOX-SIGNATURE-VERSION", "1").strip() != "1" or \
+            req.headers.get("BOX-SIGNATURE-ALGORITHM", "HmacSHA256").strip() != "HmacSHA256":
+        raise SignatureError("unknown BOX-SIGNATURE-VERSION or BOX-SIGNATURE-ALGORITHM")
+    if abs(now - _box_time(stamp)) > min(tolerance, _BOX_WINDOW_S):
+        raise SignatureError("timestamp outside the tolerance window (replay?)")
+    primary, _, secondary = secret.partition("\n")
+    keys = [(k.strip(), h) for k, h in ((primary, "BOX-SIGNATURE-PRIMARY"),
+                                        (secondary, "BOX-SIGNATURE-SECONDARY")) if k.strip()]
+    if not keys:
+        raise SignatureError("the connection has no Box signature key")
+    message = req.body + stamp.encode()
+    sent = {h: (req.headers.get(h) or "").strip()
+            for h in ("BOX-SIGNATURE-PRIMARY", "BOX-SIGNATURE-SECONDARY")}
+    if not any(sent.values()):
+        raise SignatureError("missing BOX-SIGNATURE-PRIMARY header")
+    matched = False
+    for key, header in keys:
+        matched |= bool(sent[header]) and hmac.compare_digest(
+            hmac_b64(key, message).encode(), sent[header].encode())
+    if not matched:
+        raise SignatureError("signature mismatch")
+    # The replay digest's basis: the signature under the first configured key, whichever
+    # header matched, so a replay that drops one header is still the same delivery.
+    return hmac_b64(keys[0][0], message)
+
 
 # -- end of vendor schemes ---------------------------------------------------------------------
 

@@ -150,6 +150,26 @@ def _xero(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
     return {"x-xero-signature": base64.b64encode(digest).decode()}
 
 
+def _box_stamp(ts: float | str) -> str:
+    """Box's BOX-DELIVERY-TIMESTAMP: RFC 3339 with an offset (a string is used verbatim)."""
+    from datetime import datetime
+    from datetime import timedelta
+    from datetime import timezone
+
+    if isinstance(ts, str):
+        return ts
+    return datetime.fromtimestamp(ts, timezone(timedelta(hours=-7))).isoformat(timespec="seconds")
+
+
+def _box(body: bytes, secret: str, ts: float | str, header: str = "BOX-SIGNATURE-PRIMARY"
+         ) -> dict[str, str]:
+    """Box's documented computation (developer.box.com/guides/webhooks/v2/signatures-v2/):
+    base64(HMAC-SHA256(key, body bytes + BOX-DELIVERY-TIMESTAMP bytes))."""
+    stamp = _box_stamp(ts)
+    digest = hmac.new(secret.encode(), body + stamp.encode(), hashlib.sha256).digest()
+    return {"BOX-DELIVERY-TIMESTAMP": stamp, header: base64.b64encode(digest).decode()}
+
+
 # Schemes whose whole signature is in headers over the body; the others (a JWT that signs no
 # body, a timestamp inside the body, a key pair) are tested with their vendor's own vectors in
 # tests/plugins/<vendor>/test_webhooks*.py, which test_every_scheme_is_tested checks.
@@ -171,6 +191,7 @@ SIGNERS = {
     "zendesk_sha256": _zendesk,
     "stripe_v1": _stripe,
     "xero_sha256": _xero,
+    "box_v2": _box,
 }
 # Asymmetric schemes verify with the public half of the signer's key, not the secret itself.
 VERIFY_WITH = {"discord_ed25519": _public_hex}
@@ -182,7 +203,8 @@ TIMESTAMPED = {"slack_v0": "X-Slack-Request-Timestamp", "hubspot_v3": "X-HubSpot
                "hmac_sha256": "X-Atom-Timestamp", "discord_ed25519": "X-Signature-Timestamp",
                "standard_webhooks": "webhook-timestamp",
                "zendesk_sha256": "X-Zendesk-Webhook-Signature-Timestamp",
-               "stripe_v1": "Stripe-Signature"}
+               "stripe_v1": "Stripe-Signature",
+               "box_v2": "BOX-DELIVERY-TIMESTAMP"}
 # Schemes whose timestamp shares its header with the signature: how to move only the timestamp.
 RESTAMP = {"stripe_v1": _stripe_restamp}
 MALFORMED = ["nan", "NaN", "inf", "-inf", "Infinity", "1e999", "1e3", "", " ", "12abc",
@@ -360,3 +382,85 @@ def test_stripe_v1_in_upper_case_hex_is_the_same_signature():
     upper = f"{stamp},v1={v1[3:].upper()}"
     assert verify("stripe_v1", _req({"Stripe-Signature": upper}), SECRET, now=NOW) == verify(
         "stripe_v1", _req({"Stripe-Signature": f"{stamp},{v1}"}), SECRET, now=NOW)
+
+
+# -- box: two keys, either valid (rotation) -------------------------------------------------------
+
+BOX_PRIMARY, BOX_SECONDARY = "SamplePrimaryKey0123456789abcdef", "SampleSecondaryKey0123456789abc"
+BOX_KEYS = f"{BOX_PRIMARY}\n{BOX_SECONDARY}"  # what plugins.box hands the scheme
+
+
+def _box_both(body: bytes, ts: float | str, primary: str = BOX_PRIMARY,
+              secondary: str = BOX_SECONDARY) -> dict[str, str]:
+    return {**_box(body, primary, ts), **_box(body, secondary, ts, "BOX-SIGNATURE-SECONDARY"),
+            "BOX-SIGNATURE-VERSION": "1", "BOX-SIGNATURE-ALGORITHM": "HmacSHA256",
+            "BOX-DELIVERY-ID": "673a081b-bb4b-4d45-b4f1-4131a29c1d07"}
+
+
+def test_box_a_known_vector_is_accepted():
+    """Key "SamplePrimaryKey0123456789abcdef", body BODY, BOX-DELIVERY-TIMESTAMP
+    2023-11-14T15:13:20-07:00 (= NOW): the digest of the documented formula, written out."""
+    headers = {"BOX-DELIVERY-TIMESTAMP": "2023-11-14T15:13:20-07:00",
+               "BOX-SIGNATURE-PRIMARY": "vbPUCTdpkwZysJ1Y/Ng+UGAenDPAz2OMZtGcFVG+I/I="}
+    assert verify("box_v2", _req(headers), BOX_KEYS, now=NOW)
+    assert _box(BODY, BOX_PRIMARY, NOW) == headers
+
+
+def test_box_valid_with_both_keys_with_the_primary_only_and_with_the_secondary_only():
+    headers = _box_both(BODY, NOW)
+    assert verify("box_v2", _req(headers), BOX_KEYS, now=NOW)
+    # The secondary key was rotated and the connection has the new one: the primary still holds.
+    assert verify("box_v2", _req(_box_both(BODY, NOW, secondary="rotated-secondary")),
+                  BOX_KEYS, now=NOW)
+    # The primary key was reset in the console: the secondary signature is trusted alone.
+    assert verify("box_v2", _req(_box_both(BODY, NOW, primary="reset-primary-key")),
+                  BOX_KEYS, now=NOW)
+    # A connection that holds only the secondary key.
+    assert verify("box_v2", _req(headers), f"\n{BOX_SECONDARY}", now=NOW)
+
+
+def test_box_a_signature_under_one_key_in_the_other_header_is_refused():
+    swapped = _box_both(BODY, NOW, primary=BOX_SECONDARY, secondary=BOX_PRIMARY)
+    with pytest.raises(SignatureError, match="mismatch"):
+        verify("box_v2", _req(swapped), BOX_KEYS, now=NOW)
+
+
+def test_box_wrong_keys_tampered_body_and_stale_timestamps_are_refused():
+    with pytest.raises(SignatureError, match="mismatch"):
+        verify("box_v2", _req(_box_both(BODY, NOW, "wrong-1", "wrong-2")), BOX_KEYS, now=NOW)
+    with pytest.raises(SignatureError, match="mismatch"):
+        verify("box_v2", _req(_box_both(BODY, NOW), BODY + b" "), BOX_KEYS, now=NOW)
+    # Box's own window is ten minutes; the receiver's shorter one (300 s here) applies first.
+    for age, tolerance in ((601, 3600), (301, 300), (-601, 3600)):
+        with pytest.raises(SignatureError, match="tolerance"):
+            verify("box_v2", _req(_box_both(BODY, NOW - age)), BOX_KEYS, tolerance=tolerance,
+                   now=NOW)
+    assert verify("box_v2", _req(_box_both(BODY, NOW - 599)), BOX_KEYS, tolerance=3600, now=NOW)
+
+
+def test_box_utc_and_offset_timestamps_are_the_same_instant():
+    utc = "2023-11-14T22:13:20Z"  # NOW
+    assert verify("box_v2", _req(_box(BODY, BOX_PRIMARY, utc)), BOX_KEYS, now=NOW)
+
+
+def test_box_a_replay_is_the_same_digest_whichever_header_it_keeps_or_delivery_id_it_carries():
+    """A captured delivery sent again (a new BOX-DELIVERY-ID, one signature header dropped) has
+    the replay digest of the original, so the receiver refuses it."""
+    original = _box_both(BODY, NOW)
+    first = verify("box_v2", _req(original), BOX_KEYS, now=NOW)
+    replay = {k: v for k, v in original.items() if k != "BOX-SIGNATURE-PRIMARY"}
+    replay["BOX-DELIVERY-ID"] = "ffffffff-0000-4000-8000-000000000000"
+    assert verify("box_v2", _req(replay), BOX_KEYS, now=NOW + 5) == first
+    assert verify("box_v2", _req(_box_both(BODY, NOW + 1)), BOX_KEYS, now=NOW + 1) != first
+
+
+@pytest.mark.parametrize("header, value", [("BOX-SIGNATURE-VERSION", "2"),
+                                           ("BOX-SIGNATURE-ALGORITHM", "HmacSHA1")])
+def test_box_an_unknown_signature_version_or_algorithm_is_refused(header, value):
+    with pytest.raises(SignatureError, match="VERSION or BOX-SIGNATURE-ALGORITHM"):
+        verify("box_v2", _req({**_box_both(BODY, NOW), header: value}), BOX_KEYS, now=NOW)
+
+
+def test_box_no_key_configured_is_refused():
+    with pytest.raises(SignatureError):
+        verify("box_v2", _req(_box_both(BODY, NOW)), "\n", now=NOW)
