@@ -104,6 +104,11 @@ def _webex(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
     return {"X-Spark-Signature": hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()}
 
 
+def _dropbox(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    """Dropbox's webhook reference: X-Dropbox-Signature = hex(HMAC-SHA256(app secret, body))."""
+    return {"X-Dropbox-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+
+
 # Schemes whose whole signature is in headers over the body; the others (a JWT that signs no
 # body, a timestamp inside the body, a key pair) are tested with their vendor's own vectors in
 # tests/plugins/<vendor>/test_webhooks*.py, which test_every_scheme_is_tested checks.
@@ -120,6 +125,7 @@ SIGNERS = {
     "webex_sha1": _webex,
     "discord_ed25519": _discord,
     "google_channel_token": _google_channel,
+    "dropbox_sha256": _dropbox,
 }
 # Asymmetric schemes verify with the public half of the signer's key, not the secret itself.
 VERIFY_WITH = {"discord_ed25519": _public_hex}
