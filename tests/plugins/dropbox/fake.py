@@ -33,7 +33,8 @@ bad or expired token; 409 endpoint-specific errors as ``{"error_summary": "<tag>
 "error": {".tag": ...}}`` (the summary ends in ``/..`` or ``/...``: not to be parsed beyond
 the tags); 429 ``too_many_requests`` / ``too_many_write_operations`` with ``Retry-After`` (s)
 and ``error.retry_after``; 5xx. :meth:`FakeDropbox.push` scripts answers served before the
-routes (429s, 5xx, a dropped connection).
+routes (429s, 5xx); :meth:`FakeDropbox.lose_answer` does a request, then answers 500 (an
+answer lost on the way back, for retries).
 
 Routes (the reference's section per route):
 
@@ -247,6 +248,7 @@ class FakeDropbox:
         self.refresh_tokens = {REFRESH_TOKEN}
         self.requests: list[Recorded] = []
         self.scripted: list[tuple[str | None, Reply]] = []
+        self.lost: list[str] = []
         self.deleted: dict[str, str] = {}  # path_display of removed entries, by path_lower
         self.generation = 0
         self._ids = itertools.count(1)
@@ -293,6 +295,10 @@ class FakeDropbox:
              route: str | None = None, text: str | None = None) -> None:
         """Answer the next request (of ``route``, when given) with this, before the routes."""
         self.scripted.append((route, Reply(status, body, headers, text)))
+
+    def lose_answer(self, route: str) -> None:
+        """Do the next ``route`` request, then answer 500 (the answer "lost" on the way)."""
+        self.lost.append(route)
 
     def rate_limit(self, retry_after: int = 2, route: str | None = None,
                    reason: str = "too_many_requests") -> None:
@@ -382,9 +388,12 @@ class FakeDropbox:
             if request.method != "POST":
                 raise Reply(405, text="Only POST is allowed")
             self._authorise(request)
-            if host == "content":
-                return self._content(route, request, record)
-            return self._rpc(route, request, record)
+            answer = (self._content if host == "content" else self._rpc)(route, request, record)
+            with self._lock:
+                if route in self.lost:
+                    self.lost.remove(route)
+                    raise Reply(500, text="fake: the answer was lost")
+            return answer
         except Reply as reply:
             if reply.text is not None:
                 return Response(reply.text, reply.status, reply.headers,
