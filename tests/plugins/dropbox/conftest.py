@@ -29,6 +29,7 @@ def connect(create_connection, dropbox):
     replaces or adds credentials."""
     def make(credentials: dict | None = None, label: str | None = None, **settings):
         creds = {"access_token": TOKEN, "app_secret": APP_SECRET, **(credentials or {})}
+        creds = {k: v for k, v in creds.items() if v is not None}
         return create_connection("dropbox", settings={
             "base_url": dropbox.api_url, "content_url": dropbox.content_url, "max_attempts": 1,
             **settings}, credentials=creds, label=label)
