@@ -87,7 +87,13 @@ class DropboxError(ValidationFailed):
 
     @property
     def tags(self) -> list[str]:
-        return [t for t in self.summary.split("/") if t and t != "."]
+        return _tags(self.summary)
+
+
+def _tags(summary: str) -> list[str]:
+    """The union tags of an ``error_summary`` (``path/not_found/..``: it ends in dots, and
+    what follows the tags is free text, not to be parsed)."""
+    return [t for t in summary.split("/") if t and t.strip(".")]
 
 
 def _route(response: requests.Response) -> str:
@@ -122,7 +128,7 @@ def classify(response: requests.Response) -> None:
         raise RateLimited(f"{where}: rate limited ({summary or 'too_many_requests'})",
                           status=status, retry_after=wait or DEFAULT_RETRY_AFTER)
     if status == 409:
-        tags = [t for t in summary.split("/") if t and t != "."]
+        tags = _tags(summary)
         field = FIELD_OF_TAG.get(tags[0] if tags else "", "_request")
         reason = "/".join(tags[1:] if field != "_request" and len(tags) > 1 else tags) or "error"
         raise DropboxError(f"{where}: {summary.rstrip('/.') or 'endpoint error'}", status=status,
@@ -373,15 +379,24 @@ class DropboxIntegration(Integration):
             offset += len(piece)
         raise AssertionError("unreachable: the last piece finishes the session")
 
-    def _append(self, cursor: dict[str, Any], piece: bytes) -> None:
+    def _append(self, cursor: dict[str, Any], piece: bytes, resend: bool = True) -> None:
+        """Append ``piece`` at ``cursor``'s offset. Answered ``incorrect_offset``: at the
+        offset just past the piece, it had arrived (a retry after a lost answer); inside
+        the piece, part of it had (rclone met this, its fix parses ``correct_offset`` too):
+        the rest is sent once from there; anywhere else the upload cannot go on."""
         try:
             self._content("files/upload_session/append_v2", {"cursor": cursor, "close": False},
                           piece, idempotent=True)
         except DropboxError as exc:
             if exc.tags[:1] == ["incorrect_offset"]:
                 correct = (exc.error.get("correct_offset") if exc.error else None)
-                if correct == cursor["offset"] + len(piece):
+                start, end = cursor["offset"], cursor["offset"] + len(piece)
+                if correct == end:
                     return  # a retry of an append Dropbox had received
+                if resend and isinstance(correct, int) and start < correct < end:
+                    self._append({**cursor, "offset": correct}, piece[correct - start:],
+                                 resend=False)
+                    return
                 raise UpstreamError(f"the upload session is at offset {correct}, not "
                                     f"{cursor['offset']}: upload again", status=409,
                                     permanent=True) from exc

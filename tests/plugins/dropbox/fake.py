@@ -49,7 +49,8 @@ Routes (the reference's section per route):
 - ``files/upload_session/start`` (``close``) → ``{"session_id"}``;
   ``files/upload_session/append_v2`` (``cursor: {session_id, offset}``, ``close``) → null; the
   offset must be the bytes received so far, else 409 ``incorrect_offset/..`` with
-  ``correct_offset``; an unknown session is 409 ``not_found/..``, a closed one ``closed/..``.
+  ``correct_offset`` (also when only part of a chunk arrived: :meth:`FakeDropbox.keep_partly`);
+  an unknown session is 409 ``not_found/..``, a closed one ``closed/..``.
   ``files/upload_session/finish`` (``cursor``, ``commit``) with the last bytes → FileMetadata;
   a wrong offset is 409 ``lookup_failed/incorrect_offset/..``. Each request's body is at most
   150 MB; sessions keep a byte count and a content hash, and the bytes themselves only while
@@ -249,6 +250,7 @@ class FakeDropbox:
         self.requests: list[Recorded] = []
         self.scripted: list[tuple[str | None, Reply]] = []
         self.lost: list[str] = []
+        self.partly: list[int] = []
         self.deleted: dict[str, str] = {}  # path_display of removed entries, by path_lower
         self.generation = 0
         self._ids = itertools.count(1)
@@ -299,6 +301,12 @@ class FakeDropbox:
     def lose_answer(self, route: str) -> None:
         """Do the next ``route`` request, then answer 500 (the answer "lost" on the way)."""
         self.lost.append(route)
+
+    def keep_partly(self, keep: int) -> None:
+        """The next ``append_v2`` keeps only its first ``keep`` bytes and answers
+        ``incorrect_offset`` with the offset reached (Dropbox does this when a chunk arrived
+        in part: rclone's fix for it, https://forum.rclone.org/t/dropbox-rate-limiting-for-upload/29779)."""
+        self.partly.append(keep)
 
     def rate_limit(self, retry_after: int = 2, route: str | None = None,
                    reason: str = "too_many_requests") -> None:
@@ -582,8 +590,12 @@ class FakeDropbox:
             hasher, kept = session.hasher, session.kept
         elif route == "files/upload":
             self._commit_checks(route, arg)
-        while True:
-            piece = body.read(1 << 16)
+        keep = None
+        if route.endswith("append_v2"):
+            with self._lock:
+                keep = self.partly.pop(0) if self.partly else None
+        while keep is None or size < keep:
+            piece = body.read(1 << 16 if keep is None else min(1 << 16, keep - size))
             if not piece:
                 break
             size += len(piece)
@@ -598,6 +610,13 @@ class FakeDropbox:
                         session.kept = None
         record.size = size
         with self._lock:
+            if keep is not None:
+                body.read()  # the rest never arrived
+                assert session is not None
+                session.appends.append((session.offset, size))
+                session.offset += size
+                raise endpoint_error("incorrect_offset", _tagged(
+                    "incorrect_offset", correct_offset=session.offset))
             if route == "files/upload":
                 return self._commit(route, arg, bytes(kept) if kept is not None else None,
                                     size, hasher.hexdigest())

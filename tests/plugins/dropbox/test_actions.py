@@ -10,6 +10,7 @@ import pytest
 from atom.integrations.errors import ValidationFailed
 from plugins.dropbox.manifest import MANIFEST
 from plugins.dropbox.schemas import UploadFileInput
+from tests.plugins.dropbox.fake import ACCOUNT_ID
 from tests.plugins.dropbox.fake import TOKEN
 from tests.plugins.dropbox.fake import content_hash
 
@@ -90,7 +91,7 @@ def test_a_name_conflict_is_renamed_by_default_and_refused_without_autorename(
     assert reasons == ["conflict/file"]
 
 
-@pytest.mark.parametrize("body, field", [
+INVALID_UPLOADS = [
     ({"path": "/a.txt"}, "content_text"),
     ({"path": "/a.txt", "content_text": "x", "content_base64": "eA=="}, "content_text"),
     ({"path": "/a.txt", "content_base64": "not base64!"}, "content_base64"),
@@ -101,10 +102,12 @@ def test_a_name_conflict_is_renamed_by_default_and_refused_without_autorename(
     ({"path": "/Notes/a\nb.txt", "content_text": "x"}, "path"),
     ({"path": "rev:a1c10ce0dd78", "content_text": "x"}, "path"),
     ({"path": "/a.txt", "content_text": "x", "mode": "update"}, "mode"),
-])
-def test_invalid_upload_input_names_the_field_and_sends_nothing(dropbox, conn, run_action,
-                                                                body, field):
-    refused(run_action(conn, "upload_file", body), field)
+]
+
+
+def test_invalid_upload_input_names_the_field_and_sends_nothing(dropbox, conn, run_action):
+    for body, field in INVALID_UPLOADS:  # one app for them all: each case costs a request
+        refused(run_action(conn, "upload_file", body), field)
     assert dropbox.requests == []
 
 
@@ -294,6 +297,18 @@ def test_the_content_host_is_a_destination_bound_to_the_secrets(dropbox, conn, c
     assert "content_url" in MANIFEST.destination_fields()["settings"]
 
 
-def test_no_secret_comes_back_in_an_output(dropbox, conn, run_action):
-    response = run_action(conn, "upload_file", {"path": "/a.txt", "content_text": TOKEN})
-    assert TOKEN not in json.dumps(response.get_json())
+def test_a_token_dropbox_echoes_in_an_error_is_not_shown(dropbox, conn, run_action):
+    dropbox.push(400, text=f'Error in call to API function "files/get_metadata": token {TOKEN} '
+                           f'is not allowed here', route="files/get_metadata")
+    body = run_action(conn, "get_metadata", {"path": "/a.txt"}).get_json()
+    assert body["code"] == "validation" and "is not allowed here" in json.dumps(body)
+    assert TOKEN not in json.dumps(body)
+
+
+def test_the_oauth_flow_asks_for_offline_access_and_stores_the_account(dropbox, conn, live):
+    oauth = MANIFEST.auth.oauth2
+    assert oauth.authorize_url == "https://www.dropbox.com/oauth2/authorize"
+    assert oauth.token_url == "https://api.dropboxapi.com/oauth2/token"
+    assert dict(oauth.authorize_params) == {"token_access_type": "offline"} and oauth.pkce
+    assert live(conn).oauth_connected() == {"account_id": ACCOUNT_ID}
+    assert dropbox.calls("users/get_current_account")[0].host == "api"

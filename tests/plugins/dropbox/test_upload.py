@@ -64,7 +64,7 @@ def test_content_over_one_chunk_goes_through_a_session_at_the_right_offsets(
     assert dropbox.sessions == {}  # finished
 
 
-@pytest.mark.parametrize("size, routes", [
+SIZES = [
     (0, ["upload"]),
     (1, ["upload"]),
     (CHUNK, ["upload"]),
@@ -72,13 +72,17 @@ def test_content_over_one_chunk_goes_through_a_session_at_the_right_offsets(
     (2 * CHUNK, ["upload_session/start", "upload_session/finish"]),
     (2 * CHUNK + 1, ["upload_session/start", "upload_session/append_v2",
                      "upload_session/finish"]),
-])
-def test_one_request_up_to_a_chunk_a_session_above(dropbox, conn, run_action, size, routes):
-    content = data(size)
-    ok(run_action(conn, "upload_file", {"path": "/f.bin",
-                                        "content_base64": base64.b64encode(content).decode()}))
-    assert [c[0] for c in session_calls(dropbox)] == routes
-    assert dropbox.get("/f.bin").content == content
+]
+
+
+def test_one_request_up_to_a_chunk_a_session_above(dropbox, conn, run_action):
+    for size, routes in SIZES:
+        dropbox.requests.clear()
+        content = data(size)
+        ok(run_action(conn, "upload_file", {"path": f"/f{size}.bin",
+                                            "content_base64": base64.b64encode(content).decode()}))
+        assert [c[0] for c in session_calls(dropbox)] == routes, size
+        assert dropbox.get(f"/f{size}.bin").content == content
 
 
 def test_the_default_chunk_is_8_mb(dropbox, connect, live):
@@ -100,6 +104,18 @@ def test_an_append_whose_answer_was_lost_is_not_sent_twice(dropbox, connect, run
         ("upload_session/append_v2", 2 * CHUNK, CHUNK),
         ("upload_session/finish", 3 * CHUNK, 7)]
     assert dropbox.get("/f.bin").content == content and out["size"] == len(content)
+
+
+def test_an_append_dropbox_took_part_of_is_finished_from_where_it_stopped(dropbox, conn, live):
+    content = data(3 * CHUNK)
+    dropbox.keep_partly(1000)
+    out = live(conn).save_file(files.from_bytes(content, "x.bin"), "/", "x.bin")
+    assert session_calls(dropbox) == [
+        ("upload_session/start", None, CHUNK),
+        ("upload_session/append_v2", CHUNK, 1000),  # the rest of it never arrived
+        ("upload_session/append_v2", CHUNK + 1000, CHUNK - 1000),
+        ("upload_session/finish", 2 * CHUNK, CHUNK)]
+    assert dropbox.get("/x.bin").content == content and out["size"] == len(content)
 
 
 def test_a_session_at_another_offset_fails_the_upload(dropbox, conn, live):
@@ -207,17 +223,19 @@ def test_copy_file_of_a_large_file_never_holds_it_whole(dropbox, source, connect
     assert len(appends) == 11 and max(r.size for r in dropbox.requests) == 256 * 1024
 
 
-@pytest.mark.parametrize("body, field", [
+COPY_ERRORS = [
     ({"source_file_id": "/missing.pdf"}, "source_file_id"),
     ({"source_file_id": "/a.pdf", "folder_id": "Backups"}, "folder_id"),
     ({"source_file_id": "/a.pdf", "folder_id": "/Backups/../.."}, "folder_id"),
     ({"source_file_id": "/a.pdf", "name": "a/b.pdf"}, "name"),
     ({"source_file_id": "/a.pdf", "source_connection_id": 999}, "source_connection_id"),
-])
-def test_copy_file_errors_name_the_field(dropbox, source, conn, source_conn, run_action,
-                                         body, field):
+]
+
+
+def test_copy_file_errors_name_the_field(dropbox, source, conn, source_conn, run_action):
     source.add_file("/a.pdf", b"%PDF")
-    r = run_action(conn, "copy_file", {"source_connection_id": source_conn["id"], **body})
-    assert r.status_code == 422, r.get_json()
-    assert field in r.get_json()["errors"]
+    for body, field in COPY_ERRORS:
+        r = run_action(conn, "copy_file", {"source_connection_id": source_conn["id"], **body})
+        assert r.status_code == 422, r.get_json()
+        assert field in r.get_json()["errors"], (body, r.get_json())
     assert not [q for q in dropbox.requests if q.route.startswith("files/upload")]

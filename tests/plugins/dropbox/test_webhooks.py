@@ -77,12 +77,12 @@ def test_the_challenge_is_echoed_as_plain_text(client, connect):
     assert r.headers["X-Content-Type-Options"] == "nosniff"
 
 
-@pytest.mark.parametrize("query", ["", "?challenge=", "?challenge=a&challenge=b",
-                                   "?challenge=%3Cscript%3E%0A", "?challenge=" + "x" * 600])
-def test_a_get_without_one_plain_challenge_is_not_answered(client, connect, query):
+def test_a_get_without_one_plain_challenge_is_not_answered(client, connect):
     conn = connect()
-    r = client.get(f"/hooks/dropbox/{conn['id']}{query}")
-    assert r.status_code == 405
+    for query in ("", "?challenge=", "?challenge=a&challenge=b", "?challenge=%3Cscript%3E%0A",
+                  "?challenge=" + "x" * 600):
+        r = client.get(f"/hooks/dropbox/{conn['id']}{query}")
+        assert r.status_code == 405, query
 
 
 # -- notifications through the receiver -----------------------------------------------------------
@@ -165,13 +165,13 @@ def test_a_signed_notification_polls_now_and_each_new_file_runs_the_workflow_onc
         assert db.session.scalar(db.select(db.func.count()).select_from(WebhookEvent)) == 2
 
 
-@pytest.mark.parametrize("sig", ["0" * 64, signature(notification(), "another-secret"), ""])
-def test_a_bad_signature_is_refused_and_nothing_polls(app, client, dropbox, watched, sig):
+def test_a_bad_signature_is_refused_and_nothing_polls(app, client, dropbox, watched):
     conn, wf = watched
     dropbox.add_file("/Inbox/new.pdf", b"new")
     before = _due(app)
-    r = _deliver(client, conn, sig=sig)
-    assert r.status_code == 401 and r.get_json()["code"] == "bad_signature"
+    for sig in ("0" * 64, signature(notification(), "another-secret"), ""):
+        r = _deliver(client, conn, sig=sig)
+        assert r.status_code == 401 and r.get_json()["code"] == "bad_signature"
     assert _due(app) == before and run_polls(app) == []
     assert _finished(app, wf["id"]) == []
 
