@@ -6,23 +6,16 @@ webhook notification.
 HTTP reference: https://www.dropbox.com/developers/documentation/http/documentation
 Webhooks: https://www.dropbox.com/developers/reference/webhooks
 OAuth guide: https://developers.dropbox.com/oauth-guide
-Errors: the documentation's "Errors" section (400 bad input as text, 401 bad or expired token,
-403 no access, 409 endpoint error, 429 rate limit, 5xx), and the SDK
-(``dropbox/dropbox-sdk-python`` ``dropbox/dropbox_client.py``) for refresh and ``retry_after``.
 
-Every route is a POST. RPC routes live on ``https://api.dropboxapi.com/2/`` (the connection's
-``base_url``) and take a JSON body; content routes (upload, download) live on
-``https://content.dropboxapi.com/2/`` (``content_url``, a second origin the credentials may
-go to: :meth:`DropboxIntegration.extra_origins`) and take their argument as JSON in the
-``Dropbox-API-Arg`` header, ASCII-escaped, with the file's bytes as the body.
+The two hosts, uploads and downloads are in :mod:`plugins.dropbox.transfer`; the error
+mapping in :mod:`plugins.dropbox.errors`. Dropbox publishes no rate-limit numbers (verify):
+429s and write contention are waited for as they come.
 """
 from __future__ import annotations
 
 import json
-import mimetypes
 from datetime import UTC
 from typing import Any
-from typing import Iterator
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
@@ -31,153 +24,32 @@ from marshmallow import ValidationError
 
 from atom.integrations import files
 from atom.integrations.base import Handshake
-from atom.integrations.base import Integration
 from atom.integrations.base import InboundEvent
 from atom.integrations.base import PollPage
-from atom.integrations.errors import AuthError
 from atom.integrations.errors import CursorExpired
-from atom.integrations.errors import RateLimited
 from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
-from atom.integrations.helpers import json_or_empty
-from atom.integrations.http import parse_retry_after
-from atom.integrations.http import snippet
 from atom.integrations.webhooks import SignatureError
 from atom.integrations.webhooks import WebhookRequest
 from atom.integrations.webhooks import verify
 from plugins.dropbox import payloads
-from plugins.dropbox.schemas import CONTENT_URL
+from plugins.dropbox.errors import DropboxError
+from plugins.dropbox.errors import body
+from plugins.dropbox.errors import classify
 from plugins.dropbox.schemas import FileParams
-from plugins.dropbox.schemas import check_name
-from plugins.dropbox.schemas import check_path
-from plugins.dropbox.schemas import file_ref
+from plugins.dropbox.transfer import DropboxTransfer
 
-API_ARG = "Dropbox-API-Arg"
-API_RESULT = "Dropbox-API-Result"
 SIGNATURE = "X-Dropbox-Signature"
-# /files/upload takes at most 150 MB; so does each upload-session request. Content up to one
-# chunk is one request, larger content a session. Dropbox recommends multiples of 4 MB.
-CHUNK_KIB = 8 * 1024
-MAX_CHUNK = 150 * 1024 * 1024
 MAX_UPLOAD_MB = 25
 # list_folder's ``limit`` is 1..2000 and approximate ("slightly more entries" may come: verify).
 PAGE_LIMIT = 2000
 # Pages a poll reads (the rest waits for the next poll) and a priming listing reads.
 MAX_POLL_PAGES = 20
 MAX_PRIME_PAGES = 20
-# The SDK waits 5 s when a 429 names no wait.
-DEFAULT_RETRY_AFTER = 5.0
-
-# The first tag of a 409's ``error_summary``, by the input field it is about. Routes whose
-# argument names the path otherwise (``from_path``, ``to_path``) are not used here.
-FIELD_OF_TAG = {"path": "path", "path_lookup": "path", "path_write": "path",
-                "reset": "cursor", "settings_error": "audience"}
-# Endpoint errors that say "slow down": retried after a wait, like a 429.
-CONTENTION = frozenset({"too_many_write_operations", "too_many_requests"})
 
 
-class DropboxError(ValidationFailed):
-    """A 409 endpoint error: ``summary`` is ``error_summary`` (``path/not_found/..``), ``error``
-    the structured union (``{".tag": "path", "path": {".tag": "not_found"}}``)."""
-
-    def __init__(self, message: str, *, summary: str, error: dict[str, Any], **kwargs: Any):
-        super().__init__(message, **kwargs)
-        self.summary = summary
-        self.error = error
-
-    @property
-    def tags(self) -> list[str]:
-        return _tags(self.summary)
-
-
-def _tags(summary: str) -> list[str]:
-    """The union tags of an ``error_summary`` (``path/not_found/..``: it ends in dots, and
-    what follows the tags is free text, not to be parsed)."""
-    return [t for t in summary.split("/") if t and t.strip(".")]
-
-
-def _route(response: requests.Response) -> str:
-    path = urlsplit(response.request.url or "").path if response.request is not None else ""
-    return path.split("/2/", 1)[-1] if "/2/" in path else path.lstrip("/")
-
-
-def classify(response: requests.Response) -> None:
-    """Raise the error a Dropbox answer means (see the module docstring for the statuses)."""
-    status = response.status_code
-    if status < 400:
-        return
-    route = _route(response)
-    body = json_or_empty(response)
-    summary = str(body.get("error_summary") or "")
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    where = f"Dropbox {route}"
-    if status == 400:  # "Bad input parameter": plain text naming the problem
-        raise ValidationFailed(f"{where}: bad input: {snippet(response, 300)}", status=status,
-                               details={"_request": [snippet(response, 300)]})
-    if status == 401:
-        # expired_access_token is refreshed by the client before this sees it (once).
-        raise AuthError(f"{where}: the access token was refused "
-                        f"({summary.rstrip('/.') or 'invalid_access_token'}); reconnect Dropbox",
-                        status=status)
-    if status == 403:
-        raise AuthError(f"{where}: no access ({summary or snippet(response)})", status=status)
-    if status == 429 or (status == 409 and set(summary.split("/")) & CONTENTION):
-        wait = parse_retry_after(response.headers.get("Retry-After"))
-        if wait is None and isinstance(error.get("retry_after"), (int, float)):
-            wait = float(error["retry_after"])
-        raise RateLimited(f"{where}: rate limited ({summary or 'too_many_requests'})",
-                          status=status, retry_after=wait or DEFAULT_RETRY_AFTER)
-    if status == 409:
-        tags = _tags(summary)
-        field = FIELD_OF_TAG.get(tags[0] if tags else "", "_request")
-        reason = "/".join(tags[1:] if field != "_request" and len(tags) > 1 else tags) or "error"
-        raise DropboxError(f"{where}: {summary.rstrip('/.') or 'endpoint error'}", status=status,
-                           summary=summary, error=error, details={field: [reason]})
-    if status >= 500:
-        raise UpstreamError(f"{where} answered {status}", status=status,
-                            retry_after=parse_retry_after(response.headers.get("Retry-After")))
-    raise UpstreamError(f"{where} answered {status}: {snippet(response)}", status=status,
-                        permanent=True)
-
-
-def _body(response: requests.Response, route: str) -> dict[str, Any]:
-    try:
-        answer = response.json()
-    except ValueError:
-        raise UpstreamError(f"Dropbox {route} answered without JSON", permanent=True) from None
-    if not isinstance(answer, dict):
-        raise UpstreamError(f"Dropbox {route} answered {type(answer).__name__}, not an object",
-                            permanent=True)
-    return answer
-
-
-def _renamed(exc: ValidationFailed, names: dict[str, str]) -> ValidationFailed:
-    """``exc`` with its field names replaced (a path error of copy_file is its folder_id)."""
-    exc.details = {names.get(k, k): v for k, v in exc.details.items()}
-    return exc
-
-
-def _lookahead(pieces: Iterator[bytes]) -> Iterator[tuple[bytes, bool]]:
-    """``(piece, is_last)`` for each piece, holding one piece ahead."""
-    current = next(pieces, None)
-    if current is None:
-        yield b"", True
-        return
-    for following in pieces:
-        yield current, False
-        current = following
-    yield current, True
-
-
-class DropboxIntegration(Integration):
+class DropboxIntegration(DropboxTransfer):
     # -- client wiring ----------------------------------------------------------------------
-
-    def content_url(self) -> str:
-        url = self.connection.settings.get("content_url") or CONTENT_URL
-        return url if url.endswith("/") else url + "/"
-
-    def extra_origins(self) -> list[str]:
-        return [self.content_url()]
 
     def raise_for_response(self, response: requests.Response) -> None:
         classify(response)
@@ -194,7 +66,7 @@ class DropboxIntegration(Integration):
         base = self.base_url().rstrip("/") + "/"
         response = self.http.post(base + "users/get_current_account", idempotent=True,
                                   operation="users/get_current_account")
-        account = _body(response, "users/get_current_account").get("account_id")
+        account = body(response, "users/get_current_account").get("account_id")
         return {"account_id": account} if isinstance(account, str) and account else {}
 
     # -- actions ----------------------------------------------------------------------------
@@ -291,119 +163,6 @@ class DropboxIntegration(Integration):
                 return payloads.shared_link(link)
         raise UpstreamError("Dropbox says the file has a shared link but lists none",
                             permanent=True)
-
-    # -- files (atom.integrations.files) ------------------------------------------------------
-
-    def open_file(self, file_id: str) -> files.FileStream:
-        """``files/download`` streamed; its metadata comes in the ``Dropbox-API-Result``
-        header. ``file_id`` is a path, an id (``id:...``) or a revision (``rev:...``)."""
-        try:
-            path = file_ref(file_id)
-        except ValidationError as exc:
-            raise ValidationFailed("not a Dropbox file", details={
-                "source_file_id": exc.messages}) from exc
-        try:
-            response = self._content("files/download", {"path": path}, None, idempotent=True,
-                                     stream=True)
-        except ValidationFailed as exc:
-            raise _renamed(exc, {"path": "source_file_id"}) from exc
-        try:
-            meta = json.loads(response.headers.get(API_RESULT) or "")
-            name = str(meta["name"])
-            size = meta.get("size")
-        except (ValueError, KeyError, TypeError):
-            response.close()
-            raise UpstreamError(f"files/download answered without a {API_RESULT} header",
-                                permanent=True) from None
-        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        return files.from_response(response, name, mime,
-                                   size if isinstance(size, int) and size >= 0 else None)
-
-    def save_file(self, stream: files.FileStream, folder_id: str | None,
-                  name: str) -> dict[str, Any]:
-        """Save ``stream`` as ``<folder_id>/<name>`` (mode add, renamed on a conflict)."""
-        try:
-            folder = check_path(folder_id or "", root=True)
-        except ValidationError as exc:
-            raise ValidationFailed("not a Dropbox folder", details={
-                "folder_id": exc.messages}) from exc
-        try:
-            check_name(name)
-        except ValidationError as exc:
-            raise ValidationFailed("not a Dropbox file name", details={"name": exc.messages}
-                                   ) from exc
-        try:
-            return self._save(stream, f"{folder}/{name}", mode="add", autorename=True)
-        except ValidationFailed as exc:
-            raise _renamed(exc, {"path": "folder_id"}) from exc
-
-    def _chunk(self) -> int:
-        kib = int(self.connection.settings.get("upload_chunk_kib") or CHUNK_KIB)
-        return min(kib * 1024, MAX_CHUNK)
-
-    def _save(self, stream: files.FileStream, path: str, *, mode: str, autorename: bool,
-              mute: bool = False) -> dict[str, Any]:
-        """Content up to one chunk: ``files/upload``. Larger: ``upload_session/start`` with
-        the first chunk, ``append_v2`` with each next one at its offset, ``finish`` with the
-        last and the commit. At most two chunks are held at once.
-
-        Writes in mode ``add`` are not retried after a server error (with autorename a retry
-        could make a second file); ``overwrite`` is. Appends are retried: an append that
-        arrived already is answered ``incorrect_offset`` with the offset just past it, which
-        counts as done (https://www.dropbox.com/developers/documentation/http/documentation#files-upload_session-append).
-        """
-        commit = {"path": path, "mode": mode, "autorename": autorename, "mute": mute,
-                  "strict_conflict": False}
-        again = mode == "overwrite"
-        pieces = _lookahead(iter(stream.pieces(self._chunk())))
-        first, last = next(pieces)
-        if last:
-            made = self._content("files/upload", commit, first, idempotent=again)
-            return payloads.entry(_body(made, "files/upload"), "file")
-        # Opening a session saves nothing: safe to repeat (an unused session expires).
-        opened = self._content("files/upload_session/start", {"close": False}, first,
-                               idempotent=True)
-        session = _body(opened, "files/upload_session/start").get("session_id")
-        if not isinstance(session, str) or not session:
-            raise UpstreamError("upload_session/start answered without a session_id",
-                                permanent=True)
-        offset = len(first)
-        for piece, last in pieces:
-            cursor = {"session_id": session, "offset": offset}
-            if last:
-                made = self._content("files/upload_session/finish",
-                                     {"cursor": cursor, "commit": commit}, piece,
-                                     idempotent=again)
-                return payloads.entry(_body(made, "files/upload_session/finish"), "file")
-            self._append(cursor, piece)
-            offset += len(piece)
-        raise AssertionError("unreachable: the last piece finishes the session")
-
-    def _append(self, cursor: dict[str, Any], piece: bytes, resend: bool = True) -> None:
-        """Append ``piece`` at ``cursor``'s offset. Answered ``incorrect_offset``: at the
-        offset just past the piece, it had arrived (a retry after a lost answer); inside
-        the piece, part of it had (rclone met this, its fix parses ``correct_offset`` too):
-        the rest is sent once from there; anywhere else the upload cannot go on."""
-        try:
-            self._content("files/upload_session/append_v2", {"cursor": cursor, "close": False},
-                          piece, idempotent=True)
-        except DropboxError as exc:
-            if exc.tags[:1] == ["incorrect_offset"]:
-                correct = (exc.error.get("correct_offset") if exc.error else None)
-                start, end = cursor["offset"], cursor["offset"] + len(piece)
-                if correct == end:
-                    return  # a retry of an append Dropbox had received
-                if resend and isinstance(correct, int) and start < correct < end:
-                    self._append({**cursor, "offset": correct}, piece[correct - start:],
-                                 resend=False)
-                    return
-                raise UpstreamError(f"the upload session is at offset {correct}, not "
-                                    f"{cursor['offset']}: upload again", status=409,
-                                    permanent=True) from exc
-            if exc.tags[:1] in (["not_found"], ["closed"]):
-                raise UpstreamError(f"the upload session ended ({exc.summary}): upload again",
-                                    status=409, permanent=True) from exc
-            raise
 
     # -- triggers ---------------------------------------------------------------------------
 
@@ -520,26 +279,6 @@ class DropboxIntegration(Integration):
     def parse_webhook(self, req: WebhookRequest, payload: Any) -> list[InboundEvent]:
         """Notifications carry no events (see :meth:`webhook_handshake`)."""
         return []
-
-    # -- requests ---------------------------------------------------------------------------
-
-    def _rpc(self, route: str, arg: dict[str, Any] | None, *, idempotent: bool = False
-             ) -> dict[str, Any]:
-        """An RPC route on the API host: the argument as the JSON body (none for a route
-        without one, as the reference's examples send it)."""
-        kwargs: dict[str, Any] = {} if arg is None else {"json": arg}
-        response = self.http.post(route, idempotent=idempotent, operation=route, **kwargs)
-        return _body(response, route)
-
-    def _content(self, route: str, arg: dict[str, Any], data: bytes | None, *,
-                 idempotent: bool, stream: bool = False) -> requests.Response:
-        """A content route on the content host: the argument in ``Dropbox-API-Arg``, the
-        bytes as the body (upload routes: ``application/octet-stream``; download: none)."""
-        headers = {API_ARG: payloads.api_arg(arg)}
-        if data is not None:
-            headers["Content-Type"] = "application/octet-stream"
-        return self.http.post(self.content_url() + route, data=data, headers=headers,
-                              idempotent=idempotent, operation=route, stream=stream)
 
 
 def _files(page: dict[str, Any]) -> list[dict[str, Any]]:

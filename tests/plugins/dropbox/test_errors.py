@@ -10,7 +10,7 @@ import pytest
 import requests
 import responses
 
-from plugins.dropbox.integration import classify
+from plugins.dropbox.errors import classify
 from tests.plugins.dropbox.conftest import TOKEN_URL
 from tests.plugins.dropbox.fake import REFRESH_TOKEN
 from tests.plugins.dropbox.fake import TOKEN
