@@ -55,7 +55,6 @@ def _lookahead(pieces: Iterator[bytes]) -> Iterator[tuple[bytes, bool]]:
     yield current, True
 
 
-
 class DropboxTransfer(Integration):
     """The hosts, the requests to them, and ``open_file``/``save_file``."""
 
@@ -83,7 +82,6 @@ class DropboxTransfer(Integration):
             headers["Content-Type"] = "application/octet-stream"
         return self.http.post(self.content_url() + route, data=data, headers=headers,
                               idempotent=idempotent, operation=route, stream=stream)
-
 
     def open_file(self, file_id: str) -> files.FileStream:
         """``files/download`` streamed; its metadata comes in the ``Dropbox-API-Result``

@@ -53,8 +53,8 @@ def test_upload_file_sends_text_to_the_content_host_in_one_request(dropbox, conn
     assert not dropbox.calls("files/upload_session/start")
 
 
-def test_the_api_arg_header_escapes_non_ascii_names(dropbox, conn, run_action):
-    path = "/Café/résumé 日本 \x7fΩ.txt".replace("\x7f", "")
+def test_the_api_arg_header_escapes_non_ascii_names(dropbox, conn, run_action, live):
+    path = "/Café/résumé 日本 Ω.txt"
     out = ok(run_action(conn, "upload_file", {"path": path, "content_text": "ü"}))
 
     [call] = dropbox.calls("files/upload")
@@ -64,8 +64,10 @@ def test_the_api_arg_header_escapes_non_ascii_names(dropbox, conn, run_action):
     assert out["name"] == "résumé 日本 Ω.txt" and out["path_display"] == path
     assert dropbox.get(path).content == "ü".encode()
     # And back: the download's Dropbox-API-Result header is escaped the same way.
-    meta = ok(run_action(conn, "get_metadata", {"path": path}))
-    assert meta["name"] == "résumé 日本 Ω.txt"
+    with live(conn).open_file(path) as stream:
+        assert stream.name == "résumé 日本 Ω.txt" and b"".join(stream) == "ü".encode()
+    download = dropbox.calls("files/download")[0]
+    assert download.raw_arg.isascii() and json.loads(download.raw_arg) == {"path": path}
 
 
 def test_upload_file_takes_base64_and_overwrites_when_asked(dropbox, conn, run_action):
@@ -312,3 +314,12 @@ def test_the_oauth_flow_asks_for_offline_access_and_stores_the_account(dropbox, 
     assert dict(oauth.authorize_params) == {"token_access_type": "offline"} and oauth.pkce
     assert live(conn).oauth_connected() == {"account_id": ACCOUNT_ID}
     assert dropbox.calls("users/get_current_account")[0].host == "api"
+
+
+def test_the_api_arg_is_ascii_json_whatever_it_holds():
+    from plugins.dropbox.payloads import api_arg
+
+    raw = api_arg({"path": "/a\x7fb/ü/📄.txt", "mode": "add"})
+    assert raw.isascii() and "\x7f" not in raw
+    assert raw == '{"path":"/a\\u007fb/\\u00fc/\\ud83d\\udcc4.txt","mode":"add"}'
+    assert json.loads(raw) == {"path": "/a\x7fb/ü/📄.txt", "mode": "add"}
