@@ -64,7 +64,8 @@ class DropboxIntegration(DropboxTransfer):
     def oauth_connected(self) -> dict[str, Any]:
         """The account the tokens belong to: webhook notifications name accounts."""
         base = self.base_url().rstrip("/") + "/"
-        response = self.http.post(base + "users/get_current_account", idempotent=True,
+        response = self.http.post(base + "users/get_current_account", data=b"null",
+                                  headers={"Content-Type": "application/json"}, idempotent=True,
                                   operation="users/get_current_account")
         account = body(response, "users/get_current_account").get("account_id")
         return {"account_id": account} if isinstance(account, str) and account else {}

@@ -67,9 +67,10 @@ class DropboxTransfer(Integration):
 
     def _rpc(self, route: str, arg: dict[str, Any] | None, *, idempotent: bool = False
              ) -> dict[str, Any]:
-        """An RPC route on the API host: the argument as the JSON body (none for a route
-        without one, as the reference's examples send it)."""
-        kwargs: dict[str, Any] = {} if arg is None else {"json": arg}
+        """An RPC route on the API host: the argument as the JSON body; a route without one
+        gets ``null``, as the official SDK sends a void argument."""
+        kwargs: dict[str, Any] = ({"data": b"null", "headers": {"Content-Type": "application/json"}}
+                                  if arg is None else {"json": arg})
         response = self.http.post(route, idempotent=idempotent, operation=route, **kwargs)
         return body(response, route)
 

@@ -287,7 +287,9 @@ def test_rpc_goes_to_the_api_host_and_content_to_the_content_host(dropbox, conn,
 def test_the_health_check_reads_the_current_account(dropbox, conn, check_connection):
     assert check_connection(conn).get_json()["ok"] is True
     [call] = dropbox.calls("users/get_current_account")
-    assert call.host == "api" and call.size == 0  # no argument: no body
+    # A void argument is sent as the SDK sends it: the JSON null.
+    assert call.host == "api" and call.size == 4 and call.arg is None
+    assert call.headers["Content-Type"] == "application/json"
 
 
 def test_the_content_host_is_a_destination_bound_to_the_secrets(dropbox, conn, client, keys):
