@@ -249,7 +249,9 @@ class DropboxIntegration(DropboxTransfer):
 
         A notification that fails the signature goes on to the receiver, which refuses it.
         Dropbox signs no timestamp; a replayed notification only makes the triggers poll
-        again, which fires nothing new.
+        again, which fires nothing new. A Dropbox app has one webhook URI for all its users:
+        it names one connection's receiver, and notifications for the accounts of other
+        connections of that app make no poll there (their triggers keep their interval).
         """
         if req.method == "GET":
             values = parse_qs(urlsplit(req.url).query).get("challenge") or []

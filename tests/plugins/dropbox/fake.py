@@ -9,7 +9,7 @@ Hosts ("Request and response formats"). Every route is a POST.
 
 - The API host (``api_url``, for ``https://api.dropboxapi.com/2/``) serves RPC routes: the
   argument is the JSON request body (``Content-Type: application/json``; a route without an
-  argument takes no body, or `null` as the official SDK sends it), the answer a JSON body.
+  argument takes no body, or ``null`` as the official SDK sends it), the answer a JSON body.
 - The content host (``content_url``, for ``https://content.dropboxapi.com/2/``), a distinct
   origin, serves upload and download routes: the argument is JSON in the ``Dropbox-API-Arg``
   header, which must be ASCII: "characters 0x7F and all non-ASCII characters must be escaped"
