@@ -100,6 +100,10 @@ def fake_connection(create_connection):
         def make(manifest) -> dict:
             module = importlib.import_module(
                 manifest.contract.file.removesuffix(".py").replace("/", "."))
+            if not hasattr(module, "contract_server"):
+                pytest.fail(f"{manifest.contract.file} has no contract_server(): a context "
+                            f"manager that starts the fake seeded for the examples and yields "
+                            f"{{'settings': ..., 'credentials': ...}}")
             served = stack.enter_context(module.contract_server())
             settings = {**manifest.contract.settings, **served["settings"], "max_attempts": 1,
                         "rate_limit_per_second": 1000, "rate_limit_burst": 1000}
@@ -120,8 +124,15 @@ def test_the_example_runs_against_the_documented_fake(client, keys, fake_connect
     assert not errors, f"output does not fit output_schema: {errors[0].message} at {list(errors[0].path)}"
 
 
-@pytest.mark.parametrize("manifest", [pytest.param(p.values[0], id=p.values[0].slug) for p in
-                                      {p.values[0].slug: p for p in _fake_actions()}.values()])
+def _fake_manifests():
+    seen = {}
+    for param in _fake_actions():
+        manifest = param.values[0]
+        seen.setdefault(manifest.slug, pytest.param(manifest, id=manifest.slug))
+    return list(seen.values())
+
+
+@pytest.mark.parametrize("manifest", _fake_manifests())
 def test_the_health_check_passes_against_the_documented_fake(client, keys, fake_connection,
                                                              manifest):
     conn = fake_connection(manifest)
