@@ -93,8 +93,8 @@ class DropboxIntegration(DropboxTransfer):
         return payloads.entry(made.get("metadata") or {}, "folder")
 
     def list_folder(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Pages of ``list_folder`` and ``list_folder/continue`` up to ``max_items``. When the
-        last page is cut short, the cursor returned is the one that page was read with, so a
+        """Pages of ``list_folder`` and ``list_folder/continue`` up to ``max_items``. When a
+        later page is cut short, the cursor returned is the one that page was read with, so a
         listing continued from it may repeat entries but never skips one."""
         wanted = data["max_items"]
         if data.get("cursor"):
@@ -110,11 +110,11 @@ class DropboxIntegration(DropboxTransfer):
         while True:
             listed = [e for e in page.get("entries") or [] if isinstance(e, dict)]
             room = wanted - len(entries)
-            if len(listed) > room:
+            # The first page of a new listing has no earlier cursor to come back to: it is
+            # kept whole (Dropbox's limit is approximate: it may hold a few more).
+            if len(listed) > room and before is not None:
                 entries += listed[:room]
                 cursor, more = before, True
-                if cursor is None:  # cut inside the first page: its cursor is all there is
-                    cursor = page.get("cursor")
                 break
             entries += listed
             cursor, more = page.get("cursor"), bool(page.get("has_more"))

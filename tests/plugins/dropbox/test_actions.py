@@ -195,6 +195,16 @@ def test_a_listing_cut_inside_a_page_can_be_continued_without_losing_entries(
     assert sorted(set(names)) == sorted(["2023", *[f"r{i}.pdf" for i in range(5)]])
 
 
+def test_a_first_page_longer_than_asked_is_kept_whole(dropbox, conn, run_action):
+    _seed(dropbox)
+    real = dropbox._page
+    dropbox._page = lambda state: real({**state, "n": state["n"] + 2})  # "slightly more"
+    out = ok(run_action(conn, "list_folder", {"path": "/Reports", "max_items": 2}))
+    assert out["count"] == 4 and out["has_more"] is True
+    rest = ok(run_action(conn, "list_folder", {"cursor": out["cursor"]}))
+    assert len(rest["entries"]) == 2 and rest["has_more"] is False
+
+
 def test_list_folder_of_a_missing_folder_or_a_file_names_the_path(dropbox, conn, run_action):
     dropbox.add_file("/a.txt")
     assert refused(run_action(conn, "list_folder", {"path": "/nope"}), "path") == ["not_found"]
