@@ -798,6 +798,19 @@ def verify_box(req: WebhookRequest, secret: str, tolerance: float, now: float) -
     # header matched, so a replay that drops one header is still the same delivery.
     return hmac_b64(keys[0][0], message)
 
+# -- dropbox -----------------------------------------------------------------------------------
+# https://www.dropbox.com/developers/reference/webhooks ("Receiving notifications"): every
+# notification carries ``X-Dropbox-Signature``, the hex HMAC-SHA256 of the raw body keyed with
+# the app secret. No timestamp is signed, and a notification only names the accounts that
+# changed (the receiver then reads ``files/list_folder/continue``), so a replay makes a poll
+# that finds nothing new. The verification GET (``?challenge=``) is answered before this.
+
+
+@scheme("dropbox_sha256")
+def verify_dropbox(req: WebhookRequest, secret: str, tolerance: float, now: float) -> None:
+    """``X-Dropbox-Signature: hex(HMAC-SHA256(app secret, body))`` (no timestamp)."""
+    check(hmac_hex(secret, req.body), require(req.headers, "X-Dropbox-Signature").strip().lower())
+
 
 # -- end of vendor schemes ---------------------------------------------------------------------
 

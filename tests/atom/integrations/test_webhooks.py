@@ -170,6 +170,11 @@ def _box(body: bytes, secret: str, ts: float | str, header: str = "BOX-SIGNATURE
     return {"BOX-DELIVERY-TIMESTAMP": stamp, header: base64.b64encode(digest).decode()}
 
 
+def _dropbox(body: bytes, secret: str, ts: float | str) -> dict[str, str]:
+    """Dropbox's webhook reference: X-Dropbox-Signature = hex(HMAC-SHA256(app secret, body))."""
+    return {"X-Dropbox-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+
+
 # Schemes whose whole signature is in headers over the body; the others (a JWT that signs no
 # body, a timestamp inside the body, a key pair) are tested with their vendor's own vectors in
 # tests/plugins/<vendor>/test_webhooks*.py, which test_every_scheme_is_tested checks.
@@ -192,6 +197,7 @@ SIGNERS = {
     "stripe_v1": _stripe,
     "xero_sha256": _xero,
     "box_v2": _box,
+    "dropbox_sha256": _dropbox,
 }
 # Asymmetric schemes verify with the public half of the signer's key, not the secret itself.
 VERIFY_WITH = {"discord_ed25519": _public_hex}
