@@ -90,13 +90,38 @@ class Template:
             if key in overrides:
                 definition[key] = overrides[key]
         definition["trigger"].update(overrides.get("trigger") or {})
+        if isinstance(params.get("trigger"), dict):  # the trigger's own params (needs "trigger")
+            definition["trigger"]["params"] = {**(definition["trigger"].get("params") or {}),
+                                               **params["trigger"]}
         connections = overrides.get("connections") or {}
         for step in definition["steps"]:
             if step.get("service") in connections:
                 step["connection"] = connections[step["service"]]
             if step["id"] in params and isinstance(params[step["id"]], dict):
                 step.setdefault("parameters", {}).update(params[step["id"]])
+            if isinstance(step.get("parameters"), dict):
+                step["parameters"] = _with_connections(step["parameters"], connections, step["id"])
         return definition
+
+
+def connection_of(service: str) -> dict[str, str]:
+    """A parameter value that becomes the id of the workflow's ``service`` connection when the
+    template is instantiated (``copy_file``'s source connection)."""
+    return {"$connection": service}
+
+
+def _with_connections(params: dict[str, Any], connections: dict[str, Any], step_id: str
+                      ) -> dict[str, Any]:
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, dict) and set(value) == {"$connection"}:
+            service = value["$connection"]
+            if service not in connections:
+                raise DefinitionError({f"connections.{service}": [
+                    f"required: step {step_id} reads from this service's connection"]})
+            value = connections[service]
+        out[key] = value
+    return out
 
 
 def _retry(attempts: int = 3) -> dict[str, Any]:
@@ -123,8 +148,11 @@ TEMPLATES = [
               "trigger": {"type": "event", "service": "salesforce", "event": "record_created",
                           "params": {"object": "Lead"}},
               "steps": [{"id": "task", "type": "action", "service": "asana", "action": "create_task",
-                         "parameters": {"name": "Follow up: {{ trigger.Name }} ({{ trigger.Company }})"},
-                         "retry": _retry()}]}),
+                         "parameters": {"name": "Follow up: {{ trigger.Name }} ({{ trigger.Company }})",
+                                        "notes": "{{ trigger.Email }} {{ trigger.Phone }}"},
+                         "retry": _retry()}]},
+             needs={"task": {"projects": ("the Asana projects to file the task in (gids)",
+                                          ["1204567890123456"])}}),
     Template("meeting_to_trello_and_slack", "Meeting to Trello card and Slack",
              "When a team meeting is added to Google Calendar, create a Trello card and tell Slack.",
              {"name": "Meeting to Trello and Slack",
@@ -267,7 +295,194 @@ TEMPLATES = [
                                                            "lastname": "{{ trigger.last_name }}"}},
                         _slack("confirm", "New sign-up: {{ trigger.email }}", ["contact"],
                                channel="#growth")]},
-             sample={"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"}),
+             sample={"email": "grace@example.com", "first_name": "Grace", "last_name": "Hopper"}),
+    # -- part 2 of the catalogue: files, CRM, support, finance, identity, AI and cloud ----------
+    Template("salesforce_onboarding_to_hubspot_and_jira", "Salesforce customer onboarding",
+             "A new Salesforce contact becomes a HubSpot contact and an onboarding Jira ticket.",
+             {"name": "Salesforce onboarding",
+              "trigger": {"type": "event", "service": "salesforce", "event": "record_created",
+                          "params": {"object": "Contact"}},
+              "steps": [{"id": "contact", "type": "action", "service": "hubspot",
+                         "action": "create_contact", "retry": _retry(), "parameters": {
+                             "email": "{{ trigger.Email }}", "firstname": "{{ trigger.FirstName }}",
+                             "lastname": "{{ trigger.LastName }}"}},
+                        {"id": "ticket", "type": "action", "service": "jira", "action": "create_issue",
+                         "depends_on": ["contact"], "retry": _retry(), "parameters": {
+                             "project_key": "ONB", "summary": "Onboard {{ trigger.Name }}",
+                             "description": "Salesforce {{ trigger.Id }}, HubSpot contact "
+                                            "{{ steps.contact.output.id }}"}}]}),
+    Template("salesforce_pipeline_to_tableau", "Salesforce pipeline to Tableau",
+             "Every weekday at 06:00, total the open opportunities, refresh the Tableau data "
+             "source that charts them, and post the total to Slack.",
+             {"name": "Pipeline to Tableau",
+              "trigger": {"type": "schedule", "cron": "0 6 * * 1-5", "timezone": "UTC"},
+              "steps": [{"id": "pipeline", "type": "action", "service": "salesforce", "action": "query",
+                         "retry": _retry(), "parameters": {
+                             "soql": "SELECT Id, Amount FROM Opportunity WHERE IsClosed = false"}},
+                        {"id": "total", "type": "transform", "depends_on": ["pipeline"],
+                         "aggregate": {"source": "steps.pipeline.output.records", "op": "sum",
+                                       "field": "Amount"}},
+                        {"id": "refresh", "type": "action", "service": "tableau",
+                         "action": "refresh_extract", "depends_on": ["total"], "parameters": {}},
+                        _slack("post", "Open pipeline: {{ steps.total.output.value }} "
+                               "(Tableau refresh job {{ steps.refresh.output.id }})", ["refresh"],
+                               channel="#sales")]},
+             needs={"refresh": {"datasource_id": ("the Tableau data source to refresh",
+                                                  "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d")}}),
+    Template("stripe_payment_to_xero_invoice", "Stripe payment to Xero invoice",
+             "Record every successful Stripe payment as a paid Xero sales invoice (Stripe counts "
+             "in the currency's minor unit: the line is that many units of 0.01).",
+             {"name": "Stripe payment to Xero",
+              "trigger": {"type": "event", "service": "stripe", "event": "payment_succeeded"},
+              "steps": [{"id": "invoice", "type": "action", "service": "xero",
+                         "action": "create_invoice", "retry": _retry(), "parameters": {
+                             "contact_name": "{{ trigger.object.receipt_email }}",
+                             "reference": "{{ trigger.object.id }}", "status": "AUTHORISED",
+                             "line_items": [{"description": "{{ trigger.object.description }}",
+                                             "quantity": "{{ trigger.object.amount }}",
+                                             "unit_amount": 0.01}]}}]}),
+    Template("zendesk_urgent_to_slack_and_teams", "Urgent Zendesk ticket to Slack and Teams",
+             "When a ticket becomes urgent, tell the support channels in Slack and Microsoft Teams.",
+             {"name": "Urgent tickets",
+              "trigger": {"type": "event", "service": "zendesk", "event": "ticket_priority_urgent"},
+              "steps": [_slack("slack", ":rotating_light: Urgent ticket #{{ trigger.ticket.id }}: "
+                               "{{ trigger.ticket.subject }}", [], channel="#support"),
+                        {"id": "teams", "type": "action", "service": "microsoft_teams",
+                         "action": "send_channel_message", "retry": _retry(), "parameters": {
+                             "text": "Urgent ticket #{{ trigger.ticket.id }}: {{ trigger.ticket.subject }}",
+                             "importance": "urgent"}}]},
+             needs={"teams": {"team_id": ("the Teams team", "172b0cce-e65d-44ce-9a49-91d9f2e8493a"),
+                              "channel_id": ("the team's channel",
+                                             "19:4a95f7d8db4c4e7fae857bcebe0623e6@thread.tacv2")}}),
+    Template("drive_file_to_box_backup", "New Drive file to Box backup",
+             "Copy every file added to a Google Drive folder into a Box folder, streamed.",
+             {"name": "Drive to Box backup",
+              "trigger": {"type": "event", "service": "google_drive", "event": "file_added"},
+              "steps": [{"id": "backup", "type": "action", "service": "box", "action": "copy_file",
+                         "timeout_s": 3600, "parameters": {
+                             "source_connection_id": connection_of("google_drive"),
+                             "source_file_id": "{{ trigger.id }}", "name": "{{ trigger.name }}"}}]},
+             needs={"trigger": {"folder_id": ("the Drive folder to watch",
+                                              "0B9xYzFolder0123456789abcdef")},
+                    "backup": {"folder_id": ("the Box folder to copy into", "123456789")}}),
+    Template("okta_new_user_onboarding", "Okta new user onboarding",
+             "A user created in Okta gets a welcome in Slack and an IT onboarding ticket in Jira.",
+             {"name": "Okta onboarding",
+              "trigger": {"type": "event", "service": "okta", "event": "user_created"},
+              "steps": [{"id": "ticket", "type": "action", "service": "jira", "action": "create_issue",
+                         "retry": _retry(), "parameters": {
+                             "project_key": "IT", "summary": "Onboard {{ trigger.target[0].displayName }}",
+                             "description": "Laptop, accounts and access for "
+                                            "{{ trigger.target[0].alternateId }} (Okta user "
+                                            "{{ trigger.target[0].id }})"}},
+                        _slack("welcome", "Welcome {{ trigger.target[0].displayName }}! IT ticket "
+                               "{{ steps.ticket.output.key }}", ["ticket"], channel="#welcome")]}),
+    Template("email_summary_to_notion", "E-mail summary to Notion",
+             "Summarise each new e-mail with OpenAI and file the summary in a Notion database.",
+             {"name": "E-mail summaries",
+              "trigger": {"type": "event", "service": "gmail", "event": "new_message"},
+              "steps": [{"id": "message", "type": "action", "service": "gmail", "action": "get_message",
+                         "retry": _retry(), "parameters": {"id": "{{ trigger.id }}"}},
+                        {"id": "summary", "type": "action", "service": "openai",
+                         "action": "summarize_text", "depends_on": ["message"], "timeout_s": 120,
+                         "parameters": {"text": "{{ steps.message.output.text || trigger.snippet }}",
+                                        "max_words": 80}},
+                        {"id": "page", "type": "action", "service": "notion", "action": "create_page",
+                         "depends_on": ["summary"], "retry": _retry(), "parameters": {
+                             "title": "{{ trigger.headers.subject }}",
+                             "content": "From {{ trigger.headers.from }}: {{ steps.summary.output.text }}"}}]},
+             needs={"page": {"database_id": ("the Notion database for the summaries",
+                                             "668d797c-76fa-4934-9b05-ad288df2d136")}}),
+    Template("gmail_attachment_to_dropbox", "Gmail attachment to Dropbox",
+             "Save the first attachment of each matching e-mail to a Dropbox folder, streamed.",
+             {"name": "Attachments to Dropbox",
+              "trigger": {"type": "event", "service": "gmail", "event": "new_message",
+                          "params": {"query": "has:attachment"}},
+              "steps": [{"id": "message", "type": "action", "service": "gmail", "action": "get_message",
+                         "retry": _retry(), "parameters": {"id": "{{ trigger.id }}"}},
+                        {"id": "has_file", "type": "condition", "depends_on": ["message"],
+                         "expression": "length(steps.message.output.attachments) > `0`"},
+                        {"id": "save", "type": "action", "service": "dropbox", "action": "copy_file",
+                         "depends_on": ["has_file"], "timeout_s": 600, "parameters": {
+                             "source_connection_id": connection_of("gmail"),
+                             "source_file_id": "{{ trigger.id }}/"
+                                               "{{ steps.message.output.attachments[0].attachmentId }}"}}]},
+             needs={"save": {"folder_id": ("the Dropbox folder (a path)", "/Attachments")}}),
+    Template("dropbox_to_drive_backup", "Dropbox to Google Drive backup",
+             "Copy every file added to a Dropbox folder into a Google Drive folder, streamed.",
+             {"name": "Dropbox to Drive",
+              "trigger": {"type": "event", "service": "dropbox", "event": "file_added"},
+              "steps": [{"id": "backup", "type": "action", "service": "google_drive",
+                         "action": "copy_file", "timeout_s": 3600, "parameters": {
+                             "source_connection_id": connection_of("dropbox"),
+                             "source_file_id": "{{ trigger.id }}", "name": "{{ trigger.name }}"}}]},
+             needs={"trigger": {"path": ("the Dropbox folder to watch", "/Homework")},
+                    "backup": {"folder_id": ("the Drive folder to copy into",
+                                             "0B9xYzFolder0123456789abcdef")}}),
+    Template("stripe_refund_to_slack", "Stripe refund to Slack",
+             "Tell the finance channel about every refund.",
+             {"name": "Refunds to Slack",
+              "trigger": {"type": "event", "service": "stripe", "event": "charge_refunded"},
+              "steps": [_slack("post", "Refund on {{ trigger.object.id }}: {{ trigger.object.amount_refunded }} "
+                               "{{ trigger.object.currency }} (minor units)", [], channel="#finance")]}),
+    Template("xero_invoice_update_to_slack", "Xero invoice update to Slack",
+             "Look up each updated Xero invoice and post its status and amount due.",
+             {"name": "Xero invoices to Slack",
+              "trigger": {"type": "event", "service": "xero", "event": "invoice_updated"},
+              "steps": [{"id": "invoice", "type": "action", "service": "xero", "action": "get_invoice",
+                         "retry": _retry(), "parameters": {"invoice_id": "{{ trigger.resource_id }}"}},
+                        _slack("post", "Invoice {{ steps.invoice.output.invoice_number }} for "
+                               "{{ steps.invoice.output.contact_name }} is {{ steps.invoice.output.status }}"
+                               ", {{ steps.invoice.output.amount_due }} due", ["invoice"],
+                               channel="#finance")]}),
+    Template("zendesk_ticket_triage_with_openai", "Zendesk ticket triage with OpenAI",
+             "Classify each new ticket (billing, bug, how-to, other) and tag it, with a note.",
+             {"name": "Ticket triage",
+              "trigger": {"type": "event", "service": "zendesk", "event": "ticket_created"},
+              "steps": [{"id": "classify", "type": "action", "service": "openai",
+                         "action": "classify_text", "timeout_s": 120, "parameters": {
+                             "text": "{{ trigger.ticket.subject }}",
+                             "labels": ["billing", "bug", "how-to", "other"],
+                             "fallback_label": "other"}},
+                        {"id": "tag", "type": "action", "service": "zendesk", "action": "update_ticket",
+                         "depends_on": ["classify"], "retry": _retry(), "parameters": {
+                             "ticket_id": "{{ trigger.ticket.id }}",
+                             "tags": ["{{ steps.classify.output.label }}"],
+                             "body": "Triage: {{ steps.classify.output.label }}", "public": False}}]}),
+    Template("workday_new_hire_to_okta", "Workday new hire to Okta account",
+             "Create an Okta account for each new hire in Workday and welcome them in Slack.",
+             {"name": "New hire accounts",
+              "trigger": {"type": "event", "service": "workday", "event": "new_hire"},
+              "steps": [{"id": "account", "type": "action", "service": "okta", "action": "create_user",
+                         "retry": _retry(), "parameters": {"activate": True, "profile": {
+                             "email": "{{ trigger.Primary_Work_Email }}",
+                             "firstName": "{{ trigger.\"Legal_Name_-_First_Name\" }}",
+                             "lastName": "{{ trigger.\"Legal_Name_-_Last_Name\" }}",
+                             "title": "{{ trigger.Business_Title }}",
+                             "employeeNumber": "{{ trigger.Employee_ID }}"}}},
+                        _slack("welcome", "Welcome {{ trigger.Worker }} ({{ trigger.Business_Title }}), "
+                               "starting {{ trigger.Hire_Date }}", ["account"], channel="#people")]},
+             needs={"trigger": {"owner": ("the Workday user who owns the hires report", "lmcneil"),
+                                "report": ("the RaaS report listing hires", "ATOM_New_Hires")}}),
+    Template("sns_alarm_to_slack", "AWS SNS alarm to Slack",
+             "Relay messages published to an SNS topic (CloudWatch alarms) to the ops channel.",
+             {"name": "SNS to Slack",
+              "trigger": {"type": "event", "service": "aws", "event": "sns_message"},
+              "steps": [_slack("post", ":rotating_light: {{ trigger.subject }}: {{ trigger.message }}",
+                               [], channel="#ops")]}),
+    Template("tableau_refresh_failure_to_slack", "Tableau refresh failure to Slack",
+             "Tell the data team when a workbook's extract refresh fails.",
+             {"name": "Tableau refresh failures",
+              "trigger": {"type": "event", "service": "tableau", "event": "workbook_refresh_failed"},
+              "steps": [_slack("post", "Extract refresh failed: {{ trigger.resource_name }} "
+                               "({{ trigger.created_at }})", [], channel="#data")]}),
+    Template("stripe_customer_to_hubspot", "Stripe customer to HubSpot",
+             "Every new Stripe customer becomes a HubSpot contact.",
+             {"name": "Stripe customers to HubSpot",
+              "trigger": {"type": "event", "service": "stripe", "event": "customer_created"},
+              "steps": [{"id": "contact", "type": "action", "service": "hubspot",
+                         "action": "create_contact", "retry": _retry(),
+                         "parameters": {"email": "{{ trigger.object.email }}"}}]}),
 ]
 
 _BY_NAME = {t.name: t for t in TEMPLATES}

@@ -93,3 +93,24 @@ def aws_connection(create_connection, moto):
         return create_connection("aws", settings, creds, label=label)
 
     return make
+
+
+def contract_fake():
+    """moto as a contract server for tests that run many plugins (template runs): settings,
+    credentials of an allowed user, ``stop()``."""
+    from contextlib import contextmanager
+
+    from tests.plugins.conftest import as_contract_fake
+
+    @contextmanager
+    def running():
+        gen = moto.__wrapped__()
+        server = next(gen)
+        try:
+            yield {"settings": {"endpoint_url": server.url, "region": REGION},
+                   "credentials": {**server.admin,
+                                   "sns_topic_arns": f"arn:aws:sns:{REGION}:{ACCOUNT}:*"}}
+        finally:
+            next(gen, None)
+
+    return as_contract_fake(running())

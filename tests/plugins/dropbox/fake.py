@@ -836,6 +836,9 @@ def contract_server() -> Iterator[dict[str, Any]]:
         fake.add_file("/Reports/Q3 report.pdf", b"%PDF-1.7 quarterly figures")
         fake.add_file("/Old/draft.txt", b"draft")
         fake.add_file("/Inbox/invoice.pdf", b"%PDF-1.7 invoice", id_="id:1Z7mPq9vXk3LrT0aBcDeFgHiJk")
+        # The file_added trigger's sample (template runs copy it).
+        fake.add_file("/Homework/math/Prime_Numbers.txt", b"2 3 5 7 11 13",
+                      id_="id:a4ayc_80_OEAAAAAAAAAXw")
         yield {"settings": {"base_url": fake.api_url, "content_url": fake.content_url},
                "credentials": {"access_token": TOKEN, "app_secret": APP_SECRET},
                "fake": fake}

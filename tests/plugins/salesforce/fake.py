@@ -119,6 +119,14 @@ OBJECTS: dict[str, dict[str, Any]] = {
         _fld("LastName", required=True, length=80), _fld("FirstName", length=40),
         _fld("Name", createable=False, length=121), _fld("Email", "email", length=80),
         _fld("AccountId", "reference", reference=("Account",))]},
+    # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_opportunity.htm
+    "Opportunity": {"prefix": "006", "label": "Opportunity", "plural": "Opportunities",
+                    "fields": _SYSTEM + [
+        _fld("Name", required=True, length=120), _fld("Amount", "currency"),
+        _fld("StageName", "picklist", required=True, length=40,
+             picklist=("Prospecting", "Negotiation/Review", "Closed Won", "Closed Lost")),
+        _fld("IsClosed", "boolean", createable=False), _fld("CloseDate", "date", required=True),
+        _fld("AccountId", "reference", reference=("Account",))]},
 }
 DEFAULTS = {"Lead": {"Status": "Open - Not Contacted"}}
 
@@ -230,6 +238,10 @@ class FakeSalesforce:
         self.add("Lead", "00Q5e00000AbCdEEAZ", LastName="Lovelace", FirstName="Ada",
                  Company="Analytical Engines Ltd", Email="ada@example.com")
         self.add("Lead", LastName="Hopper", FirstName="Grace", Company="Navy")
+        self.add("Opportunity", Name="Acme renewal", Amount=52000.0, StageName="Negotiation/Review",
+                 IsClosed=False, CloseDate="2026-06-30")
+        self.add("Opportunity", Name="Globex expansion", Amount=18500.0, StageName="Prospecting",
+                 IsClosed=False, CloseDate="2026-09-30")
 
     # -- state -------------------------------------------------------------------------------
 

@@ -350,6 +350,7 @@ class ContractFake:
         fake = self.fake = FakeTableau().start()
         fake.add_workbook("Sales Overview", WORKBOOK_ID)
         fake.add_view(WORKBOOK_ID, "Regional Sales", VIEW_ID)
+        fake.add_datasource("Salesforce pipeline", "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d")  # templates
         fake.jobs[JOB_ID] = {"id": JOB_ID, "mode": "Asynchronous", "type": "RefreshExtract",
                              "progress": "100", "createdAt": "2024-05-14T09:30:00Z",
                              "startedAt": "2024-05-14T09:30:02Z",
