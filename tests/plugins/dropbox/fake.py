@@ -100,10 +100,12 @@ from typing import Any
 from typing import Iterator
 from urllib.parse import parse_qs
 
-from werkzeug.serving import WSGIRequestHandler
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
+
+from tests.plugins.fake_server import LoopbackFake
+from tests.plugins.fake_server import Recorded
+from tests.plugins.fake_server import Reply
 
 TOKEN = "sl.fake-dropbox-access-token-0123456789abcdef"
 REFRESH_TOKEN = "fake-dropbox-refresh-token-0123456789"
@@ -162,13 +164,6 @@ def content_hash(data: bytes) -> str:
     return h.hexdigest()
 
 
-class Reply(Exception):
-    def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None,
-                 text: str | None = None) -> None:
-        super().__init__(status)
-        self.status, self.body, self.headers, self.text = status, body, headers or {}, text
-
-
 def endpoint_error(summary: str, error: dict[str, Any]) -> Reply:
     """A 409: the summary's tags, then ``/..`` (what the reference shows)."""
     return Reply(409, {"error_summary": f"{summary}/..", "error": error})
@@ -184,16 +179,6 @@ def _tagged(*tags: str, **extra: Any) -> dict[str, Any]:
     for tag in reversed(tags[:-1]):
         inner = {".tag": tag, tag: inner}
     return inner
-
-
-@dataclass
-class Recorded:
-    host: str
-    route: str
-    headers: dict[str, str]
-    arg: Any
-    size: int
-    raw_arg: str | None = None
 
 
 @dataclass
@@ -238,7 +223,13 @@ class Session:
     appends: list[tuple[int, int]] = field(default_factory=list)
 
 
-class FakeDropbox:
+class FakeDropbox(LoopbackFake):
+    """Two servers: ``api`` (RPC routes) and ``content`` (upload and download routes)."""
+
+    poll_interval = 0.02
+    requests: list[Recorded]  # host, route, headers, arg, size, raw_arg (and method, path)
+    scripted: list[tuple[str | None, Reply]]  # (only for this route, or any; the answer)
+
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}  # by path_lower
         self.changes: list[str] = []  # path_lower of each change, in order
@@ -247,8 +238,6 @@ class FakeDropbox:
         self.tokens = {TOKEN}
         self.expired: set[str] = set()
         self.refresh_tokens = {REFRESH_TOKEN}
-        self.requests: list[Recorded] = []
-        self.scripted: list[tuple[str | None, Reply]] = []
         self.lost: list[str] = []
         self.partly: list[int] = []
         self.deleted: dict[str, str] = {}  # path_display of removed entries, by path_lower
@@ -256,40 +245,17 @@ class FakeDropbox:
         self._ids = itertools.count(1)
         self._revs = itertools.count(0x15B0F6E8D0)
         self._lock = threading.RLock()
-        self._servers = {
-            "api": make_server("127.0.0.1", 0, self._wsgi("api"), threaded=True,
-                               request_handler=_Quiet),
-            "content": make_server("127.0.0.1", 0, self._wsgi("content"), threaded=True,
-                                   request_handler=_Quiet),
-        }
-        self._threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.02},
-                                          daemon=True) for s in self._servers.values()]
+        super().__init__(api=self._wsgi("api"), content=self._wsgi("content"))
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    # -- lifecycle (start, stop, with: LoopbackFake) ---------------------------------------------
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self._servers['api'].server_port}/2/"
+        return f"{self.origin('api')}/2/"
 
     @property
     def content_url(self) -> str:
-        return f"http://127.0.0.1:{self._servers['content'].server_port}/2/"
-
-    def start(self) -> FakeDropbox:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def stop(self) -> None:
-        for server in self._servers.values():
-            server.shutdown()
-            server.server_close()
-
-    def __enter__(self) -> FakeDropbox:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+        return f"{self.origin('content')}/2/"
 
     # -- scripting and seeding -----------------------------------------------------------------
 
@@ -322,7 +288,7 @@ class FakeDropbox:
         change Dropbox cannot express as a delta)."""
         self.generation += 1
 
-    def calls(self, route: str) -> list[Recorded]:
+    def calls(self, route: str) -> list[Recorded]:  # type: ignore[override]
         return [r for r in self.requests if r.route == route]
 
     def add_folder(self, path: str) -> Node:
@@ -382,7 +348,8 @@ class FakeDropbox:
     def _serve(self, host: str, request: Request) -> Response:
         route = request.path.removeprefix("/2/").strip("/")
         raw_arg = request.headers.get("Dropbox-API-Arg")
-        record = Recorded(host, route, dict(request.headers), None, 0, raw_arg)
+        record = Recorded(method=request.method, path=request.path, host=host, route=route,
+                          headers=dict(request.headers), raw_arg=raw_arg)
         with self._lock:
             self.requests.append(record)
             scripted = next(((i, r) for i, (only, r) in enumerate(self.scripted)
@@ -816,14 +783,6 @@ def _pattern(size: int) -> Iterator[bytes]:
         piece = block[:min(left, len(block))]
         left -= len(piece)
         yield piece
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def log(self, *args: Any, **kwargs: Any) -> None:
-        pass
 
 
 # -- the contract run (tests/plugins/test_spec_contract.py) ------------------------------------

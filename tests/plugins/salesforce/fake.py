@@ -59,7 +59,6 @@ import json
 import secrets
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
@@ -69,9 +68,10 @@ from typing import Iterator
 from flask import Flask
 from flask import Response
 from flask import request
-from werkzeug.serving import WSGIRequestHandler
-from werkzeug.serving import make_server
 
+from tests.plugins.fake_server import LoopbackFake
+from tests.plugins.fake_server import Recorded
+from tests.plugins.fake_server import Reply
 from tests.plugins.salesforce import soql
 
 TOKEN = "00D5e000000AbCd!AQ4AQFakeAccessTokenForTests0123456789"
@@ -131,27 +131,6 @@ OBJECTS: dict[str, dict[str, Any]] = {
 DEFAULTS = {"Lead": {"Status": "Open - Not Contacted"}}
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any
-    form: dict[str, str]
-
-
-class Reply(Exception):
-    def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None):
-        super().__init__(status)
-        self.status, self.body, self.headers = status, body, headers or {}
-
-
 def sf_error(status: int, code: str, message: str, fields: list[str] | None = None) -> Reply:
     item: dict[str, Any] = {"message": message, "errorCode": code}
     if fields is not None:
@@ -163,12 +142,13 @@ def stamp(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
-class FakeSalesforce:
+class FakeSalesforce(LoopbackFake):
+    requests: list[Recorded]
+    scripted: list[Reply]
+
     def __init__(self, api_limit: int = 5000) -> None:
         self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in OBJECTS}
         self.deleted: set[str] = set()
-        self.requests: list[Recorded] = []
-        self.scripted: list[Reply] = []
         self.tokens = {TOKEN}
         self.refresh_tokens = {REFRESH}
         self.codes: dict[str, dict[str, str]] = {}
@@ -182,27 +162,9 @@ class FakeSalesforce:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.app = self._build()
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True,
-                                  request_handler=_Quiet)
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(self.app)
 
     # -- test helpers ----------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def start(self) -> FakeSalesforce:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def push(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-        """Answer the next request with this instead of routing it."""
-        self.scripted.append(Reply(status, body, headers))
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
@@ -219,10 +181,6 @@ class FakeSalesforce:
     def delete(self, sobject: str, record_id: str) -> None:
         self.records[sobject].pop(record_id)
         self.deleted.add(record_id)
-
-    def calls(self, method: str, path: str | None = None) -> list[Recorded]:
-        return [r for r in self.requests if r.method == method
-                and (path is None or r.path == path)]
 
     def api_calls(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.startswith("/services/data/")]
@@ -286,14 +244,14 @@ class FakeSalesforce:
 
         @app.route("/<path:path>", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
         def route(path: str) -> Response:
-            rec = Recorded(request.method, "/" + path, request.args.to_dict(),
-                           {k.lower(): v for k, v in request.headers.items()},
-                           request.get_json(silent=True), request.form.to_dict())
+            rec = Recorded(method=request.method, path="/" + path, query=request.args.to_dict(),
+                           headers={k.lower(): v for k, v in request.headers.items()},
+                           json=request.get_json(silent=True), form=request.form.to_dict())
             try:
                 with self._lock:
-                    self.requests.append(rec)
-                    if self.scripted:
-                        raise self.scripted.pop(0)
+                    scripted = self.received(rec)
+                    if scripted is not None:
+                        raise scripted
                     if rec.path == "/services/oauth2/token":
                         raise self._token(rec)
                     raise self._api(rec)
@@ -550,19 +508,10 @@ class FakeSalesforce:
 
 
 @contextmanager
-def running(**kwargs: Any) -> Iterator[FakeSalesforce]:
-    fake = FakeSalesforce(**kwargs).start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@contextmanager
 def contract_connection() -> Iterator[dict[str, Any]]:
     """For tests/plugins/test_spec_contract.py: a seeded fake and the settings and credentials
     of a connection to it."""
-    with running() as fake:
+    with FakeSalesforce() as fake:
         fake.seed_examples()
         yield {"settings": {"instance_url": fake.url},
                "credentials": {"access_token": TOKEN, "refresh_token": REFRESH}}

@@ -7,12 +7,13 @@ import time
 
 import pytest
 
-from atom.extensions import db
-from atom.models import WebhookEvent
 from plugins.stripe import samples
 from tests.plugins.stripe.conftest import WHSEC
 from tests.plugins.stripe.conftest import event
 from tests.plugins.stripe.conftest import signature
+from tests.plugins.webhook_support import finished_execution
+from tests.plugins.webhook_support import hook_sender
+from tests.plugins.webhook_support import stored
 
 PI = {k: v for k, v in samples.PAYMENT_INTENT.items()}
 
@@ -24,19 +25,8 @@ def conn(stripe_connection):
 
 @pytest.fixture
 def deliver(client, conn):
-    def send(body: bytes, sig: str | None = None):
-        return client.post(f"/hooks/stripe/{conn['id']}", data=body, headers={
-            "Stripe-Signature": signature(body) if sig is None else sig,
-            "Content-Type": "application/json; charset=utf-8"})
-
-    return send
-
-
-def stored(app) -> list[WebhookEvent]:
-    with app.app_context():
-        rows = db.session.scalars(db.select(WebhookEvent).order_by(WebhookEvent.id)).all()
-        db.session.expunge_all()
-        return rows
+    return hook_sender(client, "stripe", conn["id"], "Stripe-Signature", signature,
+                       "application/json; charset=utf-8")
 
 
 def test_a_signed_payment_starts_the_workflow(app, client, keys, deliver):
@@ -53,13 +43,7 @@ def test_a_signed_payment_starts_the_workflow(app, client, keys, deliver):
         r = deliver(event("evt_3MtwBwLkdIwHu7ix0Cm1jSoQ", "payment_intent.succeeded", PI))
         assert r.status_code == 200, r.get_json()
         (execution_id,) = r.get_json()["executions"]
-        deadline = time.monotonic() + 20
-        while True:
-            execution = client.get(f"/api/v2/executions/{execution_id}",
-                                   headers=keys["viewer"]).get_json()
-            if execution["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        execution = finished_execution(client, execution_id, keys["viewer"])
         assert execution["status"] == "succeeded", execution
         assert execution["steps"][0]["output"] == {"amount": 2000, "order": "6735"}
     finally:

@@ -50,14 +50,16 @@ import struct
 import threading
 import uuid
 import zlib
-from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from typing import Any
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
+
+from tests.plugins.fake_server import LoopbackFake
+from tests.plugins.fake_server import Recorded
+from tests.plugins.fake_server import Reply
 
 TOKEN_NAME = "atom-automation"
 TOKEN_SECRET = "qlE1g9MMh9vbrjjg==:rZTHhPpP2tUW1kfn4tjg8"
@@ -80,26 +82,14 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any
-
-
-class Reply(Exception):
-    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        super().__init__(status)
-        self.status, self.body, self.headers = status, body, headers or {}
-
-
 def error(status: int, code: str, summary: str, detail: str) -> Reply:
     return Reply(status, {"error": {"summary": summary, "detail": detail, "code": code}})
 
 
-class FakeTableau:
+class FakeTableau(LoopbackFake):
+    requests: list[Recorded]
+    scripted: list[Reply]
+
     def __init__(self) -> None:
         self.site = {"id": "8b2a95d8-52b9-40a4-8712-cd6da771bd1b", "name": "Sales Team",
                      "contentUrl": SITE}
@@ -112,29 +102,12 @@ class FakeTableau:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.view_rows: dict[str, list[dict[str, str]]] = {}
         self.image = png()
-        self.requests: list[Recorded] = []
-        self.scripted: list[Reply] = []
         self._lock = threading.Lock()
         self._ticks = itertools.count(1)
-        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(self.wsgi)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def start(self) -> FakeTableau:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def push(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        self.scripted.append(Reply(status, body, headers))
-
-    def calls(self, method: str, suffix: str) -> list[Recorded]:
+    def calls(self, method: str, suffix: str) -> list[Recorded]:  # type: ignore[override]
+        """The requests of ``method`` whose path ends with ``suffix``."""
         return [r for r in self.requests if r.method == method and r.path.endswith(suffix)]
 
     def expire(self) -> None:
@@ -194,8 +167,9 @@ class FakeTableau:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        rec = Recorded(request.method, request.path, dict(request.args.items()),
-                       {k.lower(): v for k, v in request.headers.items()}, body)
+        rec = Recorded(method=request.method, path=request.path,
+                       query=dict(request.args.items()),
+                       headers={k.lower(): v for k, v in request.headers.items()}, json=body)
         reply = self.handle(rec)
         if isinstance(reply.body, (bytes, str)):
             payload = reply.body.encode() if isinstance(reply.body, str) else reply.body
@@ -207,9 +181,9 @@ class FakeTableau:
 
     def handle(self, rec: Recorded) -> Reply:
         with self._lock:
-            self.requests.append(rec)
-            if self.scripted:
-                return self.scripted.pop(0)
+            scripted = self.received(rec)
+            if scripted is not None:
+                return scripted
             try:
                 return self._route(rec)
             except Reply as reply:

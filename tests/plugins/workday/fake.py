@@ -39,15 +39,16 @@ import json
 import secrets
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 from typing import Iterator
 
 from flask import Flask
 from flask import Response
 from flask import request
-from werkzeug.serving import WSGIRequestHandler
-from werkzeug.serving import make_server
+
+from tests.plugins.fake_server import LoopbackFake
+from tests.plugins.fake_server import Recorded
+from tests.plugins.fake_server import Reply
 
 TENANT = "acme"
 CLIENT_ID = "NzY0ZmFrZS1jbGllbnQtaWQ"
@@ -58,56 +59,20 @@ HR_ORG = {"id": "a1b2c3d4e5f60718293a4b5c6d7e8f90", "descriptor": "Human Resourc
 SF_LOCATION = {"id": "9c8b7a6f5e4d3c2b1a09f8e7d6c5b4a3", "descriptor": "San Francisco"}
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
+class FakeWorkday(LoopbackFake):
+    requests: list[Recorded]  # query: name -> list of values
+    scripted: list[Reply]
 
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    form: dict[str, str]
-
-
-class Reply(Exception):
-    def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None):
-        super().__init__(status)
-        self.status, self.body, self.headers = status, body, headers or {}
-
-
-class FakeWorkday:
     def __init__(self, tenant: str = TENANT, expires_in: int = 3600) -> None:
         self.tenant = tenant
         self.expires_in = expires_in
         self.workers: dict[str, dict[str, Any]] = {}
         self.hires: list[dict[str, Any]] = []
-        self.requests: list[Recorded] = []
-        self.scripted: list[Reply] = []
         self.tokens: set[str] = set()
         self.refresh_tokens = {REFRESH}
         self._lock = threading.Lock()
         self.app = self._build()
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True,
-                                  request_handler=_Quiet)
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def start(self) -> FakeWorkday:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def push(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-        self.scripted.append(Reply(status, body, headers))
+        super().__init__(self.app)
 
     def add_worker(self, name: str, wid: str | None = None, **extra: Any) -> str:
         wid = wid or secrets.token_hex(16)
@@ -134,10 +99,6 @@ class FakeWorkday:
         self.add_worker("Teresa Serrano")
         self.hire("21001", "Logan McNeil", "2026-03-02")
 
-    def calls(self, method: str, path: str | None = None) -> list[Recorded]:
-        return [r for r in self.requests if r.method == method
-                and (path is None or r.path == path)]
-
     def api_calls(self) -> list[Recorded]:
         return [r for r in self.requests if not r.path.endswith("/token")]
 
@@ -148,14 +109,15 @@ class FakeWorkday:
 
         @app.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
         def route(path: str) -> Response:
-            rec = Recorded(request.method, "/" + path, request.args.to_dict(flat=False),
-                           {k.lower(): v for k, v in request.headers.items()},
-                           request.form.to_dict())
+            rec = Recorded(method=request.method, path="/" + path,
+                           query=request.args.to_dict(flat=False),
+                           headers={k.lower(): v for k, v in request.headers.items()},
+                           form=request.form.to_dict())
             try:
                 with self._lock:
-                    self.requests.append(rec)
-                    if self.scripted:
-                        raise self.scripted.pop(0)
+                    scripted = self.received(rec)
+                    if scripted is not None:
+                        raise scripted
                     raise self._route(rec)
             except Reply as answer:
                 return _respond(answer)
@@ -262,18 +224,9 @@ def _respond(answer: Reply) -> Response:
 
 
 @contextmanager
-def running(**kwargs: Any) -> Iterator[FakeWorkday]:
-    fake = FakeWorkday(**kwargs).start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@contextmanager
 def contract_connection() -> Iterator[dict[str, Any]]:
     """For tests/plugins/test_spec_contract.py: a seeded fake and a connection to it."""
-    with running() as fake:
+    with FakeWorkday() as fake:
         fake.seed_examples()
         yield {"settings": {"host": fake.url, "tenant": TENANT},
                "credentials": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,

@@ -4,12 +4,12 @@ signed events starting workflows, and redeliveries de-duplicated."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
-from atom.extensions import db
-from atom.models import WebhookEvent
+from tests.plugins.webhook_support import finished_execution
+from tests.plugins.webhook_support import hook_sender
+from tests.plugins.webhook_support import stored
 from tests.plugins.xero.conftest import TENANT
 from tests.plugins.xero.conftest import xero_signature
 
@@ -36,19 +36,7 @@ def conn(xero_connection):
 
 @pytest.fixture
 def deliver(client, conn):
-    def send(body: bytes, signature: str | None = None):
-        return client.post(f"/hooks/xero/{conn['id']}", data=body, headers={
-            "x-xero-signature": xero_signature(body) if signature is None else signature,
-            "Content-Type": "application/json"})
-
-    return send
-
-
-def stored(app) -> list[WebhookEvent]:
-    with app.app_context():
-        rows = db.session.scalars(db.select(WebhookEvent).order_by(WebhookEvent.id)).all()
-        db.session.expunge_all()
-        return rows
+    return hook_sender(client, "xero", conn["id"], "x-xero-signature", xero_signature)
 
 
 def test_intent_to_receive_correctly_signed_is_200_with_no_body(app, deliver):
@@ -118,13 +106,7 @@ def test_a_signed_invoice_event_starts_the_workflow(app, client, keys, deliver):
     try:
         r = deliver(events(xero_event()))
         (execution_id,) = r.get_json()["executions"]
-        deadline = time.monotonic() + 20
-        while True:
-            execution = client.get(f"/api/v2/executions/{execution_id}",
-                                   headers=keys["viewer"]).get_json()
-            if execution["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        execution = finished_execution(client, execution_id, keys["viewer"])
         assert execution["status"] == "succeeded", execution
         assert execution["steps"][0]["output"] == {"invoice": INVOICE_ID}
     finally:

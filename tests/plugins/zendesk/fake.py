@@ -44,15 +44,17 @@ import copy
 import itertools
 import json
 import threading
-from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
+
+from tests.plugins.fake_server import LoopbackFake
+from tests.plugins.fake_server import Recorded
+from tests.plugins.fake_server import Reply
 
 EMAIL = "agent@example.com"
 API_TOKEN = "6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv"
@@ -67,63 +69,30 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any
-
-
-class Reply(Exception):
-    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        super().__init__(status)
-        self.status, self.body, self.headers = status, body, headers or {}
-
-
 def invalid(field: str, description: str, error: str = "InvalidValue") -> Reply:
     return Reply(422, {"error": "RecordInvalid", "description": "Record validation errors",
                        "details": {field: [{"description": description, "error": error}]}})
 
 
-class FakeZendesk:
+class FakeZendesk(LoopbackFake):
+    requests: list[Recorded]
+    scripted: list[Reply]
+
     def __init__(self) -> None:
         self.agent = {"id": 8447388090494, "name": "Sam Agent", "email": EMAIL, "role": "agent"}
         self.users: dict[str, dict[str, Any]] = {EMAIL: self.agent}
         self.tickets: dict[int, dict[str, Any]] = {}
         self.comments: dict[int, list[dict[str, Any]]] = {}
-        self.requests: list[Recorded] = []
-        self.scripted: list[Reply] = []
         self.idempotency: dict[str, tuple[Any, Reply]] = {}
         self.remaining = 700
         self._ids = itertools.count(35501)
         self._other_ids = itertools.count(9_000_000_000_001)
         self._lock = threading.Lock()
-        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
+        super().__init__(self.wsgi)
 
     @property
     def api(self) -> str:
         return f"{self.url}/api/v2/"
-
-    def start(self) -> FakeZendesk:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def push(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        self.scripted.append(Reply(status, body, headers))
-
-    def calls(self, method: str, path: str) -> list[Recorded]:
-        return [r for r in self.requests if r.method == method and r.path == path]
 
     # -- seeding -------------------------------------------------------------------------------
 
@@ -146,9 +115,10 @@ class FakeZendesk:
     def wsgi(self, environ: dict, start_response: Any) -> Any:
         request = Request(environ)
         raw = request.get_data()
-        rec = Recorded(request.method, request.path, dict(request.args.items()),
-                       {k.lower(): v for k, v in request.headers.items()},
-                       json.loads(raw) if raw else None)
+        rec = Recorded(method=request.method, path=request.path,
+                       query=dict(request.args.items()),
+                       headers={k.lower(): v for k, v in request.headers.items()},
+                       json=json.loads(raw) if raw else None)
         reply = self.handle(rec)
         headers = {"Content-Type": "application/json; charset=utf-8",
                    "X-Rate-Limit": "700", "X-Rate-Limit-Remaining": str(self.remaining),
@@ -158,10 +128,10 @@ class FakeZendesk:
 
     def handle(self, rec: Recorded) -> Reply:
         with self._lock:
-            self.requests.append(rec)
+            scripted = self.received(rec)
             self.remaining = max(0, self.remaining - 1)
-            if self.scripted:
-                return self.scripted.pop(0)
+            if scripted is not None:
+                return scripted
             try:
                 user = self._authenticate(rec)
                 return self._route(rec, user)
