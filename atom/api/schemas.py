@@ -182,6 +182,9 @@ class TemplateOut(Schema):
     needs = fields.List(fields.Dict(), metadata={
         "description": "parameters to give when instantiating: step, field, description, "
                        "example"})
+    connections_needed = fields.List(fields.String(), metadata={
+        "description": "services a step reads from by connection (copy_file's source): the "
+                       "first enabled connection of each unless `connections` names one"})
     sample_payload = fields.Dict(allow_none=True, metadata={
         "description": "a trigger payload to try the workflow with (null while integrations "
                        "are missing)"})

@@ -64,6 +64,7 @@ class Template:
                 "steps": len(self.definition["steps"]), "available": not missing,
                 "missing_integrations": missing, "definition": self.definition,
                 "needs": self.needed(),
+                "connections_needed": sorted(_connection_refs(self.definition["steps"])),
                 "sample_payload": self.sample_payload() if not missing else None}
 
     def instantiate(self, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -116,12 +117,33 @@ def _with_connections(params: dict[str, Any], connections: dict[str, Any], step_
     for key, value in params.items():
         if isinstance(value, dict) and set(value) == {"$connection"}:
             service = value["$connection"]
-            if service not in connections:
+            value = connections.get(service) or _first_connection(service)
+            if value is None:
                 raise DefinitionError({f"connections.{service}": [
-                    f"required: step {step_id} reads from this service's connection"]})
-            value = connections[service]
+                    f"required: step {step_id} reads from a {service} connection; create one "
+                    f"or name it in connections"]})
         out[key] = value
     return out
+
+
+def _first_connection(service: str) -> int | None:
+    """The first enabled connection of ``service`` (as an action step without one uses)."""
+    from atom.extensions import db
+    from atom.models import Connection
+
+    return db.session.execute(
+        db.select(Connection.id).filter_by(integration=service, enabled=True)
+        .order_by(Connection.id).limit(1)).scalar_one_or_none()
+
+
+def _connection_refs(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        if set(value) == {"$connection"}:
+            return {value["$connection"]}
+        return {s for v in value.values() for s in _connection_refs(v)}
+    if isinstance(value, list):
+        return {s for v in value for s in _connection_refs(v)}
+    return set()
 
 
 def _retry(attempts: int = 3) -> dict[str, Any]:

@@ -57,6 +57,9 @@ class Moto:
 
 
 def _user(iam, name: str, policy: dict | None) -> dict[str, str]:
+    # moto's backends are global to the process: another server of this process may have made
+    # the same user already.
+    name = f"{name}-{uuid.uuid4().hex[:8]}"
     iam.create_user(UserName=name)
     if policy is not None:
         iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
@@ -72,6 +75,9 @@ def moto():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     url = "http://127.0.0.1:%d" % server.get_host_and_port()[1]
+    # Authentication is process-wide in moto: off while the users are made (another server of
+    # this process, a template run's, may have turned it on).
+    requests.post(f"{url}/moto-api/reset-auth", data=b"inf", timeout=10).raise_for_status()
     iam = boto3.client("iam", endpoint_url=url, region_name=REGION, aws_access_key_id="AKIDSETUP",
                        aws_secret_access_key="setup-secret-not-checked-yet")
     admin = _user(iam, "admin", {"Version": "2012-10-17", "Statement": [

@@ -69,4 +69,5 @@ def test_the_lead_to_asana_template_uses_the_record_created_trigger(app):
     with app.app_context():
         spec = get_state(app).registry.get("salesforce").manifest.trigger(trigger["event"])
         assert spec is not None and spec.params().load(trigger["params"])["object"] == "Lead"
-        validate_definition(template.instantiate({}), get_state(app).registry)
+        validate_definition(template.instantiate({"parameters": template.example_parameters()}),
+                            get_state(app).registry)
