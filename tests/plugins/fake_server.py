@@ -66,7 +66,7 @@ class QuietHandler(WSGIRequestHandler):
 
 
 class LoopbackFake:
-    poll_interval = 0.5  # how soon stop() returns (socketserver's default)
+    poll_interval = 0.02  # how soon stop() returns (socketserver polls its shutdown flag)
 
     requests: list[Any]
     scripted: list[Any]
