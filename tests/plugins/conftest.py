@@ -164,3 +164,11 @@ def as_contract_fake(manager):
     given = manager.__enter__()
     return SimpleNamespace(settings=given["settings"], credentials=given["credentials"],
                            stop=lambda: manager.__exit__(None, None, None))
+
+
+def assert_all_accepted(calls) -> None:
+    """Something reached Prism, and Prism accepted every request with a 2xx."""
+    assert calls, "nothing reached Prism"
+    for call in calls:
+        assert_prism_accepted(call.response)
+        assert 200 <= call.response.status_code < 300

@@ -3,8 +3,9 @@ service pointed at that service's contract server (Prism serving the vendor's sp
 plugin's documented fake), executed with the template's sample payload, and every step that
 the payload leads to succeeds, with the vendor (Prism) accepting every request.
 
-Parametrised over the templates, so a new template is run without editing this file. The
-tests share one xdist group: each Prism process starts once for all of them.
+Parametrised over the templates, so a new template is run without editing this file. Prism
+processes are per worker and session (tests/plugins/conftest.py), so a spec the plugin's own
+tests already started on a worker is not started again there.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pytest
 from atom.engine.templates import TEMPLATES
 from tests.plugins.test_contract import sample
 
-pytestmark = [pytest.mark.prism, pytest.mark.xdist_group("templates")]
+pytestmark = pytest.mark.prism
 
 
 class _Echo(BaseHTTPRequestHandler):
