@@ -8,7 +8,7 @@ TEST_WORKERS ?= 2
 PRISM := .prism/node_modules/.bin/prism
 export ATOM_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test e2e bench lint clean
 
 $(BIN)/.installed: setup.cfg setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,20 @@ run: install
 	$(BIN)/atom users bootstrap
 	$(BIN)/gunicorn -c config/gunicorn.conf.py wsgi:app
 
-test: install $(PRISM)
+# Debian's Chromium for the end-to-end tests (Playwright drives the system browser; browser
+# downloads are not available here).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install Chromium (Debian package chromium) at $(CHROMIUM)"; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium || \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+test: install $(PRISM) $(CHROMIUM)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
+# The browser journeys alone, with their screenshots in build/e2e/.
+e2e: install $(CHROMIUM)
+	$(BIN)/python -m pytest tests/e2e -m e2e
 
 bench: install
 	$(BIN)/python tests/perf/bench_client.py

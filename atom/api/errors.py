@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from flask import Response
+from flask import current_app
 from flask import jsonify
 from flask import request
 from werkzeug.exceptions import HTTPException
@@ -70,7 +71,17 @@ def _flatten(errors: Any) -> dict[str, Any]:
 
 def handle_http_exception(exc: HTTPException) -> Any:
     if not _wants_json():
-        return exc
+        if exc.code is None or exc.code < 400 or exc.code == 429:
+            return exc  # redirects, and the login page's own 429
+        from atom.dashboard import render_error_page
+
+        custom = exc.description if exc.description != type(exc).description else None
+        body, status = render_error_page(exc.code, custom)
+        response = current_app.make_response((body, status))
+        for name, value in exc.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+        return response
     status = exc.code or 500
     data = getattr(exc, "data", None) or {}
     errors = _flatten(data["messages"]) if "messages" in data else data.get("errors")

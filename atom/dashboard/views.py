@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint
 from flask import abort
 from flask import flash
 from flask import g
@@ -19,7 +18,6 @@ from atom.accounts import AccountError
 from atom.accounts import LoginRefused
 from atom.accounts import change_password
 from atom.accounts import check_login
-from atom.accounts import session_user
 from atom.accounts import start_session
 from atom.api.errors import error_response
 from atom.extensions import db
@@ -27,32 +25,9 @@ from atom.models import Connection
 from atom.models import Execution
 from atom.models import StepRun
 from atom.models import Workflow
+from atom.dashboard.base import bp
 from atom.security import retry_after
 from atom.state import get_state
-
-bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static/atom")
-
-PUBLIC = {"dashboard.login", "dashboard.static"}
-# All that a session signed in with a one-time password may open.
-ONE_TIME_PASSWORD_PAGES = {"dashboard.password", "dashboard.logout"}
-
-
-@bp.before_app_request
-def load_user():
-    g.user = session_user()  # None once the user signed out elsewhere or changed the password
-
-
-@bp.before_request
-def require_login():
-    if request.endpoint in PUBLIC:
-        return None
-    if g.user is None:
-        return redirect(url_for("dashboard.login", next=request.full_path))
-    if g.user.must_change_password and request.endpoint not in ONE_TIME_PASSWORD_PAGES:
-        return redirect(url_for("dashboard.password"))
-    return None
-
 
 @bp.errorhandler(RateLimitExceeded)
 def too_many_attempts(exc: RateLimitExceeded):
@@ -128,8 +103,8 @@ def password():
             change_password(g.user, request.form.get("current_password"),
                             request.form.get("password"))
         except AccountError as exc:
-            flash(exc.message)
-            return render_template("dashboard/password.html"), 422
+            return render_template("dashboard/password.html",
+                                   errors={exc.field or "_form": exc.message}), 422
         return redirect(url_for("dashboard.home"))
     return render_template("dashboard/password.html")
 

@@ -84,7 +84,15 @@ def moto():
         {"Effect": "Allow", "Action": "*", "Resource": "*"}]})
     nobody = _user(iam, "nobody", None)
     requests.post(f"{url}/moto-api/reset-auth", data=b"0", timeout=10).raise_for_status()
-    yield Moto(url, admin, nobody)
+    # The first signed request of each service makes moto load that service's backend and its
+    # IAM policy checker: seconds of CPU under the GIL of this process, which a run of 30
+    # plugins' health checks (10 s read timeout) on a busy CI machine cannot spare. Pay it here.
+    warm = Moto(url, admin, nobody)
+    warm.client("sts").get_caller_identity()
+    warm.client("s3").list_buckets()
+    warm.client("sns").list_topics()
+    warm.client("sqs").list_queues()
+    yield warm
     requests.post(f"{url}/moto-api/reset-auth", data=b"inf", timeout=10)
     server.stop()
 

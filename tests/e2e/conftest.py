@@ -1,0 +1,190 @@
+"""Browser journeys: the real app on a loopback port (a threaded werkzeug server in this process,
+CSRF on, a fresh database per test), driven by Debian's Chromium through Playwright.
+
+Fixtures:
+- ``live``: the running server (``live.url``, ``live.app``, ``live.api(method, path, json)`` with
+  an admin key, ``live.admin`` the signed-in user's e-mail and password);
+- ``page``: a signed-in admin's page at 1280 px; ``new_page(width=390, user=None)`` for others;
+- ``check_page(page)``: what every page must satisfy (one ``h1``, a title, labelled fields, no
+  outside URL, no horizontal scrolling, no console error or CSP violation);
+- ``shot(page, name)``: a screenshot in ``build/e2e/<name>.png`` (kept as a test artifact).
+
+Every test here is marked ``e2e``; without Chromium they are skipped, saying why (``make test``
+installs it first, so CI runs them).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("ATOM_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "e2e"
+ADMIN = {"email": "admin@example.com", "password": "correct horse battery staple"}
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+            # One browser per worker: keep the journeys together on one xdist worker.
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (make test installs Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Live:
+    url: str
+    app: Any
+    admin: dict[str, str]
+    admin_key: str
+    console: list[str] = field(default_factory=list)
+
+    def api(self, method: str, path: str, json: Any = None, key: str | None = None, **kwargs) -> Any:
+        """A REST call as the admin's API key (for setting up what a journey starts from)."""
+        import requests
+
+        return requests.request(method, self.url + path, json=json, timeout=30,
+                                headers={"Authorization": f"Bearer {key or self.admin_key}"}, **kwargs)
+
+    def run(self, fn, *args, **kwargs):
+        """Call ``fn`` inside the app's context (to read or seed the database directly)."""
+        with self.app.app_context():
+            return fn(*args, **kwargs)
+
+
+@pytest.fixture
+def live(app_factory, tmp_path, monkeypatch):
+    from werkzeug.serving import make_server
+
+    from atom.extensions import db
+    from atom.models import ApiKey
+    from atom.models import User
+
+    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = app_factory(WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=False, TESTING=False,
+                      PROPAGATE_EXCEPTIONS=False)
+    with app.app_context():
+        user = User(email=ADMIN["email"], role="admin")
+        user.set_password(ADMIN["password"])
+        db.session.add(user)
+        row, plain = ApiKey.generate("e2e-admin", "admin")
+        db.session.add(row)
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield Live(f"http://127.0.0.1:{server.server_port}", app, dict(ADMIN), plain)
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def _watch(page, sink: list[str]) -> None:
+    def on_console(message):
+        # A page answered 4xx on purpose is asserted by its test; CSP refusals and script
+        # errors are what this catches.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            sink.append(f"console error on {page.url}: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: sink.append(f"script error on {page.url}: {exc}"))
+
+
+def sign_in(page, live: Live, email: str, password: str) -> None:
+    page.goto(live.url + "/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def new_page(browser, live):
+    contexts = []
+
+    def make(width: int = 1280, height: int = 900, user: dict[str, str] | None = None, signed_in: bool = True):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB",
+                                      timezone_id="Europe/London")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        _watch(page, live.console)
+        if signed_in:
+            creds = user or live.admin
+            sign_in(page, live, creds["email"], creds["password"])
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not live.console, "\n".join(live.console)
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+@pytest.fixture
+def shot():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str, full_page: bool = True) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    return take
+
+
+PAGE_CHECK_JS = """
+() => {
+  const problems = [];
+  const h1 = document.querySelectorAll('h1');
+  if (h1.length !== 1) problems.push(`${h1.length} h1 elements`);
+  if (!document.title.trim()) problems.push('no title');
+  const doc = document.documentElement;
+  if (doc.scrollWidth > window.innerWidth + 1)
+    problems.push(`page is ${doc.scrollWidth} px wide in a ${window.innerWidth} px window`);
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (el.type === 'hidden' || el.type === 'submit' || el.type === 'button') continue;
+    const labelled = (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`))
+      || el.closest('label') || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+    if (!labelled) problems.push(`unlabelled ${el.tagName.toLowerCase()} name=${el.name}`);
+  }
+  for (const el of document.querySelectorAll('[src], link[href], script[src]')) {
+    const url = el.getAttribute('src') || el.getAttribute('href');
+    if (/^(https?:)?\\/\\//.test(url) && !url.startsWith(location.origin)) problems.push(`outside URL ${url}`);
+  }
+  for (const el of document.querySelectorAll('script:not([src])')) problems.push('inline script');
+  return problems;
+}
+"""
+
+
+@pytest.fixture
+def check_page(live):
+    def check(page) -> None:
+        problems = page.evaluate(PAGE_CHECK_JS)
+        assert not problems, f"{page.url}: " + "; ".join(problems)
+
+    return check
