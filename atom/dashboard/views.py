@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort
 from flask import flash
 from flask import g
 from flask import make_response
@@ -20,12 +19,9 @@ from atom.accounts import change_password
 from atom.accounts import check_login
 from atom.accounts import start_session
 from atom.api.errors import error_response
+from atom.dashboard.base import bp
 from atom.extensions import db
 from atom.models import Connection
-from atom.models import Execution
-from atom.models import StepRun
-from atom.models import Workflow
-from atom.dashboard.base import bp
 from atom.security import retry_after
 from atom.state import get_state
 
@@ -49,28 +45,6 @@ def home():
     connections = db.session.scalars(db.select(Connection).order_by(Connection.label)).all()
     return render_template("dashboard/home.html", connections=connections,
                            plugins=get_state().registry.all())
-
-
-@bp.get("/workflows")
-def workflows():
-    rows = db.session.scalars(db.select(Workflow).filter_by(deleted_at=None).order_by(Workflow.name)).all()
-    latest = {}
-    for ex in db.session.scalars(db.select(Execution).order_by(Execution.id.desc()).limit(500)):
-        latest.setdefault(ex.workflow_id, ex)
-    recent = db.session.scalars(db.select(Execution).order_by(Execution.id.desc()).limit(50)).all()
-    names = {wf.id: wf.name for wf in rows}
-    return render_template("dashboard/workflows.html", workflows=[(wf, latest.get(wf.id)) for wf in rows],
-                           executions=recent, names=names)
-
-
-@bp.get("/executions/<int:ex_id>")
-def execution(ex_id: int):
-    ex = db.session.get(Execution, ex_id)
-    if ex is None:
-        abort(404)
-    steps = db.session.scalars(db.select(StepRun).filter_by(execution_id=ex_id).order_by(StepRun.id)).all()
-    return render_template("dashboard/execution.html", ex=ex, steps=steps,
-                           workflow=db.session.get(Workflow, ex.workflow_id))
 
 
 @bp.route("/login", methods=["GET", "POST"])
