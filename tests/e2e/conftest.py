@@ -156,7 +156,7 @@ def shot():
     return take
 
 
-PAGE_CHECK_JS = """
+PAGE_CHECK_JS = r"""
 () => {
   const problems = [];
   const h1 = document.querySelectorAll('h1');
@@ -173,9 +173,48 @@ PAGE_CHECK_JS = """
   }
   for (const el of document.querySelectorAll('[src], link[href], script[src]')) {
     const url = el.getAttribute('src') || el.getAttribute('href');
-    if (/^(https?:)?\\/\\//.test(url) && !url.startsWith(location.origin)) problems.push(`outside URL ${url}`);
+    if (/^(https?:)?\/\//.test(url) && !url.startsWith(location.origin)) problems.push(`outside URL ${url}`);
   }
   for (const el of document.querySelectorAll('script:not([src])')) problems.push('inline script');
+  for (const el of document.querySelectorAll('[style]')) {
+    // Inline style attributes are refused by the CSP (style-src 'self'); scripts setting
+    // el.style (uPlot, Swagger UI) are allowed and do not use the attribute in the markup.
+    if (el.closest('.chart, .swagger-ui, #swagger-ui')) continue;
+    if (!el.dataset.styledByScript) problems.push(`style attribute on ${el.tagName.toLowerCase()}`);
+  }
+  // WCAG AA contrast of every visible text against its effective background.
+  const rgba = (c) => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null;
+    const p = m[1].split(/[ ,\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = (el) => { let layers = [];
+    for (let e = el; e; e = e.parentElement) { const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; } }
+    let out = [255, 255, 255];
+    for (const c of layers.reverse()) out = out.map((v, i) => c[i] * c[3] + v * (1 - c[3]));
+    return out; };
+  const seen = new Set();
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('.chart, .swagger-ui, #swagger-ui, svg, .skip')) continue;
+    const text = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent.trim()).join('');
+    if (!text) continue;
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    if (style.visibility === 'hidden' || style.display === 'none' || box.width === 0 || box.height === 0) continue;
+    if (el.closest('[disabled], [aria-disabled="true"]')) continue;
+    const fg = rgba(style.color); if (!fg) continue;
+    const bg = background(el);
+    const color = fg.slice(0, 3).map((v, i) => v * fg[3] + bg[i] * (1 - fg[3]));
+    const [a, b] = [lum(color), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+    const needed = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+    if (ratio < needed) {
+      const key = `${el.tagName}.${el.className}`;
+      if (!seen.has(key)) { seen.add(key);
+        problems.push(`contrast ${ratio.toFixed(2)} < ${needed} for "${text.slice(0, 30)}" (${el.tagName.toLowerCase()}.${el.className})`); }
+    }
+  }
   return problems;
 }
 """

@@ -63,3 +63,26 @@ def test_keyboard_focus_is_visible(live, page):
     page.keyboard.press("Tab")
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert outline not in ("none", "")
+
+
+def test_the_page_check_catches_each_kind_of_problem(browser):
+    """The check every journey runs is not toothless: each planted problem is reported (on a
+    page of no origin, so no CSP stops the planted styles)."""
+    from tests.e2e.conftest import PAGE_CHECK_JS
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_content("""<html><head><title>t</title></head><body>
+      <h1>One</h1><h1>Two</h1>
+      <p style="color:#bbb;background:#fff">faint text</p>
+      <input name="nolabel">
+      <img src="https://cdn.example.com/x.png" alt="">
+      <div id="wide" style="width:3000px">wide</div>
+    </body></html>""")
+    problems = " | ".join(page.evaluate(PAGE_CHECK_JS))
+    assert "2 h1 elements" in problems
+    assert "contrast" in problems and "faint text" in problems
+    assert "unlabelled input name=nolabel" in problems
+    assert "outside URL https://cdn.example.com/x.png" in problems
+    assert "style attribute on p" in problems
+    assert "px wide in a 1280 px window" in problems
+    page.close()

@@ -29,55 +29,117 @@ def _free_port() -> int:
 
 
 class PrismServers:
-    def __init__(self, tmp: Path) -> None:
-        self._tmp = tmp
-        self._procs: dict[str, tuple[subprocess.Popen, str]] = {}
+    """One Prism process per spec for the whole test run, shared by the pytest-xdist workers:
+    the first worker that needs a spec starts it (under a file lock) and records its pid and
+    port in the run's shared temporary folder; the others reuse it. The last worker to finish
+    stops them all (a Prism start costs 3-17 s, and the template runs need every spec on
+    every worker)."""
+
+    def __init__(self, shared: Path, workers: int) -> None:
+        self._dir = shared
+        self._workers = workers
+        self._urls: dict[str, str] = {}
 
     def __call__(self, spec: str, timeout: float = 120.0) -> str:
-        """Start (once) Prism for ``specs/<spec>.json`` and return its base URL."""
-        if spec in self._procs:
-            return self._procs[spec][1]
+        """Start (once per run) Prism for ``specs/<spec>.json`` and return its base URL."""
+        import json
+
+        from filelock import FileLock
+
+        if spec in self._urls:
+            return self._urls[spec]
         if not PRISM.exists():
             pytest.fail(f"Prism is not installed at {PRISM}: run `make test` (it installs it)")
         spec_file = SPECS / f"{spec}.json"
         if not spec_file.exists():
             pytest.fail(f"spec {spec_file} not found (shared/ must sit beside the repository)")
-        port = _free_port()
-        log = open(self._tmp / f"prism-{spec}.log", "w+")
-        proc = subprocess.Popen(
-            [str(PRISM), "mock", *PRISM_OPTIONS.get(spec, ()), "-h", "127.0.0.1", "-p", str(port),
-             str(spec_file)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            log.seek(0)
-            if "Prism is listening" in log.read():
-                url = f"http://127.0.0.1:{port}"
-                self._procs[spec] = (proc, url)
-                return url
-            if proc.poll() is not None:
+        record = self._dir / f"prism-{spec}.json"
+        with FileLock(str(self._dir / f"prism-{spec}.lock")):
+            if record.exists():
+                known = json.loads(record.read_text())
+                if _alive(known["pid"]) and _listening(known["port"]):
+                    self._urls[spec] = f"http://127.0.0.1:{known['port']}"
+                    return self._urls[spec]
+            port = _free_port()
+            log = open(self._dir / f"prism-{spec}.log", "w+")
+            proc = subprocess.Popen(
+                [str(PRISM), "mock", *PRISM_OPTIONS.get(spec, ()), "-h", "127.0.0.1", "-p",
+                 str(port), str(spec_file)],
+                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+            )
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
                 log.seek(0)
-                pytest.fail(f"Prism exited while starting {spec}: {log.read()[-2000:]}")
-            time.sleep(0.2)
-        proc.kill()
-        pytest.fail(f"Prism did not start for {spec} within {timeout}s")
+                if "Prism is listening" in log.read():
+                    record.write_text(json.dumps({"pid": proc.pid, "port": port}))
+                    self._urls[spec] = f"http://127.0.0.1:{port}"
+                    return self._urls[spec]
+                if proc.poll() is not None:
+                    log.seek(0)
+                    pytest.fail(f"Prism exited while starting {spec}: {log.read()[-2000:]}")
+                time.sleep(0.2)
+            proc.kill()
+            pytest.fail(f"Prism did not start for {spec} within {timeout}s")
 
     def close(self) -> None:
-        for proc, _ in self._procs.values():
-            proc.terminate()
-        for proc, _ in self._procs.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        """Count this worker out; the last one out stops every Prism of the run."""
+        import json
+        import signal
+
+        from filelock import FileLock
+
+        with FileLock(str(self._dir / "prism-workers.lock")):
+            done_file = self._dir / "prism-workers-done"
+            done = int(done_file.read_text() or 0) + 1 if done_file.exists() else 1
+            done_file.write_text(str(done))
+            if done < self._workers:
+                return
+            for record in self._dir.glob("prism-*.json"):
+                pid = json.loads(record.read_text())["pid"]
+                try:
+                    os.killpg(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+                record.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _shared_dir(factory, worker: str) -> Path:
+    # Under xdist every worker's basetemp (…/popen-gwN) shares one parent folder for the run.
+    base = factory.getbasetemp()
+    shared = (base.parent if worker != "master" else base) / "prism-shared"
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 @pytest.fixture(scope="session")
-def prism(tmp_path_factory):
-    servers = PrismServers(tmp_path_factory.mktemp("prism"))
-    yield servers
-    servers.close()
+def prism(tmp_path_factory, worker_id):
+    return PrismServers(_shared_dir(tmp_path_factory, worker_id),
+                        int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+
+
+def pytest_sessionfinish(session):
+    """Every worker counts itself out here (whether or not it used Prism); the last one stops
+    the run's Prism processes."""
+    worker = getattr(session.config, "workerinput", {}).get("workerid", "master")
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    PrismServers(_shared_dir(factory, worker),
+                 int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))).close()
 
 
 def assert_prism_accepted(response) -> None:
