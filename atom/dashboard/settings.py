@@ -192,7 +192,8 @@ def settings_user_deactivate(user_id: int):
 def _keys_page(form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                status: int = 200) -> Any:
     # The row for its times, and the API's answer for what the API says of it (active).
-    keys = [(k, present_key(k)) for k in db.session.scalars(db.select(ApiKey).order_by(ApiKey.id.desc()))]
+    rows = db.session.scalars(db.select(ApiKey).order_by(ApiKey.id.desc()))
+    keys = [(k, present_key(k)) for k in rows]
     return render_template("dashboard/settings/keys.html", keys=keys, form=form or {},
                            errors=errors or {}), status
 
@@ -349,7 +350,9 @@ def settings_audit():
                                 .limit(200)).all()
     if form["action"] and form["action"] not in actions:
         actions.append(form["action"])  # kept as typed (a link, an old bookmark)
-    page = paginate(audit_select(query).order_by(AuditEvent.id.desc())) if query is not None else None
+    page = None
+    if query is not None:
+        page = paginate(audit_select(query).order_by(AuditEvent.id.desc()))
     return render_template("dashboard/settings/audit.html", form=form, errors=errors, page=page,
                            action_options=[("", "Any action")] + [(a, a) for a in actions],
                            actors=actors, keep={k: v for k, v in form.items() if v},
