@@ -176,11 +176,9 @@ def deactivate_user(user_id: int):
 # -- audit -----------------------------------------------------------------------------------
 
 
-@audit_blp.route("", methods=["GET"])
-@audit_blp.arguments(AuditQuery, location="query", unknown=RAISE)
-@audit_blp.response(200, AuditList)
-def list_audit(query):
-    """Audit events, newest first; ``actor``, ``action`` and ``subject`` match exactly."""
+def audit_select(query: dict[str, Any]) -> Any:
+    """The audit events a loaded :class:`AuditQuery` asks for (unordered, unpaged): the API and
+    the dashboard's audit page filter with this."""
     stmt = db.select(AuditEvent)
     for name in ("actor", "action", "subject"):
         if query.get(name) is not None:
@@ -189,6 +187,15 @@ def list_audit(query):
         stmt = stmt.filter(AuditEvent.ts >= query["since"])
     if query.get("until") is not None:
         stmt = stmt.filter(AuditEvent.ts < query["until"])
+    return stmt
+
+
+@audit_blp.route("", methods=["GET"])
+@audit_blp.arguments(AuditQuery, location="query", unknown=RAISE)
+@audit_blp.response(200, AuditList)
+def list_audit(query):
+    """Audit events, newest first; ``actor``, ``action`` and ``subject`` match exactly."""
+    stmt = audit_select(query)
     total = db.session.scalar(db.select(db.func.count()).select_from(stmt.subquery()))
     rows = db.session.scalars(stmt.order_by(AuditEvent.id.desc())
                               .limit(query["limit"]).offset(query["offset"]))

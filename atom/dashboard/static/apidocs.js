@@ -1,60 +1,75 @@
-// Renders the OpenAPI document served by the app: paths, parameters, bodies and responses.
+/* /api/docs: Swagger UI (vendored) on the OpenAPI document, inside the dashboard's layout.
+
+   "Try it out" runs as the signed-in user: fetch sends the session cookie (same origin), and
+   every write carries the page's CSRF token as X-CSRFToken, which the API checks for session
+   writes (atom/api/auth.py). An API key entered with "Authorize" is sent instead, as usual.
+   No inline script or style and no eval: this file is the only configuration. */
 (function () {
   "use strict";
-  const root = document.getElementById("apidocs");
-  const el = (tag, cls, text) => {
-    const n = document.createElement(tag);
-    if (cls) n.className = cls;
-    if (text !== undefined) n.textContent = text;
-    return n;
-  };
-  const resolve = (spec, obj) => {
-    if (obj && obj.$ref) {
-      return obj.$ref.replace(/^#\//, "").split("/").reduce((o, k) => o[k], spec);
-    }
-    return obj;
-  };
-  const schemaText = (spec, schema) => JSON.stringify(resolve(spec, schema) || {}, (k, v) =>
-    (v && v.$ref) ? resolve(spec, v) : v, 2);
-  fetch(root.dataset.spec).then(r => r.json()).then(spec => {
-    root.appendChild(el("h1", "", spec.info.title + " " + spec.info.version));
-    if (spec.info.description) root.appendChild(el("p", "", spec.info.description));
-    const byTag = {};
-    Object.entries(spec.paths).forEach(([path, ops]) => {
-      Object.entries(ops).forEach(([method, op]) => {
-        if (typeof op !== "object" || !op.responses) return;
-        const tag = (op.tags && op.tags[0]) || "other";
-        (byTag[tag] = byTag[tag] || []).push([path, method, op]);
-      });
+
+  var READS = { GET: true, HEAD: true, OPTIONS: true };
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  // The layout already has the page's one h1 and says what the API is: Swagger UI's own
+  // title block (an h1) is left out.
+  function LayoutFits() {
+    return { components: { InfoContainer: function () { return null; } } };
+  }
+
+  // Swagger UI leaves some of its fields without an accessible name; give each one the name
+  // of what it is (the parameter, the request body, the media type).
+  function nameFields(root) {
+    root.querySelectorAll("input, select, textarea").forEach(function (el) {
+      if (el.type === "hidden" || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby")) return;
+      if ((el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]')) || el.closest("label")) return;
+      var name = "";
+      var param = el.closest("tr[data-param-name]");
+      if (param) {
+        name = param.getAttribute("data-param-name") + " (" + param.getAttribute("data-param-in") + " parameter)";
+        if (el.closest(".parameter__empty_value_toggle")) name = "Send empty value for " + name;
+      } else if (el.closest(".body-param")) {
+        name = el.tagName === "SELECT" ? "Request body media type" : "Request body";
+      } else if (el.closest(".response-control-media-type, .responses-inner")) {
+        name = "Response media type";
+      } else if (el.closest(".auth-container")) {
+        name = "API key (bearer token)";
+      } else if (el.closest(".servers")) {
+        name = "Server";
+      } else if (el.placeholder) {
+        name = el.placeholder;
+      } else {
+        name = el.name || el.tagName.toLowerCase();
+      }
+      el.setAttribute("aria-label", name);
     });
-    Object.keys(byTag).sort().forEach(tag => {
-      root.appendChild(el("h2", "", tag));
-      byTag[tag].forEach(([path, method, op]) => {
-        const d = el("details", "op");
-        const s = el("summary");
-        s.appendChild(el("span", "method " + method, method.toUpperCase()));
-        s.appendChild(el("code", "", " " + path));
-        if (op.summary) s.appendChild(el("span", "summary", " — " + op.summary));
-        d.appendChild(s);
-        if (op.description) d.appendChild(el("p", "", op.description));
-        (op.parameters || []).forEach(p => {
-          p = resolve(spec, p);
-          d.appendChild(el("div", "param", `${p.in} ${p.name}${p.required ? " (required)" : ""}`));
-        });
-        const body = op.requestBody && resolve(spec, op.requestBody);
-        if (body && body.content && body.content["application/json"]) {
-          d.appendChild(el("h4", "", "Request body"));
-          d.appendChild(el("pre", "", schemaText(spec, body.content["application/json"].schema)));
-        }
-        d.appendChild(el("h4", "", "Responses"));
-        Object.entries(op.responses).forEach(([code, resp]) => {
-          resp = resolve(spec, resp);
-          d.appendChild(el("div", "resp", code + " " + (resp.description || "")));
-          const c = resp.content && resp.content["application/json"];
-          if (c && c.schema) d.appendChild(el("pre", "", schemaText(spec, c.schema)));
-        });
-        root.appendChild(d);
-      });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.getElementById("swagger-ui");
+    if (!root || typeof window.SwaggerUIBundle === "undefined") return;
+    window.SwaggerUIBundle({
+      url: root.getAttribute("data-spec"),
+      domNode: root,
+      presets: [window.SwaggerUIBundle.presets.apis],
+      plugins: [LayoutFits],
+      layout: "BaseLayout",
+      deepLinking: true,
+      docExpansion: "list",
+      defaultModelsExpandDepth: 0,
+      displayRequestDuration: true,
+      validatorUrl: null,  // no badge fetched from swagger.io
+      requestInterceptor: function (request) {
+        var method = (request.method || "GET").toUpperCase();
+        if (!READS[method]) request.headers["X-CSRFToken"] = csrfToken();
+        request.credentials = "same-origin";
+        return request;
+      }
     });
-  }).catch(err => { root.textContent = "Could not load the API description: " + err; });
+    nameFields(root);
+    new MutationObserver(function () { nameFields(root); }).observe(root, { childList: true, subtree: true });
+  });
 })();
