@@ -8,6 +8,7 @@ final carries neither, so the polling stops.
 """
 from __future__ import annotations
 
+import math
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -167,6 +168,7 @@ def _execution_context(ex: Execution) -> dict[str, Any]:
     return {
         "ex": ex, "workflow": workflow, "steps": steps, "final": ex.status in FINISHED,
         "duration_ms": _ms(ex.started_at, end), "timeline": timeline(steps, ex, now),
+        "timeline_narrow": timeline(steps, ex, now, NARROW),
         "children": children, "workflow_url": workflow_url, "duration": duration_text,
         "counts": _counts(steps),
     }
@@ -248,6 +250,8 @@ def _step_view(step: dict[str, Any], run: StepRun | None, level: int | None, han
         "duration_ms": run.duration_ms if run else None,
         "input": run.input if run else None, "output": run.output if run else None,
         "reason": None, "attempts": [], "retrying": False, "child_id": None,
+        "wait": (f"waits {duration_text(float(step['seconds']) * 1000)}" if "seconds" in step
+                 else f"waits until {step['until']}" if "until" in step else None),
     }
     if run is None:
         return view
@@ -286,16 +290,18 @@ def _attempts(run: StepRun, retrying: bool) -> list[dict[str, Any]]:
 
 # -- the timeline --------------------------------------------------------------------------------
 
-TL_WIDTH = 960
-TL_LABEL = 190
-TL_RIGHT = 24
+# Two drawings of the timeline: a wide one, and a narrow one for phones (so its text stays
+# readable where the SVG is scaled to the screen); CSS shows one of them.
+WIDE = {"width": 960, "label": 190, "chars": 24}
+NARROW = {"width": 360, "label": 104, "chars": 13}
+TL_RIGHT = 16
 TL_TOP = 30
 TL_ROW = 26
 TL_BAR = 14
-NICE = (1, 2, 5)
 
 
-def timeline(steps: list[dict[str, Any]], ex: Execution, now: datetime) -> dict[str, Any] | None:
+def timeline(steps: list[dict[str, Any]], ex: Execution, now: datetime,
+             layout: dict[str, int] = WIDE) -> dict[str, Any] | None:
     """A Gantt-like chart: one row per step, a bar from its start to its end (now while it
     runs), on an axis from the execution's start; parallel steps overlap in time."""
     times = [t for s in steps for t in (s["started_at"], s["finished_at"]) if t]
@@ -305,18 +311,20 @@ def timeline(steps: list[dict[str, Any]], ex: Execution, now: datetime) -> dict[
     running = [now for s in steps if s["status"] == "running"]
     t1 = max(times + running + ([ex.finished_at] if ex.finished_at else []))
     span = max(_ms(t0, t1) or 0.0, 1.0)
-    tick = _tick(span)
-    span = max(span, tick)  # the axis ends on a tick or later
-    plot = TL_WIDTH - TL_LABEL - TL_RIGHT
+    tick = _tick(span, 6 if layout["width"] > 500 else 3)
+    span = math.ceil(span / tick - 1e-9) * tick  # the axis ends on a tick
+    width, left = layout["width"], layout["label"]
+    plot = width - left - TL_RIGHT
+    unit = _axis_unit(span)
 
     def x(ms: float) -> float:
-        return round(TL_LABEL + plot * ms / span, 1)
+        return round(left + plot * ms / span, 1)
 
     rows = []
     for i, step in enumerate(steps):
         y = TL_TOP + i * TL_ROW
         row = {"y": y, "text_y": y + TL_ROW / 2 + 4, "bar_y": y + (TL_ROW - TL_BAR) / 2,
-               "label": _short(step["id"]), "status": step["status"], "bar": None}
+               "label": _short(step["id"], layout["chars"]), "status": step["status"], "bar": None}
         start, end = step["started_at"], step["finished_at"]
         if step["status"] == "running" and start:
             end = now
@@ -326,44 +334,54 @@ def timeline(steps: list[dict[str, Any]], ex: Execution, now: datetime) -> dict[
             cls = "waiting" if step["type"] == "wait" and step["status"] == "running" else step["status"]
             if step["retrying"]:
                 cls = "waiting"
-            width = max(x(b) - x(a), 2.0)
-            row["bar"] = {"x": min(x(a), TL_WIDTH - TL_RIGHT - width), "width": round(width, 1), "cls": cls,
+            bar_width = max(x(b) - x(a), 3.0)
+            row["bar"] = {"x": min(x(a), width - TL_RIGHT - bar_width), "width": round(bar_width, 1),
+                          "cls": cls,
                           "title": f"{step['id']}: {step['status']}, "
                                    + (f"{duration_text(b - a)} from +{duration_text(a)}" if start
                                       else f"at +{duration_text(a)}")
                                    + (f" ({step['reason']})" if step["reason"] else "")}
         else:
-            row["note_x"] = TL_LABEL + 4
+            row["note_x"] = left + 4
         rows.append(row)
-    ticks = []
-    value = 0.0
-    while value <= span + 1e-9:
-        ticks.append({"x": x(value), "label": _tick_label(value, tick)})
-        value += tick
+    ticks = [{"x": x(n * tick), "label": _tick_label(n * tick, unit)}
+             for n in range(int(round(span / tick)) + 1)]
     height = TL_TOP + len(steps) * TL_ROW + 8
-    return {"width": TL_WIDTH, "height": height, "rows": rows, "ticks": ticks, "label_x": TL_LABEL,
-            "plot_end": TL_WIDTH - TL_RIGHT, "axis_y": TL_TOP - 4, "bottom": height - 4,
+    return {"width": width, "height": height, "rows": rows, "ticks": ticks, "label_x": left,
+            "plot_end": width - TL_RIGHT, "axis_y": TL_TOP - 4, "bottom": height - 4,
             "span": duration_text(span)}
 
 
-def _tick(span_ms: float) -> float:
-    """A round step (1, 2 or 5 times a power of ten ms) giving at most 6 intervals."""
-    magnitude = 1.0
-    while True:
-        for nice in NICE:
-            step = nice * magnitude
-            if span_ms / step <= 6:
-                return step
-        magnitude *= 10
+_S, _MIN, _H = 1000.0, 60_000.0, 3_600_000.0
+# Round steps for the axis: 1-2-5 in ms and seconds, then the clock's own.
+TICKS = (1, 2, 5, 10, 20, 50, 100, 200, 500, _S, 2 * _S, 5 * _S, 10 * _S, 15 * _S, 30 * _S,
+         _MIN, 2 * _MIN, 5 * _MIN, 10 * _MIN, 15 * _MIN, 30 * _MIN,
+         _H, 2 * _H, 3 * _H, 6 * _H, 12 * _H, 24 * _H, 48 * _H, 168 * _H)
 
 
-def _tick_label(value_ms: float, tick_ms: float) -> str:
-    if tick_ms < 1000:
-        return f"{value_ms:g} ms"
-    seconds = value_ms / 1000
-    if tick_ms >= 120_000:
-        return f"{seconds / 60:g} min"
-    return f"{seconds:g} s"
+def _tick(span_ms: float, most: int = 6) -> float:
+    """The smallest round step giving at most ``most`` intervals."""
+    for step in TICKS:
+        if span_ms / step <= most:
+            return step
+    return math.ceil(span_ms / most / TICKS[-1]) * TICKS[-1]
+
+
+UNITS = (("ms", 1.0), ("s", 1000.0), ("min", 60_000.0), ("h", 3_600_000.0))
+
+
+def _axis_unit(span_ms: float) -> tuple[str, float]:
+    """Milliseconds up to 2 s, seconds up to 5 min, then minutes, then hours past 3 h."""
+    if span_ms < 2000:
+        return UNITS[0]
+    if span_ms < 300_000:
+        return UNITS[1]
+    return UNITS[2] if span_ms < 3 * 3_600_000 else UNITS[3]
+
+
+def _tick_label(value_ms: float, unit: tuple[str, float]) -> str:
+    name, size = unit
+    return f"{round(value_ms / size, 2):g} {name}"
 
 
 def _short(text: str, limit: int = 24) -> str:

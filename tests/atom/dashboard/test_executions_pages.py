@@ -209,14 +209,17 @@ def test_an_execution_shows_its_steps_in_graph_order_with_a_timeline(app, api, s
     assert "Graph" in page and "v1" in page and "manual" in page
     assert page.count("<time datetime=") >= 4
     # the timeline: one bar per step that ran, coloured by status, an axis with ms/s labels
-    svg = re.search(r"<svg class=\"timeline\".*?</svg>", page, re.S).group(0)
+    wide, narrow = re.findall(r"<svg class=\"timeline\".*?</svg>", page, re.S)  # for screens and phones
+    assert 'viewBox="0 0 960 ' in wide and 'viewBox="0 0 360 ' in narrow
+    svg = wide
     assert svg.count('class="bar succeeded"') == 4
     assert svg.count('class="bar skipped"') == 1
     assert re.search(r'class="axis-label"[^>]*>\d+(\.\d+)? (ms|s)</text>', svg)
     # the skipped step says why, an output is pretty-printed JSON in a collapsible block
     assert "<strong>Skipped:</strong> when was false" in page
     assert '<details class="json"><summary>Output</summary><pre><code>{\n  &#34;y&#34;: &#34;why&#34;\n}' in page
-    assert "Attempt 1" in page
+    shape = page[page.index('id="step-a"'):page.index('id="step-b"')]
+    assert 'class="attempts"' not in shape  # one clean attempt: its status says it all
     assert "hx-trigger" not in page  # finished: nothing polls
     assert "Retry from failed steps" not in page and ">Cancel</button>" not in page
 
@@ -291,6 +294,7 @@ def test_a_running_execution_refreshes_itself_until_it_is_cancelled(app, api, si
     assert 'class="status status-waiting">waiting' in page and "so far" in page
     assert 'class="bar waiting"' in page
     assert "not started" in page  # the step after the wait, in the timeline
+    assert "waits 30.0 s" in page
     assert ">Cancel</button>" in page and "Retry from failed steps" not in page
     fragment = signed_in.get(f"/executions/{started['id']}", headers={"HX-Request": "true"})
     body = html(fragment)
@@ -404,3 +408,19 @@ def test_a_step_in_progress_of_a_retry_shows_the_failed_attempt(app, api, signed
         assert "Attempt 1 of 2" in page and "Attempt 2 of 2" in page and "starts after the retry delay" in page
         assert '<code class="error-class">upstream</code>' in page
     assert api.wait_finished(started["id"])["status"] == "succeeded"
+
+
+def test_a_sub_workflow_step_links_its_execution_and_back(api, signed_in):
+    child = api.create(manual("Child", [{"id": "inner", "type": "transform", "mapping": {"v": "trigger.v"}}]))
+    parent = api.create(manual("Parent", [
+        {"id": "call", "type": "workflow", "workflow_id": child["id"], "payload": {"v": "{{ trigger.v }}"}}]))
+    ex = api.run(parent["id"], {"v": "hello"})
+    assert ex["status"] == "succeeded"
+    child_id = ex["steps"][0]["output"]["execution_id"]
+    page = html(signed_in.get(f"/executions/{ex['id']}"))
+    assert f'Ran <a href="/executions/{child_id}">execution #{child_id}</a>' in page
+    assert "Sub-workflow executions" in page
+    back = html(signed_in.get(f"/executions/{child_id}"))
+    assert f'a step of <a href="/executions/{ex["id"]}">execution #{ex["id"]}</a>' in back
+    listed = html(signed_in.get("/executions?trigger_type=workflow"))
+    assert rows_of(listed) == [child_id]
