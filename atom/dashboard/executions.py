@@ -8,6 +8,7 @@ final carries neither, so the polling stops.
 """
 from __future__ import annotations
 
+import graphlib
 import math
 from datetime import UTC
 from datetime import datetime
@@ -74,10 +75,12 @@ def executions():
     context.update(
         status_options=[("", "Any status")] + [(s, s.capitalize()) for s in EXECUTION_STATUSES],
         workflow_options=[("", "Any workflow")] + [
-            (str(wf_id), name) for wf_id, name in sorted(names.items(), key=lambda i: i[1].lower())],
+            (str(wf_id), name)
+            for wf_id, name in sorted(names.items(), key=lambda item: item[1].lower())],
         trigger_options=[("", "Any trigger")] + [(t, t.capitalize()) for t in EXECUTION_TRIGGERS],
         ranges=[(label, _range_url(back)) for label, back in RANGES],
-        any_execution=page.total > 0 or db.session.scalar(db.select(Execution.id).limit(1)) is not None,
+        any_execution=(page.total > 0
+                       or db.session.scalar(db.select(Execution.id).limit(1)) is not None),
     )
     return render_template("dashboard/executions/list.html", **context), 422 if errors else 200
 
@@ -90,7 +93,8 @@ def _workflow_names() -> dict[int, str]:
 
 def _range_url(back: timedelta) -> str:
     since = (datetime.now(UTC) - back).replace(tzinfo=None, second=0, microsecond=0)
-    args = {k: v for k, v in request.args.items() if k in FILTERS and k not in ("since", "until") and v}
+    args = {k: v for k, v in request.args.items()
+            if k in FILTERS and k not in ("since", "until") and v}
     return url_for("dashboard.executions", **args, since=since.isoformat(timespec="minutes"))
 
 
@@ -143,7 +147,8 @@ def execution_cancel(ex_id: int):
 def _execution(ex_id: int) -> Execution:
     ex = db.session.get(Execution, ex_id)
     if ex is None:
-        abort(404, f"There is no execution #{ex_id}; it may have been pruned after the retention period.")
+        abort(404, f"There is no execution #{ex_id}; it may have been pruned after the "
+                   "retention period.")
     return ex
 
 
@@ -206,16 +211,12 @@ def graph_levels(steps: list[dict[str, Any]]) -> dict[str, int]:
         if handler in waits and handler != s["id"]:
             waits[handler].append(s["id"])
     levels: dict[str, int] = {}
-
-    def level(sid: str, seen: frozenset = frozenset()) -> int:
-        if sid not in levels:
-            if sid in seen:  # a saved definition has no cycle; never loop on one anyway
-                return 0
-            levels[sid] = 1 + max((level(d, seen | {sid}) for d in waits[sid]), default=-1)
-        return levels[sid]
-
-    for sid in ids:
-        level(sid)
+    try:
+        order = list(graphlib.TopologicalSorter(waits).static_order())
+    except graphlib.CycleError:  # a saved definition has none; never fail a page on one anyway
+        return {sid: 0 for sid in ids}
+    for sid in order:
+        levels[sid] = 1 + max((levels[d] for d in waits[sid]), default=-1)
     return levels
 
 
@@ -225,8 +226,10 @@ def ordered_steps(definition_steps: list[dict[str, Any]], runs: dict[str, StepRu
     of the definition), each with what its row recorded."""
     levels = graph_levels(definition_steps)
     index = {s["id"]: i for i, s in enumerate(definition_steps)}
-    handles = {s.get("on_error"): s["id"] for s in definition_steps
-               if s.get("on_error") not in (None, "fail", "continue")}
+    handles: dict[str, list[str]] = {}  # a handler step -> the steps whose failure it handles
+    for s in definition_steps:
+        if s.get("on_error") not in (None, "fail", "continue"):
+            handles.setdefault(s["on_error"], []).append(s["id"])
     out = []
     for step in sorted(definition_steps, key=lambda s: (levels[s["id"]], index[s["id"]])):
         out.append(_step_view(step, runs.get(step["id"]), levels[step["id"]],
@@ -237,16 +240,18 @@ def ordered_steps(definition_steps: list[dict[str, Any]], runs: dict[str, StepRu
     return out
 
 
-def _step_view(step: dict[str, Any], run: StepRun | None, level: int | None, handles: str | None,
-               now: datetime) -> dict[str, Any]:
+def _step_view(step: dict[str, Any], run: StepRun | None, level: int | None,
+               handles: list[str] | None, now: datetime) -> dict[str, Any]:
     policy = step.get("retry") or {}
     view: dict[str, Any] = {
-        "id": step["id"], "name": step.get("name"), "type": step.get("type") or (run and run.step_type),
+        "id": step["id"], "name": step.get("name"),
+        "type": step.get("type") or (run and run.step_type),
         "level": level, "depends_on": step.get("depends_on") or [], "handles": handles,
         "on_error": step.get("on_error", "fail"), "when": step.get("when"),
         "max_attempts": policy.get("max_attempts", 1), "run": run,
         "status": run.status if run else "pending", "attempt": run.attempt if run else 0,
-        "started_at": run.started_at if run else None, "finished_at": run.finished_at if run else None,
+        "started_at": run.started_at if run else None,
+        "finished_at": run.finished_at if run else None,
         "duration_ms": run.duration_ms if run else None,
         "input": run.input if run else None, "output": run.output if run else None,
         "reason": None, "attempts": [], "retrying": False, "child_id": None,
@@ -270,8 +275,8 @@ def _step_view(step: dict[str, Any], run: StepRun | None, level: int | None, han
 def _attempts(run: StepRun, retrying: bool) -> list[dict[str, Any]]:
     """Every attempt of a step with what is known of it. A step row keeps its last attempt
     only: an earlier one is known to have failed (only a failure is retried), not how."""
-    attempts = [{"number": n, "status": "failed", "error_class": None, "error": None, "known": False}
-                for n in range(1, run.attempt)]
+    attempts = [{"number": n, "status": "failed", "error_class": None, "error": None,
+                 "known": False} for n in range(1, run.attempt)]
     if run.attempt < 1:  # ended without starting (skipped, cancelled)
         return attempts
     last = {"number": run.attempt, "status": run.status, "error_class": run.error_class,
@@ -279,7 +284,8 @@ def _attempts(run: StepRun, retrying: bool) -> list[dict[str, Any]]:
     if retrying:
         prefix = f"attempt {run.attempt} failed: "
         message = run.error or ""
-        last.update(status="failed", error=message[len(prefix):] if message.startswith(prefix) else message)
+        last.update(status="failed",
+                    error=message[len(prefix):] if message.startswith(prefix) else message)
         attempts.append(last)
         attempts.append({"number": run.attempt + 1, "status": "pending", "error_class": None,
                          "error": None, "known": True})
@@ -331,12 +337,12 @@ def timeline(steps: list[dict[str, Any]], ex: Execution, now: datetime,
         if start or end:
             a = _ms(t0, start or end) or 0.0
             b = _ms(t0, end or start) or a
-            cls = "waiting" if step["type"] == "wait" and step["status"] == "running" else step["status"]
-            if step["retrying"]:
+            cls = step["status"]
+            if step["retrying"] or (step["type"] == "wait" and step["status"] == "running"):
                 cls = "waiting"
             bar_width = max(x(b) - x(a), 3.0)
-            row["bar"] = {"x": min(x(a), width - TL_RIGHT - bar_width), "width": round(bar_width, 1),
-                          "cls": cls,
+            row["bar"] = {"x": min(x(a), width - TL_RIGHT - bar_width),
+                          "width": round(bar_width, 1), "cls": cls,
                           "title": f"{step['id']}: {step['status']}, "
                                    + (f"{duration_text(b - a)} from +{duration_text(a)}" if start
                                       else f"at +{duration_text(a)}")

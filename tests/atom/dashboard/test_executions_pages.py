@@ -424,3 +424,18 @@ def test_a_sub_workflow_step_links_its_execution_and_back(api, signed_in):
     assert f'a step of <a href="/executions/{ex["id"]}">execution #{ex["id"]}</a>' in back
     listed = html(signed_in.get("/executions?trigger_type=workflow"))
     assert rows_of(listed) == [child_id]
+
+
+def test_an_error_handler_comes_after_the_step_it_handles(api, signed_in):
+    wf = api.create(manual("Handled", [
+        {"id": "cleanup", "type": "transform", "mapping": {"x": "`1`"}},
+        {"id": "risky", "type": "transform", "mapping": {"n": "length(trigger.n)"}, "on_error": "cleanup"},
+        {"id": "fine", "type": "transform", "mapping": {"n": "trigger.n"}, "on_error": "cleanup"}]))
+    failed = api.run(wf["id"], {"n": 5})  # length() of a number: risky fails, cleanup runs
+    page = html(signed_in.get(f"/executions/{failed['id']}"))
+    assert re.findall(r'<li class="step" id="step-(\w+)"', page) == ["risky", "fine", "cleanup"]
+    assert "handles a failure of risky or fine" in page and "on failure: cleanup" in page
+    assert 'id="step-cleanup"' in page and "Skipped:" not in page
+    passed = api.run(wf["id"], {"n": "abc"})
+    page = html(signed_in.get(f"/executions/{passed['id']}"))
+    assert "<strong>Skipped:</strong> risky, fine did not fail" in page
