@@ -3,7 +3,6 @@ per-workflow webhook URLs (``/hooks/workflows/<token>``)."""
 from __future__ import annotations
 
 from datetime import UTC
-from datetime import datetime
 
 from flask import Blueprint as FlaskBlueprint
 from flask import jsonify
@@ -37,6 +36,11 @@ from atom.engine.analytics import workflow_analytics
 from atom.engine.chains import ExecutionRefused
 from atom.engine.chains import inbound as inbound_chain
 from atom.engine.definition import DefinitionError
+from atom.engine.executions import EXECUTION_TRIGGERS
+from atom.engine.executions import ExecutionConflict
+from atom.engine.executions import cancel_execution
+from atom.engine.executions import retry_execution
+from atom.engine.executions import select_executions
 from atom.engine.templates import get_template
 from atom.engine.templates import list_templates
 from atom.engine.triggers import claim_receipt
@@ -145,6 +149,7 @@ class ExecuteQuery(BoundedSchema):
 class ExecutionQuery(BoundedSchema):
     workflow_id = fields.Integer()
     status = fields.String(validate=validate.OneOf(EXECUTION_STATUSES))
+    trigger_type = fields.String(validate=validate.OneOf(EXECUTION_TRIGGERS))
     since = UtcDateTime(default_timezone=UTC)
     until = UtcDateTime(default_timezone=UTC)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
@@ -302,21 +307,11 @@ def _execution(ex_id: int) -> Execution:
 @executions_blp.arguments(ExecutionQuery, location="query")
 @executions_blp.alt_response(200, **ok(ExecutionList))
 def list_executions(query):
-    stmt = db.select(Execution).order_by(Execution.id.desc())
-    if "workflow_id" in query:
-        stmt = stmt.filter_by(workflow_id=query["workflow_id"])
-    if "status" in query:
-        stmt = stmt.filter_by(status=query["status"])
-    if "since" in query:
-        stmt = stmt.where(Execution.created_at >= _naive(query["since"]))
-    if "until" in query:
-        stmt = stmt.where(Execution.created_at <= _naive(query["until"]))
+    """Executions newest first; filter by workflow, status, trigger type and creation time."""
+    filters = ("workflow_id", "status", "trigger_type", "since", "until")
+    stmt = select_executions(**{k: query[k] for k in filters if k in query})
     rows = db.session.scalars(stmt.limit(query["limit"]).offset(query["offset"]))
     return {"executions": [present_execution(e, with_steps=False) for e in rows]}
-
-
-def _naive(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 @executions_blp.route("/<id:ex_id>", methods=["GET"])
@@ -330,9 +325,10 @@ def get_execution(ex_id: int):
 def cancel(ex_id: int):
     """Cancel cooperatively: running steps finish, no new step starts."""
     execution = _execution(ex_id)
-    if execution.status in FINISHED:
-        raise ApiError(409, f"execution {ex_id} has already {execution.status}", code="conflict")
-    get_engine().cancel(execution)
+    try:
+        cancel_execution(execution)
+    except ExecutionConflict as exc:
+        raise ApiError(409, exc.message, code="conflict") from exc
     return present_execution(execution)
 
 
@@ -344,10 +340,10 @@ def retry(query, ex_id: int):
     """Run a failed or cancelled execution again from its failed steps, reusing the outputs
     of the steps that succeeded."""
     execution = _execution(ex_id)
-    if execution.status not in ("failed", "cancelled"):
-        raise ApiError(409, f"only failed or cancelled executions can be retried; this one is "
-                            f"{execution.status}", code="conflict")
-    get_engine().retry(execution)
+    try:
+        retry_execution(execution)
+    except ExecutionConflict as exc:
+        raise ApiError(409, exc.message, code="conflict") from exc
     return _started(execution, True, query.get("wait"))
 
 
