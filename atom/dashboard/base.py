@@ -14,6 +14,7 @@ from functools import wraps
 from typing import Any
 from typing import Callable
 from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import abort
@@ -43,6 +44,12 @@ def require_login():
     if request.endpoint in PUBLIC:
         return None
     if g.user is None:
+        if is_htmx():
+            # A polling fragment must not paste the login page into the page: the whole page
+            # goes to the login, and back to the page (not the fragment) afterwards.
+            page = urlsplit(request.headers.get("HX-Current-URL", ""))
+            back = page.path + (f"?{page.query}" if page.query else "") if page.path else "/"
+            return "", 204, {"HX-Redirect": url_for("dashboard.login", next=back)}
         return redirect(url_for("dashboard.login", next=request.full_path))
     if g.user.must_change_password and request.endpoint not in ONE_TIME_PASSWORD_PAGES:
         return redirect(url_for("dashboard.password"))

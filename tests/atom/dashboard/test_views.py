@@ -82,3 +82,11 @@ def test_workflow_pages_show_workflows_and_execution_steps(app, client, alice, k
     detail = client.get(f"/executions/{ex['id']}").get_data(as_text=True)
     assert "shape" in detail and "check" in detail and "succeeded" in detail
     assert client.get("/executions/9999").status_code == 404
+
+
+def test_an_htmx_poll_after_the_session_ended_sends_the_whole_page_to_the_login(client):
+    response = client.get("/executions", headers={"HX-Request": "true",
+                                                  "HX-Current-URL": "http://localhost/executions/7?x=1"})
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/login?next=/executions/7?x%3D1" or \
+        response.headers["HX-Redirect"].startswith("/login?next=%2Fexecutions%2F7")
