@@ -223,7 +223,7 @@ def build_graph(definition: dict[str, Any]) -> dict[str, Any]:
         if step.get("on_error") not in (None, "fail"):
             tip += f"; on error: {step['on_error']}"
         title = ("◆ " if step.get("type") == "condition" else "") + step.get("name", step["id"])
-        nodes.append(Node(step["id"], kind, _short(title, 23), _short(summary, 25), tip,
+        nodes.append(Node(step["id"], kind, _short(title, 23), _short(summary, 24), tip,
                           layers.get(step["id"], 0) + 1, classes=classes))
     rows: dict[int, list[Node]] = {}
     for node in nodes:
@@ -261,7 +261,7 @@ def build_graph(definition: dict[str, Any]) -> dict[str, Any]:
         for failing in handled:
             connect(place[failing], node, "handler", "on error")
     return {"width": round(width), "height": round(height), "nodes": nodes, "edges": edges,
-            "node_w": NODE_W, "node_h": NODE_H,
+            "node_w": NODE_W, "node_h": NODE_H, "wide": width > 440,
             "parallel": any(len(r) > 1 for layer, r in rows.items() if layer > 0),
             "label": f"{len(steps)} steps in {max(rows)} rows; steps in the same row run in parallel"}
 
@@ -403,7 +403,21 @@ def annotate(doc: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
         n = first_line.get(path, 0)
         notes.setdefault(n, []).append({"key": key, "field": rest, "message": message,
                                         "anchor": "err-" + re.sub(r"[^A-Za-z0-9_-]", "-", key)})
-    return [{"number": n + 1, "text": text, "errors": notes.get(n, [])} for n, (text, _) in enumerate(lines)]
+    out = [{"number": n + 1, "text": text, "errors": notes.get(n, [])} for n, (text, _) in enumerate(lines)]
+    if len(out) <= 2 * ANNOTATE_CONTEXT + 16:
+        return out
+    # A long definition: the marked lines with a few lines around each, the rest folded.
+    keep = {k for n in notes for k in range(n - ANNOTATE_CONTEXT, n + ANNOTATE_CONTEXT + 1)}
+    folded: list[dict[str, Any]] = []
+    for n, line in enumerate(out):
+        if n in keep:
+            folded.append(line)
+        elif not folded or not folded[-1].get("gap"):
+            folded.append({"gap": True, "number": "⋯", "text": "", "errors": []})
+    return folded
+
+
+ANNOTATE_CONTEXT = 4
 
 
 def error_list(doc: Any, errors: dict[str, str]) -> list[dict[str, str]]:
@@ -1018,7 +1032,8 @@ def workflow_builder():
         summaries={s["id"]: _step_summary(s) for s in steps}, conn_options=conn_options,
         on_error_options=[("fail", "Fail the execution"), ("continue", "Continue anyway")]
         + [(s["id"], f"Run step {s['id']} (as its error handler)") for s in steps],
-        depends_default=form.getlist("depends_on") if keep_step_form and request.method == "POST"
+        # The boxes the user ticked, once they were shown; until then, after the last step.
+        depends_default=form.getlist("depends_on") if keep_step_form and form.get("deps_shown")
         else ([steps[-1]["id"]] if steps else [])), status
 
 

@@ -604,3 +604,36 @@ def test_a_template_needing_parameters_lists_them_in_its_form(signed_in):
     for need in template.needed():
         assert f'name="parameters.{need["step"]}.{need["field"]}"' in page
     assert 'name="trigger.cron"' in page and field_value(page, "trigger.cron") == "0 8 * * 1"
+
+
+# -- the pieces behind the pages (no app needed) -------------------------------------------------------
+
+
+def test_error_keys_resolve_to_the_part_of_the_document_they_name():
+    from atom.dashboard.workflows import annotate
+    from atom.dashboard.workflows import resolve_path
+
+    doc = {"trigger": {"type": "event", "conditions": {"workflow_run.conclusion": "failure"}},
+           "steps": [{"id": "a", "type": "wait"}, {"type": "transform"}, {"id": "c", "parameters": {"x": 1}}]}
+    assert resolve_path(doc, "trigger.conditions.workflow_run.conclusion") == (
+        ("trigger", "conditions", "workflow_run.conclusion"), "")
+    assert resolve_path(doc, "steps.a.seconds") == (("steps", 0), "seconds")  # a missing field
+    assert resolve_path(doc, "steps.#1.id") == (("steps", 1), "id")  # a step without an id
+    assert resolve_path(doc, "steps.c.parameters.x") == (("steps", 2, "parameters", "x"), "")
+    assert resolve_path(doc, "steps.2.parameters") == (("steps", 2, "parameters"), "")
+    assert resolve_path(doc, "nothing.here") == ((), "nothing.here")
+    long_doc = {"name": "n", "steps": [{"id": f"s{i}", "type": "wait", "seconds": i} for i in range(30)]}
+    lines = annotate(long_doc, {"steps.s20.seconds": "too long"})
+    marked = [line for line in lines if line["errors"]]
+    assert len(marked) == 1 and '"seconds": 20' in marked[0]["text"]
+    assert len(lines) < 20 and sum(1 for line in lines if line.get("gap")) == 2  # folded around it
+
+
+def test_steps_are_layered_by_what_they_wait_for():
+    from atom.dashboard.workflows import step_layers
+
+    steps = [{"id": "a"}, {"id": "b", "depends_on": ["a"]}, {"id": "c", "depends_on": ["a"], "on_error": "h"},
+             {"id": "h"}, {"id": "d", "depends_on": ["b", "c"]}]
+    assert step_layers(steps) == {"a": 0, "b": 1, "c": 1, "h": 2, "d": 2}
+    # A cycle (an invalid definition being checked) is drawn flat rather than failing.
+    assert step_layers([{"id": "x", "depends_on": ["y"]}, {"id": "y", "depends_on": ["x"]}]) == {"x": 0, "y": 0}
