@@ -103,6 +103,11 @@ def _endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
+def _display_name(slug: str) -> str:
+    manifest = _manifest(slug)
+    return manifest.display_name if manifest else slug
+
+
 def conn_options(conns: list[Connection]) -> list[tuple[int, str]]:
     """Select options for connections: label, id, and whether it is disabled."""
     return [(c.id, f"{c.label} (#{c.id})" + ("" if c.enabled else " — disabled")) for c in conns]
@@ -497,7 +502,7 @@ def workflows():
     context = dict(rows=rows, page=page, q=q, enabled=enabled, trigger=trigger, service=service,
                    sort=sort, sorts=SORTS, services_used=used, total=total, filtered=filtered,
                    analytics=analytics,
-                   service_options=[("", "Any")] + [(name, name) for name in used] + (
+                   service_options=[("", "Any")] + [(name, _display_name(name)) for name in used] + (
                        [(service, service)] if service and service not in used else []),
                    enabled_count=db.session.scalar(db.select(db.func.count(Workflow.id))
                                                    .filter_by(deleted_at=None, enabled=True)) or 0)
@@ -689,6 +694,9 @@ def _json_editor(workflow: Workflow | None):
     valid = None
     try:
         doc = json.loads(text)
+    except RecursionError:
+        errors["definition"] = "Not valid JSON: nested too deeply."
+        return _render_editor(workflow, text, errors, [], [], None, 422)
     except ValueError as exc:
         line = getattr(exc, "lineno", None)
         col = getattr(exc, "colno", None)
@@ -733,7 +741,10 @@ def _json_editor(workflow: Workflow | None):
     shown_errors = {k: v for k, v in errors.items() if k not in ("secret", "definition")}
     if "definition" in errors:
         shown_errors["_body"] = errors["definition"]
-    lines = annotate(doc, shown_errors) if shown_errors else []
+    try:
+        lines = annotate(doc, shown_errors) if shown_errors else []
+    except RecursionError:  # nested deeper than a page can show: the list names the errors
+        lines = []
     listing = error_list(doc, shown_errors)
     return _render_editor(workflow, text, errors, lines, listing, valid, 200 if valid is not None else 422)
 
@@ -1125,6 +1136,8 @@ def workflow_run(wf_id: int):
     if text:
         try:
             payload = json.loads(text)
+        except RecursionError:
+            errors["payload"] = "Not valid JSON: nested too deeply."
         except ValueError as exc:
             errors["payload"] = f"Not valid JSON: {getattr(exc, 'msg', exc)}" + (
                 f" (line {exc.lineno}, column {exc.colno})." if hasattr(exc, "lineno") else ".")

@@ -48,7 +48,23 @@ def test_create_a_workflow_from_a_template_and_see_its_graph(live, page, check_p
     assert page.locator("svg.graph g.node.kind-condition").count() == 1
     assert "/hooks/workflows/" in page.locator("#hook-url").inner_text()
     assert "a-long-webhook-secret-42" not in page.content()
+    _shell_example_is_accepted(page.locator("#sign-shell").inner_text(), "a-long-webhook-secret-42")
     shot(page, "workflows-from-template")
+
+
+def _shell_example_is_accepted(code: str, secret: str) -> None:
+    """The page's openssl + curl example, run as shown with the secret, starts the workflow
+    (and with another secret is refused)."""
+    import shutil
+    import subprocess
+
+    if not (shutil.which("openssl") and shutil.which("curl")):
+        return  # nothing to run it with here; the unit tests run the Python example
+    status = " -s -o /dev/null -w '%{http_code}'"
+    for value, expected in ((secret, "202"), ("not the secret", "401")):
+        done = subprocess.run(["bash", "-c", code.replace("'your webhook secret'", f"'{value}'") + status],
+                              capture_output=True, text=True, timeout=30)
+        assert done.stdout == expected, (value, done.stdout, done.stderr)
 
 
 def test_create_from_json_with_an_error_shown_at_its_step_and_field(live, page, check_page, shot):
@@ -159,3 +175,4 @@ def test_the_list_and_a_workflow_page_at_390_px(live, new_page, check_page, shot
     box = page.locator("svg.graph").bounding_box()
     assert box["width"] <= 390
     shot(page, "workflows-page-390")
+

@@ -637,3 +637,16 @@ def test_steps_are_layered_by_what_they_wait_for():
     assert step_layers(steps) == {"a": 0, "b": 1, "c": 1, "h": 2, "d": 2}
     # A cycle (an invalid definition being checked) is drawn flat rather than failing.
     assert step_layers([{"id": "x", "depends_on": ["y"]}, {"id": "y", "depends_on": ["x"]}]) == {"x": 0, "y": 0}
+
+
+def test_json_nested_too_deeply_is_an_error_not_a_crash(signed_in, api):
+    deep = '{"name": "x", "trigger": {"type": "manual"}, "steps": [' + "[" * 5000 + "]" * 5000 + "]}"
+    response = signed_in.post("/workflows/new/json", data={"definition": deep})
+    assert response.status_code == 422
+    nested = {"name": "x", "trigger": {"type": "manual"}, "steps": [
+        {"id": "a", "type": "transform", "mapping": {"v": "trigger.v"}, "payload": json.loads("[" * 900 + "]" * 900)}]}
+    response = signed_in.post("/workflows/new/json", data={"definition": json.dumps(nested)})
+    assert response.status_code == 422 and "nested deeper" in text_of(response)
+    wf = api(GRAPH_WF)
+    run = signed_in.post(f"/workflows/{wf['id']}/run", data={"payload": "[" * 5000 + "]" * 5000})
+    assert run.status_code == 422
