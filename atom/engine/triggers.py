@@ -186,14 +186,38 @@ def schedule_jobs(app: Flask) -> list[Any]:
         for workflow in db.session.scalars(db.select(Workflow).filter_by(
                 trigger_type="schedule", enabled=True, deleted_at=None)):
             trigger = current_definition(workflow)["trigger"]
-            minute, hour, day, month, dow = trigger["cron"].split()
             jobs.append(JobSpec(
                 id=f"workflow:{workflow.id}:v{workflow.version}", func=fire_schedule,
                 trigger="cron",
-                trigger_args={"minute": minute, "hour": hour, "day": day, "month": month,
-                              "day_of_week": dow, "timezone": trigger.get("timezone", "UTC")},
+                trigger_args={**cron_trigger_args(trigger["cron"]),
+                              "timezone": trigger.get("timezone", "UTC")},
                 kwargs={"app": app, "workflow_id": workflow.id}))
         return jobs
+
+
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_ORDINALS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th"}
+
+
+def cron_trigger_args(cron: str) -> dict[str, str]:
+    """A (valid, five-field) cron expression as APScheduler 3's cron trigger arguments.
+
+    APScheduler 3 numbers weekdays from Monday (0 = Monday), cron from Sunday (0 and 7 =
+    Sunday): passed through, ``1-5`` fired Tuesday to Saturday and the Saturday fire found
+    Friday's already taken, so Monday never ran. The weekdays go by name instead, and cron's
+    ``5#2`` (the second Friday) becomes APScheduler's ``2nd fri``.
+    """
+    minute, hour, day, month, dow = cron.split()
+    if dow == "*":
+        return {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": "*"}
+    expanded, nth = croniter.expand(cron)
+    if nth and day == "*":
+        day = ",".join(f"{_ORDINALS[n]} {_WEEKDAYS[d % 7]}" for d, ns in sorted(nth.items())
+                       for n in sorted(ns))
+        return {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": "*"}
+    days = sorted({d % 7 for d in expanded[4] if d != "*"})
+    names = ",".join(_WEEKDAYS[d] for d in days) if days else "*"
+    return {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": names}
 
 
 def prune_executions(app: Flask) -> int:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+
+import pytest
 
 import atom.cli
 from atom.engine.triggers import fire_schedule
@@ -253,8 +256,30 @@ def test_schedule_jobs_lists_one_cron_job_per_enabled_schedule_workflow(app, api
     job = jobs[0]
     assert job.kwargs == {"app": app, "workflow_id": wf["id"]}
     assert job.trigger == "cron"
+    # Weekdays by name: APScheduler 3 counts them from Monday, cron from Sunday.
     assert job.trigger_args == {"minute": "*/5", "hour": "8-18", "day": "*", "month": "*",
-                                "day_of_week": "1-5", "timezone": "Europe/Paris"}
+                                "day_of_week": "mon,tue,wed,thu,fri", "timezone": "Europe/Paris"}
+
+
+@pytest.mark.parametrize("cron", ["0 9 * * 1-5", "30 8 * * 0", "0 0 * * 7", "*/20 6 * * sat,sun",
+                                  "0 12 * * 1-5/2", "0 9 * * 5#2", "15 3 1 * *", "0 9 * * *"])
+def test_the_scheduler_fires_when_cron_says(cron):
+    """The cron job the scheduler is given fires at cron's times (croniter's, which the
+    workflow page shows and fire_schedule keys each fire by)."""
+    from apscheduler.triggers.cron import CronTrigger
+    from croniter import croniter
+
+    from atom.engine.triggers import cron_trigger_args
+
+    trigger = CronTrigger(**cron_trigger_args(cron), timezone="UTC")
+    start = datetime(2026, 3, 1, 0, 0, 30, tzinfo=UTC)
+    expected = croniter(cron, start)
+    fired, previous = [], None
+    for _ in range(12):
+        previous = trigger.get_next_fire_time(previous, previous or start)
+        fired.append(previous)
+        previous = previous + timedelta(seconds=1)
+    assert fired == [expected.get_next(datetime) for _ in range(12)]
 
 
 # -- pruning ----------------------------------------------------------------------------------------
