@@ -126,6 +126,7 @@ class StepOut(Schema):
     input = fields.Raw(allow_none=True)
     output = fields.Raw(allow_none=True)
     error = fields.Dict(allow_none=True)
+    attempts = fields.List(fields.Dict(), metadata={"description": "every finished attempt, oldest first: attempt, status, started_at, finished_at, duration_ms, error_class, error"})
 
 
 class ExecutionOut(Schema):

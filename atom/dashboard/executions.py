@@ -273,24 +273,27 @@ def _step_view(step: dict[str, Any], run: StepRun | None, level: int | None,
 
 
 def _attempts(run: StepRun, retrying: bool) -> list[dict[str, Any]]:
-    """Every attempt of a step with what is known of it. A step row keeps its last attempt
-    only: an earlier one is known to have failed (only a failure is retried), not how."""
-    attempts = [{"number": n, "status": "failed", "error_class": None, "error": None,
-                 "known": False} for n in range(1, run.attempt)]
+    """Every attempt of a step: the earlier ones from the row's ``attempts`` list (status, error
+    class and message, duration), then the row's own last attempt. Rows written before that
+    list existed know only that an earlier attempt failed (only a failure is retried)."""
+    kept = {a.get("attempt"): a for a in (run.attempts or []) if isinstance(a, dict)}
+    attempts = []
+    for n in range(1, run.attempt + (1 if retrying else 0)):
+        record = kept.get(n)
+        attempts.append({"number": n, "status": "failed", "known": record is not None,
+                         "error_class": record.get("error_class") if record else None,
+                         "error": record.get("error") if record else None,
+                         "duration_ms": record.get("duration_ms") if record else None})
     if run.attempt < 1:  # ended without starting (skipped, cancelled)
         return attempts
-    last = {"number": run.attempt, "status": run.status, "error_class": run.error_class,
-            "error": run.error if run.error_class else None, "known": True}
     if retrying:
-        prefix = f"attempt {run.attempt} failed: "
-        message = run.error or ""
-        last.update(status="failed",
-                    error=message[len(prefix):] if message.startswith(prefix) else message)
-        attempts.append(last)
         attempts.append({"number": run.attempt + 1, "status": "pending", "error_class": None,
-                         "error": None, "known": True})
+                         "error": None, "known": True, "duration_ms": None})
     else:
-        attempts.append(last)
+        attempts.append({"number": run.attempt, "status": run.status, "known": True,
+                         "error_class": run.error_class,
+                         "error": run.error if run.error_class else None,
+                         "duration_ms": run.duration_ms})
     return attempts
 
 

@@ -66,7 +66,7 @@ FINAL_STATES = ("succeeded", "skipped", "failed")
 # unique (execution, step id). On SQLite and PostgreSQL one upsert writes new and existing rows.
 _STEP_TABLE = StepRun.__table__
 _ROW_FIELDS = ("step_type", "status", "attempt", "started_at", "finished_at", "duration_ms", "input",
-               "output", "error_class", "error")
+               "output", "error_class", "error", "attempts")
 _INSERT_STEP = _STEP_TABLE.insert()
 _UPDATE_STEP = _STEP_TABLE.update().where(_STEP_TABLE.c.execution_id == bindparam("x_execution"),
                                           _STEP_TABLE.c.step_id == bindparam("x_step"))
@@ -581,7 +581,8 @@ class ExecutionRun:
         if row is None:
             row = self.rows[sid] = {"step_type": self.steps[sid]["type"], "attempt": 0, "started_at": None,
                                     "finished_at": None, "duration_ms": None, "input": None,
-                                    "output": None, "error_class": None, "error": None}
+                                    "output": None, "error_class": None, "error": None,
+                                    "attempts": None}
         row.update(values)
         self.dirty.add(sid)
 
@@ -650,8 +651,20 @@ class ExecutionRun:
                           "output": None, "error_class": None, "error": None})
 
     def _write_retry(self, sid: str, cls: str, message: str) -> None:
+        """A failed attempt that will be retried: kept in the row's ``attempts`` list (the row
+        itself goes on to hold the next attempt)."""
         message = self._redact_text(sid, message)
-        self._write(sid, {"error_class": cls,
+        row = self.rows.get(sid) or {}
+        now = utcnow()
+        began = row.get("started_at")
+        earlier = list(row.get("attempts") or [])
+        earlier.append({"attempt": self.attempts[sid], "status": "failed",
+                        "started_at": isoformat(began) if began else None,
+                        "finished_at": isoformat(now),
+                        "duration_ms": (time.monotonic() - self.started[sid]) * 1000.0
+                        if sid in self.started else None,
+                        "error_class": cls, "error": message[:4000] if message else None})
+        self._write(sid, {"error_class": cls, "attempts": earlier,
                           "error": f"attempt {self.attempts[sid]} failed: {message}"[:4000]})
 
     def _write_end(self, sid: str, status: str, output: Any, cls: str | None, message: str | None,

@@ -197,6 +197,19 @@ def present(workflow: Workflow) -> dict[str, Any]:
     return out
 
 
+def _attempts_of(row: StepRun) -> list[dict[str, Any]]:
+    """Every finished attempt of a step, oldest first: the kept earlier ones, then the row's
+    own when it has ended."""
+    out = [dict(a) for a in (row.attempts or []) if isinstance(a, dict)]
+    if row.status in ("succeeded", "failed") and row.attempt >= 1 and not (
+            out and out[-1].get("attempt") == row.attempt):
+        out.append({"attempt": row.attempt, "status": row.status,
+                    "started_at": isoformat(row.started_at), "finished_at": isoformat(row.finished_at),
+                    "duration_ms": None if row.duration_ms is None else round(row.duration_ms, 3),
+                    "error_class": row.error_class, "error": row.error if row.error_class else None})
+    return out
+
+
 def present_execution(execution: Execution, with_steps: bool = True) -> dict[str, Any]:
     out = {
         "id": execution.id,
@@ -219,6 +232,7 @@ def present_execution(execution: Execution, with_steps: bool = True) -> dict[str
             "duration_ms": None if r.duration_ms is None else round(r.duration_ms, 3),
             "input": r.input, "output": r.output,
             "error": None if r.error is None else {"class": r.error_class, "message": r.error},
+            "attempts": _attempts_of(r),
         } for r in rows]
     return out
 

@@ -100,6 +100,10 @@ class StepRun(db.Model):
     output: Mapped[Any] = mapped_column(JSON, nullable=True)
     error_class: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
+    # The attempts before the last one (the row itself holds the last), oldest first:
+    # ``[{"attempt", "status", "started_at", "finished_at", "duration_ms", "error_class",
+    # "error"}]``; None while a step has had one attempt.
+    attempts: Mapped[Any] = mapped_column(JSON, nullable=True)
 
 
 class ScheduleFire(db.Model):

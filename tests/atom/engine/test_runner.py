@@ -214,6 +214,12 @@ def test_a_step_is_retried_by_its_policy_until_it_succeeds(api, fake, conn):
     assert fake.count("/flaky") == 3
     # Every attempt carries the same idempotency key: the service does the work once.
     assert {r.headers["Idempotency-Key"] for r in fake.calls("/flaky")} == {f"atom-{done['id']}-flaky-1"}
+    # Every attempt is kept, not only the last: the two failures with their class and message.
+    attempts = step["attempts"]
+    assert [(a["attempt"], a["status"], a["error_class"]) for a in attempts] == [
+        (1, "failed", "upstream"), (2, "failed", "upstream"), (3, "succeeded", None)]
+    assert all("503" in a["error"] for a in attempts[:2]), attempts
+    assert all(a["duration_ms"] is not None and a["started_at"] and a["finished_at"] for a in attempts)
 
 
 def test_retries_stop_at_max_attempts_and_wait_between_attempts(api, fake, conn):
@@ -229,6 +235,8 @@ def test_retries_stop_at_max_attempts_and_wait_between_attempts(api, fake, conn)
     assert fake.count("/down") == 3
     assert wall >= 0.2 + 0.4 - 0.05  # delay_s * backoff ** (attempt - 1)
     assert "step down failed (upstream)" in done["error"]
+    assert [(a["attempt"], a["status"], a["error_class"]) for a in step["attempts"]] == [
+        (1, "failed", "upstream"), (2, "failed", "upstream"), (3, "failed", "upstream")]
 
 
 def test_a_permanent_error_is_not_retried(api, fake, conn):
