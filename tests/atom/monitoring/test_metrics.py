@@ -69,6 +69,17 @@ def test_one_service_and_the_compatibility_paths_answer_with_the_same_data(clien
     assert strip(get("/api/bridge/health").get_json()) == strip(summary)
 
 
+def test_one_connection_down_makes_the_overall_status_unhealthy(client, keys, connect, service, run):
+    service.always("/a", reply(200, {"ok": True}))
+    service.always("/down", reply(503, {}))
+    connect("/a", label="one"), connect("/a", label="two"), connect("/down", label="down")
+    run()
+    services = client.get("/api/v2/monitoring/services", headers=keys["viewer"]).get_json()
+    assert services["services"]["http"]["status"] == "degraded"  # the mean of 100, 100 and 0
+    for path in ("/api/v2/monitoring/health", "/api/v2/health/summary"):
+        assert client.get(path, headers=keys["viewer"]).get_json()["status"] == "unhealthy", path
+
+
 def test_a_loaded_integration_without_connections_is_unknown_and_an_unknown_one_is_404(client, keys):
     slack = client.get("/api/v2/monitoring/services/slack", headers=keys["viewer"]).get_json()
     assert slack["status"] == "unknown" and slack["health_score"] is None
