@@ -26,9 +26,6 @@ from flask import Flask
 from atom.extensions import db
 from atom.integrations.base import Integration
 from atom.integrations.errors import IntegrationError
-from atom.integrations.http import IdempotencyScope
-from atom.integrations.http import idempotency_scope
-from atom.integrations.runtime import redacting
 from atom.models import Alert
 from atom.models import AlertNotification
 from atom.models import Connection
@@ -106,13 +103,7 @@ def send(channel: NotificationChannel, text: str, key: str | None) -> None:
     from atom.state import get_state
 
     conn = db.session.get(Connection, channel.connection_id)
-    integ = get_state().runtime.integration(conn)
-    token = idempotency_scope.set(IdempotencyScope(key) if key else None)
-    try:
-        with redacting(integ):
-            integ.notify(channel.target, text)
-    finally:
-        idempotency_scope.reset(token)
+    get_state().runtime.notify(conn, channel.target, text, key)
 
 
 def deliver(app: Flask, alert_id: int, event: str) -> list[AlertNotification]:
