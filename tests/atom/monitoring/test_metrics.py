@@ -153,3 +153,15 @@ def test_system_reports_the_process_and_the_host(client, keys):
     assert process["memory_rss_bytes"] > 0 and process["open_files"] is not None
     assert host["cpu_count"] >= 1 and 0 < host["memory_total_bytes"]
     assert 0 <= host["disk_percent"] <= 100
+
+
+def test_the_process_cpu_is_measured_between_two_calls(client, keys):
+    """A fresh psutil.Process per call always said 0.0 % (its first cpu_percent reading)."""
+    import time
+
+    client.get("/api/v2/monitoring/system", headers=keys["viewer"])
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:  # burn some CPU in this process
+        pass
+    body = client.get("/api/v2/monitoring/system", headers=keys["viewer"]).get_json()
+    assert body["process"]["cpu_percent"] > 0
