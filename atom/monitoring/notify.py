@@ -77,6 +77,12 @@ def create_channel(data: dict[str, Any], actor: str) -> NotificationChannel:
     return channel
 
 
+def delete_channel(channel: NotificationChannel, actor: str) -> None:
+    record(actor, "channel.delete", f"channel:{channel.id}")
+    db.session.delete(channel)
+    db.session.commit()
+
+
 def present_channel(channel: NotificationChannel) -> dict[str, Any]:
     return {
         "id": channel.id,
@@ -104,6 +110,18 @@ def send(channel: NotificationChannel, text: str, key: str | None) -> None:
 
     conn = db.session.get(Connection, channel.connection_id)
     get_state().runtime.notify(conn, channel.target, text, key)
+
+
+TEST_TEXT = "ATOM test notification: this channel receives alerts."
+
+
+def send_test(channel: NotificationChannel) -> dict[str, Any]:
+    """Send a test message through the channel now: ``{"ok", "error_class", "message"}``."""
+    try:
+        send(channel, TEST_TEXT, None)
+    except IntegrationError as exc:
+        return {"ok": False, "error_class": exc.code, "message": exc.message}
+    return {"ok": True, "error_class": None, "message": None}
 
 
 def deliver(app: Flask, alert_id: int, event: str) -> list[AlertNotification]:

@@ -83,13 +83,17 @@ def connection_uptimes(connection_ids: Iterable[int],
     return {cid: uptimes(counts.get(cid, []), now) for cid in ids}
 
 
-def grouped_uptimes(groups: Mapping[str, Iterable[int]], now: datetime
-                    ) -> tuple[dict[int, dict[str, float | None]], dict[str, dict[str, float | None]]]:
+Uptimes = dict[str, float | None]
+
+
+def grouped_uptimes(groups: Mapping[str, Iterable[int]],
+                    now: datetime) -> tuple[dict[int, Uptimes], dict[str, Uptimes]]:
     """Uptime of every connection, and of each group of connections together (an
     integration's: check-weighted), from one read."""
     groups = {name: list(ids) for name, ids in groups.items()}
     counts = check_counts({cid for ids in groups.values() for cid in ids}, now)
-    per_connection = {cid: uptimes(counts.get(cid, []), now) for ids in groups.values() for cid in ids}
+    per_connection = {cid: uptimes(counts.get(cid, []), now)
+                      for ids in groups.values() for cid in ids}
     per_group = {name: uptimes([c for cid in ids for c in counts.get(cid, [])], now)
                  for name, ids in groups.items()}
     return per_connection, per_group
