@@ -2,9 +2,7 @@
 alerts, notification channels, maintenance windows)."""
 from __future__ import annotations
 
-from datetime import UTC
 from datetime import datetime
-from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -37,12 +35,9 @@ from atom.api.monitoring_schemas import SystemOut
 from atom.api.monitoring_schemas import ThresholdsIn
 from atom.api.monitoring_schemas import ThresholdsOut
 from atom.extensions import db
-from atom.integrations.errors import IntegrationError
 from atom.models import Alert
-from atom.models import Connection
 from atom.models import MaintenanceWindow
 from atom.models import NotificationChannel
-from atom.models.audit import record
 from atom.models.base import isoformat
 from atom.monitoring import alerts
 from atom.monitoring import maintenance
@@ -250,10 +245,7 @@ def create_channel(data):
 @blp.response(204)
 def delete_channel(channel_id: int):
     require("admin")
-    channel = _channel(channel_id)
-    record(actor(), "channel.delete", f"channel:{channel.id}")
-    db.session.delete(channel)
-    db.session.commit()
+    notify.delete_channel(_channel(channel_id), actor())
     return ""
 
 
@@ -261,12 +253,7 @@ def delete_channel(channel_id: int):
 @blp.alt_response(200, **ok(ChannelTestOut))
 def test_channel(channel_id: int):
     """Send a test message through the channel now; returns whether it went through."""
-    channel = _channel(channel_id)
-    try:
-        notify.send(channel, "ATOM test notification: this channel receives alerts.", None)
-    except IntegrationError as exc:
-        return {"ok": False, "error_class": exc.code, "message": exc.message}
-    return {"ok": True, "error_class": None, "message": None}
+    return notify.send_test(_channel(channel_id))
 
 
 # -- maintenance windows ----------------------------------------------------------------------
@@ -290,17 +277,10 @@ def list_maintenance():
 def create_maintenance(data):
     """Silence a connection's alerts from ``starts_at`` (default now) until ``ends_at``."""
     now = _now()
-    if db.session.get(Connection, data["connection_id"]) is None:
-        raise ApiError(422, "invalid input: connection_id",
-                       errors={"connection_id": [f"no connection {data['connection_id']}"]})
-    starts = _naive_utc(data.get("starts_at")) or now
-    ends = _naive_utc(data["ends_at"])
-    if ends <= starts:
-        raise ApiError(422, "invalid input: ends_at",
-                       errors={"ends_at": ["must be after starts_at"]})
-    if ends - starts > timedelta(days=366):
-        raise ApiError(422, "invalid input: ends_at", errors={"ends_at": ["at most a year long"]})
-    window = maintenance.create(data["connection_id"], starts, ends, data["reason"], actor())
+    try:
+        window = maintenance.schedule(data, now, actor())
+    except maintenance.MaintenanceError as exc:
+        raise ApiError(422, str(exc), errors=exc.errors) from exc
     return maintenance.present(window, now)
 
 
@@ -314,6 +294,3 @@ def delete_maintenance(window_id: int):
     maintenance.delete(window, actor())
     return ""
 
-
-def _naive_utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC).replace(tzinfo=None)

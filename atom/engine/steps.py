@@ -105,18 +105,10 @@ def run_notification(step: dict[str, Any], context: dict[str, Any] | None, idemp
                      rendered: dict[str, Any] | None = None, conn: Connection | None = None) -> Any:
     """Post a notification step's message; ``rendered`` is ``{"channel", "message"}`` if done."""
     conn = conn or resolve_connection(step)
-    integ = get_state().runtime.integration(conn)
     if rendered is None:
         rendered = {"message": _render(step["message"], context), "channel": _render(step.get("channel"), context)}
     message, channel = rendered["message"], rendered["channel"]
-    from atom.integrations.http import IdempotencyScope
-    from atom.integrations.http import idempotency_scope
-
-    token = idempotency_scope.set(IdempotencyScope(idempotency_key))
-    try:
-        return integ.notify(channel, str(message))
-    finally:
-        idempotency_scope.reset(token)
+    return get_state().runtime.notify(conn, channel, str(message), idempotency_key)
 
 
 def _render(value: Any, context: dict[str, Any]) -> Any:

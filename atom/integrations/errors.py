@@ -129,6 +129,25 @@ class CursorExpired(UpstreamError):
         super().__init__(message, **kwargs)
 
 
+UNEXPECTED = (KeyError, IndexError, TypeError, ValueError)
+
+
+def unexpected_answer(service: str, exc: BaseException) -> UpstreamError:
+    """The error for a reply without the shape the plugin expects (a field missing, a list
+    where an object was expected): the service's answer, not a bug in ATOM. ``upstream`` and
+    permanent: the same request gets the same answer, and retrying a post that went through
+    would post it twice.
+    """
+    if isinstance(exc, KeyError) and exc.args:
+        what = f"the reply has no field {exc.args[0]!r}"
+    elif isinstance(exc, IndexError):
+        what = "the reply has fewer items than expected"
+    else:
+        what = f"the reply is not shaped as expected ({exc})"
+    return UpstreamError(f"unexpected answer from {service}: {what} ({type(exc).__name__})",
+                         permanent=True, details={"reply": [what]})
+
+
 ERROR_CLASSES = ("auth", "rate_limited", "timeout", "upstream", "validation", "circuit_open",
                  "blocked", "cursor_expired")
 

@@ -30,7 +30,9 @@ from atom.integrations.base import Integration
 from atom.integrations.errors import IntegrationError
 from atom.integrations.errors import IntegrationTimeout
 from atom.integrations.errors import UpstreamError
+from atom.integrations.errors import UNEXPECTED
 from atom.integrations.errors import ValidationFailed
+from atom.integrations.errors import unexpected_answer
 from atom.integrations.clock import SYSTEM_CLOCK
 from atom.integrations.http import origin
 from atom.integrations.http import ClientSettings
@@ -398,6 +400,9 @@ class ConnectionRuntime:
             result = TestResult(True, _ms(started))
         except IntegrationError as exc:
             result = TestResult(False, _ms(started), exc.code, exc.message[:500])
+        except UNEXPECTED as exc:  # a reply without the fields the plugin reads
+            error = unexpected_answer(conn.integration, exc)
+            result = TestResult(False, _ms(started), error.code, error.message[:500])
         except Exception as exc:  # a plugin bug must not break the caller (API, scheduler)
             logger.exception("health check of %s connection %s raised", conn.integration, conn.id)
             result = TestResult(False, _ms(started), "upstream", f"plugin error: {type(exc).__name__}")
@@ -445,10 +450,9 @@ class ConnectionRuntime:
             with redacting(integ):
                 try:
                     output = integ.run(action, loaded)
-                except (KeyError, TypeError, ValueError) as exc:
+                except UNEXPECTED as exc:
                     # A response without the fields the plugin expects: the service's answer.
-                    raise UpstreamError(f"unexpected answer from {conn.integration}: "
-                                        f"{type(exc).__name__}: {exc}") from exc
+                    raise unexpected_answer(conn.integration, exc) from exc
         finally:
             attempt_counter.reset(token_c)
             idempotency_scope.reset(token_s)
@@ -458,6 +462,25 @@ class ConnectionRuntime:
             output = redactor.value(output)
         return ActionResult(output, _ms(started), counter[0])
 
+    def notify(self, conn: Connection, channel: str | None, message: str,
+               idempotency_key: str | None = None) -> Any:
+        """Post ``message`` through the connection (workflow notification steps and alert
+        channels both come here).
+
+        :raises IntegrationError: the service refused or failed, or answered with a reply
+            the plugin cannot read (``upstream``, naming what was missing).
+        """
+        integ = self.integration(conn)
+        scope = IdempotencyScope(idempotency_key) if idempotency_key else None
+        token = idempotency_scope.set(scope)
+        try:
+            with redacting(integ):
+                try:
+                    return integ.notify(channel, message)
+                except UNEXPECTED as exc:
+                    raise unexpected_answer(conn.integration, exc) from exc
+        finally:
+            idempotency_scope.reset(token)
 
     def _file_source(self, conn_id: int) -> Integration:
         """The live integration of the connection a ``copy_file`` action reads from."""

@@ -3,11 +3,14 @@ nothing, and what it records in the meantime does not count against its metrics.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from typing import Iterable
 
 from atom.extensions import db
+from atom.models import Connection
 from atom.models import MaintenanceWindow
 from atom.models.audit import record
 from atom.models.base import isoformat
@@ -54,6 +57,39 @@ def create(connection_id: int, starts_at: datetime, ends_at: datetime, reason: s
            starts_at=isoformat(starts_at), ends_at=isoformat(ends_at))
     db.session.commit()
     return window
+
+
+class MaintenanceError(ValueError):
+    """A window that cannot be created; ``errors`` names each bad field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"invalid input: {field}")
+        self.errors = {field: [reason]}
+
+
+MAX_LENGTH = timedelta(days=366)
+
+
+def schedule(data: dict[str, Any], now: datetime, actor: str) -> MaintenanceWindow:
+    """Create a window from the API's loaded ``MaintenanceCreate`` data (aware datetimes;
+    ``starts_at`` defaults to ``now``), as the API and the dashboard do.
+
+    :raises MaintenanceError: no such connection, an end not after the start, or longer
+        than a year.
+    """
+    if db.session.get(Connection, data["connection_id"]) is None:
+        raise MaintenanceError("connection_id", f"no connection {data['connection_id']}")
+    starts = _naive_utc(data.get("starts_at")) or now
+    ends = _naive_utc(data["ends_at"])
+    if ends <= starts:
+        raise MaintenanceError("ends_at", "must be after starts_at")
+    if ends - starts > MAX_LENGTH:
+        raise MaintenanceError("ends_at", "at most a year long")
+    return create(data["connection_id"], starts, ends, data.get("reason", ""), actor)
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
 
 
 def delete(window: MaintenanceWindow, actor: str) -> None:

@@ -261,3 +261,24 @@ def _recent_checks(conn_id: int, now: datetime,
             break
         streak += 1
     return streak, last
+
+
+def recent_latencies(by: str = "connection_id", limit: int = 30,
+                     keys: Iterable[Any] | None = None) -> dict[Any, list[float]]:
+    """The latencies of the last ``limit`` health checks of each connection (``by=
+    "connection_id"``) or integration (``by="integration"``), oldest first: the status
+    board's sparklines."""
+    column = getattr(HealthSample, by)
+    ranked = db.select(column.label("key"), HealthSample.ts, HealthSample.latency_ms,
+                       db.func.row_number().over(partition_by=column,
+                                                 order_by=(HealthSample.ts.desc(),
+                                                           HealthSample.id.desc())).label("n"))
+    if keys is not None:
+        ranked = ranked.where(column.in_(list(keys)))
+    sub = ranked.subquery()
+    rows = db.session.execute(db.select(sub.c.key, sub.c.latency_ms).where(sub.c.n <= limit)
+                              .order_by(sub.c.key, sub.c.ts, sub.c.n.desc()))
+    out: dict[Any, list[float]] = defaultdict(list)
+    for key, latency in rows:
+        out[key].append(round(latency, 2))
+    return dict(out)

@@ -26,9 +26,6 @@ from flask import Flask
 from atom.extensions import db
 from atom.integrations.base import Integration
 from atom.integrations.errors import IntegrationError
-from atom.integrations.http import IdempotencyScope
-from atom.integrations.http import idempotency_scope
-from atom.integrations.runtime import redacting
 from atom.models import Alert
 from atom.models import AlertNotification
 from atom.models import Connection
@@ -80,6 +77,12 @@ def create_channel(data: dict[str, Any], actor: str) -> NotificationChannel:
     return channel
 
 
+def delete_channel(channel: NotificationChannel, actor: str) -> None:
+    record(actor, "channel.delete", f"channel:{channel.id}")
+    db.session.delete(channel)
+    db.session.commit()
+
+
 def present_channel(channel: NotificationChannel) -> dict[str, Any]:
     return {
         "id": channel.id,
@@ -106,13 +109,19 @@ def send(channel: NotificationChannel, text: str, key: str | None) -> None:
     from atom.state import get_state
 
     conn = db.session.get(Connection, channel.connection_id)
-    integ = get_state().runtime.integration(conn)
-    token = idempotency_scope.set(IdempotencyScope(key) if key else None)
+    get_state().runtime.notify(conn, channel.target, text, key)
+
+
+TEST_TEXT = "ATOM test notification: this channel receives alerts."
+
+
+def send_test(channel: NotificationChannel) -> dict[str, Any]:
+    """Send a test message through the channel now: ``{"ok", "error_class", "message"}``."""
     try:
-        with redacting(integ):
-            integ.notify(channel.target, text)
-    finally:
-        idempotency_scope.reset(token)
+        send(channel, TEST_TEXT, None)
+    except IntegrationError as exc:
+        return {"ok": False, "error_class": exc.code, "message": exc.message}
+    return {"ok": True, "error_class": None, "message": None}
 
 
 def deliver(app: Flask, alert_id: int, event: str) -> list[AlertNotification]:

@@ -43,7 +43,8 @@ def overview(app: Flask) -> dict[str, Any]:
     connections = list(snap.connections.values())
     monitor = get_monitor(app)
     return {
-        "status": scoring.worst([m.status for m in integrations]),
+        "status": scoring.overall([m.status for m in integrations],
+                                  [m.status for m in connections]),
         "health_score": scoring.combined_score([m.score for m in connections]),
         "services": _count([m.status for m in integrations]),
         "connections": {"total": len(connections), **_count([m.status for m in connections])},
@@ -61,7 +62,8 @@ def summary(app: Flask) -> dict[str, Any]:
     snap = snapshot(app)
     connections = list(snap.connections.values())
     return {
-        "status": scoring.worst([m.status for m in snap.integrations.values()]),
+        "status": scoring.overall([m.status for m in snap.integrations.values()],
+                                  [m.status for m in connections]),
         "health_score": scoring.combined_score([m.score for m in connections]),
         "services": {name: {"status": m.status, "health_score": m.score,
                             "connections": len(m.connections)}

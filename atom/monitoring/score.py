@@ -84,3 +84,13 @@ def combined_score(scores: Sequence[float | None]) -> float | None:
 def worst(statuses: Sequence[str]) -> str:
     """The worst status of several (``unknown`` when there are none)."""
     return min(statuses, key=SEVERITY_ORDER.__getitem__) if statuses else "unknown"
+
+
+def overall(integration_statuses: Sequence[str], connection_statuses: Sequence[str]) -> str:
+    """The status of the whole system: the worst of its integrations and of its connections
+    with data, so one connection that is down makes the system unhealthy even when the mean
+    score of its integration only makes that integration degraded. A connection without data
+    yet (``unknown``) does not hide the others (an integration that has no data at all still
+    makes the system ``unknown``, as before)."""
+    known = [s for s in connection_statuses if s != "unknown"]
+    return worst([*integration_statuses, *known])

@@ -15,8 +15,21 @@ def system_info(instance_path: str) -> dict[str, Any]:
     return {"process": _process(), "host": _host(instance_path)}
 
 
+_PROCESS: psutil.Process | None = None
+
+
+def _this_process() -> psutil.Process:
+    """This process, kept between calls: ``cpu_percent(interval=None)`` measures since the
+    previous call on the same object, so a fresh object would always say 0.0."""
+    global _PROCESS
+    if _PROCESS is None or _PROCESS.pid != os.getpid():  # a forked worker is another process
+        _PROCESS = psutil.Process(os.getpid())
+        _PROCESS.cpu_percent(interval=None)
+    return _PROCESS
+
+
 def _process() -> dict[str, Any]:
-    proc = psutil.Process(os.getpid())
+    proc = _this_process()
     with proc.oneshot():
         memory = proc.memory_info()
         info = {

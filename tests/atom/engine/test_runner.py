@@ -628,6 +628,23 @@ def test_a_notification_step_posts_the_rendered_message_to_the_chat_connection(a
     assert step["input"] == {"channel": "/chat", "message": "Order 12 for Ada is paid"}
 
 
+def test_an_unexpected_slack_reply_fails_the_notification_as_upstream_naming_the_field(
+        api, fake, create_connection):
+    """Issue 10: Slack answering ``ok: true`` without ``channel`` and ``ts`` showed as
+    ``internal: KeyError``; it is the service's answer, and posting again would post twice."""
+    fake.always("/api/chat.postMessage", reply(200, {"ok": True, "message": {}}))
+    create_connection("slack", {"base_url": fake.url + "/api/"}, {"token": "xoxb-test-token"})
+    wf = api.create(manual("tell slack", [
+        {"id": "say", "type": "notification", "service": "slack", "channel": "#ops",
+         "message": "deployed", "retry": {"max_attempts": 3, "delay_s": 0.01}}]))
+    done = api.run(wf["id"])
+    assert done["status"] == "failed", done
+    step = steps_of(done)["say"]
+    assert step["error"]["class"] == "upstream", step
+    assert "unexpected answer from slack: the reply has no field 'channel'" in step["error"]["message"]
+    assert fake.count("/api/chat.postMessage") == 1  # not retried: the message went out
+
+
 def test_an_output_that_is_not_plain_json_is_stored_as_text(app_factory, monkeypatch, tmp_path):
     """A plugin may return datetimes, decimals or bytes: the step still succeeds, its stored
     output has them as text, and later steps can use them."""

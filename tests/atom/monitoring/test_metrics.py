@@ -69,6 +69,17 @@ def test_one_service_and_the_compatibility_paths_answer_with_the_same_data(clien
     assert strip(get("/api/bridge/health").get_json()) == strip(summary)
 
 
+def test_one_connection_down_makes_the_overall_status_unhealthy(client, keys, connect, service, run):
+    service.always("/a", reply(200, {"ok": True}))
+    service.always("/down", reply(503, {}))
+    connect("/a", label="one"), connect("/a", label="two"), connect("/down", label="down")
+    run()
+    services = client.get("/api/v2/monitoring/services", headers=keys["viewer"]).get_json()
+    assert services["services"]["http"]["status"] == "degraded"  # the mean of 100, 100 and 0
+    for path in ("/api/v2/monitoring/health", "/api/v2/health/summary"):
+        assert client.get(path, headers=keys["viewer"]).get_json()["status"] == "unhealthy", path
+
+
 def test_a_loaded_integration_without_connections_is_unknown_and_an_unknown_one_is_404(client, keys):
     slack = client.get("/api/v2/monitoring/services/slack", headers=keys["viewer"]).get_json()
     assert slack["status"] == "unknown" and slack["health_score"] is None
@@ -142,3 +153,15 @@ def test_system_reports_the_process_and_the_host(client, keys):
     assert process["memory_rss_bytes"] > 0 and process["open_files"] is not None
     assert host["cpu_count"] >= 1 and 0 < host["memory_total_bytes"]
     assert 0 <= host["disk_percent"] <= 100
+
+
+def test_the_process_cpu_is_measured_between_two_calls(client, keys):
+    """A fresh psutil.Process per call always said 0.0 % (its first cpu_percent reading)."""
+    import time
+
+    client.get("/api/v2/monitoring/system", headers=keys["viewer"])
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:  # burn some CPU in this process
+        pass
+    body = client.get("/api/v2/monitoring/system", headers=keys["viewer"]).get_json()
+    assert body["process"]["cpu_percent"] > 0

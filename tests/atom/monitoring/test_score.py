@@ -6,6 +6,7 @@ import pytest
 from atom.monitoring.score import combined_score
 from atom.monitoring.score import health_score
 from atom.monitoring.score import status_of
+from atom.monitoring.score import overall
 from atom.monitoring.score import worst
 
 TH = {"response_time_warning_ms": 1000, "response_time_critical_ms": 5000,
@@ -53,3 +54,12 @@ def test_an_integration_scores_the_mean_of_its_known_connections_and_the_worst_s
     assert worst(["healthy", "degraded", "unknown"]) == "degraded"
     assert worst(["healthy", "unhealthy"]) == "unhealthy"
     assert worst([]) == "unknown"
+
+
+def test_the_overall_status_is_the_worst_of_the_integrations_and_the_connections_with_data():
+    # One connection down, two healthy: the integration's mean makes it degraded, the system
+    # is unhealthy (issue 10: it said "degraded" while a connection was completely down).
+    assert overall(["degraded"], ["healthy", "healthy", "unhealthy"]) == "unhealthy"
+    assert overall(["healthy"], ["healthy", "unknown"]) == "healthy"
+    assert overall(["healthy", "unknown"], []) == "unknown"
+    assert overall([], []) == "unknown"

@@ -137,3 +137,32 @@ def test_a_base_url_that_is_not_slack_fails_the_health_check(fake_slack, slack_c
                    content_type="text/html")
     result = check_connection(slack_connection({"base_url": "https://intranet.example.com"}))
     assert (result.get_json()["ok"], result.get_json()["error_class"]) == (False, "upstream")
+
+
+def test_an_unexpected_reply_is_an_upstream_error_naming_the_missing_field(
+        fake_slack, slack_connection, run_action, check_connection):
+    """Issue 10: ``ok: true`` without ``channel``/``ts`` was an ``internal: KeyError``."""
+    fake_slack.post(f"{SLACK}/chat.postMessage", json={"ok": True, "message": {"text": "hi"}})
+    conn = slack_connection({"max_attempts": 3})
+    r = run_action(conn, "send_message", MESSAGE)
+    assert r.status_code == 502
+    body = r.get_json()
+    assert body["code"] == "upstream"
+    assert body["message"] == ("unexpected answer from slack: the reply has no field 'channel' "
+                               "(KeyError)")
+    assert len(fake_slack.calls) == 1  # the post went through: never sent again
+
+
+def test_an_alert_channel_test_reports_an_unexpected_reply(fake_slack, slack_connection, client,
+                                                           keys):
+    fake_slack.post(f"{SLACK}/chat.postMessage", json={"ok": True})
+    conn = slack_connection()
+    channel = client.post("/api/v2/monitoring/channels", headers=keys["admin"],
+                          json={"name": "ops", "connection_id": conn["id"], "target": "#ops"})
+    assert channel.status_code == 201, channel.get_json()
+    r = client.post(f"/api/v2/monitoring/channels/{channel.get_json()['id']}/test",
+                    headers=keys["editor"])
+    assert r.status_code == 200
+    assert r.get_json() == {"ok": False, "error_class": "upstream",
+                            "message": "unexpected answer from slack: the reply has no field "
+                                       "'channel' (KeyError)"}
