@@ -83,12 +83,27 @@ def delete_channel(channel: NotificationChannel, actor: str) -> None:
     db.session.commit()
 
 
+def mask_target(target: str | None) -> str | None:
+    """A channel's target as responses show it: a Slack channel (``#ops``, ``C0123``) as is; a
+    path (or URL) only down to its first segment, since webhook paths often carry their token
+    (``/services/T0/B0/XXXX``): ``/services/********``."""
+    if not target or not ("/" in target or "?" in target):
+        return target
+    head, sep, rest = target.partition("://")
+    if sep:  # a whole URL: keep scheme and host
+        host, _, path = rest.partition("/")
+        return f"{head}://{host}/********" if path else target
+    first = target.lstrip("/").split("/", 1)[0].split("?", 1)[0]
+    tail = target.lstrip("/")[len(first):]
+    return f"/{first}" + ("/********" if tail.strip("/?") else "")
+
+
 def present_channel(channel: NotificationChannel) -> dict[str, Any]:
     return {
         "id": channel.id,
         "name": channel.name,
         "connection_id": channel.connection_id,
-        "target": channel.target,
+        "target": mask_target(channel.target),
         "min_severity": channel.min_severity,
         "enabled": channel.enabled,
         "created_at": isoformat(channel.created_at),

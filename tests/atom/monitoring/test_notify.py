@@ -209,3 +209,16 @@ def test_a_channel_can_be_tested(client, keys, connect, service):
     failed = client.post(f"/api/v2/monitoring/channels/{channel['id']}/test",
                          headers=keys["editor"]).get_json()
     assert failed["ok"] is False and failed["error_class"] == "auth"
+
+
+def test_a_channel_target_path_is_masked_below_its_first_segment(app, client, keys, create_connection):
+    """A webhook path often carries its token (Slack's /services/T/B/XXXX): responses show the
+    first segment only; a Slack channel name is shown as is."""
+    conn = create_connection("http", {"base_url": "http://127.0.0.1:9"})
+    made = client.post("/api/v2/monitoring/channels", headers=keys["admin"], json={
+        "name": "ops hook", "connection_id": conn["id"], "target": "/services/T0/B0/s3cretTokenValue"})
+    assert made.status_code == 201, made.get_json()
+    for body in (made.get_data(as_text=True),
+                 client.get("/api/v2/monitoring/channels", headers=keys["viewer"]).get_data(as_text=True)):
+        assert "s3cretTokenValue" not in body
+        assert "/services/********" in body

@@ -62,3 +62,4 @@ def test_a_group_is_check_weighted(app):
         assert per_conn[1]["24h"] == 1.0 and per_conn[2]["24h"] == 0.0
         assert per_group["http"]["24h"] == 0.75
         assert per_group["slack"] == {"24h": None, "7d": None, "30d": None}
+
