@@ -155,8 +155,6 @@ def _form_field(group: str, key: str, fld: mfields.Field, advanced: bool) -> For
     if options and not fld.required and default is None:
         options = [("", "—"), *options]
     description = fld.metadata.get("description")
-    if default not in (None, "") and kind not in ("select", "checkbox"):
-        notes.append(f"default {default}")
     help_text = " · ".join(p for p in [description, *notes] if p) or None
     return FormField(name=f"{group}.{key}", group=group, key=key, label=humanize(key),
                      kind=kind, required=bool(fld.required), secret=secret, help=help_text,
@@ -171,8 +169,10 @@ def form_fields(manifest: Manifest) -> list[FormField]:
     common = set(CommonSettings().fields)
     out: list[FormField] = []
     for key, fld in credentials_schema(manifest).fields.items():
+        # Tokens are what an OAuth2-only integration's hand-made connection is; for the
+        # others they are a rarely needed alternative.
         out.append(_form_field("credentials", key, fld, advanced=key in OAUTH_TOKEN_FIELDS
-                               and manifest.auth.oauth2 is not None))
+                               and manifest.auth.kind != "oauth2"))
     for key, fld in settings_schema(manifest).fields.items():
         out.append(_form_field("settings", key, fld,
                                advanced=key in common and key not in own_settings))
@@ -226,7 +226,7 @@ def _initial(fields_: list[FormField], conn: Connection | None = None,
             source = shown["settings"] if f.group == "settings" else shown["credentials"]
             value = source.get(f.key)
         else:
-            value = f.default
+            value = f.default if f.kind in ("select", "checkbox") else None
         if f.kind == "json" and value is not None:
             value = json.dumps(value)
         values[f.name] = value
@@ -297,6 +297,16 @@ def statuses() -> dict[int, dict[str, Any]]:
                                                     conn.last_test_ok),
                         "score": m.score if m else None, "metrics": m}
     return out
+
+
+def health_of(conn: Connection) -> dict[str, Any]:
+    """One connection's health now (a snapshot of its integration only)."""
+    snap = snapshot(current_app._get_current_object(),  # type: ignore[attr-defined]
+                    integration=conn.integration)
+    m = snap.connections.get(conn.id)
+    return {"status": connection_status(conn.enabled, conn.status, m, snap.thresholds,
+                                        conn.last_test_ok),
+            "score": m.score if m else None, "metrics": m}
 
 
 def _oauth_configured(manifest: Manifest) -> bool:
@@ -569,8 +579,9 @@ def connection_enabled(conn_id: int):
 
 @bp.post("/connections/<int:conn_id>/test")
 def connection_test(conn_id: int):
-    """Run the health check now (``POST /api/v2/connections/<id>/test``); htmx gets the
-    result as a fragment."""
+    """Run the health check now (``POST /api/v2/connections/<id>/test``). htmx gets the result
+    as a fragment (``?row=1``: the list's row, with the new status), and the page's figures
+    refresh (``HX-Trigger: connection-tested``)."""
     conn = _connection(conn_id)
     if not conn.enabled:
         result = {"ok": False, "latency_ms": None, "error_class": "disabled",
@@ -578,13 +589,33 @@ def connection_test(conn_id: int):
     else:
         result = get_state().runtime.test(conn).to_dict()
     if is_htmx():
-        return render_template("dashboard/connections/_test_result.html", result=result, conn=conn,
-                               compact=request.args.get("compact") == "1")
+        if request.args.get("row") == "1":
+            names = {p.manifest.slug: p.manifest.display_name
+                     for p in get_state().registry.loaded() if p.manifest}
+            body = render_template("dashboard/connections/_row.html", c=conn, result=result,
+                                   health={conn.id: health_of(conn)}, names=names)
+        else:
+            body = render_template("dashboard/connections/_test_result.html", result=result,
+                                   conn=conn)
+        response = make_response(body)
+        response.headers["HX-Trigger"] = "connection-tested"
+        return response
     if result["ok"]:
         flash(f"Test passed in {result['latency_ms']:.0f} ms.", "success")
     else:
         flash(f"Test failed: {result['error_class']}: {result['message']}", "error")
     return redirect(url_for("dashboard.connection", conn_id=conn.id))
+
+
+@bp.get("/connections/<int:conn_id>/summary")
+def connection_summary(conn_id: int):
+    """The page's key figures (status, score, uptime), refreshed by htmx after a test."""
+    conn = _connection(conn_id)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    health = health_of(conn)
+    return render_template("dashboard/connections/_summary.html", conn=conn,
+                           status=health["status"], metrics=health["metrics"],
+                           uptimes=uptimes(get_monitor(app).now(), conn.id))
 
 
 @bp.post("/connections/<int:conn_id>/actions")

@@ -251,8 +251,13 @@ def test_test_shows_ok_and_latency_inline_then_the_error_class(app, signed_in, f
     fake.script("/health", reply(500, {"error": "boom"}))
     bad = html(signed_in.post(f"/connections/{conn_id}/test", headers={"HX-Request": "true"}))
     assert "Test failed" in bad and 'class="error-class">upstream<' in bad
-    compact = html(signed_in.post(f"/connections/{conn_id}/test?compact=1", headers={"HX-Request": "true"}))
-    assert "✓ ok" in compact
+    row = signed_in.post(f"/connections/{conn_id}/test?row=1", headers={"HX-Request": "true"})
+    assert row.headers["HX-Trigger"] == "connection-tested"
+    assert html(row).startswith("\n<tr") or html(row).lstrip().startswith("<tr")
+    # The row is fresh: the last test passed, but one of the three checks failed.
+    assert "✓ ok" in html(row) and "status-unhealthy" in html(row)
+    summary = html(signed_in.get(f"/connections/{conn_id}/summary"))
+    assert 'id="conn-summary"' in summary and "status-unhealthy" in summary and "66.67%" in summary
     # Without htmx: back to the page with a message.
     plain = signed_in.post(f"/connections/{conn_id}/test")
     assert plain.status_code == 302 and "Test passed" in html(signed_in.get(plain.headers["Location"]))
