@@ -27,6 +27,8 @@ from marshmallow import fields as mfields
 from marshmallow import validate as mvalidate
 from werkzeug.routing import BuildError
 
+from atom.api.errors import ApiError
+from atom.api.oauth_flow import delete_app
 from atom.api.oauth_flow import present_app
 from atom.api.oauth_flow import save_app
 from atom.api.oauth_schemas import OAuthAppIn
@@ -431,6 +433,21 @@ def oauth_app(slug: str):
     return redirect(url_for("dashboard.integration", slug=slug))
 
 
+@bp.post("/connections/catalogue/<slug>/oauth-app/delete")
+@role_required("admin")
+def oauth_app_delete(slug: str):
+    """Remove the stored OAuth app (DELETE /api/v2/oauth-apps/<slug>); connections keep their
+    tokens until a refresh needs the app."""
+    manifest = _manifest(slug)
+    try:
+        delete_app(manifest.slug, actor())
+    except ApiError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Removed the OAuth app of {manifest.display_name}.", "success")
+    return redirect(url_for("dashboard.integration", slug=manifest.slug))
+
+
 # -- add ---------------------------------------------------------------------------------------
 
 
@@ -580,8 +597,8 @@ def connection_enabled(conn_id: int):
 @bp.post("/connections/<int:conn_id>/test")
 def connection_test(conn_id: int):
     """Run the health check now (``POST /api/v2/connections/<id>/test``). htmx gets the result
-    as a fragment (``?row=1``: the list's row, with the new status), and the page's figures
-    refresh (``HX-Trigger: connection-tested``)."""
+    as a fragment (``?row=1``: the list's row, with the new status) with the page's figures
+    (status, score, uptime) swapped out of band."""
     conn = _connection(conn_id)
     if not conn.enabled:
         result = {"ok": False, "latency_ms": None, "error_class": "disabled",
@@ -595,27 +612,19 @@ def connection_test(conn_id: int):
             body = render_template("dashboard/connections/_row.html", c=conn, result=result,
                                    health={conn.id: health_of(conn)}, names=names)
         else:
+            health = health_of(conn)
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
             body = render_template("dashboard/connections/_test_result.html", result=result,
-                                   conn=conn)
-        response = make_response(body)
-        response.headers["HX-Trigger"] = "connection-tested"
-        return response
+                                   conn=conn) + render_template(
+                "dashboard/connections/_summary.html", conn=conn, oob=True,
+                status=health["status"], metrics=health["metrics"],
+                uptimes=uptimes(get_monitor(app).now(), conn.id))
+        return body
     if result["ok"]:
         flash(f"Test passed in {result['latency_ms']:.0f} ms.", "success")
     else:
         flash(f"Test failed: {result['error_class']}: {result['message']}", "error")
     return redirect(url_for("dashboard.connection", conn_id=conn.id))
-
-
-@bp.get("/connections/<int:conn_id>/summary")
-def connection_summary(conn_id: int):
-    """The page's key figures (status, score, uptime), refreshed by htmx after a test."""
-    conn = _connection(conn_id)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    health = health_of(conn)
-    return render_template("dashboard/connections/_summary.html", conn=conn,
-                           status=health["status"], metrics=health["metrics"],
-                           uptimes=uptimes(get_monitor(app).now(), conn.id))
 
 
 @bp.post("/connections/<int:conn_id>/actions")
@@ -625,7 +634,8 @@ def connection_action(conn_id: int):
     manifest = _manifest(conn.integration)
     name = request.form.get("action", "")
     raw = request.form.get("input", "").strip()
-    values = {"action": name, "input": raw}
+    key = request.form.get("idempotency_key", "").strip() or None
+    values = {"action": name, "input": raw, "idempotency_key": key or ""}
     errors: dict[str, str] = {}
     result: dict[str, Any] | None = None
     body: Any = {}
@@ -643,7 +653,7 @@ def connection_action(conn_id: int):
         errors["_form"] = "The connection is disabled: enable it first."
     if not errors:
         try:
-            out = get_state().runtime.run_action(conn, name, body)
+            out = get_state().runtime.run_action(conn, name, body, idempotency_key=key)
         except ValidationFailed as exc:
             details = field_errors(exc.details)
             errors["input"] = "; ".join(f"{k}: {v}" for k, v in details.items()) or exc.message

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
+
 from tests.fakes import FakeServer
 from tests.fakes import reply
 
@@ -121,8 +123,13 @@ def test_the_list_and_a_connection_page_at_390_px(live, new_page, check_page, sh
     row = rows.filter(has_text="Inventory service")
     row.get_by_role("button", name="Test Inventory service").click()
     row.locator("td[data-label='Last test']").filter(has_text="ok").wait_for()
+    page.get_by_label("Search").fill("inventory")  # htmx filters as one types
+    expect(rows).to_have_count(1)
+    assert "q=inventory" in page.url
     check_page(page)
     shot(page, "connections-list-390")
+    page.get_by_label("Search").fill("")
+    expect(rows).to_have_count(2)
     page.get_by_role("link", name="Payments gateway (production)").click()
     page.wait_for_url(f"**/connections/{made[0]['id']}")
     page.locator(".chart .uplot").first.wait_for()
