@@ -289,6 +289,15 @@ def endpoint_url(endpoint: str, value: Any = None) -> str | None:
         return None
 
 
+# The workflow page's endpoint, whichever name the workflows module gives it.
+WORKFLOW_ENDPOINTS = ("dashboard.workflow", "dashboard.workflow_detail", "dashboard.workflow_page")
+
+
+def workflow_url(workflow_id: int) -> str | None:
+    return next((url for url in (endpoint_url(e, workflow_id) for e in WORKFLOW_ENDPOINTS) if url),
+                None)
+
+
 def statuses() -> dict[int, dict[str, Any]]:
     """Each connection's health now: ``{id: {"status", "score", "metrics"}}`` (one snapshot)."""
     snap = snapshot(current_app._get_current_object())  # type: ignore[attr-defined]
@@ -534,7 +543,7 @@ def _detail(conn: Connection, **extra: Any) -> dict[str, Any]:
         "action_options": [(a.name, f"{a.title} ({a.name})") for a in manifest.actions] if manifest else [],
         "last_result": {"ok": conn.last_test_ok, "latency_ms": conn.last_test_latency_ms,
                         "error_class": conn.last_error_class, "message": conn.last_error_message},
-        "users": [(w, endpoint_url("dashboard.workflow", w.id)) for w in users],
+        "users": [(w, workflow_url(w.id)) for w in users],
         "webhook": webhook,
         "hook_url": url_for("hooks.receive", integration=conn.integration, connection_id=conn.id,
                             _external=True) if webhook else None,
@@ -728,5 +737,5 @@ def connection_delete(conn_id: int):
             flash(f"Deleted {conn.label}.{extra}", "success")
             return redirect(url_for("dashboard.connections"))
     body = render_template("dashboard/connections/delete.html", conn=conn, error=error,
-                           users=[(w, endpoint_url("dashboard.workflow", w.id)) for w in users])
+                           users=[(w, workflow_url(w.id)) for w in users])
     return body, 409 if error else 200

@@ -52,6 +52,7 @@ def home():
 
     from atom.dashboard.connections import endpoint_url
     from atom.dashboard.connections import statuses
+    from atom.dashboard.connections import workflow_url
     from atom.models import Workflow
 
     connections = db.session.scalars(db.select(Connection).order_by(Connection.label)).all()
@@ -71,7 +72,7 @@ def home():
         enabled_workflows=sum(1 for w in workflows if w.enabled),
         new_workflow_url=url_for(new_workflow) if new_workflow else None,
         workflows_url=endpoint_url("dashboard.workflows"),
-        workflow_url=lambda wf_id: endpoint_url("dashboard.workflow", wf_id),
+        workflow_url=workflow_url,
         alerts_url=endpoint_url("dashboard.alerts"),
         names={p.manifest.slug: p.manifest.display_name for p in plugins if p.manifest},
         plugins=plugins, broken=[p for p in plugins if not p.loaded])

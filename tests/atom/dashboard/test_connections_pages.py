@@ -419,6 +419,23 @@ def test_delete_lists_the_workflows_first_and_needs_the_box_ticked(app, signed_i
         assert db.session.scalar(db.select(Workflow.enabled)) is False
 
 
+def test_a_connection_of_an_integration_no_longer_installed_still_shows(app, signed_in):
+    with app.app_context():
+        from atom.state import get_state
+
+        row = Connection(integration="gone", label="Old CRM", settings={},
+                         credentials_encrypted=get_state().vault.encrypt({"api_key": "k" * 20}))
+        db.session.add(row)
+        db.session.commit()
+        conn_id = row.id
+    page = signed_in.get(f"/connections/{conn_id}")
+    assert page.status_code == 200
+    assert "is not installed" in html(page) and "k" * 20 not in html(page)
+    assert signed_in.get(f"/connections/{conn_id}/edit").status_code == 404
+    assert "Old CRM" in html(signed_in.get("/connections")) and "Old CRM" in html(signed_in.get("/"))
+    assert signed_in.post(f"/connections/{conn_id}/delete").status_code == 302
+
+
 def test_missing_connections_are_404(signed_in):
     for path in ("/connections/999", "/connections/999/edit", "/connections/999/delete"):
         assert signed_in.get(path).status_code == 404, path
