@@ -47,6 +47,7 @@ from atom.monitoring import notify
 from atom.monitoring import overview
 from atom.monitoring import thresholds
 from atom.monitoring import uptime
+from atom.monitoring.metrics import snapshot
 from atom.monitoring.alerts import RULES
 from atom.monitoring.checks import run_round
 from atom.monitoring.metrics import recent_latencies
@@ -172,7 +173,8 @@ def _board() -> dict[str, Any]:
     (disabled ones too) and every installed integration, with uptime and latency series."""
     app = _app()
     summary = overview.overview(app)
-    services = overview.services(app)["services"]
+    snap = snapshot(app)
+    services = {name: m.to_dict() for name, m in snap.integrations.items()}
     metrics = {c["id"]: c for s in services.values() for c in s["connections"]}
     conns = db.session.scalars(db.select(Connection).order_by(Connection.integration,
                                                               Connection.label)).all()
@@ -189,7 +191,10 @@ def _board() -> dict[str, Any]:
         m = metrics.get(conn.id)
         rows.append({"conn": conn, "metrics": m, "uptime": conn_uptime.get(conn.id, {}),
                      "latencies": by_conn.get(conn.id, []),
-                     "status": m["status"] if m else "disabled" if not conn.enabled else "unknown",
+                     # The same word as the connection's own page: down at score 0.
+                     "status": uptime.connection_status(conn.enabled, conn.status,
+                                                        snap.connections.get(conn.id),
+                                                        snap.thresholds, conn.last_test_ok),
                      "url": maybe_url("dashboard.connection", conn.id)})
     integrations = []
     for slug in sorted(groups, key=lambda s: (s not in services, names.get(s, s).lower())):

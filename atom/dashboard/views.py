@@ -40,11 +40,42 @@ def too_many_attempts(exc: RateLimitExceeded):
     return response
 
 
+HOME_CONNECTIONS = 8
+HOME_WORKFLOWS = 5
+
+
 @bp.get("/")
 def home():
+    """The overview: connections with their health, workflows, open alerts, and the installed
+    integrations (with the plugins that did not load, and why). Empty lists start the job."""
+    from flask import current_app
+
+    from atom.dashboard.connections import endpoint_url
+    from atom.dashboard.connections import statuses
+    from atom.dashboard.connections import workflow_url
+    from atom.models import Workflow
+
     connections = db.session.scalars(db.select(Connection).order_by(Connection.label)).all()
-    return render_template("dashboard/home.html", connections=connections,
-                           plugins=get_state().registry.all())
+    health = statuses() if connections else {}
+    attention = [c for c in connections
+                 if health[c.id]["status"] in ("down", "unhealthy", "degraded", "needs_reauth")]
+    workflows = db.session.scalars(db.select(Workflow).filter_by(deleted_at=None)
+                                   .order_by(Workflow.updated_at.desc(), Workflow.id.desc())).all()
+    views = current_app.view_functions
+    new_workflow = ("dashboard.workflow_new" if "dashboard.workflow_new" in views
+                    else "dashboard.workflows" if "dashboard.workflows" in views else None)
+    plugins = get_state().registry.all()
+    return render_template(
+        "dashboard/home.html", connections=connections[:HOME_CONNECTIONS],
+        connection_count=len(connections), health=health, attention=attention,
+        workflows=workflows[:HOME_WORKFLOWS], workflow_count=len(workflows),
+        enabled_workflows=sum(1 for w in workflows if w.enabled),
+        new_workflow_url=url_for(new_workflow) if new_workflow else None,
+        workflows_url=endpoint_url("dashboard.workflows"),
+        workflow_url=workflow_url,
+        alerts_url=endpoint_url("dashboard.alerts"),
+        names={p.manifest.slug: p.manifest.display_name for p in plugins if p.manifest},
+        plugins=plugins, broken=[p for p in plugins if not p.loaded])
 
 
 @bp.route("/login", methods=["GET", "POST"])

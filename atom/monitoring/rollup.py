@@ -6,7 +6,7 @@ p95). Raw rows older than ``METRICS_RETENTION_DAYS`` are deleted once their hour
 roll-ups after ``METRICS_ROLLUP_RETENTION_DAYS``, and resolved alerts after the raw retention,
 so the database stays bounded. Trends read the roll-ups, and the raw rows for the hours not
 rolled up yet. An integration's hourly p95 is the largest of its connections' p95s (an upper
-bound: percentiles do not add up).
+bound: percentiles do not add up); so is its hourly p50.
 """
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def _filtered(stmt: Any, model: Any, integration: str | None, connection_id: int
 
 def _rollup_dict(row: MetricRollup) -> dict[str, float]:
     return {"count": row.count, "errors": row.error_count, "sum": row.latency_sum_ms,
-            "p95": row.p95_ms}
+            "p50": row.p50_ms, "p95": row.p95_ms}
 
 
 def _raw_buckets(source: str, model: Any, since: datetime, until: datetime,
@@ -170,6 +170,7 @@ def _raw_buckets(source: str, model: Any, since: datetime, until: datetime,
         latency = np.asarray([v[1] for v in values], dtype=float)
         out[hour].append({"count": len(values), "errors": sum(1 for ok, _ in values if not ok),
                           "sum": float(latency.sum()),
+                          "p50": float(np.percentile(latency, 50)),
                           "p95": float(np.percentile(latency, 95))})
     return out
 
@@ -184,6 +185,7 @@ def _bucket(hour: datetime, buckets: dict[tuple[datetime, str], list]) -> dict[s
         "errors": errors,
         "success_rate": round((n_calls - errors) / n_calls, 4) if n_calls else None,
         "avg_response_time_ms": _avg(calls),
+        "p50_response_time_ms": round(max(p["p50"] for p in calls), 2) if calls else None,
         "p95_response_time_ms": round(max(p["p95"] for p in calls), 2) if calls else None,
         "calls_per_minute": round(n_calls / 60.0, 3),
         "checks": n_checks,

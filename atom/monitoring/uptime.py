@@ -1,16 +1,24 @@
-"""Uptime: the share of health checks that passed over the last 24 hours, 7 days and 30 days.
+"""Uptime: the share of health checks that passed over the last 24 hours, 7 days and 30 days,
+and the one word that says how a connection is doing.
 
 Counts come from the hourly check roll-ups (:class:`MetricRollup`, ``source="check"``) for the
 hours already rolled up, and from the raw :class:`HealthSample` rows after them, so a check is
 counted once whether or not its hour was rolled up (or its raw row pruned). A roll-up hour
 counts when it overlaps the period, so a period can start up to an hour early. A connection
-without checks in a period has no uptime for it (``None``), not 0 or 100.
+without checks in a period has no uptime for it (``None``), not 0 or 100. Checks made during a
+maintenance window count like any other (the roll-ups cannot tell them apart).
+
+:func:`connection_status` is what pages show for a connection: its health (``down`` when the
+score is 0 or the checks fail in a row up to the critical level), not only the stored
+``Connection.status``, which stays ``active`` until a credential is refused.
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 from typing import Iterable
 from typing import Mapping
 
@@ -31,8 +39,8 @@ def ratio(checks: int, failed: int) -> float | None:
     return round((checks - failed) / checks, 4) if checks else None
 
 
-def uptimes(counts: Iterable[Count], now: datetime,
-            periods: Mapping[str, timedelta] = PERIODS) -> dict[str, float | None]:
+def shares(counts: Iterable[Count], now: datetime,
+           periods: Mapping[str, timedelta] = PERIODS) -> dict[str, float | None]:
     """Uptime per period from ``(when, checks, failed)`` counts (pure)."""
     counts = list(counts)
     out = {}
@@ -80,7 +88,7 @@ def connection_uptimes(connection_ids: Iterable[int],
     """``{connection_id: {"24h": 0.998, "7d": ..., "30d": ...}}`` (None: no checks)."""
     ids = list(connection_ids)
     counts = check_counts(ids, now)
-    return {cid: uptimes(counts.get(cid, []), now) for cid in ids}
+    return {cid: shares(counts.get(cid, []), now) for cid in ids}
 
 
 Uptimes = dict[str, float | None]
@@ -92,8 +100,88 @@ def grouped_uptimes(groups: Mapping[str, Iterable[int]],
     integration's: check-weighted), from one read."""
     groups = {name: list(ids) for name, ids in groups.items()}
     counts = check_counts({cid for ids in groups.values() for cid in ids}, now)
-    per_connection = {cid: uptimes(counts.get(cid, []), now)
+    per_connection = {cid: shares(counts.get(cid, []), now)
                       for ids in groups.values() for cid in ids}
-    per_group = {name: uptimes([c for cid in ids for c in counts.get(cid, [])], now)
+    per_group = {name: shares([c for cid in ids for c in counts.get(cid, [])], now)
                  for name, ids in groups.items()}
     return per_connection, per_group
+
+
+# -- one connection, labelled periods (the connection page) ---------------------------------------
+
+#: The periods a connection's page shows: label and length in hours.
+LABELLED = (("24 h", 24), ("7 d", 24 * 7), ("30 d", 24 * 30))
+
+
+@dataclass(frozen=True)
+class Uptime:
+    hours: int
+    checks: int
+    passed: int
+
+    @property
+    def ratio(self) -> float | None:
+        """Passed checks / checks, or None without any check in the period."""
+        return round(self.passed / self.checks, 6) if self.checks else None
+
+    @property
+    def percent(self) -> float | None:
+        return None if self.ratio is None else round(100 * self.ratio, 2)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hours": self.hours, "checks": self.checks, "passed": self.passed,
+                "uptime": self.ratio}
+
+
+def tally(counts: Iterable[Count], now: datetime, hours: int) -> Uptime:
+    """The checks and passes among ``counts`` in the ``hours`` before ``now`` (pure)."""
+    since = now - timedelta(hours=hours)
+    checks = failed = 0
+    for at, n, f in counts:
+        if since <= at <= now:
+            checks, failed = checks + n, failed + f
+    return Uptime(hours, checks, checks - failed)
+
+
+def uptime(now: datetime, connection_id: int, hours: int) -> Uptime:
+    """The share of ``connection_id``'s health checks that passed in the ``hours`` before
+    ``now`` (naive UTC)."""
+    counts = check_counts([connection_id], now, timedelta(hours=hours)).get(connection_id, [])
+    return tally(counts, now, hours)
+
+
+def uptimes(now: datetime, connection_id: int) -> list[tuple[str, Uptime]]:
+    """Uptime over each of :data:`LABELLED`, labelled, from one read."""
+    longest = max(hours for _label, hours in LABELLED)
+    counts = check_counts([connection_id], now, timedelta(hours=longest)).get(connection_id, [])
+    return [(label, tally(counts, now, hours)) for label, hours in LABELLED]
+
+
+#: Every word :func:`connection_status` returns, in the order filters list them.
+STATUSES = ("healthy", "degraded", "unhealthy", "down", "unknown", "maintenance",
+            "needs_reauth", "disabled")
+
+
+def connection_status(enabled: bool, stored_status: str, metrics: Any,
+                      thresholds: Mapping[str, float], last_test_ok: bool | None = None) -> str:
+    """How a connection is doing, in one of :data:`STATUSES`.
+
+    :param metrics: its :class:`~atom.monitoring.metrics.ConnectionMetrics` from a snapshot
+        (None for a disabled connection, which snapshots leave out).
+    :param last_test_ok: the stored outcome of its last test, used when the monitoring window
+        holds no data: a connection whose last test failed is ``down``, not ``unknown``.
+    """
+    if not enabled:
+        return "disabled"
+    if stored_status == "needs_reauth":
+        return "needs_reauth"
+    if metrics is None:
+        return "down" if last_test_ok is False else "unknown"
+    if metrics.in_maintenance:
+        return "maintenance"
+    if metrics.score is None:
+        return "down" if last_test_ok is False else "unknown"
+    if metrics.score <= 0 or (metrics.consecutive_failures
+                              >= thresholds.get("consecutive_failures_critical", float("inf"))):
+        return "down"
+    return metrics.status

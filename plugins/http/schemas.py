@@ -12,12 +12,16 @@ _REQUIRED = {"bearer": ("token",), "basic": ("username", "password"), "api_key":
 
 class HttpCredentials(Schema):
     auth = fields.String(load_default="none",
-                         validate=validate.OneOf(("none", "bearer", "basic", "api_key")))
-    token = fields.String(metadata={"secret": True})
-    username = fields.String()
-    password = fields.String(metadata={"secret": True})
-    header = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9-]{1,100}$"))
-    key = fields.String(metadata={"secret": True})
+                         validate=validate.OneOf(("none", "bearer", "basic", "api_key")),
+                         metadata={"description": "How requests authenticate"})
+    token = fields.String(metadata={"secret": True,
+                                    "description": "Auth bearer: sent as Authorization: Bearer"})
+    username = fields.String(metadata={"description": "Auth basic"})
+    password = fields.String(metadata={"secret": True, "description": "Auth basic"})
+    header = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9-]{1,100}$"),
+                           metadata={"description": "Auth api_key: the header's name "
+                                                    "(X-API-Key)"})
+    key = fields.String(metadata={"secret": True, "description": "Auth api_key: the header's value"})
     webhook_secret = fields.String(metadata={
         "secret": True,
         "description": "HMAC key of X-Signature-256 (over X-Atom-Timestamp and the body)"})
