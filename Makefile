@@ -8,7 +8,7 @@ TEST_WORKERS ?= 2
 PRISM := .prism/node_modules/.bin/prism
 export ATOM_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: install run test e2e bench lint clean
+.PHONY: install run test e2e screenshots bench lint clean
 
 $(BIN)/.installed: setup.cfg setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ test: install $(PRISM) $(CHROMIUM)
 # The browser journeys alone, with their screenshots in build/e2e/.
 e2e: install $(CHROMIUM)
 	$(BIN)/python -m pytest tests/e2e -m e2e
+
+# The README's tour pictures, refreshed from the journeys' screenshots.
+TOUR := connections-add-and-test:connection workflows-from-template:workflow \
+	executions-watch-it-finish:execution monitoring-board:monitoring settings-users:settings \
+	connections-list-390:phone
+screenshots: e2e
+	mkdir -p docs
+	for pair in $(TOUR); do cp build/e2e/$${pair%%:*}.png docs/dashboard-$${pair##*:}.png; done
 
 bench: install
 	$(BIN)/python tests/perf/bench_client.py

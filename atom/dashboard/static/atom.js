@@ -70,9 +70,10 @@
         return;
       }
       var unit = spec.unit || "";
+      var sparse = spec.x.length < 60;  // few points (e.g. hourly values): mark each one
       var series = [{}].concat(spec.series.map(function (s, i) {
         return { label: s.label, stroke: s.color || palette[i % palette.length], width: 2,
-                 spanGaps: true, value: function (u, v) { return v == null ? "—" : (+v).toFixed(unit === "%" ? 1 : 0) + " " + unit; } };
+                 spanGaps: true, points: { show: sparse, size: 6, fill: s.color || palette[i % palette.length] }, value: function (u, v) { return v == null ? "—" : (+v).toFixed(unit === "%" ? 1 : 0) + " " + unit; } };
       }));
       var data = [spec.x].concat(spec.series.map(function (s) { return s.values; }));
       var width = Math.max(240, el.clientWidth || 600);
