@@ -10,11 +10,7 @@ from marshmallow import fields
 from atom.api.auth import authenticate
 from atom.api.schemas import StrictSchema
 from atom.engine.polling import PollCollector
-from atom.engine.polling import present
-from atom.engine.polling import subscriptions
-from atom.extensions import db
-from atom.models import Connection
-from atom.models import PollCursor
+from atom.engine.polling import poll_states
 
 blp = Blueprint("polls", __name__, url_prefix="/api/v2/triggers",
                 description="Polling triggers: one cursor per connection, trigger and params")
@@ -70,20 +66,8 @@ class PollList(Schema):
 def list_polls(query):
     """Every poll cursor: its connection, trigger and params, the workflows it serves, the
     last and next poll, the last error and how many items it fired."""
-    stmt = (db.select(PollCursor, Connection)
-            .join(Connection, Connection.id == PollCursor.connection_id)
-            .order_by(PollCursor.id))
-    if query.get("integration"):
-        stmt = stmt.where(Connection.integration == query["integration"])
-    if query.get("connection_id") is not None:
-        stmt = stmt.where(PollCursor.connection_id == query["connection_id"])
-    if query.get("failing") is not None:
-        stmt = stmt.where(PollCursor.last_ok.is_(False) if query["failing"]
-                          else PollCursor.last_ok.is_not(False))
-    subs = {s.key: s for s in subscriptions(current_app).values()}
-    return {"polls": [present(cursor, conn,
-                              subs.get((cursor.connection_id, cursor.trigger, cursor.params_hash)))
-                      for cursor, conn in db.session.execute(stmt)]}
+    return {"polls": poll_states(current_app, query.get("integration"), query.get("connection_id"),
+                                 query.get("failing"))}
 
 
 def init_metrics(app: Flask, registry) -> None:

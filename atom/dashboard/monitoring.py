@@ -33,6 +33,7 @@ from atom.dashboard.base import can
 from atom.dashboard.base import field_errors
 from atom.dashboard.base import is_htmx
 from atom.dashboard.base import paginate
+from atom.engine.polling import poll_states
 from atom.extensions import db
 from atom.integrations.registry import UnknownPlugin
 from atom.models import Alert
@@ -61,6 +62,7 @@ TABS = (
     ("dashboard.monitoring_maintenance", "Maintenance"),
     ("dashboard.monitoring_thresholds", "Thresholds"),
     ("dashboard.monitoring_channels", "Channels"),
+    ("dashboard.monitoring_polls", "Polls"),
     ("dashboard.monitoring_system", "System"),
 )
 ALERT_STATUS_FILTERS = (("active", "Active"), ("open", "Open"),
@@ -582,3 +584,17 @@ def monitoring_channel_delete(channel_id: int):
     notify.delete_channel(channel, actor())
     flash(f"Channel {name} deleted.", "success")
     return redirect(url_for("dashboard.monitoring_channels"))
+
+
+# -- polling triggers ------------------------------------------------------------------------------
+
+
+@bp.get("/monitoring/polls")
+def monitoring_polls():
+    """Every poll cursor (the API's ``GET /api/v2/triggers/polls``): its connection, trigger,
+    the workflows it starts, the last and next poll, the last error, items fired."""
+    integration = request.args.get("integration", "").strip() or None
+    failing = {"yes": True, "no": False}.get(request.args.get("failing", ""))
+    polls = poll_states(_app(), integration=integration, failing=failing)
+    return _render("dashboard/monitoring/polls.html", polls=polls, names=_display_names(),
+                   integration=integration or "", failing=request.args.get("failing", ""))

@@ -815,6 +815,25 @@ def present(cursor: PollCursor, conn: Connection | None, sub: Subscription | Non
     }
 
 
+def poll_states(app: Any, integration: str | None = None, connection_id: int | None = None,
+                failing: bool | None = None) -> list[dict[str, Any]]:
+    """Every poll cursor as :func:`present` shows it, filtered (the API's
+    ``GET /api/v2/triggers/polls`` and the dashboard's polls page)."""
+    stmt = (db.select(PollCursor, Connection)
+            .join(Connection, Connection.id == PollCursor.connection_id)
+            .order_by(PollCursor.id))
+    if integration:
+        stmt = stmt.where(Connection.integration == integration)
+    if connection_id is not None:
+        stmt = stmt.where(PollCursor.connection_id == connection_id)
+    if failing is not None:
+        stmt = stmt.where(PollCursor.last_ok.is_(False) if failing
+                          else PollCursor.last_ok.is_not(False))
+    subs = {s.key: s for s in subscriptions(app).values()}
+    return [present(cursor, conn, subs.get((cursor.connection_id, cursor.trigger, cursor.params_hash)))
+            for cursor, conn in db.session.execute(stmt)]
+
+
 def poll_soon(connection_id: int, triggers: tuple[str, ...] = ()) -> int:
     """Make a connection's poll cursors (of ``triggers``, or all) due now: a verified push
     notification (Google Calendar's) says something changed and carries no data. A cursor

@@ -490,3 +490,30 @@ def test_every_monitoring_page_needs_a_login(client):
                  "/monitoring/maintenance", "/monitoring/thresholds", "/monitoring/channels"):
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
+
+
+def test_the_polls_page_shows_each_cursor_with_its_last_error_and_filters_as_the_api(
+        app, client, alice, keys, create_connection):
+    from atom.models import PollCursor
+    from atom.models.base import utcnow
+
+    conn = create_connection("http", {"base_url": "http://127.0.0.1:9"}, label="Inbox poller")
+    with app.app_context():
+        db.session.add_all([
+            PollCursor(connection_id=conn["id"], trigger="new_item", params_hash="a" * 64,
+                       params={"path": "/items"}, cursor="vendor-cursor-secret", primed_at=utcnow(),
+                       last_poll_at=utcnow(), last_ok=False, last_error_class="rate_limited",
+                       last_error_message="429 from upstream", consecutive_failures=3),
+            PollCursor(connection_id=conn["id"], trigger="other", params_hash="b" * 64, params={},
+                       last_ok=True, items_fired=7)])
+        db.session.commit()
+    client.post("/login", data=alice)
+    page = client.get("/monitoring/polls").get_data(as_text=True)
+    assert "Inbox poller" in page and "new_item" in page and "rate_limited" in page
+    assert "3 in a row" in page and ">7<" in page
+    assert "vendor-cursor-secret" not in page  # never the vendor's cursor
+    failing = client.get("/monitoring/polls?failing=yes").get_data(as_text=True)
+    api = client.get("/api/v2/triggers/polls?failing=true", headers=keys["viewer"]).get_json()
+    assert [p["trigger"] for p in api["polls"]] == ["new_item"]
+    assert "new_item" in failing and ">other<" not in failing
+    assert "No polling trigger" in client.get("/monitoring/polls?integration=slack").get_data(as_text=True)
