@@ -26,28 +26,6 @@ SECRET = "tok-very-secret-value-1234567890"
 
 
 @pytest.fixture
-def signed_in(client, alice):
-    assert client.post("/login", data=alice).status_code == 302
-    return client
-
-
-@pytest.fixture
-def user_client(app):
-    """A signed-in client of a new user with ``role``."""
-    def make(role: str):
-        email = f"{role}@example.com"
-        with app.app_context():
-            user = User(email=email, role=role)
-            user.set_password("a long enough password")
-            db.session.add(user)
-            db.session.commit()
-        other = app.test_client()
-        assert other.post("/login", data={"email": email, "password": "a long enough password"}).status_code == 302
-        return other
-    return make
-
-
-@pytest.fixture
 def fake():
     with FakeServer() as server:
         server.always("/health", reply(200, {"ok": True}))

@@ -52,12 +52,6 @@ def users(app):
             for role in ("editor", "viewer")}
 
 
-@pytest.fixture
-def signed_in(client, alice):
-    assert client.post("/login", data=alice).status_code == 302
-    return client
-
-
 def sign_in_as(app, creds):
     other = app.test_client()
     assert other.post("/login", data=creds).status_code == 302

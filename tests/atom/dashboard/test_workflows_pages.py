@@ -17,7 +17,6 @@ from atom.engine.templates import get_template
 from atom.extensions import db
 from atom.integrations.webhooks import sign_atom
 from atom.models import Execution
-from atom.models import User
 from atom.models import Workflow
 from tests.atom.engine.conftest import close_engine
 from tests.fakes import wait_until
@@ -44,24 +43,6 @@ def app(app_factory, monkeypatch, tmp_path):
     app = app_factory()
     yield app
     close_engine(app)
-
-
-@pytest.fixture
-def signed_in(client, alice):
-    assert client.post("/login", data=alice).status_code == 302
-    return client
-
-
-@pytest.fixture
-def viewer(app):
-    with app.app_context():
-        user = User(email="vera@example.com", role="viewer")
-        user.set_password("viewer password long")
-        db.session.add(user)
-        db.session.commit()
-    client = app.test_client()
-    assert client.post("/login", data={"email": "vera@example.com", "password": "viewer password long"}).status_code == 302
-    return client
 
 
 @pytest.fixture
