@@ -1,6 +1,8 @@
 """REST API blueprints, the webhook receivers, and the OpenAPI document."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from sqlalchemy.orm.exc import ObjectDeletedError
 from sqlalchemy.orm.exc import StaleDataError
@@ -44,21 +46,28 @@ def register_api(app: Flask) -> None:
     inputs.init_app(app)  # id converters and the request check, before any route is added
     monitor = init_monitoring(app)  # Prometheus registry, call/check listeners; no thread
     init_poll_metrics(app, monitor.prometheus.registry)
-    documented = StandardResponses()  # the error answers of every operation, and links
-    api.ERROR_SCHEMA = Error
-    api.init_app(app, spec_kwargs={
-        "info": {"description": "ATOM REST API. Authenticate with `Authorization: Bearer <api key>`."},
-        "extra_plugins": [documented],
-    })
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    api.spec.options["security"] = [{"bearerAuth": []}]
-    for blp in (integrations_blp, enhanced_blp, connections_blp, workflows_blp, executions_blp,
-                monitoring_blp, polls_blp, health_blp, enhanced_health_blp, bridge_blp,
-                keys_blp, users_blp, audit_blp, oauth_apps_blp, oauth_start_blp,
-                oauth_callback_blp):
-        api.register_blueprint(blp)
+    blueprints = (integrations_blp, enhanced_blp, connections_blp, workflows_blp, executions_blp,
+                  monitoring_blp, polls_blp, health_blp, enhanced_health_blp, bridge_blp,
+                  keys_blp, users_blp, audit_blp, oauth_apps_blp, oauth_start_blp,
+                  oauth_callback_blp)
+    key = _spec_key(app, blueprints)
+    if key in _SPECS:
+        _init_api_with_spec(app, blueprints, _SPECS[key])
+    else:
+        documented = StandardResponses()  # the error answers of every operation, and links
+        api.ERROR_SCHEMA = Error
+        api.init_app(app, spec_kwargs={
+            "info": {"description": "ATOM REST API. Authenticate with `Authorization: Bearer <api key>`."},
+            "extra_plugins": [documented],
+        })
+        api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+        api.spec.options["security"] = [{"bearerAuth": []}]
+        for blp in blueprints:
+            api.register_blueprint(blp)
+        documented.add_links()
+        _SPECS[key] = api.spec
+    for blp in blueprints:
         csrf.exempt(blp)  # session writes are checked in authenticate(); keys need no CSRF
-    documented.add_links()
     app.register_blueprint(hooks_bp)
     csrf.exempt(hooks_bp)
     app.register_blueprint(workflow_hooks_bp)
@@ -73,3 +82,41 @@ def register_api(app: Flask) -> None:
     app.register_error_handler(StaleDataError, errors.handle_concurrent_delete)
     app.register_error_handler(ObjectDeletedError, errors.handle_concurrent_delete)
     app.register_error_handler(Exception, errors.handle_unexpected)
+
+
+# The OpenAPI document is built from the code (blueprints, schemas, the installed plugins'
+# manifests) and a few settings: the same for every app of a process with those. Building it
+# is two thirds of create_app() (apispec resolves and copies every schema), so a second app of
+# the process (tests make one per test; gunicorn makes one per worker, forked after import)
+# reuses the first one's, read-only.
+_SPECS: dict[tuple, Any] = {}
+
+
+def _spec_key(app: Flask, blueprints: tuple) -> tuple:
+    import json
+
+    from atom.state import get_state
+
+    config = app.config
+    return (tuple(b.name for b in blueprints),
+            tuple(sorted(p.name for p in get_state(app).registry.loaded())),
+            config.get("API_TITLE"), config.get("API_VERSION"), config.get("OPENAPI_VERSION"),
+            config.get("OPENAPI_URL_PREFIX"),
+            json.dumps(config.get("API_SPEC_OPTIONS", {}), sort_keys=True, default=str))
+
+
+def _init_api_with_spec(app: Flask, blueprints: tuple, spec: Any) -> None:
+    """What ``Api.init_app`` and ``Api.register_blueprint`` do for the app (extension record,
+    the document's blueprint, the error handler, the blueprints), with a finished ``spec``."""
+    from flask_smorest.utils import PrefixedMappingProxy
+
+    api._app = app
+    api.config = PrefixedMappingProxy(app.config, api.config_prefix)
+    ext = app.extensions.setdefault("flask-smorest", {"apis": {}, "blp_name_to_api": {}})
+    ext["apis"][api.config_prefix] = {"ext_obj": api}
+    api.spec = spec
+    api._register_doc_blueprint()
+    api._register_error_handlers()
+    for blp in blueprints:
+        ext["blp_name_to_api"][blp.name] = api
+        app.register_blueprint(blp)

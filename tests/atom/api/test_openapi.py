@@ -159,3 +159,18 @@ def test_a_405_names_the_allowed_methods(client, keys):
     assert response.headers["Allow"]
     assert "GET" in response.headers["Allow"]
     assert response.get_json()["code"] == "method_not_allowed"
+
+
+def test_a_second_app_of_the_process_serves_the_same_document_as_a_freshly_built_one(app_factory, tmp_path):
+    """The document is built once per process and reused (it is most of create_app's time):
+    reused, it is the very document a fresh build gives, and it is served."""
+    from atom.api import _SPECS
+
+    first = app_factory().test_client().get("/api/openapi.json").get_json()
+    assert _SPECS  # kept for the next app
+    reused = app_factory(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'b.db'}")
+    _SPECS.clear()
+    fresh = app_factory(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'c.db'}")
+    fresh_doc = fresh.test_client().get("/api/openapi.json").get_json()
+    assert reused.test_client().get("/api/openapi.json").get_json() == first == fresh_doc
+    assert "/api/v2/connections" in fresh_doc["paths"]
