@@ -19,7 +19,7 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=AtomGroup, create_app=_create_app, add_version_option=False)
+@click.group("atom", cls=AtomGroup, create_app=_create_app, add_version_option=False)
 @click.version_option(__version__, prog_name="atom", message="%(prog)s %(version)s")
 def main() -> None:
     """ATOM: integration hub and workflow automation.

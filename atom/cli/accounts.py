@@ -61,7 +61,9 @@ def users_list(as_json: bool) -> None:
 
     rows = [present_user(u) for u in db.session.scalars(db.select(User).order_by(User.id))]
     if as_json:
-        echo_json({"users": rows})
+        from atom.api.admin_schemas import UserList
+
+        echo_json(UserList().dump({"users": rows}))
         return
     table(("ID", "EMAIL", "ROLE", "STATE", "LAST SIGN-IN"),
           [(u["id"], u["email"], u["role"], "active" if u["active"] else "inactive",
@@ -247,7 +249,9 @@ def keys_list(as_json: bool) -> None:
 
     rows = [present_key(k) for k in db.session.scalars(db.select(ApiKey).order_by(ApiKey.id))]
     if as_json:
-        echo_json({"keys": rows})
+        from atom.api.admin_schemas import KeyList
+
+        echo_json(KeyList().dump({"keys": rows}))
         return
     table(("ID", "NAME", "ROLE", "KEY", "STATE", "CREATED", "LAST USED", "EXPIRES"),
           [(k["id"], k["name"], k["role"], f"{k['prefix']}…", _key_state(k), when(k["created_at"]),

@@ -16,13 +16,16 @@ import copy
 import errno
 import getpass
 import json
+import logging
 import os
 import shutil
 import sys
 import threading
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -246,9 +249,44 @@ class AtomCommand(click.Command):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with console_logs_without_tracebacks():
+                return super().invoke(ctx)
         except Exception as exc:
             _raise_translated(exc, ctx)
+
+
+class _WithoutTraceback(logging.Formatter):
+    """Formats a record as ``inner`` does, without its traceback (a logged plugin error shows
+    its line; the command's own result says what failed)."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not (record.exc_info or record.exc_text or record.stack_info):
+            return self.inner.format(record)
+        plain = copy.copy(record)
+        plain.exc_info, plain.exc_text, plain.stack_info = None, None, None
+        return self.inner.format(plain) + " (traceback hidden: ATOM_CLI_TRACEBACK=1 shows it)"
+
+
+@contextmanager
+def console_logs_without_tracebacks() -> Iterator[None]:
+    """While an ATOM command runs, log lines on the console carry no traceback (unless
+    ``ATOM_CLI_TRACEBACK=1``); log files keep theirs."""
+    if os.environ.get("ATOM_CLI_TRACEBACK") == "1":
+        yield
+        return
+    changed = [(h, h.formatter) for h in logging.getLogger().handlers
+               if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)]
+    for handler, formatter in changed:
+        handler.setFormatter(_WithoutTraceback(formatter))
+    try:
+        yield
+    finally:
+        for handler, formatter in changed:
+            handler.setFormatter(formatter)
 
 
 class AtomSubGroup(click.Group):

@@ -17,10 +17,14 @@ from atom.cli.base import duration
 from atom.cli.base import echo_json
 from atom.cli.base import fetch
 from atom.cli.base import load_options
+from atom.cli.base import one_line
 from atom.cli.base import plural
 from atom.cli.base import stdout_is_tty
 from atom.cli.base import table
 from atom.cli.base import when
+
+
+SHOWN_MESSAGE_CHARS = 160
 
 
 @main.group()
@@ -164,9 +168,11 @@ def _result_line(result: dict[str, Any], widths: list[int]) -> str:
     """``ok      3  http   orders api  120 ms`` (columns as wide as the widest connection's)."""
     cells = ["ok" if result["ok"] else "FAILED", str(result["id"]), result["integration"],
              result["label"], duration(result["latency_ms"]),
-             "" if result["ok"] else f"{result['error_class']}: {result['message']}"]
+             "" if result["ok"] else f"{result['error_class']}: {one_line(result['message'])}"]
     if not stdout_is_tty():
         return "\t".join(cells)
+    if len(cells[5]) > SHOWN_MESSAGE_CHARS:  # all of it: --json
+        cells[5] = cells[5][:SHOWN_MESSAGE_CHARS - 1] + "…"
     padded = [cells[0].ljust(6), cells[1].rjust(widths[0]), cells[2].ljust(widths[1]),
               cells[3].ljust(widths[2]), cells[4].rjust(8), cells[5]]
     return "  ".join(padded).rstrip()
