@@ -21,7 +21,6 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -105,7 +104,7 @@ def translate(exc: Exception, ctx: click.Context | None = None) -> click.ClickEx
         return OneLineError("invalid workflow: " + _field_messages(exc.errors, ctx))
     if isinstance(exc, IntegrationError):
         return OneLineError(f"{exc.code}: {exc.message}")
-    if isinstance(exc, (ApiError,)):
+    if isinstance(exc, ApiError):
         return OneLineError(exc.message)
     if isinstance(exc, (ExecutionRefused, ExecutionConflict, UnknownPlugin, AlertConflict,
                         ThresholdError, ChannelError, ConnectionInUse, ConfigError, SeriesError)):
@@ -116,7 +115,7 @@ def translate(exc: Exception, ctx: click.Context | None = None) -> click.ClickEx
         return OneLineError(database_problem(exc, ctx))
     if isinstance(exc, OSError):
         where = exc.filename if exc.filename is not None else ""
-        reason = exc.strerror or type(exc).__name__
+        reason = exc.strerror or one_line(exc) or type(exc).__name__
         return OneLineError(f"{where}: {reason}" if where else reason)
     return None
 
@@ -170,7 +169,8 @@ def schema_problem(app: Any) -> str | None:
     try:
         current, heads = schema_revisions(app)
     except Exception as check:  # the database cannot even be read
-        return f"cannot use the database {database_url(app)}: {one_line(getattr(check, 'orig', check))}"
+        reason = one_line(getattr(check, "orig", check))
+        return f"cannot use the database {database_url(app)}: {reason}"
     if not current:
         return f"the database {database_url(app)} has no ATOM tables yet: {UPGRADE_HINT}"
     if set(current) != set(heads):
@@ -221,7 +221,7 @@ def _loaded_app(ctx: click.Context | None) -> Any:
 
 def _unexpected(exc: Exception) -> OneLineError:
     return OneLineError(f"unexpected {type(exc).__name__}: {one_line(exc) or 'no message'} "
-                        "(a bug: set ATOM_CLI_TRACEBACK=1 to see where)")
+                        "(set ATOM_CLI_TRACEBACK=1 to see where)")
 
 
 def _raise_translated(exc: Exception, ctx: click.Context | None) -> None:
@@ -370,7 +370,8 @@ class AtomGroup(FlaskGroup):
         for title, group in (("Commands", ours), (FOREIGN_SECTION, theirs)):
             if group:
                 with formatter.section(title):
-                    formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in group])
+                    formatter.write_dl([(name, cmd.get_short_help_str(limit))
+                                        for name, cmd in group])
 
 
 def is_atom_command(command: click.Command) -> bool:
@@ -512,7 +513,8 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]], empty: str | Non
         click.echo(line)
 
 
-def aligned(header: Sequence[str] | None, rows: Iterable[Sequence[Any]], indent: str = "") -> list[str]:
+def aligned(header: Sequence[str] | None, rows: Iterable[Sequence[Any]],
+            indent: str = "") -> list[str]:
     """Rows as lines of columns padded to their widest cell (under ``header``, if given)."""
     lines = [list(header)] if header else []
     lines += [[_cell(v) for v in row] for row in rows]
@@ -622,13 +624,3 @@ class Live:
         sys.stderr.flush()
         self._shown = True
 
-
-def progress_callback(live: Live, describe: Callable[[Any], tuple[str, bool]]) -> Callable[..., None]:
-    """A ``progress(item)`` callback for library code that advances ``live``; ``describe``
-    gives the detail shown and whether the item failed."""
-
-    def on_item(item: Any) -> None:
-        detail, failed = describe(item)
-        live.advance(detail, failed)
-
-    return on_item

@@ -80,7 +80,8 @@ def workflows_list(as_json: bool) -> None:
     from atom.extensions import db
     from atom.models import Workflow
 
-    rows = db.session.scalars(db.select(Workflow).filter_by(deleted_at=None).order_by(Workflow.id)).all()
+    rows = db.session.scalars(db.select(Workflow).filter_by(deleted_at=None)
+                              .order_by(Workflow.id)).all()
     if as_json:
         from atom.cli.accounts import server_base_url
 
@@ -225,9 +226,8 @@ def executions_cancel(execution_id: int, wait_s: float) -> None:
     check_cancellable(execution)
     was = execution.status
     engine.cancel(execution)
-    if engine.adopt(execution_id):  # nobody would read the request: end it here
+    if engine.adopt(execution_id):  # its process is gone: end it here
         engine.wait(execution_id, DEFAULT_GRACE_S)
-        wait_s = max(wait_s, 0.1)
     elif wait_s:
         _poll_until_finished(execution_id, wait_s)
     db.session.expire_all()
@@ -248,7 +248,8 @@ def _poll_until_finished(execution_id: int, wait_s: float) -> None:
     deadline = time.monotonic() + wait_s
     with Live(f"execution {execution_id}") as live:
         while time.monotonic() < deadline:
-            status = db.session.execute(db.select(Execution.status).filter_by(id=execution_id)).scalar()
+            status = db.session.execute(db.select(Execution.status)
+                                        .filter_by(id=execution_id)).scalar()
             db.session.commit()
             if status in FINISHED:
                 return
@@ -362,10 +363,10 @@ def summary_lines(body: dict[str, Any]) -> list[str]:
     took = _elapsed_ms(body)
     status = body["status"] + (f" in {duration(took)}" if took is not None and
                                body["status"] in ("succeeded", "failed", "cancelled") else "")
+    parent = f", sub-workflow of execution {body['parent_id']}" if body.get("parent_id") else ""
     lines = [f"Execution {body['id']}: {status}",
              f"  workflow  {body['workflow_id']} {name!r}, version {body['version']}, "
-             f"trigger {body['trigger_type']}"
-             + (f", sub-workflow of execution {body['parent_id']}" if body.get("parent_id") else ""),
+             f"trigger {body['trigger_type']}{parent}",
              f"  started   {when(body['started_at'])}   finished {when(body['finished_at'])}"]
     steps = body.get("steps") or []
     if steps:
@@ -393,7 +394,10 @@ def _step_counts(steps: list[dict[str, Any]]) -> str:
     counts: dict[str, int] = {}
     for step in steps:
         counts[step["status"]] = counts.get(step["status"], 0) + 1
-    return ", ".join(f"{plural(n, 'step')} {status}" for status, n in counts.items()) or "no step ran"
+    order = ("succeeded", "failed", "skipped", "cancelled", "running")
+    ranked = sorted(counts.items(), key=lambda c: order.index(c[0]) if c[0] in order else len(order))
+    said = ", ".join(f"{plural(n, 'step')} {status}" for status, n in ranked)
+    return said or "no step ran"
 
 
 def _elapsed_ms(body: dict[str, Any]) -> float | None:

@@ -335,7 +335,8 @@ class Engine:
         """Resume one queued or running execution here if its process is gone (as
         :meth:`recover` does for every such execution); return whether this process took it.
         A cancelled one then ends at once, its interrupted steps with it."""
-        stale = utcnow() - timedelta(seconds=self.app.config.get("EXECUTION_STALE_S", STALE_AFTER_S))
+        stale_s = self.app.config.get("EXECUTION_STALE_S", STALE_AFTER_S)
+        stale = utcnow() - timedelta(seconds=stale_s)
         row = db.session.execute(
             db.select(Execution.claimed_by, Execution.heartbeat_at, Execution.status)
             .where(Execution.id == execution_id)).one_or_none()

@@ -224,7 +224,7 @@ def present_execution(execution: Execution, with_steps: bool = True) -> dict[str
 
 
 
-# -- finding and controlling executions (the CLI; the API's views say the same) ---------------------
+# -- finding and controlling executions (the CLI; the API's views say the same) ----------------
 
 
 class ExecutionConflict(Exception):

@@ -352,7 +352,8 @@ def alerts_query(filters: dict[str, Any]) -> Any:
     elif status:
         stmt = stmt.where(Alert.status == status)
     if filters.get("integration"):
-        stmt = stmt.where(Alert.integration == get_state().registry.get(filters["integration"]).name)
+        plugin = get_state().registry.get(filters["integration"])
+        stmt = stmt.where(Alert.integration == plugin.name)
     for name in ("severity", "connection_id", "rule"):
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(Alert, name) == filters[name])

@@ -9,7 +9,6 @@ import json
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 import click
@@ -79,7 +78,8 @@ def _fmt(value: Any, pattern: str) -> str:
 
 
 @click.command("test", cls=AtomCommand)
-@click.option("--json", "json_path", type=OutputFile(), help="Write the report as JSON to this file.")
+@click.option("--json", "json_path", type=OutputFile(),
+              help="Write the report as JSON to this file.")
 @click.option("--html", "html_path", type=OutputFile(),
               help="Write the report as an HTML page to this file.")
 @with_appcontext
@@ -199,7 +199,8 @@ def alerts_cmd() -> None:
 @click.option("--integration", help="Only alerts about this integration (its slug).")
 @click.option("--connection", "connection_id", type=int, help="Only alerts about this connection.")
 @click.option("--rule", help="Only alerts of this rule (response_time, success_rate, ...).")
-@click.option("--limit", type=int, default=100, show_default=True, help="At most this many (1-1000).")
+@click.option("--limit", type=int, default=100, show_default=True,
+              help="At most this many (1-1000).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print JSON (as GET /api/v2/monitoring/alerts).")
 @with_appcontext

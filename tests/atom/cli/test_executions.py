@@ -83,8 +83,8 @@ def test_a_wait_that_times_out_cancels_the_run_and_leaves_no_step_running(app, a
                                     {"id": "nap", "type": "wait", "seconds": 60, "depends_on": ["first"]},
                                     {"id": "after", "type": "transform", "mapping": {"b": "trigger.b"},
                                      "depends_on": ["nap"]}]))
-    result = atom("workflows", "run", wf["id"], "--wait", "0.5", "--json")
-    line = assert_one_line_error(result, "did not finish within 0.5s", "cancelled it", exit_code=1)
+    result = atom("workflows", "run", wf["id"], "--wait", "1.5", "--json")
+    line = assert_one_line_error(result, "did not finish within 1.5s", "cancelled it", exit_code=1)
     assert "1 step succeeded, 2 steps cancelled" in line
     body = json.loads(result.stdout)
     assert body["status"] == "cancelled"
@@ -96,12 +96,12 @@ def test_a_wait_that_times_out_cancels_the_run_and_leaves_no_step_running(app, a
 
 
 def test_a_timeout_lets_a_running_call_end_and_records_it(app, atom, api, conn, fake):
-    fake.always("/slow", reply(200, {"late": True}, delay=1.5))
+    fake.always("/slow", reply(200, {"late": True}, delay=4.0))
     fake.always("/never", reply(200, {}))
     wf = api.create(manual("slow call", [post_step("call", "/slow"),
                                          post_step("next", "/never", deps=["call"])]))
-    result = atom("workflows", "run", wf["id"], "--wait", "0.3", "--summary")
-    assert_one_line_error(result, "did not finish within 0.3s", "cancelled it",
+    result = atom("workflows", "run", wf["id"], "--wait", "1.5", "--summary")
+    assert_one_line_error(result, "did not finish within 1.5s", "cancelled it",
                           "1 step succeeded, 1 step cancelled")
     assert "Execution" in result.stdout and ": cancelled in " in result.stdout
     steps = {r.step_id: r for r in rows(app, StepRun)}
@@ -112,10 +112,10 @@ def test_a_timeout_lets_a_running_call_end_and_records_it(app, atom, api, conn, 
 
 def test_a_step_still_running_after_the_grace_is_named_and_ends_final_later(app, atom, api, conn,
                                                                             fake):
-    fake.always("/slow", reply(200, {}, delay=2.0))
+    fake.always("/slow", reply(200, {}, delay=4.0))
     wf = api.create(manual("slower", [post_step("call", "/slow")]))
-    result = atom("workflows", "run", wf["id"], "--wait", "0.2", "--grace", "0.2", "--json")
-    assert_one_line_error(result, "did not finish within 0.2s", "step(s) call still run",
+    result = atom("workflows", "run", wf["id"], "--wait", "1.5", "--grace", "0.3", "--json")
+    assert_one_line_error(result, "did not finish within 1.5s", "step(s) call still run",
                           f"atom executions show {json.loads(result.stdout)['id']}")
     assert wait_until(lambda: rows(app, Execution)[0].status == "cancelled", 10)
     assert [r.status for r in rows(app, StepRun)] == ["succeeded"]
