@@ -266,9 +266,17 @@ class Engine:
             logger.exception("could not record the failure of execution %s", execution_id)
 
     def _set_final(self, execution_id: int, status: str, error: str | None) -> None:
+        """End an execution no orchestrator runs (cancelled before it was resumed, or its
+        orchestrator crashed): a step it left ``running`` ends too, so no row stays running."""
         db.session.rollback()
+        now = utcnow()
+        db.session.execute(update(StepRun).where(StepRun.execution_id == execution_id,
+                                                 StepRun.status == "running")
+                           .values(status="cancelled" if status == "cancelled" else "failed",
+                                   finished_at=now, error_class=None if status == "cancelled"
+                                   else "internal", error=f"interrupted: {error}"[:4000]))
         db.session.execute(update(Execution).where(Execution.id == execution_id)
-                           .values(status=status, error=error, finished_at=utcnow()))
+                           .values(status=status, error=error, finished_at=now))
         db.session.commit()
 
     # -- control ----------------------------------------------------------------------------------
@@ -280,6 +288,16 @@ class Engine:
             execution.status, execution.finished_at = "cancelled", utcnow()
             execution.error = "cancelled on request"
         db.session.commit()
+
+    def cancel_tree(self, execution: Execution) -> None:
+        """Cancel ``execution`` and the sub-workflow executions of its chain that have not
+        finished (its parent would otherwise wait for a child that goes on running)."""
+        children = db.session.scalars(db.select(Execution).where(
+            Execution.root_id == execution.id, Execution.id != execution.id,
+            Execution.status.not_in(FINISHED))).all()
+        for child in children:
+            self.cancel(child)
+        self.cancel(execution)
 
     def retry(self, execution: Execution) -> None:
         """Run a failed execution again from its failed steps, keeping the successful outputs."""
@@ -312,6 +330,26 @@ class Engine:
                 self.enqueue(execution_id)
                 resumed.append(execution_id)
         return resumed
+
+    def adopt(self, execution_id: int) -> bool:
+        """Resume one queued or running execution here if its process is gone (as
+        :meth:`recover` does for every such execution); return whether this process took it.
+        A cancelled one then ends at once, its interrupted steps with it."""
+        stale_s = self.app.config.get("EXECUTION_STALE_S", STALE_AFTER_S)
+        stale = utcnow() - timedelta(seconds=stale_s)
+        row = db.session.execute(
+            db.select(Execution.claimed_by, Execution.heartbeat_at, Execution.status)
+            .where(Execution.id == execution_id)).one_or_none()
+        db.session.commit()
+        if row is None or row.status not in ("queued", "running") or row.claimed_by == self.owner:
+            return False
+        if not _orphaned(row.claimed_by, row.heartbeat_at, stale):
+            return False
+        if not self._take_over(execution_id, row.claimed_by):
+            return False
+        logger.warning("resuming execution %s left by %s", execution_id, row.claimed_by)
+        self.enqueue(execution_id)
+        return True
 
     def _take_over(self, execution_id: int, owner: str | None = None) -> bool:
         query = update(Execution).where(Execution.id == execution_id)

@@ -236,3 +236,46 @@ def present_execution(execution: Execution, with_steps: bool = True) -> dict[str
         } for r in rows]
     return out
 
+
+
+# -- finding and controlling executions (the CLI; the API's views say the same) ----------------
+
+
+class ExecutionConflict(Exception):
+    """The execution cannot do that in its present state (the API answers 409)."""
+
+
+def check_cancellable(execution: Execution) -> None:
+    """:raises ExecutionConflict: the execution has already finished."""
+    from atom.models.workflow import FINISHED
+
+    if execution.status in FINISHED:
+        raise ExecutionConflict(f"execution {execution.id} has already {execution.status}")
+
+
+def check_retryable(execution: Execution) -> None:
+    """:raises ExecutionConflict: only failed or cancelled executions can be retried."""
+    if execution.status not in ("failed", "cancelled"):
+        raise ExecutionConflict(f"only failed or cancelled executions can be retried; "
+                                f"execution {execution.id} is {execution.status}")
+
+
+def executions_query(filters: dict[str, Any]) -> Any:
+    """The select of ``GET /api/v2/executions``: newest first, filtered by ``workflow_id``,
+    ``status``, ``since`` / ``until`` (on ``created_at``), paged by ``limit`` / ``offset``
+    (``filters`` as the API's ``ExecutionQuery`` loads them)."""
+    from datetime import UTC
+
+    def naive(value: Any) -> Any:
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+    stmt = db.select(Execution).order_by(Execution.id.desc())
+    if "workflow_id" in filters:
+        stmt = stmt.filter_by(workflow_id=filters["workflow_id"])
+    if "status" in filters:
+        stmt = stmt.filter_by(status=filters["status"])
+    if "since" in filters:
+        stmt = stmt.where(Execution.created_at >= naive(filters["since"]))
+    if "until" in filters:
+        stmt = stmt.where(Execution.created_at <= naive(filters["until"]))
+    return stmt.limit(filters.get("limit", 50)).offset(filters.get("offset", 0))

@@ -334,3 +334,27 @@ def present(alert: Alert, notifications: bool = False) -> dict[str, Any]:
             for n in rows
         ]
     return body
+
+
+def alerts_query(filters: dict[str, Any]) -> Any:
+    """The select of ``GET /api/v2/monitoring/alerts``: newest first; ``status`` (or
+    ``active``: open or acknowledged), ``severity``, ``integration``, ``connection_id``, ``rule``
+    and ``limit`` as the API's ``AlertQuery`` loads them.
+
+    :raises UnknownPlugin: an unknown ``integration``.
+    """
+    from atom.state import get_state
+
+    stmt = db.select(Alert).order_by(Alert.id.desc()).limit(filters.get("limit", 100))
+    status = filters.get("status")
+    if status == "active":
+        stmt = stmt.where(Alert.status != "resolved")
+    elif status:
+        stmt = stmt.where(Alert.status == status)
+    if filters.get("integration"):
+        plugin = get_state().registry.get(filters["integration"])
+        stmt = stmt.where(Alert.integration == plugin.name)
+    for name in ("severity", "connection_id", "rule"):
+        if filters.get(name) is not None:
+            stmt = stmt.where(getattr(Alert, name) == filters[name])
+    return stmt

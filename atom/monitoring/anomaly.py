@@ -59,6 +59,7 @@ import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from typing import Callable
 from typing import Sequence
 
 import numpy as np
@@ -281,27 +282,47 @@ def _parse_value(text: str) -> float:
         return math.nan
 
 
+class SeriesError(ValueError):
+    """A CSV that is not a ``timestamp,value`` series; the message names the file."""
+
+
 def read_series(path: str | Path) -> tuple[list[str], list[float]]:
     """Read a ``timestamp,value`` CSV; unparsable values become ``NaN``.
 
     :return: the timestamp strings exactly as written, and the values.
+    :raises SeriesError: the header has no ``timestamp`` or ``value`` column, or the file is
+        not text.
     """
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"timestamp", "value"} - set(reader.fieldnames or ())
+            if missing:
+                raise SeriesError(f"{path}: no {' and no '.join(sorted(missing))} column in its "
+                                  f"header (expected timestamp,value)")
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise SeriesError(f"{path}: not a readable CSV ({exc})") from exc
     return [row["timestamp"] for row in rows], [_parse_value(row["value"]) for row in rows]
 
 
-def scan_directory(input_dir: str | Path, **params: Any) -> dict[str, list[str]]:
+def scan_directory(input_dir: str | Path, progress: Callable[[int, int, str], None] | None = None,
+                   **params: Any) -> dict[str, list[str]]:
     """Detect anomalies in every ``*.csv`` below ``input_dir``.
 
     :param input_dir: folder searched recursively for CSVs with the header ``timestamp,value``.
+    :param progress: called after each file with (files done, files in all, its relative path).
     :param params: keyword arguments for :class:`StreamingDetector`.
     :return: relative POSIX path of each CSV -> flagged timestamps, as written in the CSV.
     """
     root = Path(input_dir)
     detections = {}
-    for path in sorted(root.rglob("*.csv")):
+    paths = sorted(root.rglob("*.csv"))
+    for done, path in enumerate(paths, start=1):
         timestamps, values = read_series(path)
         flagged = detect_series(values, **params)
-        detections[path.relative_to(root).as_posix()] = [timestamps[i] for i in flagged]
+        name = path.relative_to(root).as_posix()
+        detections[name] = [timestamps[i] for i in flagged]
+        if progress is not None:
+            progress(done, len(paths), name)
     return detections

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from typing import Callable
 
 import numpy as np
 from flask import Flask
@@ -42,17 +43,32 @@ ADVICE = {
 }
 
 
-def build_report(app: Flask) -> dict[str, Any]:
-    """Test every enabled connection concurrently and return the report."""
+def build_report(app: Flask, progress: Callable[[dict[str, Any] | None, int], None] | None = None,
+                 ) -> dict[str, Any]:
+    """Test every enabled connection concurrently and return the report.
+
+    :param progress: called once with (None, number of connections) before the tests start,
+        then with each connection's row (None for one deleted meanwhile) as it is done, from
+        the worker threads.
+    """
     started = time.perf_counter()
     with app.app_context():
         ids = list(db.session.scalars(db.select(Connection.id).where(Connection.enabled.is_(True))
                                       .order_by(Connection.id)))
         th = thresholds.current(app)
         now = isoformat(get_monitor(app).now())
+    if progress is not None:
+        progress(None, len(ids))
+
+    def test_one(conn_id: int) -> dict[str, Any] | None:
+        row = _test_connection(app, conn_id, th)
+        if progress is not None:
+            progress(row, len(ids))
+        return row
+
     workers = max(1, min(len(ids), int(app.config["HEALTH_CHECK_CONCURRENCY"])))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="atom-test") as pool:
-        rows = [r for r in pool.map(lambda cid: _test_connection(app, cid, th), ids) if r]
+        rows = [r for r in pool.map(test_one, ids) if r]
     integrations = _by_integration(rows)
     checks_ok = sum(1 for r in rows if r["health"]["ok"])
     actions = [a for r in rows for a in r["actions"]]
