@@ -108,6 +108,7 @@ def _spec_key(app: Flask, blueprints: tuple) -> tuple:
 def _init_api_with_spec(app: Flask, blueprints: tuple, spec: Any) -> None:
     """What ``Api.init_app`` and ``Api.register_blueprint`` do for the app (extension record,
     the document's blueprint, the error handler, the blueprints), with a finished ``spec``."""
+    from flask_smorest.spec import openapi_cli
     from flask_smorest.utils import PrefixedMappingProxy
 
     api._app = app
@@ -115,6 +116,7 @@ def _init_api_with_spec(app: Flask, blueprints: tuple, spec: Any) -> None:
     ext = app.extensions.setdefault("flask-smorest", {"apis": {}, "blp_name_to_api": {}})
     ext["apis"][api.config_prefix] = {"ext_obj": api}
     api.spec = spec
+    app.cli.add_command(openapi_cli)  # `flask openapi print|write`, as _init_spec adds it
     api._register_doc_blueprint()
     api._register_error_handlers()
     for blp in blueprints:

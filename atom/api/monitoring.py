@@ -165,17 +165,7 @@ def _alert(alert_id: int) -> Alert:
 def list_alerts(query):
     """Alerts, newest first; filter by status (or ``active``), severity, integration,
     connection and rule."""
-    stmt = db.select(Alert).order_by(Alert.id.desc()).limit(query["limit"])
-    status = query.get("status")
-    if status == "active":
-        stmt = stmt.where(Alert.status != "resolved")
-    elif status:
-        stmt = stmt.where(Alert.status == status)
-    if query.get("integration"):
-        stmt = stmt.where(Alert.integration == get_state().registry.get(query["integration"]).name)
-    for name in ("severity", "connection_id", "rule"):
-        if query.get(name) is not None:
-            stmt = stmt.where(getattr(Alert, name) == query[name])
+    stmt = alerts.alerts_query(query)
     found = [alerts.present(a) for a in db.session.scalars(stmt)]
     return {"alerts": found, "count": len(found)}
 

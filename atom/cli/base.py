@@ -83,7 +83,7 @@ def translate(exc: Exception, ctx: click.Context | None = None) -> click.ClickEx
     from atom.api.errors import ApiError
     from atom.engine.chains import ExecutionRefused
     from atom.engine.definition import DefinitionError
-    from atom.engine.workflows import ExecutionConflict
+    from atom.engine.executions import ExecutionConflict
     from atom.integrations.connections import ConnectionInUse
     from atom.integrations.errors import IntegrationError
     from atom.integrations.registry import UnknownPlugin

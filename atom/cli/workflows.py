@@ -155,7 +155,7 @@ def executions_list(status: str | None, workflow_id: int | None, since: str | No
                     until: str | None, limit: int, offset: int, as_json: bool) -> None:
     """List executions, newest first (the filters of GET /api/v2/executions)."""
     from atom.api.workflows import ExecutionQuery
-    from atom.engine.workflows import executions_query
+    from atom.engine.executions import select_executions
     from atom.engine.workflows import present_execution
     from atom.extensions import db
     from atom.models import Workflow
@@ -163,8 +163,10 @@ def executions_list(status: str | None, workflow_id: int | None, since: str | No
     filters = load_options(ExecutionQuery(), {
         "status": status, "workflow_id": workflow_id, "since": _moment(since),
         "until": _moment(until), "limit": limit, "offset": offset})
-    rows = [present_execution(e, with_steps=False)
-            for e in db.session.scalars(executions_query(filters))]
+    stmt = select_executions(filters.get("workflow_id"), filters.get("status"),
+                             since=filters.get("since"), until=filters.get("until"))
+    rows = [present_execution(e, with_steps=False) for e in db.session.scalars(
+        stmt.limit(filters.get("limit", 50)).offset(filters.get("offset", 0)))]
     if as_json:
         echo_json({"executions": rows})
         return
@@ -198,13 +200,10 @@ def executions_show(execution_id: int, output: str | None) -> None:
 def executions_retry(execution_id: int, wait_s: float, grace_s: float, output: str | None) -> None:
     """Run a failed or cancelled execution again from its failed steps, keeping the outputs of
     those that succeeded (as POST /api/v2/executions/<id>/retry), and print how it went."""
-    from atom.engine import get_engine
-    from atom.engine.workflows import check_retryable
+    from atom.engine.executions import retry_execution
     from atom.models import Execution
 
-    execution = fetch(Execution, execution_id, "execution")
-    check_retryable(execution)
-    get_engine().retry(execution)
+    retry_execution(fetch(Execution, execution_id, "execution"))
     watch(execution_id, wait_s, grace_s, output)
 
 
@@ -217,15 +216,14 @@ def executions_cancel(execution_id: int, wait_s: float) -> None:
     """Cancel an execution (as POST /api/v2/executions/<id>/cancel): no new step starts, the
     running ones finish. One whose process is gone is ended here."""
     from atom.engine import get_engine
-    from atom.engine.workflows import check_cancellable
+    from atom.engine.executions import cancel_execution
     from atom.extensions import db
     from atom.models import Execution
 
     engine = get_engine()
     execution = fetch(Execution, execution_id, "execution")
-    check_cancellable(execution)
     was = execution.status
-    engine.cancel(execution)
+    cancel_execution(execution)
     if engine.adopt(execution_id):  # its process is gone: end it here
         engine.wait(execution_id, DEFAULT_GRACE_S)
     elif wait_s:

@@ -278,16 +278,7 @@ def _alert_filters() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
 
 
 def _alert_select(query: dict[str, Any]):
-    stmt = db.select(Alert).order_by(Alert.id.desc())
-    status = query.get("status")
-    if status == "active":
-        stmt = stmt.where(Alert.status != "resolved")
-    elif status:
-        stmt = stmt.where(Alert.status == status)
-    for name in ("severity", "integration", "connection_id", "rule"):
-        if query.get(name) is not None:
-            stmt = stmt.where(getattr(Alert, name) == query[name])
-    return stmt
+    return alert_rules.alerts_query(query)  # the API's filters, unpaged (the page pages)
 
 
 def _alert_context() -> dict[str, Any]:

@@ -339,13 +339,15 @@ def present(alert: Alert, notifications: bool = False) -> dict[str, Any]:
 def alerts_query(filters: dict[str, Any]) -> Any:
     """The select of ``GET /api/v2/monitoring/alerts``: newest first; ``status`` (or
     ``active``: open or acknowledged), ``severity``, ``integration``, ``connection_id``, ``rule``
-    and ``limit`` as the API's ``AlertQuery`` loads them.
+    and ``limit`` (none: every match, for paging) as the API's ``AlertQuery`` loads them.
 
     :raises UnknownPlugin: an unknown ``integration``.
     """
     from atom.state import get_state
 
-    stmt = db.select(Alert).order_by(Alert.id.desc()).limit(filters.get("limit", 100))
+    stmt = db.select(Alert).order_by(Alert.id.desc())
+    if filters.get("limit") is not None:
+        stmt = stmt.limit(filters["limit"])
     status = filters.get("status")
     if status == "active":
         stmt = stmt.where(Alert.status != "resolved")
