@@ -180,6 +180,8 @@ class DefaultConfig:
     # A one-time password (atom users create without --password, atom users bootstrap, a reset
     # through the API) stops working after this many seconds.
     ONE_TIME_PASSWORD_TTL_S = 24 * 3600
+    # werkzeug's method for new password hashes (stored hashes name theirs).
+    PASSWORD_HASH_METHOD = "scrypt"
     # Sent with every response. No inline script or style: the templates load static files.
     CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
                                "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; "

@@ -31,7 +31,6 @@ from atom.cli.base import fetch
 from atom.cli.base import load_options
 from atom.cli.base import one_line
 from atom.cli.base import plural
-from atom.cli.base import stdout_is_tty
 from atom.cli.base import table
 from atom.cli.base import when
 
@@ -43,13 +42,12 @@ SHOWN_ERROR_CHARS = 300
 
 
 def output_options(fn: Any) -> Any:
-    """``--json`` / ``--summary``: the default is the summary on a terminal and JSON when
-    stdout is piped (what scripts read)."""
+    """``--json`` / ``--summary``: the readable summary unless ``--json`` asks for the
+    execution as the API returns it (what scripts read)."""
     fn = click.option("--summary", "output", flag_value="summary",
-                      help="Print the readable summary (the default on a terminal).")(fn)
+                      help="Print the readable summary (the default).")(fn)
     return click.option("--json", "output", flag_value="json",
-                        help="Print the execution as JSON, as the API returns it (the default "
-                             "when stdout is not a terminal).")(fn)
+                        help="Print the execution as JSON, as the API returns it.")(fn)
 
 
 def wait_options(fn: Any) -> Any:
@@ -344,7 +342,7 @@ def _live_detail(execution_id: int, total: int | None, elapsed_s: float) -> str:
 
 def emit(body: dict[str, Any], output: str | None) -> None:
     """Print an execution as JSON or as the summary (see :func:`output_options`)."""
-    if output == "json" or (output is None and not stdout_is_tty()):
+    if output == "json":
         echo_json(body)
     else:
         for line in summary_lines(body):

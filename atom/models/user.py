@@ -24,6 +24,19 @@ def role_allows(role: str, needed: str) -> bool:
     return ROLES.index(role) >= ROLES.index(needed)
 
 
+def password_hash_method() -> str:
+    """werkzeug's method for new password hashes: ``PASSWORD_HASH_METHOD`` (scrypt by default;
+    the test settings use a cheap one, as Django's test runners do, since every test that signs
+    in would otherwise spend a third of a second hashing). Stored hashes name their method, so
+    checking works whatever made them."""
+    from flask import current_app
+    from flask import has_app_context
+
+    if has_app_context():
+        return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    return "scrypt"
+
+
 class User(db.Model):
     __tablename__ = "users"
 
@@ -41,7 +54,7 @@ class User(db.Model):
     last_login_at: Mapped[datetime | None]
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -60,3 +60,19 @@ def test_importing_atom_does_nothing():
     code = ("import sys, atom; "
             "assert 'flask_sqlalchemy' not in sys.modules and 'plugins' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_passwords_are_hashed_with_scrypt_outside_the_tests(app_factory):
+    """Production and development hash with scrypt; only the test settings use a cheap method
+    (and a stored hash of either kind still checks)."""
+    from config.default import DefaultConfig
+
+    from atom.models import User
+
+    assert DefaultConfig.PASSWORD_HASH_METHOD == "scrypt"
+    app = app_factory(PASSWORD_HASH_METHOD="scrypt")
+    with app.app_context():
+        user = User(email="s@example.com", role="viewer")
+        user.set_password("a long enough password")
+        assert user.password_hash.startswith("scrypt:")
+        assert user.check_password("a long enough password")

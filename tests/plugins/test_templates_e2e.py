@@ -185,6 +185,9 @@ def test_atom_test_html_shows_every_integration_against_its_contract_server(
                 settings, creds = {}, {"token": GITLAB_TOKEN, "webhook_token": WEBHOOK_TOKEN}
             else:
                 settings, creds = servers(manifest)
+            # 30 checks at once against servers in this process (moto, the fakes) on a busy CI
+            # machine: this test is about the contract, not latency, so no 10 s read timeout.
+            settings = {**settings, "read_timeout_s": 60}
             create_connection(manifest.slug, settings, creds, label=f"{manifest.slug} contract")
         result = runner.invoke(main, ["test", "--json", str(out_json), "--html", str(out_html)])
 

@@ -57,15 +57,17 @@ def test_a_failed_run_shows_the_step_error_and_exits_1(atom, api, conn, fake):
     assert result.stderr == ""
 
 
-def test_run_prints_json_with_json_and_when_piped(atom, api, conn, fake, client, keys):
+def test_run_prints_a_summary_and_json_with_json(atom, api, conn, fake, client, keys):
     fake.always("/ok", reply(200, {}))
     wf = _two_steps(api, fake)
-    for args in ([], ["--json"]):
-        result = atom("workflows", "run", wf["id"], *args)
-        assert result.exit_code == 0, result.output
-        body = json.loads(result.stdout)
-        assert body == client.get(f"/api/v2/executions/{body['id']}", headers=keys["viewer"]).get_json()
-        assert [s["status"] for s in body["steps"]] == ["succeeded", "succeeded"]
+    result = atom("workflows", "run", wf["id"], "--json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body == client.get(f"/api/v2/executions/{body['id']}", headers=keys["viewer"]).get_json()
+    assert [s["status"] for s in body["steps"]] == ["succeeded", "succeeded"]
+    summary = atom("workflows", "run", wf["id"])  # piped too: the summary unless --json
+    assert summary.exit_code == 0 and summary.stdout.startswith("Execution ")
+    assert "succeeded" in summary.stdout and "{" not in summary.stdout.splitlines()[0]
 
 
 def test_run_takes_its_payload_inline_or_from_a_file(atom, api, conn, fake, tmp_path):

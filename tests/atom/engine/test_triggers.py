@@ -320,7 +320,8 @@ def test_the_cli_runs_a_workflow_with_a_payload_file(app, api, fake, conn, tmp_p
     payload = tmp_path / "payload.json"
     payload.write_text(json.dumps({"who": "cli-user"}))
     runner = app.test_cli_runner()
-    result = runner.invoke(atom.cli.main, ["workflows", "run", str(wf["id"]), "--payload", str(payload)])
+    result = runner.invoke(atom.cli.main, ["workflows", "run", str(wf["id"]), "--payload", str(payload),
+                                           "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["status"] == "succeeded" and out["workflow_id"] == wf["id"]
@@ -334,7 +335,7 @@ def test_the_cli_exits_1_for_a_failed_run_and_refuses_bad_input(app, api, fake, 
     fake.always("/bad", reply(500, {}))
     wf = api.create(manual("cli", [post_step("call", "/bad")]))
     runner = app.test_cli_runner()
-    result = runner.invoke(atom.cli.main, ["workflows", "run", str(wf["id"])])
+    result = runner.invoke(atom.cli.main, ["workflows", "run", str(wf["id"]), "--json"])
     assert result.exit_code == 1
     assert json.loads(result.output)["status"] == "failed"
     not_object = tmp_path / "list.json"
