@@ -8,7 +8,7 @@ TEST_WORKERS ?= 2
 PRISM := .prism/node_modules/.bin/prism
 export ATOM_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: install run test e2e screenshots bench lint clean
+.PHONY: install run test test-heavy e2e screenshots bench lint clean
 
 $(BIN)/.installed: setup.cfg setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,15 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium || \
 	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-test: install $(PRISM) $(CHROMIUM)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+# Everything but the heavy suites, in under 15 minutes on two cores; then the heavy ones
+# (browser journeys, real gunicorn processes, schemathesis) with `make test-heavy`. CI
+# (.ci/run) runs both. Prism servers are shared by the workers, so tests spread freely.
+test: install $(PRISM)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not heavy"
+	@echo "Not run here: the heavy suites (e2e, system, schemathesis): make test-heavy (CI runs them)."
+
+test-heavy: install $(PRISM) $(CHROMIUM)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m heavy
 
 # The browser journeys alone, with their screenshots in build/e2e/.
 e2e: install $(CHROMIUM)

@@ -150,6 +150,9 @@ def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), keep every Prism test
     of one plugin on one worker, so each vendor spec's Prism server starts once, not per worker."""
     for item in items:
+        # Real processes (gunicorn) are a heavy suite: `make test-heavy`, run by CI too.
+        if item.get_closest_marker("system") is not None:
+            item.add_marker(pytest.mark.heavy)
         if item.get_closest_marker("prism") is None:
             continue
         parts = item.path.parts

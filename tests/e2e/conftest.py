@@ -33,6 +33,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.heavy)
             # One browser per worker: keep the journeys together on one xdist worker.
             item.add_marker(pytest.mark.xdist_group("e2e"))
 

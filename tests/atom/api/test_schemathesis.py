@@ -19,6 +19,9 @@ from schemathesis.engine import from_schema
 
 from tests.conftest import make_key
 
+# A heavy suite (`make test-heavy`, run by CI after `make test`).
+pytestmark = pytest.mark.heavy
+
 # About 6,300 requests, one to two and a half minutes on two cores (schemathesis' default).
 MAX_EXAMPLES = 100
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
