@@ -90,3 +90,29 @@ def test_an_htmx_poll_after_the_session_ended_sends_the_whole_page_to_the_login(
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/login?next=/executions/7?x%3D1" or \
         response.headers["HX-Redirect"].startswith("/login?next=%2Fexecutions%2F7")
+
+
+def test_a_viewer_posting_gets_the_styled_403_page_with_a_way_back(viewer):
+    response = viewer.post("/connections/new/http", data={"label": "x"})
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "<h1>403 Not allowed</h1>" in page and "Back to the dashboard" in page
+    assert "editor role" in page
+
+
+def test_an_unexpected_error_gets_the_styled_500_page_and_is_logged(app_factory, alice, caplog):
+    app = app_factory(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+
+    def boom():
+        raise RuntimeError("the unexpected")
+
+    app.add_url_rule("/boom", "boom", boom)
+    client = app.test_client()
+    response = client.get("/boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "<h1>500 Something went wrong</h1>" in page and "Back to the dashboard" in page
+    assert "the unexpected" not in page  # no internals shown
+    assert "unhandled error on GET /boom" in caplog.text
+    api = client.get("/api/v2/no-such-thing", headers={"Accept": "application/json"})
+    assert api.status_code in (401, 404) and api.is_json  # the API keeps its JSON errors
