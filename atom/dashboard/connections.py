@@ -472,18 +472,25 @@ def connection_new(slug: str):
     data = {"integration": manifest.slug, "label": request.form.get("label", "").strip(),
             "settings": settings, "credentials": creds, "enabled": "enabled" in request.form}
     if not errors:
-        try:
-            conn = create_connection(ConnectionCreate().load(data), actor())
-        except ValidationError as exc:
-            errors = field_errors(exc.messages)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = field_errors(exc.details) or {"_form": exc.message}
-        else:
+        conn, errors = _saved(lambda: create_connection(ConnectionCreate().load(data), actor()))
+        if not errors:
             flash(f"Saved {conn.label}. Test it to see that it works.", "success")
             return redirect(url_for("dashboard.connection", conn_id=conn.id))
     return _render_form(manifest, fields_, _typed(fields_, request.form),
                         _errors_for(fields_, errors), status=422)
+
+
+def _saved(save: Any) -> tuple[Any, dict[str, str]]:
+    """Run ``save`` (the API's create or update of a connection): its result and no errors, or
+    None and the form's errors (the schema's by field, the service's refusal of the settings by
+    field or for the form)."""
+    try:
+        return save(), {}
+    except ValidationError as exc:
+        return None, field_errors(exc.messages)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return None, field_errors(exc.details) or {"_form": exc.message}
 
 
 def _render_form(manifest: Manifest, fields_: list[FormField], values: dict[str, Any],
@@ -578,14 +585,8 @@ def connection_edit(conn_id: int):
            for f in fields_ if f.group == "credentials"):
         data["credentials"] = creds  # only when something changed: a save keeps needs_reauth
     if not errors:
-        try:
-            update_connection(conn, ConnectionUpdate().load(data), actor())
-        except ValidationError as exc:
-            errors = field_errors(exc.messages)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = field_errors(exc.details) or {"_form": exc.message}
-        else:
+        _, errors = _saved(lambda: update_connection(conn, ConnectionUpdate().load(data), actor()))
+        if not errors:
             flash(f"Saved {conn.label}.", "success")
             return redirect(url_for("dashboard.connection", conn_id=conn.id))
     return _render_form(manifest, fields_, _typed(fields_, request.form),
