@@ -175,17 +175,6 @@ def trigger_detail(trigger: dict[str, Any]) -> str:
     return "by hand or the API"
 
 
-def trigger_summary(trigger: dict[str, Any]) -> str:
-    kind = trigger.get("type")
-    if kind == "schedule":
-        return f"schedule {trigger.get('cron')} ({trigger.get('timezone', 'UTC')})"
-    if kind == "event":
-        return f"{trigger.get('service')}: {trigger.get('event')}"
-    if kind == "webhook":
-        return "webhook (signed)" if trigger.get("secret") else "webhook"
-    return "manual"
-
-
 def step_layers(steps: list[dict[str, Any]]) -> dict[str, int]:
     """Each step's depth: 0 for a step that waits for nothing, else one more than the deepest
     step it waits for (its dependencies and, for an error handler, the steps it handles).
@@ -214,7 +203,8 @@ def build_graph(definition: dict[str, Any]) -> dict[str, Any]:
     handlers = {s.get("on_error") for s in steps if s.get("on_error") in by_id}
     trigger = definition.get("trigger") or {}
     nodes = [Node("__trigger__", "trigger", f"Trigger: {trigger.get('type', '?')}",
-                  _short(trigger_detail(trigger), 25), trigger_summary(trigger), 0,
+                  _short(trigger_detail(trigger), 25),
+                  f"{trigger.get('type', 'manual')}: {trigger_detail(trigger)}", 0,
                   classes=["node", "kind-trigger"])]
     for step in steps:
         kind = "handler" if step["id"] in handlers else step.get("type", "action")

@@ -5,8 +5,19 @@ import pytest
 
 from atom.extensions import db
 from atom.models import User
+from tests.atom.engine.conftest import close_engine
 
 PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def app(app_factory, monkeypatch, tmp_path):
+    """An app per test whose engine is stopped (its threads joined) at the end: pages start
+    executions."""
+    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = app_factory()
+    yield app
+    close_engine(app)
 
 
 @pytest.fixture

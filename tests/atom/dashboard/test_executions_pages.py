@@ -20,14 +20,6 @@ from tests.fakes import reply
 
 
 @pytest.fixture
-def app(app_factory, monkeypatch, tmp_path):
-    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = app_factory()
-    yield app
-    close_engine(app)
-
-
-@pytest.fixture
 def api(app, keys) -> Api:
     return Api(app.test_client(), keys["editor"])
 

@@ -18,7 +18,6 @@ from atom.extensions import db
 from atom.integrations.webhooks import sign_atom
 from atom.models import Execution
 from atom.models import Workflow
-from tests.atom.engine.conftest import close_engine
 from tests.fakes import wait_until
 
 SECRET = "wf-page-secret-Q7vX2mP9"
@@ -35,14 +34,6 @@ GRAPH_WF = {
         {"id": "rescue", "type": "transform", "mapping": {"z": "trigger.n"}},
     ],
 }
-
-
-@pytest.fixture
-def app(app_factory, monkeypatch, tmp_path):
-    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = app_factory()
-    yield app
-    close_engine(app)
 
 
 @pytest.fixture
