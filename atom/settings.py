@@ -17,8 +17,9 @@ from config import CONFIGS
 
 logger = logging.getLogger(__name__)
 
-# Names the product documents use without the ATOM_ prefix.
-UNPREFIXED = (
+# Names the product documents use without the ATOM_ prefix: the monitoring thresholds, the
+# intelligence switches and the models' settings.
+THRESHOLD_SETTINGS = (
     "RESPONSE_TIME_WARNING_MS",
     "RESPONSE_TIME_CRITICAL_MS",
     "SUCCESS_RATE_WARNING",
@@ -26,6 +27,13 @@ UNPREFIXED = (
     "HEALTH_SCORE_WARNING",
     "HEALTH_SCORE_CRITICAL",
 )
+SWITCHES = (
+    "AI_WORKFLOW_ENABLED",
+    "ENHANCED_MONITORING_ENABLED",
+    "CROSS_SERVICE_ORCHESTRATION_ENABLED",
+    "WORKFLOW_OPTIMIZATION_ENABLED",
+)
+UNPREFIXED = (*THRESHOLD_SETTINGS, *SWITCHES, "AI_MODELS_CONFIG")
 
 
 MIN_SECRET_KEY_BYTES = 32
@@ -95,6 +103,37 @@ def _finish(app: Flask) -> None:
         if not cfg[name] >= 1:
             raise ConfigError(f"Unexpected value {name}={cfg[name]!r}, use at least 1")
     _check_oauth(cfg)
+    _check_models_config(cfg)
+
+
+def _check_models_config(cfg: Any) -> None:
+    """The intelligence switches are booleans; AI_MODELS_CONFIG's keys are merged over the
+    defaults, each checked."""
+    for name in SWITCHES:
+        if not isinstance(cfg.get(name), bool):
+            raise ConfigError(f"Unexpected value {name}={cfg.get(name)!r}, use true or false")
+    from config.default import DefaultConfig
+
+    given = cfg.get("AI_MODELS_CONFIG")
+    if not isinstance(given, Mapping):
+        raise ConfigError(f"Unexpected value AI_MODELS_CONFIG={given!r}, use a JSON object "
+                          'such as {"confidence_threshold": 0.85}')
+    merged = {**DefaultConfig.AI_MODELS_CONFIG, **given}
+    unknown = sorted(set(merged) - set(DefaultConfig.AI_MODELS_CONFIG))
+    if unknown:
+        raise ConfigError(f"Unexpected key AI_MODELS_CONFIG[{unknown[0]!r}], use one of "
+                          f"{sorted(DefaultConfig.AI_MODELS_CONFIG)}")
+    for name in ("confidence_threshold", "auto_apply_threshold"):
+        value = merged[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ConfigError(f"Unexpected value AI_MODELS_CONFIG[{name!r}]={value!r}, use a "
+                              "number between 0 and 1")
+    for name, low in (("retrain_interval_s", 60), ("min_history", 1)):
+        value = merged[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
+            raise ConfigError(f"Unexpected value AI_MODELS_CONFIG[{name!r}]={value!r}, use a "
+                              f"number of at least {low}")
+    cfg["AI_MODELS_CONFIG"] = merged
 
 
 def _check_oauth(cfg: Any) -> None:
@@ -134,7 +173,7 @@ def _check_numbers(cfg: Mapping[str, Any]) -> None:
         "MAX_CONTENT_LENGTH",
         "POLL_MIN_INTERVAL_S", "POLL_TICK_S", "POLL_CONCURRENCY", "POLL_MAX_PER_TICK",
         "POLL_MAX_BACKOFF_S", "POLL_ITEM_RETENTION_DAYS",
-        *UNPREFIXED,
+        *THRESHOLD_SETTINGS,
     ):
         value = cfg.get(name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:

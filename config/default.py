@@ -163,6 +163,19 @@ class DefaultConfig:
     EXPRESSION_MAX_RESULT_CHARS = 10_000_000
     EXPRESSION_MAX_RESULT_DEPTH = 100
     EXPRESSION_MAX_SECONDS = 2.0
+    # Built-in intelligence (atom/intelligence), all offline. The product documents' switches,
+    # read with or without the ATOM_ prefix: a component switched off answers 503 saying so.
+    AI_WORKFLOW_ENABLED = True  # text -> workflow, success prediction
+    ENHANCED_MONITORING_ENABLED = True  # per-workflow health, alerts
+    CROSS_SERVICE_ORCHESTRATION_ENABLED = True  # dependency map, impact, fallback routing
+    WORKFLOW_OPTIMIZATION_ENABLED = True  # optimisation findings and apply, troubleshooting
+    # The models' settings (JSON in the environment, keys merged over these):
+    # confidence_threshold: below it an understood item becomes a question;
+    # retrain_interval_s: how often the prediction model retrains from history (weekly);
+    # auto_apply_threshold: "findings": "auto" applies only findings at least this sure;
+    # min_history: finished executions before a workflow's own history outweighs its services'.
+    AI_MODELS_CONFIG: dict = {"confidence_threshold": 0.85, "retrain_interval_s": 7 * 86_400,
+                              "auto_apply_threshold": 0.90, "min_history": 20}
     # Session cookie hardening for the dashboard.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

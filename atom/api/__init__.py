@@ -30,6 +30,8 @@ def register_api(app: Flask) -> None:
     from atom.api.hooks import bp as hooks_bp
     from atom.api.integrations import blp as integrations_blp
     from atom.api.integrations import enhanced_blp
+    from atom.api.intelligence import add_unprefixed_rules
+    from atom.api.intelligence import blp as intelligence_blp
     from atom.api.metrics import bp as metrics_bp
     from atom.api.monitoring import blp as monitoring_blp
     from atom.api.oauth import apps_blp as oauth_apps_blp
@@ -49,7 +51,7 @@ def register_api(app: Flask) -> None:
     blueprints = (integrations_blp, enhanced_blp, connections_blp, workflows_blp, executions_blp,
                   monitoring_blp, polls_blp, health_blp, enhanced_health_blp, bridge_blp,
                   keys_blp, users_blp, audit_blp, oauth_apps_blp, oauth_start_blp,
-                  oauth_callback_blp)
+                  oauth_callback_blp, intelligence_blp)
     key = _spec_key(app, blueprints)
     if key in _SPECS:
         _init_api_with_spec(app, blueprints, _SPECS[key])
@@ -66,6 +68,7 @@ def register_api(app: Flask) -> None:
             api.register_blueprint(blp)
         documented.add_links()
         _SPECS[key] = api.spec
+    add_unprefixed_rules(app)
     for blp in blueprints:
         csrf.exempt(blp)  # session writes are checked in authenticate(); keys need no CSRF
     app.register_blueprint(hooks_bp)

@@ -30,6 +30,7 @@ CODES = {
     415: "unsupported_media_type",
     422: "validation",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 from atom.extensions import db as _db
 from atom.models.audit import AuditEvent
 from atom.models.connection import Connection
+from atom.models.intelligence import ModelState
+from atom.models.intelligence import OptimisationApplication
+from atom.models.intelligence import TroubleshootingSession
+from atom.models.intelligence import WorkflowMonitor
 from atom.models.metrics import CallRecord
 from atom.models.monitoring import Alert
 from atom.models.monitoring import AlertNotification
@@ -31,7 +35,8 @@ __all__ = [
     "User", "WebhookEvent", "WebhookReceipt", "Workflow", "WorkflowVersion",
     "Alert", "AlertNotification", "HealthSample", "MaintenanceWindow", "MetricRollup",
     "NotificationChannel", "ThresholdSetting", "OAuthApp", "OAuthState", "PollCursor",
-    "PollItem",
+    "PollItem", "ModelState", "OptimisationApplication", "TroubleshootingSession",
+    "WorkflowMonitor",
 ]
 
 # Ids are never reused: on SQLite an integer primary key without AUTOINCREMENT hands a deleted

@@ -104,6 +104,9 @@ class StepRun(db.Model):
     # ``[{"attempt", "status", "started_at", "finished_at", "duration_ms", "error_class",
     # "error"}]``; None while a step has had one attempt.
     attempts: Mapped[Any] = mapped_column(JSON, nullable=True)
+    # Set when a fallback ran instead of the step's primary service: ``{"step", "service",
+    # "connection", "reason"}`` (the primary's circuit was open or its health critical).
+    fallback: Mapped[Any] = mapped_column(JSON, nullable=True)
 
 
 class ScheduleFire(db.Model):
