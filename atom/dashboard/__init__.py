@@ -15,7 +15,9 @@ from atom.state import get_state
 
 # Page modules, each adding its routes to atom.dashboard.base.bp; a module not written yet is
 # simply absent from the navigation.
-PAGE_MODULES = ("views", "connections", "workflows", "executions", "monitoring", "settings")
+PAGE_MODULES = ("views", "connections", "workflows", "executions", "monitoring", "settings",
+                "ai_describe", "ai_prediction", "ai_optimise", "ai_troubleshoot",
+                "ai_dependencies")
 
 # (endpoint, label, section, role): the main navigation, in order. ``section`` is the first
 # path segment of the pages it covers, which marks the current item.
