@@ -76,3 +76,28 @@ def test_passwords_are_hashed_with_scrypt_outside_the_tests(app_factory):
         user.set_password("a long enough password")
         assert user.password_hash.startswith("scrypt:")
         assert user.check_password("a long enough password")
+
+
+def test_the_intelligence_switches_and_models_config_are_read_as_the_documents_write_them(
+        base, monkeypatch):
+    monkeypatch.setenv("AI_WORKFLOW_ENABLED", "false")
+    monkeypatch.setenv("AI_MODELS_CONFIG", '{"auto_apply_threshold": 0.95}')
+    config = create_app(base).config
+    assert config["AI_WORKFLOW_ENABLED"] is False
+    assert config["WORKFLOW_OPTIMIZATION_ENABLED"] is True
+    # The keys given are merged over the defaults.
+    assert config["AI_MODELS_CONFIG"] == {"confidence_threshold": 0.85, "auto_apply_threshold": 0.95,
+                                          "retrain_interval_s": 604800, "min_history": 20}
+
+
+@pytest.mark.parametrize("name, raw, named", [
+    ("ATOM_ENHANCED_MONITORING_ENABLED", "maybe", "ENHANCED_MONITORING_ENABLED"),
+    ("AI_MODELS_CONFIG", '{"confidence": 0.5}', "'confidence'"),
+    ("AI_MODELS_CONFIG", '{"auto_apply_threshold": 1.5}', "auto_apply_threshold"),
+    ("AI_MODELS_CONFIG", '{"retrain_interval_s": 0}', "retrain_interval_s"),
+    ("AI_MODELS_CONFIG", "[1, 2]", "AI_MODELS_CONFIG"),
+])
+def test_a_malformed_intelligence_setting_names_itself(base, monkeypatch, name, raw, named):
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(ConfigError, match=named):
+        create_app(base)

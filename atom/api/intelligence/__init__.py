@@ -11,6 +11,8 @@ from typing import Any
 from typing import Callable
 
 from flask import Flask
+from flask import current_app
+from flask import request
 from flask_smorest import Blueprint
 
 from atom.api.auth import authenticate
@@ -28,20 +30,43 @@ blp = Blueprint("enhanced_workflows", __name__, url_prefix=PREFIX,
 blp.before_request(authenticate)
 
 
+def _switched_off(component: str) -> ApiError:
+    return ApiError(503, f"the {component} component is switched off "
+                         f"({COMPONENTS[component]}=false); GET {PREFIX}/status shows each "
+                         "component")
+
+
 def requires(component: str) -> Callable:
-    """503 (with the setting's name) when ``component`` is switched off."""
-    setting = COMPONENTS[component]
+    """503 (with the setting's name) when ``component`` is switched off. The check runs before
+    the request body is parsed (:func:`_check_switch`), so a switched-off component says so
+    whatever is sent."""
+    COMPONENTS[component]  # a KeyError at import for a misspelt component
 
     def wrap(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def inner(*args: Any, **kwargs: Any) -> Any:
             if not enabled(component):
-                raise ApiError(503, f"the {component} component is switched off "
-                                    f"({setting}=false); GET {PREFIX}/status shows each "
-                                    "component")
+                raise _switched_off(component)
             return fn(*args, **kwargs)
+        inner.atom_component = component  # type: ignore[attr-defined]
         return inner
     return wrap
+
+
+def _component_of(view: Callable | None) -> str | None:
+    while view is not None:
+        component = getattr(view, "atom_component", None)
+        if component:
+            return component
+        view = getattr(view, "__wrapped__", None)
+    return None
+
+
+@blp.before_request
+def _check_switch() -> None:
+    component = _component_of(current_app.view_functions.get(request.endpoint or ""))
+    if component and not enabled(component):
+        raise _switched_off(component)
 
 
 def add_unprefixed_rules(app: Flask) -> None:
