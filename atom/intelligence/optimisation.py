@@ -590,9 +590,10 @@ def _batch(ctx: Context) -> list[Finding]:
 # -- event triggers --------------------------------------------------------------------------------
 
 
-def _push_events(manifest: Any) -> list[str]:
-    return [t.name for t in manifest.triggers if getattr(t.delivery, "kind", "") != "poll"] \
-        if manifest else []
+def _events(manifest: Any) -> dict[str, str]:
+    """The service's trigger events and how each is delivered (webhook, or a poll ATOM runs
+    with a cursor: either beats a schedule or a wait that reads the service)."""
+    return {t.name: t.kind for t in manifest.triggers} if manifest else {}
 
 
 def _runs_per_day(cron: str, timezone: str) -> int | None:
@@ -621,7 +622,8 @@ def _event_trigger(ctx: Context) -> list[Finding]:
         action = ctx.action(step)
         if action is None or not action.read_only:
             continue
-        events = _push_events(ctx.manifest(step["service"]))
+        delivery = _events(ctx.manifest(step["service"]))
+        events = list(delivery)
         if not events:
             continue
         waits = [ctx.steps[d] for d in step.get("depends_on") or ()
@@ -631,7 +633,7 @@ def _event_trigger(ctx: Context) -> list[Finding]:
             evidence = {"trigger": {"type": "schedule", "cron": trigger["cron"],
                                     "timezone": trigger.get("timezone")},
                         "step": sid, "service": step["service"], "action": step["action"],
-                        "events": events, "runs_per_day": per_day}
+                        "events": events, "delivery": delivery, "runs_per_day": per_day}
             effect = (f"calls -{per_day} per day at most (the schedule runs {per_day} times a day "
                       f"to read {step['service']}); runs start when the event happens, not at "
                       "the next tick" if per_day is not None else
@@ -644,7 +646,7 @@ def _event_trigger(ctx: Context) -> list[Finding]:
             seconds = wait.get("seconds")
             evidence = {"wait": wait["id"], "seconds": seconds, "until": wait.get("until"),
                         "step": sid, "service": step["service"], "action": step["action"],
-                        "events": events}
+                        "events": events, "delivery": delivery}
             effect = (f"p50 -{seconds * 1000:.0f} ms (the wait of {seconds:g} s) when the "
                       "workflow starts on the event instead" if seconds is not None else
                       "no fixed wait: the run starts when the event happens")
