@@ -213,8 +213,9 @@ def summary(findings: list[Finding], ctx_runs: int | None = None) -> dict[str, A
     for f in findings:
         by_kind[f.kind] = by_kind.get(f.kind, 0) + 1
     return {"findings": len(findings), "safe": sum(f.safe for f in findings),
-            "auto_applicable": sum(f.safe and f.confidence >= models_config()["auto_apply_threshold"]
-                                   for f in findings),
+            "auto_applicable": sum(
+                f.safe and f.confidence >= models_config()["auto_apply_threshold"]
+                for f in findings),
             "by_kind": by_kind, "executions_analysed": ctx_runs or 0,
             "auto_apply_threshold": models_config()["auto_apply_threshold"]}
 
@@ -542,7 +543,8 @@ def _cache(ctx: Context) -> list[Finding]:
         evidence = {"service": step["service"], "action": step["action"],
                     "connection": step.get("connection"), "parameters": step.get("parameters"),
                     "steps": sids, "executions": len(ctx.records),
-                    "duplicate_p50_ms": {d: round(s, 1) for d, s in zip(dups, saved) if s is not None}}
+                    "duplicate_p50_ms": {d: round(s, 1) for d, s in zip(dups, saved)
+                                         if s is not None}}
         effect = (f"calls -{len(dups)} per run (from {len(sids)} to 1 {step['service']}."
                   f"{step['action']} call with the same parameters)")
         if known:
@@ -773,15 +775,6 @@ def apply_change(definition: dict[str, Any], change: dict[str, Any]) -> dict[str
     return out
 
 
-def _validate(definition: dict[str, Any]) -> dict[str, Any]:
-    """The definition as saving would validate it (connections and sub-workflows checked)."""
-    from atom.engine.workflows import normalise
-    from atom.engine.workflows import public_definition
-
-    body = public_definition(definition) if "trigger" in definition else definition
-    return normalise(copy.deepcopy(body))
-
-
 def _applies_cleanly(finding: Finding, ctx: Context) -> bool:
     """A finding whose change would not validate (a cycle, say) is left out, not offered."""
     if finding.change["op"] not in APPLICABLE:
@@ -900,7 +893,8 @@ def measured(row: OptimisationApplication) -> tuple[dict[str, Any] | None, str |
     change: dict[str, Any] = {}
     for key in ("success_rate", "p50_ms", "p95_ms"):
         a, b = base.get(key), now[key]
-        change[key] = None if a is None or b is None else round(b - a, 4 if key == "success_rate" else 1)
+        digits = 4 if key == "success_rate" else 1
+        change[key] = None if a is None or b is None else round(b - a, digits)
         if key != "success_rate" and a and b is not None:
             change[f"{key}_relative"] = round((b - a) / a, 4)
     return {**now, "change": change}, None
@@ -924,7 +918,8 @@ def present_application(row: OptimisationApplication) -> dict[str, Any]:
 
 
 def applications(workflow_id: int | None = None, limit: int = 100) -> list[OptimisationApplication]:
-    stmt = db.select(OptimisationApplication).order_by(OptimisationApplication.id.desc()).limit(limit)
+    stmt = (db.select(OptimisationApplication)
+            .order_by(OptimisationApplication.id.desc()).limit(limit))
     if workflow_id is not None:
         stmt = stmt.where(OptimisationApplication.workflow_id == workflow_id)
     return list(db.session.scalars(stmt))
@@ -939,7 +934,8 @@ def optimise_new(definition: dict[str, Any], registry: Any = None,
     yet) applied to ``definition`` (a retry on each action, a timeout where there is none)."""
     app = app or current_app
     ctx = Context(definition, {s["id"]: s for s in definition["steps"]}, [], {},
-                  registry or _registry(app), int(models_config(app)["min_history"]), use_health=False)
+                  registry or _registry(app), int(models_config(app)["min_history"]),
+                  use_health=False)
     out = definition
     for f in [*_retries(ctx), *_timeouts(ctx)]:
         if f.safe and f.kind in RELIABILITY_KINDS:

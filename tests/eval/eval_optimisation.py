@@ -104,7 +104,8 @@ def main() -> int:
             print("findings:")
             for f in analysis["findings"]:
                 print(f"  {f['id']} {f['kind']:<18} safe={f['safe']!s:<5} "
-                      f"confidence={f['confidence']:.2f} steps={','.join(f['steps'])}: {f['effect']}")
+                      f"confidence={f['confidence']:.2f} steps={','.join(f['steps'])}: "
+                      f"{f['effect']}")
             parallel = [f["id"] for f in analysis["findings"] if f["kind"] == "parallelise"]
             if not parallel:
                 print("ERROR no parallelise finding", file=sys.stderr)

@@ -23,9 +23,6 @@ from atom.intelligence import optimisation as opt
 from atom.models import Workflow
 from atom.models.intelligence import OptimisationApplication
 
-FINDING_ID = r"^[0-9a-f]{12}$"
-
-
 class FindingsField(fields.Field):
     """A list of finding ids, or the string ``"auto"``."""
 

@@ -150,10 +150,11 @@ def test_parallelise_effect_is_the_critical_path_over_the_history(app, client, k
     assert body["summary"]["executions_analysed"] == 3 and body["version"] == 1
 
 
-# -- retries and timeouts ---------------------------------------------------------------------------
+# -- retries and timeouts ------------------------------------------------------------------------
 
 
-def test_flaky_step_without_retry_gets_add_retry_citing_the_failed_runs(client, keys, api, conn, fake):
+def test_flaky_step_without_retry_gets_add_retry_citing_the_failed_runs(client, keys, api, conn,
+                                                                       fake):
     wf = api.create(manual("flaky", [get_step("read", "/flaky", timeout_s=5)]))
     fake.script("/flaky", reply(503), reply(200, {}), reply(503), reply(200, {}))
     runs = [api.run(wf["id"]) for _ in range(4)]
@@ -306,10 +307,11 @@ def test_ids_are_stable_and_strategies_filter(client, keys, conn):
     assert scores == sorted(scores, reverse=True)
 
 
-# -- apply --------------------------------------------------------------------------------------------
+# -- apply ---------------------------------------------------------------------------------------
 
 
-def test_apply_writes_a_new_version_with_the_diff_and_measures_after(app, client, keys, api, conn, fake):
+def test_apply_writes_a_new_version_with_the_diff_and_measures_after(app, client, keys, api, conn,
+                                                                     fake):
     fake.always("/a", reply(200, {}))
     fake.always("/b", reply(200, {}))
     wf = api.create(manual("two", [get_step("a", "/a", timeout_s=5),
@@ -327,7 +329,8 @@ def test_apply_writes_a_new_version_with_the_diff_and_measures_after(app, client
     assert {"path": "steps.b.depends_on", "before": ["a"], "after": []} in out["diff"]["changes"]
     assert '-        "a"' in out["diff"]["unified"]
     assert out["baseline"]["executions"] == 1 and out["baseline"]["success_rate"] == 1.0
-    assert out["measured"] is None and "no finished execution of version 2" in out["measured_reason"]
+    assert out["measured"] is None
+    assert "no finished execution of version 2" in out["measured_reason"]
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(WorkflowVersion)
                                  .filter_by(workflow_id=wf["id"])) == 2
@@ -345,6 +348,22 @@ def test_apply_writes_a_new_version_with_the_diff_and_measures_after(app, client
     # unprefixed path answers too
     assert client.get(f"/workflows/enhanced/optimization/apply/{out['id']}",
                       headers=keys["viewer"]).status_code == 200
+
+
+def test_apply_keeps_the_webhook_secret(app, client, keys, api, conn):
+    from atom.engine.workflows import webhook_secret
+    from atom.models import Workflow
+
+    wf = api.create({"name": "hook", "trigger": {"type": "webhook", "secret": "s3cret-value-1"},
+                     "steps": [get_step("a", "/a"), get_step("b", "/b", ["a"])]})
+    (par,) = kinds(analyze(client, keys["editor"], workflow_id=wf["id"]))["parallelise"]
+    out = client.post(f"{BASE}/apply", json={"workflow_id": wf["id"], "findings": [par["id"]]},
+                      headers=keys["editor"])
+    assert out.status_code == 201, out.get_json()
+    assert "s3cret-value-1" not in out.get_data(as_text=True)
+    with app.app_context():
+        workflow = db.session.get(Workflow, wf["id"])
+        assert workflow.version == 2 and webhook_secret(workflow) == "s3cret-value-1"
 
 
 def test_auto_respects_the_threshold(app, client, keys, api, conn):
@@ -412,7 +431,8 @@ def test_switched_off_answers_503(app_factory, monkeypatch, tmp_path):
 
     with app.app_context():  # what GET .../status shows for this component
         shown = component_status("optimization")
-    assert shown["available"] is False and shown["reason"] == "WORKFLOW_OPTIMIZATION_ENABLED is false"
+    assert shown["available"] is False
+    assert shown["reason"] == "WORKFLOW_OPTIMIZATION_ENABLED is false"
     close_engine(app)
 
 
