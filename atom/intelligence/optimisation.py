@@ -490,18 +490,30 @@ def _timeouts(ctx: Context) -> list[Finding]:
                                effect, confidence, True,
                                {"op": "set_timeout", "step": sid, "timeout_s": new},
                                list(RELEVANCE["add_timeout"]), 0.1))
-        elif p99 is not None and float(current) * 1000.0 < p99:
-            new = _timeout_from(p99)
-            over = sum(1 for d in st.durations if d > float(current) * 1000.0)
+        elif p99 is not None and (float(current) * 1000.0 < p99 or timed_out):
+            limit_ms = float(current) * 1000.0
+            # A timed-out attempt lasted at least the timeout: the durations are cut off there,
+            # so the p99 the step needs is at least the timeout itself.
+            censored = bool(timed_out) and p99 <= limit_ms * 1.05
+            basis = max(p99, limit_ms) if timed_out else p99
+            new = _timeout_from(basis)
+            if new <= float(current):
+                continue
+            over = sum(1 for d in st.durations if d > limit_ms)
             evidence = {"runs": st.runs, "timeout_s": current, "p99_ms": round(p99, 1),
                         "p50_ms": round(st.p(50), 1), "runs_over_timeout": over,
-                        "timeout_attempts": timed_out, "failed_execution_ids":
-                            _failing_executions(ctx, sid, ["timeout"])[:20]}
+                        "timeout_attempts": timed_out, "censored_at_timeout": censored,
+                        "failed_execution_ids": _failing_executions(ctx, sid, ["timeout"])[:20]}
             share = (timed_out + over) / max(1, st.attempts)
-            effect = (f"success +{min(share, 1) * 100:.1f} pp (timeout {current:g} s is below the "
-                      f"p99 of {p99:.0f} ms; {timed_out} attempt(s) timed out over {st.runs} "
-                      f"runs; new timeout {new:g} s = p99 x {TIMEOUT_FACTOR})")
+            why = (f"{timed_out} of its {st.attempts} attempts timed out at {current:g} s, so "
+                   f"its durations stop there (p99 {p99:.0f} ms)" if censored else
+                   f"timeout {current:g} s is below the p99 of {p99:.0f} ms; {timed_out} "
+                   f"attempt(s) timed out over {st.runs} runs")
+            effect = (f"success +{min(share, 1) * 100:.1f} pp ({why}; new timeout {new:g} s = "
+                      f"{'the timeout' if censored else 'p99'} x {TIMEOUT_FACTOR})")
             confidence = min(0.95, 0.6 + 0.35 * ctx.history_weight(st.runs))
+            if censored:
+                confidence = min(confidence, 0.8)  # how long the calls really take is unknown
             out.append(Finding(finding_id("raise_timeout", [sid]), "raise_timeout", [sid],
                                f"Raise {sid}'s timeout from {current:g} s to {new:g} s",
                                evidence, effect, confidence, True,

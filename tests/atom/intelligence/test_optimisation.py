@@ -193,6 +193,21 @@ def test_timeouts_from_the_p99(app, client, keys, api, conn):
     assert {f["steps"][0] for f in found["add_timeout"]} == {"none"}  # low and fine have one
 
 
+def test_a_step_that_times_out_gets_a_longer_timeout(client, keys, api, conn, fake):
+    wf = api.create(manual("late", [get_step("slow", "/slow", timeout_s=0.2)]))
+    fake.always("/slow", reply(200, {}, delay=0.5))
+    runs = [api.run(wf["id"]) for _ in range(2)]
+    assert [r["status"] for r in runs] == ["failed", "failed"]
+    found = kinds(analyze(client, keys["editor"], workflow_id=wf["id"]))
+    (raise_,) = found["raise_timeout"]
+    assert raise_["evidence"]["timeout_attempts"] == 2
+    assert sorted(raise_["evidence"]["failed_execution_ids"]) == sorted(r["id"] for r in runs)
+    assert raise_["change"]["timeout_s"] >= 0.3  # at least the timeout x 1.5
+    assert raise_["safe"] is True and raise_["confidence"] <= 0.8
+    # the timeout is also transient: a retry is suggested
+    assert found["add_retry"][0]["evidence"]["transient"] == {"timeout": 2}
+
+
 # -- cache and batch -------------------------------------------------------------------------------
 
 
