@@ -77,6 +77,7 @@ RETRY_POLICY = {"max_attempts": 3, "delay_s": 2.0, "backoff": 2.0}
 # ordinary call, short enough that a hung connection does not hold the execution for ever.
 DEFAULT_TIMEOUT_S = 60.0
 TIMEOUT_FACTOR = 1.5  # a timeout is the step's p99 x 1.5
+MAX_TIMEOUT_S = 86_400.0  # the most a definition allows
 BATCH_MIN = 3  # this many single writes of one service and action make a batch finding
 HISTORY_LIMIT = 200  # the most recent executions read
 BATCH_WORDS = ("batch", "bulk")
@@ -309,6 +310,23 @@ def _parallelise(ctx: Context) -> list[Finding]:
     removed: list[tuple[str, str]] = []
     kept: dict[str, str] = {}
     current = {sid: set(d) for sid, d in direct.items()}
+    # Ancestor sets as bits over one topological order (still one after removing edges), so
+    # trying each edge costs one pass over the graph.
+    order = list(graphlib.TopologicalSorter(direct).static_order())
+    bit = {sid: 1 << i for i, sid in enumerate(order)}
+    need = {sid: sum(bit[r] for r in required[sid]) for sid in order}
+
+    def missing(preds: dict[str, set[str]]) -> tuple[str, list[str]] | None:
+        anc: dict[str, int] = {}
+        for sid in order:
+            bits = 0
+            for p in preds[sid]:
+                bits |= anc[p] | bit[p]
+            anc[sid] = bits
+            if need[sid] & ~bits:
+                return sid, sorted(r for r in required[sid] if not bit[r] & bits)
+        return None
+
     for step in steps:
         sid = step["id"]
         if sid in handlers:
@@ -322,17 +340,14 @@ def _parallelise(ctx: Context) -> list[Finding]:
             if gates.get(dep):
                 kept[f"{sid}<-{dep}"] = f"{dep} is {gates[dep]}"
                 continue
-            trial = {k: set(v) for k, v in current.items()}
-            trial[sid].discard(dep)
-            closure = _closure(trial)
-            broken = [(s, sorted(required[s] - closure[s])) for s in ctx.steps
-                      if required[s] - closure[s]]
+            current[sid].discard(dep)
+            broken = missing(current)
             if broken:
-                who, what = broken[0]
+                current[sid].add(dep)
+                who, what = broken
                 kept[f"{sid}<-{dep}"] = (f"{who} needs {', '.join(what)} to run before it, "
                                          f"through this edge")
                 continue
-            current = trial
             removed.append((sid, dep))
     if not removed:
         return []
@@ -456,7 +471,7 @@ def _retries(ctx: Context) -> list[Finding]:
 
 
 def _timeout_from(p99_ms: float) -> float:
-    seconds = p99_ms * TIMEOUT_FACTOR / 1000.0
+    seconds = min(p99_ms * TIMEOUT_FACTOR / 1000.0, MAX_TIMEOUT_S)
     return round(max(seconds, 0.1), 1) if seconds < 10 else float(math.ceil(seconds))
 
 
@@ -789,8 +804,8 @@ def apply_change(definition: dict[str, Any], change: dict[str, Any]) -> dict[str
 
 def _applies_cleanly(finding: Finding, ctx: Context) -> bool:
     """A finding whose change would not validate (a cycle, say) is left out, not offered."""
-    if finding.change["op"] not in APPLICABLE:
-        return True
+    if finding.change["op"] not in ("remove_dependencies", "reuse_output"):
+        return True  # a retry policy or a timeout in range cannot make a definition invalid
     try:
         changed = apply_change(ctx.definition, finding.change)
         _check_graph_only(changed, ctx.registry)
