@@ -352,8 +352,10 @@ def _parallelise(ctx: Context) -> list[Finding]:
     if not removed:
         return []
     weights = _weights(ctx)
-    before_ms, path_before = _critical_path(steps, direct, weights)
-    after_ms, path_after = _critical_path(steps, current, weights)
+    # without history, each step counts one (the critical path in steps)
+    timing = weights or {sid: 1.0 for sid in ctx.steps}
+    before_ms, path_before = _critical_path(steps, direct, timing)
+    after_ms, path_after = _critical_path(steps, current, timing)
     involved = sorted({s for edge in removed for s in edge})
     measured = [r.duration_ms for r in ctx.records if r.duration_ms is not None]
     evidence: dict[str, Any] = {

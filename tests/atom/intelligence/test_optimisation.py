@@ -115,6 +115,8 @@ def test_parallelise_drops_only_the_edges_no_data_flows_through(client, keys, co
     assert "d needs b" in par["evidence"]["edges_kept"]["c<-b"]
     assert par["evidence"]["edges_kept"]["d<-c"]
     assert par["safe"] is True and 0 < par["confidence"] < 1
+    assert par["effect"].startswith("critical path from 4 to 3 steps")
+    assert body["findings"][0]["kind"] == "parallelise"  # the largest effect x confidence
 
 
 def test_no_parallelise_when_each_step_reads_the_one_before(client, keys, conn):
