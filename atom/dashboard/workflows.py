@@ -11,7 +11,6 @@ raise is shown at the step and field it names. Definitions are shown through
 """
 from __future__ import annotations
 
-import difflib
 import graphlib
 import json
 import re
@@ -44,6 +43,8 @@ from atom.engine.analytics import workflow_analytics
 from atom.engine.chains import ExecutionRefused
 from atom.engine.definition import TRIGGER_TYPES
 from atom.engine.definition import DefinitionError
+from atom.engine.diffs import definition_diff
+from atom.engine.diffs import line_kinds
 from atom.engine.templates import get_template
 from atom.engine.templates import list_templates
 from atom.engine.workflows import create_workflow
@@ -1078,21 +1079,9 @@ def _diff(workflow: Workflow, versions: list[WorkflowVersion], a: int, b: int) -
     by_number = {v.version: v for v in versions}
     if a not in by_number or b not in by_number:
         abort(404)
-    left = _pretty(public_definition(by_number[a].definition)).splitlines()
-    right = _pretty(public_definition(by_number[b].definition)).splitlines()
-    lines = []
-    for line in difflib.unified_diff(left, right, f"version {a}", f"version {b}", lineterm="", n=3):
-        if line.startswith(("---", "+++")):
-            kind = "hunk"
-        elif line.startswith("@@"):
-            kind = "hunk"
-        elif line.startswith("+"):
-            kind = "add"
-        elif line.startswith("-"):
-            kind = "del"
-        else:
-            kind = "ctx"
-        lines.append((kind, line))
+    diff = definition_diff(public_definition(by_number[a].definition),
+                           public_definition(by_number[b].definition), f"version {a}", f"version {b}")
+    lines = line_kinds(diff["unified"])
     added = sum(1 for k, t in lines if k == "add")
     removed = sum(1 for k, t in lines if k == "del")
     return {"a": a, "b": b, "lines": lines, "added": added, "removed": removed,

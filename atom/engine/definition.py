@@ -413,6 +413,8 @@ def expand_compact(data: dict[str, Any], registry: Registry) -> dict[str, Any]:
     "ai_optimized"}``: the trigger is the service's first event (conditions are equality
     filters on its payload); each action service gets its primary action, with required
     parameters mapped from the trigger payload field of the same name (``{{ trigger.x }}``).
+    ``ai_optimized`` applies the optimisation's safe reliability findings
+    (:func:`atom.intelligence.optimisation.optimise_new`).
     """
     errors: dict[str, Any] = {}
     trigger: dict[str, Any] = {"type": "manual"}
@@ -441,17 +443,20 @@ def expand_compact(data: dict[str, Any], registry: Registry) -> dict[str, Any]:
         step = {"id": sid, "type": "action", "service": manifest.slug,
                 "action": action.name, "parameters": _compact_parameters(action, manifest.slug),
                 "depends_on": [previous] if previous else []}
-        if data.get("ai_optimized"):
-            step["retry"] = {"max_attempts": 3, "delay_s": 2, "backoff": 2}
-            step["timeout_s"] = 60
         steps.append(step)
         previous = step["id"]
     if not steps and "action_services" not in errors:
         errors["action_services"] = ["name at least one service to act on"]
     if errors:
         raise DefinitionError(errors)
-    return {"name": data.get("name") or "Untitled workflow", "description": data.get("description", ""),
-            "trigger": trigger, "steps": steps}
+    definition = {"name": data.get("name") or "Untitled workflow",
+                  "description": data.get("description", ""), "trigger": trigger, "steps": steps}
+    if data.get("ai_optimized"):
+        # the safe reliability findings of the graph (no history yet): retries, timeouts
+        from atom.intelligence.optimisation import optimise_new
+
+        definition = optimise_new(definition, registry)
+    return definition
 
 
 CONTENT_FIELDS = ("text", "message", "body", "summary", "title", "name")
