@@ -371,3 +371,59 @@ def test_status_reports_what_the_map_learnt_from(app, api, estate):
     assert cs["available"] is True and cs["version"] == "1"
     assert cs["trained_on"]["workflows"] == 2 and cs["trained_on"]["executions"] == 2
     assert cs["details"]["declared"]["fallback"] == 1
+
+
+# -- dashboard --------------------------------------------------------------------------------
+
+
+def _signed_in(app, role: str):
+    from atom.models import User
+
+    email = f"{role}-deps@example.com"
+    with app.app_context():
+        user = User(email=email, role=role)
+        user.set_password("a long enough password")
+        db.session.add(user)
+        db.session.commit()
+    browser = app.test_client()
+    assert browser.post("/login", data={"email": email, "password": "a long enough password"}
+                        ).status_code == 302
+    return browser
+
+
+def test_dashboard_page_draws_the_map_and_the_impact(app, estate):
+    import re
+
+    record_health(app, "slack", ok=False, n=8, connection_id=estate["slack"]["id"])
+    browser = _signed_in(app, "viewer")
+    page = browser.get("/dependencies")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert html.count("<h1") == 1 and ">Dependencies</h1>" in html
+    assert html.count("<svg") >= 1 and 'class="graph deps"' in html
+    assert 'href="/dependencies"' in html  # in the navigation
+    assert "dep-workflow" in html and "dep-service health-unhealthy" in html
+    assert "edge edge-fallback" in html and "edge edge-subworkflow" in html
+    assert f'href="/workflows/{estate["parent"]["id"]}"' in html
+    assert f'href="/connections/{estate["a"]["id"]}"' in html
+    assert "status-critical" in html and "step tell depends on slack is unhealthy" in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)  # CSP: no inline scripts
+    assert " style=" not in html
+    filtered = browser.get("/dependencies?service=http").get_data(as_text=True)
+    assert "workflows using http" in filtered
+    bad = browser.get("/dependencies?service=nosuch").get_data(as_text=True)
+    assert "unknown service" in bad
+
+
+def test_execution_page_says_which_fallback_ran_and_why(app, api, fake, conns):
+    fake.always("/p", reply(500, {"error": "down"}))
+    fake.always("/fb", reply(200, {"ok": True}))
+    wf = api.create(manual("routed", [post("send", "/p", conns["a"]["id"], fallback=[
+        {"service": "http", "connection": conns["b"]["id"], "parameters": {"path": "/fb"}}])]))
+    first = api.run(wf["id"])
+    second = api.run(wf["id"])
+    browser = _signed_in(app, "viewer")
+    html = browser.get(f"/executions/{second['id']}").get_data(as_text=True)
+    assert "Ran on fallback 1:" in html
+    assert f"(connection {conns['b']['id']})" in html and "its circuit was open after 1" in html
+    assert "Ran on fallback" not in browser.get(f"/executions/{first['id']}").get_data(as_text=True)
