@@ -173,13 +173,14 @@ def dependencies():
         else deps.DEFAULT_WINDOW_DAYS
     service = request.args.get("service", "").strip()[:64] or None
     problem = None
-    dmap = deps.dependency_map(window)
-    everything = deps.impact(window_days=window)
+    shared = deps.snapshot(window)  # one read for the map and both impact lists
+    dmap = deps.dependency_map(window, shared=shared)
+    everything = deps.impact(window_days=window, shared=shared)
     risks = {v["workflow_id"]: v["risk"] for v in everything["workflows"]}
     shown = everything
     if service:
         try:
-            shown = deps.impact(service=service, window_days=window)
+            shown = deps.impact(service=service, window_days=window, shared=shared)
         except deps.UnknownTarget as exc:
             problem, service = exc.message, None
     services = sorted(((n["ref"], n["name"]) for n in dmap["nodes"] if n["kind"] == "service"),

@@ -257,12 +257,20 @@ def _window(window_days: int | None) -> int:
     return max(1, min(MAX_WINDOW_DAYS, days))
 
 
-def dependency_map(window_days: int | None = None, app: Flask | None = None) -> dict[str, Any]:
+def snapshot(window_days: int | None = None, app: Flask | None = None) -> tuple[Graph, HealthBook]:
+    """One read of the definitions, the execution window and (lazily) the health, for a
+    caller that wants both the map and the impact (the dashboard page)."""
+    app = app or current_app
+    graph = _load(_window(window_days), app)
+    return graph, HealthBook(graph, app)
+
+
+def dependency_map(window_days: int | None = None, app: Flask | None = None,
+                   shared: tuple[Graph, HealthBook] | None = None) -> dict[str, Any]:
     """Nodes (workflows, services, connections: names, enabled, health) and edges (kind;
     source: definition and/or executions; runs and failures in the window)."""
     app = app or current_app
-    graph = _load(_window(window_days), app)
-    book = HealthBook(graph, app)
+    graph, book = shared or snapshot(window_days, app)
     edges: dict[tuple[int, str, str], dict[str, Any]] = {}
 
     def edge(wid: int, node: str, kind: str) -> dict[str, Any]:
@@ -417,7 +425,8 @@ def _assess_use(use: Use, graph: Graph, book: HealthBook,
 
 
 def impact(service: str | None = None, connection_id: int | None = None,
-           window_days: int | None = None, app: Flask | None = None) -> dict[str, Any]:
+           window_days: int | None = None, app: Flask | None = None,
+           shared: tuple[Graph, HealthBook] | None = None) -> dict[str, Any]:
     """Which workflows are at risk now: per workflow its dependencies with their status, the
     risk (critical, warning, ok) and why. ``service`` / ``connection_id``: only the workflows
     that depend on it (``UnknownTarget`` when it does not exist)."""
@@ -428,10 +437,9 @@ def impact(service: str | None = None, connection_id: int | None = None,
             slug = get_state(app).registry.get(service).name
         except Exception as exc:
             raise UnknownTarget("service", f"unknown service {service!r}") from exc
-    graph = _load(_window(window_days), app)
+    graph, book = shared or snapshot(window_days, app)
     if connection_id is not None and connection_id not in graph.connections:
         raise UnknownTarget("connection_id", f"no connection {connection_id}")
-    book = HealthBook(graph, app)
     verdicts: dict[int, dict[str, Any]] = {}
     visiting: set[int] = set()
 
