@@ -378,8 +378,9 @@ def _health_text(h: dict[str, Any]) -> str:
 
 def _why(route: dict[str, Any]) -> str:
     if route["problems"]:
-        return "; ".join(route["problems"])
-    return f"{route['service']} is {route['status']} ({_health_text(route['evidence']['service'])})"
+        return f"{route['service']}, but " + "; ".join(route["problems"])
+    return (f"{route['service']}, which is {route['status']} "
+            f"({_health_text(route['evidence']['service'])})")
 
 
 def _assess_use(use: Use, graph: Graph, book: HealthBook,

@@ -292,7 +292,7 @@ def test_impact_when_a_service_is_down_vs_healthy(app, client, keys, estate):
     tell = next(d for d in verdict["dependencies"] if d["step_id"] == "tell")
     assert tell["status"] == "unhealthy" and tell["required"] is True and tell["risk"] == "critical"
     assert tell["evidence"]["service"]["checks_failed"] == 12
-    assert "step tell depends on slack is unhealthy" in verdict["why"][0]
+    assert "step tell depends on slack, which is unhealthy (score" in verdict["why"][0]
     assert "no fallback is declared" in verdict["why"][0]
     assert f"/{16}" in verdict["why"][0]  # 12 of 16 checks failed, cited
     # every workflow: the child does not use slack and stays ok; the parent is critical
@@ -406,7 +406,7 @@ def test_dashboard_page_draws_the_map_and_the_impact(app, estate):
     assert "edge edge-fallback" in html and "edge edge-subworkflow" in html
     assert f'href="/workflows/{estate["parent"]["id"]}"' in html
     assert f'href="/connections/{estate["a"]["id"]}"' in html
-    assert "status-critical" in html and "step tell depends on slack is unhealthy" in html
+    assert "status-critical" in html and "step tell depends on slack, which is unhealthy" in html
     assert not re.search(r"<script(?![^>]*\bsrc=)", html)  # CSP: no inline scripts
     assert " style=" not in html
     filtered = browser.get("/dependencies?service=http").get_data(as_text=True)
@@ -427,3 +427,42 @@ def test_execution_page_says_which_fallback_ran_and_why(app, api, fake, conns):
     assert "Ran on fallback 1:" in html
     assert f"(connection {conns['b']['id']})" in html and "its circuit was open after 1" in html
     assert "Ran on fallback" not in browser.get(f"/executions/{first['id']}").get_data(as_text=True)
+
+
+def test_every_alternative_open_runs_the_primary_and_records_no_fallback(api, fake, create_connection):
+    """No usable alternative: the primary is called as usual (its open circuit fails it with
+    circuit_open, once: no loop between routes) and no fallback is recorded."""
+    settings = {"base_url": fake.url, "max_attempts": 1, "circuit_failure_threshold": 1,
+                "circuit_reset_s": 600}
+    a = create_connection("http", settings, label="a")["id"]
+    b = create_connection("http", settings, label="b")["id"]
+    fake.always("/p", reply(500, {"error": "down"}))
+    fake.always("/q", reply(500, {"error": "down"}))
+    assert api.run(api.create(manual("open a", [post("x", "/p", a)]))["id"])["status"] == "failed"
+    assert api.run(api.create(manual("open b", [post("x", "/q", b)]))["id"])["status"] == "failed"
+    wf = api.create(manual("stuck", [post("send", "/p", a, fallback=[
+        {"service": "http", "connection": b, "parameters": {"path": "/q"}}])]))
+    run = api.run(wf["id"])
+    step = steps_of(run)["send"]
+    assert run["status"] == "failed" and step["error"]["class"] == "circuit_open"
+    assert step["fallback"] is None and len(step["attempts"]) == 1
+    assert fake.count("/p") == 1 and fake.count("/q") == 1  # neither was called again
+
+
+def test_impact_of_an_unhealthy_trigger_service(app, client, keys, api, conns, create_connection):
+    slack = create_connection("slack", {"base_url": "http://127.0.0.1:9"}, {"token": "xoxb-test-token-1"})
+    wf = api.create({"name": "on mention", "trigger": {"type": "event", "service": "slack",
+                                                       "event": "app_mentioned"},
+                     "steps": [post("send", "/p", conns["b"]["id"])]})
+    record_health(app, "slack", ok=False, n=6, connection_id=slack["id"])
+    [verdict] = client.get(f"{BASE}/impact?service=slack", headers=keys["viewer"]).get_json()["workflows"]
+    assert verdict["workflow_id"] == wf["id"] and verdict["risk"] == "critical"
+    trigger = next(d for d in verdict["dependencies"] if d["kind"] == "trigger")
+    assert trigger["service"] == "slack" and trigger["connection"] == slack["id"]
+    assert verdict["why"][0].startswith("the trigger depends on slack, which is unhealthy")
+
+
+def test_viewer_reads_but_the_routes_take_no_writes(client, keys):
+    assert client.get(f"{BASE}/impact", headers=keys["viewer"]).status_code == 200
+    assert client.post(f"{BASE}/impact", headers=keys["editor"], json={}).status_code == 405
+    assert client.post(f"{BASE}/dependencies", headers=keys["editor"], json={}).status_code == 405
