@@ -410,9 +410,9 @@ def _assess_use(use: Use, graph: Graph, book: HealthBook,
         if usable:
             best = usable[0]
             return {**dep, "risk": "warning",
-                    "why": f"{what} depends on {_why(primary)}; only fallback {best['index']} "
-                           f"({best['service']}, connection {best['connection']}, "
-                           f"{best['status']}) is left"}
+                    "why": f"{what} depends on {_why(primary)}; only fallback "
+                           f"{best['index'] + 1} of {len(alternatives)} ({best['service']}, "
+                           f"connection {best['connection']}, {best['status']}) is left"}
         tried = (f"; its {len(alternatives)} fallback(s) are unhealthy too" if alternatives
                  else "; no fallback is declared")
         if not use.required:

@@ -275,7 +275,7 @@ def test_map_counts_fallbacks_taken(api, client, keys, fake, conns):
     assert verdict["risk"] == "warning", verdict
     dep = verdict["dependencies"][0]
     assert dep["fallback_runs"] == 1 and dep["runs"] == 1 and dep["failures"] == 1
-    assert "only fallback 0" in verdict["why"][0]
+    assert "only fallback 1 of 1 (http, connection" in verdict["why"][0]
 
 
 def test_impact_when_a_service_is_down_vs_healthy(app, client, keys, estate):
