@@ -127,6 +127,12 @@ class StepOut(Schema):
     output = fields.Raw(allow_none=True)
     error = fields.Dict(allow_none=True)
     attempts = fields.List(fields.Dict(), metadata={"description": "every finished attempt, oldest first: attempt, status, started_at, finished_at, duration_ms, error_class, error"})
+    fallback = fields.Dict(allow_none=True, metadata={"description": (
+        "set when the step ran on one of its fallback alternatives instead of its primary: "
+        "index (in the step's fallback list), service, connection, action, reason "
+        "(circuit_open or health_critical), evidence (the circuit's failures, or the health "
+        "score, success rate and counts it was judged on), primary (service, connection); "
+        "null when the primary ran")})
 
 
 class ExecutionOut(Schema):

@@ -27,6 +27,7 @@ NAV = (
     ("dashboard.workflows", "Workflows", "workflows", "viewer"),
     ("dashboard.executions", "Executions", "executions", "viewer"),
     ("dashboard.monitoring", "Monitoring", "monitoring", "viewer"),
+    ("dashboard.dependencies", "Dependencies", "dependencies", "viewer"),
     ("dashboard.settings", "Settings", "settings", "admin"),
     ("apidocs.docs", "API", "api", "viewer"),
 )

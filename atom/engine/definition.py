@@ -38,6 +38,8 @@ MAX_STEPS = 500
 POLL_MIN_INTERVAL_S = 5
 POLL_MAX_INTERVAL_S = 86_400
 EVENT_ONLY = ("connection_id", "params", "interval_s")
+# Alternatives an action or notification step may name (``fallback``), tried in order.
+MAX_FALLBACKS = 5
 
 
 class DefinitionError(ValueError):
@@ -115,6 +117,9 @@ class StepSchema(Strict):
     parameters = fields.Dict(keys=fields.String(), load_default=dict)
     channel = fields.String()
     message = fields.String()
+    # action / notification: alternatives run when the primary's circuit is open or its
+    # health is critical (checked per alternative by _check_fallbacks)
+    fallback = fields.List(fields.Dict(), validate=validate.Length(min=1, max=MAX_FALLBACKS))
     # transform
     mapping = fields.Dict(keys=fields.String(), values=fields.String())
     aggregate = fields.Nested(AggregateSchema)
@@ -137,6 +142,22 @@ class StepSchema(Strict):
             raise ValidationError({"mapping": ["a transform has either a mapping or an aggregate"]})
         if kind == "wait" and ("seconds" in data) == ("until" in data):
             raise ValidationError({"seconds": ["a wait has either seconds or until"]})
+        if "fallback" in data and kind not in ("action", "notification"):
+            raise ValidationError({"fallback": ["only for an action or notification step"]})
+
+
+class FallbackSchema(Strict):
+    """One alternative of a step's ``fallback``: another service or connection; what it
+    leaves out is the step's own (the action, parameters, channel, message)."""
+
+    service = fields.String(required=True, validate=validate.Length(min=1))
+    connection = fields.Integer(allow_none=True)
+    # action steps
+    action = fields.String()
+    parameters = fields.Dict(keys=fields.String())
+    # notification steps
+    channel = fields.String()
+    message = fields.String()
 
 
 class DefinitionSchema(Strict):
@@ -351,6 +372,9 @@ def _expressions(step: dict) -> list[tuple[str, str]]:
             found.append((f"aggregate.{key}", step["aggregate"][key]))
     for key in ("parameters", "message", "channel", "payload", "until"):
         found += [(key, e) for e in template_expressions(step.get(key))]
+    for n, alt in enumerate(step.get("fallback") or ()):
+        for key in ("parameters", "message", "channel"):
+            found += [(f"fallback.{n}.{key}", e) for e in template_expressions(alt.get(key))]
     return found
 
 
@@ -379,11 +403,62 @@ def _check_step(step: dict, registry: Registry, connection_lookup,
                 problems["connection"] = [f"no connection {step['connection']}"]
             elif owner != plugin.name:
                 problems["connection"] = [f"connection {step['connection']} is a {owner} connection"]
+        if step.get("fallback"):
+            problems.update(_check_fallbacks(step, registry, connection_lookup))
     if step["type"] == "wait" and step.get("until") and not has_template(step["until"]):
         try:
             datetime.fromisoformat(step["until"].replace("Z", "+00:00"))
         except ValueError:
             problems["until"] = ["an ISO-8601 time, or a template"]
+    return problems
+
+
+_ACTION_ONLY = ("action", "parameters")
+_NOTIFICATION_ONLY = ("channel", "message")
+
+
+def _check_fallbacks(step: dict, registry: Registry, connection_lookup) -> dict[str, Any]:
+    """Each alternative of ``step["fallback"]`` checked like the step itself (its service, its
+    action and parameters, its connection), problems named ``fallback.<n>.<field>``; the
+    alternatives are normalised in place (the service's canonical name)."""
+    problems: dict[str, Any] = {}
+    alternatives = []
+    for n, raw in enumerate(step["fallback"]):
+        where = f"fallback.{n}"
+        try:
+            alt = FallbackSchema().load(raw)
+        except ValidationError as exc:
+            problems.update(_flatten(where, exc.normalized_messages()))
+            alternatives.append(raw)
+            continue
+        alternatives.append(alt)
+        wrong = _NOTIFICATION_ONLY if step["type"] == "action" else _ACTION_ONLY
+        for name in wrong:
+            if name in alt:
+                problems[f"{where}.{name}"] = [f"not for a fallback of an {step['type']} step"]
+        try:
+            plugin = registry.get(alt["service"])
+        except UnknownPlugin:
+            problems[f"{where}.service"] = [f"unknown service {alt['service']!r}"]
+            continue
+        alt["service"] = plugin.name
+        if step["type"] == "action":
+            own = {"action": alt.get("action", step["action"]),
+                   "parameters": alt.get("parameters", step["parameters"])}
+            for name, messages in _check_action(own, plugin.manifest).items():
+                problems.update(_flatten(f"{where}.{name}", messages))
+        conn_id = alt.get("connection")
+        if conn_id is not None and connection_lookup is not None:
+            owner = connection_lookup(conn_id)
+            if owner is None:
+                problems[f"{where}.connection"] = [f"no connection {conn_id}"]
+            elif owner != plugin.name:
+                problems[f"{where}.connection"] = [f"connection {conn_id} is a {owner} connection"]
+        if (alt["service"] == step["service"] and alt.get("connection") == step.get("connection")
+                and alt.get("action", step.get("action")) == step.get("action")):
+            problems[f"{where}.service"] = ["the same service, connection and action as the "
+                                             "step: name another connection or service"]
+    step["fallback"] = alternatives
     return problems
 
 

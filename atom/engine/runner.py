@@ -71,6 +71,10 @@ _INSERT_STEP = _STEP_TABLE.insert()
 _UPDATE_STEP = _STEP_TABLE.update().where(_STEP_TABLE.c.execution_id == bindparam("x_execution"),
                                           _STEP_TABLE.c.step_id == bindparam("x_step"))
 _UPSERTS: dict[str, Any] = {}
+# Only steps that declare a ``fallback`` write this column (after their row's upsert).
+_FALLBACK_STEP = _STEP_TABLE.update().where(
+    _STEP_TABLE.c.execution_id == bindparam("x_execution"),
+    _STEP_TABLE.c.step_id == bindparam("x_step")).values(fallback=bindparam("x_fallback"))
 
 
 class _Upsert:
@@ -203,6 +207,11 @@ class ExecutionRun:
         # (connection id, revision).
         self.redactors: dict[str, Any] = {}
         self.conn_redactors: dict[tuple[int, int], Any] = {}
+        # Steps that declare a ``fallback``: the alternative each attempt runs on (-1: the
+        # primary), the ``StepRun.fallback`` record to write, integrations' health seen.
+        self.route_index: dict[str, int] = {}
+        self.fallback_rows: dict[str, Any] = {}
+        self.health_seen: dict[tuple[str, Any], tuple[float, Any]] = {}
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -421,8 +430,10 @@ class ExecutionRun:
             return "an earlier step failed"
         return None
 
-    def _launch(self, sid: str) -> list[str]:
+    def _launch(self, sid: str, reroute: tuple[int, dict[str, Any]] | None = None) -> list[str]:
         step = self.steps[sid]
+        if "fallback" in step:  # the primary, or the alternative to run this attempt on
+            step = self._route(sid, step, reroute)
         attempt = self.attempts.get(sid, 0) + 1
         self.attempts[sid] = attempt
         self.started[sid] = time.monotonic()
@@ -530,6 +541,127 @@ class ExecutionRun:
             finally:
                 execution_chain.reset(token)
 
+    # -- fallback routing -----------------------------------------------------------------------------
+
+    def _route(self, sid: str, step: dict[str, Any],
+               reroute: tuple[int, dict[str, Any]] | None) -> dict[str, Any]:
+        """The step as this attempt runs it: the primary, unless its circuit is open or its
+        integration's health is critical and an alternative is not (``reroute``: the
+        alternative already chosen after the primary answered ``circuit_open``)."""
+        if reroute is None:
+            reason = self._unavailable(step, primary=True)
+            picked = self._pick(step, 0) if reason is not None else None
+        else:
+            picked, reason = reroute
+        if picked is None:
+            self.route_index[sid] = -1
+            if self.fallback_rows.get(sid) is not None:  # an earlier attempt ran on a fallback
+                self.fallback_rows[sid] = None
+                self.dirty.add(sid)
+            return step
+        index, chosen = picked
+        self.route_index[sid] = index
+        self.fallback_rows[sid] = {
+            "index": index, "service": chosen["service"], "connection": chosen.get("_conn_id"),
+            "action": chosen.get("action") if step["type"] == "action" else None,
+            "reason": reason["reason"], "evidence": reason["evidence"],
+            "primary": {"service": step["service"], "connection": reason.get("connection")}}
+        self.dirty.add(sid)
+        return chosen
+
+    def _alternative(self, step: dict[str, Any], index: int) -> dict[str, Any]:
+        alt = step["fallback"][index]
+        out = {**step, "service": alt["service"], "connection": alt.get("connection")}
+        for key in ("action", "parameters", "channel", "message"):
+            if key in alt:
+                out[key] = alt[key]
+        return out
+
+    def _pick(self, step: dict[str, Any], start: int) -> tuple[int, dict[str, Any]] | None:
+        """The first alternative from ``start`` whose connection exists and whose circuit is
+        not open nor its health critical."""
+        for index in range(start, len(step["fallback"])):
+            alt = self._alternative(step, index)
+            try:
+                if self._unavailable(alt, primary=False, beside=step) is None:
+                    alt["_conn_id"] = self._connection(alt).id
+                    return index, alt
+            except step_types.StepFailure:
+                continue  # no usable connection: not an alternative
+        return None
+
+    def _unavailable(self, step: dict[str, Any], primary: bool,
+                     beside: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Why ``step``'s route cannot be used now (``{"reason", "evidence", "connection"}``),
+        or None. The primary's own lookup failure is left to the step (it fails as usual)."""
+        try:
+            conn = self._connection(step)
+        except step_types.StepFailure:
+            if primary:
+                return None
+            raise
+        circuit = get_state(self.app).runtime.circuit(conn)
+        if circuit is not None and circuit["state"] == "open":
+            return {"reason": "circuit_open", "connection": conn.id,
+                    "evidence": {"connection": conn.id, "circuit": circuit["state"],
+                                 "consecutive_failures": circuit["failures"],
+                                 "retry_in_s": circuit["retry_in_s"]}}
+        # An alternative on the primary's own service is judged without the primary
+        # connection's calls: was the service down for everyone, or only for that connection?
+        exclude = None
+        if beside is not None and beside["service"] == step["service"]:
+            try:
+                exclude = self._connection(beside).id
+            except step_types.StepFailure:
+                exclude = None
+        health = self._health(step["service"], exclude)
+        if health.status == "unhealthy":
+            return {"reason": "health_critical", "connection": conn.id,
+                    "evidence": {"integration": health.integration, "status": health.status,
+                                 "score": health.score,
+                                 "success_rate": None if health.success_rate is None
+                                 else round(health.success_rate, 4),
+                                 "checks": health.checks, "checks_failed": health.checks_failed,
+                                 "calls": health.calls, "calls_failed": health.calls_failed,
+                                 "since": isoformat(health.since), "until": isoformat(health.until)}}
+        return None
+
+    def _health(self, service: str, exclude: int | None) -> Any:
+        """The integration's health (as monitoring scores it), reused for ``CONNECTION_TTL_S``."""
+        from atom.intelligence import history
+
+        key = (service, exclude)
+        now = time.monotonic()
+        cached = self.health_seen.get(key)
+        if cached is not None and now - cached[0] < CONNECTION_TTL_S:
+            return cached[1]
+        self._release()
+        try:
+            health = history.health(service, app=self.app, exclude_connection=exclude)
+        finally:
+            db.session.commit()
+        self.health_seen[key] = (now, health)
+        return health
+
+    def _reroute(self, sid: str, message: str) -> list[str] | None:
+        """The attempt's service answered ``circuit_open``: run the next usable alternative
+        now (the failed attempt is kept in the row's attempts); None if there is none."""
+        step = self.steps[sid]
+        picked = self._pick(step, self.route_index.get(sid, -1) + 1)
+        if picked is None:
+            return None
+        current = self.route_index.get(sid, -1)
+        on = step if current < 0 else self._alternative(step, current)
+        try:
+            conn_id = self._connection(on).id
+        except step_types.StepFailure:
+            conn_id = None
+        self._write_retry(sid, "circuit_open", message)
+        reason = {"reason": "circuit_open", "connection": conn_id,
+                  "evidence": {"connection": conn_id, "circuit": "open", "error": message,
+                               "attempt": self.attempts.get(sid, 1)}}
+        return self._launch(sid, (picked, reason))
+
     # -- ending a step ------------------------------------------------------------------------------
 
     def _settle(self, sid: str, future: Future) -> list[str]:
@@ -537,6 +669,10 @@ class ExecutionRun:
         if exc is None:
             return self._succeed(sid, future.result())
         cls, message, retryable = step_types.error_of(exc)
+        if cls == "circuit_open" and "fallback" in self.steps[sid] and not self.cancelled:
+            rerouted = self._reroute(sid, message)
+            if rerouted is not None:
+                return rerouted
         if cls == "internal":
             logger.error("step %s of execution %s raised", sid, self.id, exc_info=exc)
         return self._failed(sid, cls, message, retryable, getattr(exc, "retry_after", None))
@@ -621,6 +757,10 @@ class ExecutionRun:
                 if new:
                     conn.execute(_INSERT_STEP, [{"execution_id": self.id, "step_id": sid, **self.rows[sid]}
                                                 for sid in new])
+            routed = [sid for sid in dirty if sid in self.fallback_rows] if self.fallback_rows else ()
+            if routed:
+                conn.execute(_FALLBACK_STEP, [{"x_execution": self.id, "x_step": sid,
+                                               "x_fallback": self.fallback_rows[sid]} for sid in routed])
             if final is not None:
                 conn.execute(final)
             if conn.in_transaction():

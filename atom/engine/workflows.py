@@ -233,5 +233,6 @@ def present_execution(execution: Execution, with_steps: bool = True) -> dict[str
             "input": r.input, "output": r.output,
             "error": None if r.error is None else {"class": r.error_class, "message": r.error},
             "attempts": _attempts_of(r),
+            "fallback": r.fallback,
         } for r in rows]
     return out

@@ -37,6 +37,14 @@ class CircuitBreaker:
                 return HALF_OPEN
             return self._state
 
+    def snapshot(self) -> dict:
+        """``{"state", "failures", "retry_in_s"}`` now, for a caller choosing a route."""
+        state = self.state
+        with self._lock:
+            retry_in = (max(0.0, self._opened_at + self.reset_timeout - self._clock.monotonic())
+                        if state == OPEN else 0.0)
+            return {"state": state, "failures": self._failures, "retry_in_s": round(retry_in, 3)}
+
     def before_call(self) -> None:
         """Admit a call or raise :class:`CircuitOpen` without touching the network."""
         with self._lock:

@@ -146,6 +146,17 @@ class ConnectionRuntime:
             _close(old[1])
         return built
 
+    def circuit(self, conn: Connection) -> dict[str, Any] | None:
+        """The circuit breaker of ``conn``'s live client (:meth:`CircuitBreaker.snapshot`), or
+        None when it has no client yet (no call made: its breaker would start closed)."""
+        with self._lock:
+            cached = self._cache.get(conn.id)
+        if cached is None or cached[0] != conn.revision:
+            return None
+        client = getattr(cached[1], "http", None)
+        breaker = getattr(client, "breaker", None)
+        return None if breaker is None else breaker.snapshot()
+
     def redactor(self, conn: Connection) -> Redactor:
         """The redactor of ``conn``'s secrets (of its live integration, cached by revision)."""
         return self.integration(conn).http.redactor or EMPTY

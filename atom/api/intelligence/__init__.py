@@ -82,3 +82,4 @@ def add_unprefixed_rules(app: Flask) -> None:
 # The component modules add their routes to ``blp`` when imported.
 from atom.api.intelligence import status  # noqa: E402,F401
 from atom.api.intelligence import optimization  # noqa: E402,F401
+from atom.api.intelligence import dependencies  # noqa: E402,F401
