@@ -29,6 +29,7 @@ from __future__ import annotations
 import graphlib
 import logging
 import threading
+import time
 from collections import Counter
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ ASSUMED_MS = {"action": 200.0, "notification": 200.0, "workflow": 500.0, "transf
 DEFAULT_GAP_MS = 10.0
 MIN_SAMPLES = 5  # durations before a source is used on its own
 GLOBAL_LIMIT = 2000  # newest executions read for the service/action rates
+REBUILD_S = 600.0  # the live aggregate is rebuilt this often (old history ages out)
 OWN_LIMIT = 500  # newest executions of the workflow read
 TRAIN_LIMIT = 20000
 HELD_BACK = 0.2
@@ -263,33 +265,38 @@ class Definitions:
         return row
 
 
-def aggregate(records: Iterable[history.ExecutionRecord], definitions: Definitions,
-              durations_cap: int = 200) -> Aggregate:
-    agg = Aggregate()
-    for ex in records:
-        agg.latest = max(agg.latest, ex.id)
-        definition = definitions.get(ex.workflow_id, ex.version)
-        if definition is None:
+def add_execution(agg: Aggregate, ex: history.ExecutionRecord, definitions: Definitions,
+                  durations_cap: int = 200) -> None:
+    """Count one execution into ``agg``."""
+    agg.latest = max(agg.latest, ex.id)
+    definition = definitions.get(ex.workflow_id, ex.version)
+    if definition is None:
+        return
+    agg.executions[ex.workflow_id] = agg.executions.get(ex.workflow_id, 0) + 1
+    if ex.status in ("succeeded", "failed"):
+        acc = agg.outcomes.setdefault((ex.workflow_id, ex.version), [0, 0])
+        acc[0] += ex.status == "succeeded"
+        acc[1] += 1
+    for step in definition.get("steps", []):
+        rec = ex.steps.get(step["id"])
+        if rec is None:
             continue
-        agg.executions[ex.workflow_id] = agg.executions.get(ex.workflow_id, 0) + 1
-        if ex.status in ("succeeded", "failed"):
-            acc = agg.outcomes.setdefault((ex.workflow_id, ex.version), [0, 0])
-            acc[0] += ex.status == "succeeded"
-            acc[1] += 1
-        for step in definition.get("steps", []):
-            rec = ex.steps.get(step["id"])
-            if rec is None:
-                continue
-            key = step_key(step)
-            t = _tally_step(rec, ex.id)
-            for bucket in (agg.by_key.setdefault((key, ex.workflow_id), Tally()),
-                           agg.by_step.setdefault((ex.workflow_id, step["id"], key), Tally())):
-                bucket.add(t)
-                if len(bucket.durations) > durations_cap:
-                    del bucket.durations[:len(bucket.durations) - durations_cap]
-        gap = _gap(definition, ex)
-        if gap is not None:
-            agg.gaps.setdefault(ex.workflow_id, []).append(gap)
+        key = step_key(step)
+        t = _tally_step(rec, ex.id)
+        for bucket in (agg.by_key.setdefault((key, ex.workflow_id), Tally()),
+                       agg.by_step.setdefault((ex.workflow_id, step["id"], key), Tally())):
+            bucket.add(t)
+            if len(bucket.durations) > durations_cap:
+                del bucket.durations[:len(bucket.durations) - durations_cap]
+    gap = _gap(definition, ex)
+    if gap is not None:
+        agg.gaps.setdefault(ex.workflow_id, []).append(gap)
+
+
+def aggregate(records: Iterable[history.ExecutionRecord], definitions: Definitions) -> Aggregate:
+    agg = Aggregate()
+    for ex in sorted(records, key=lambda r: r.id):  # oldest first: newest durations kept
+        add_execution(agg, ex, definitions)
     return agg
 
 
@@ -307,7 +314,7 @@ class ServiceView:
     latencies: list[float] = field(default_factory=list)
 
 
-def service_view(service: str, at: datetime | None = None, window_s: float = 86_400) -> ServiceView:
+def service_view(service: str, at: datetime | None = None, window_s: float = 3600) -> ServiceView:
     h = history.health(service, at=at, window_s=window_s)
     since = h.since
     calls = history.call_latencies(service, since=since, until=h.until)
@@ -608,7 +615,7 @@ def _risks(models: dict[str, StepModel], fails_run: dict[str, float], p_ok: floa
                                        "error_classes": view.error_classes, "steps": steps},
                           "impact": 0.0,
                           "effect": f"{service} is {view.status} (score {view.score}) over the "
-                                    f"last day; steps {', '.join(steps)} call it"})
+                                    f"last hour; steps {', '.join(steps)} call it"})
     if path:
         slowest = max(path, key=lambda s: models[s].wait_ms + (
             float(np.median(models[s].durations)) if len(models[s].durations) else 0.0))
@@ -683,11 +690,22 @@ def compute(definition: dict[str, Any], workflow_id: int | None, version: int | 
 # -- gathering evidence and caching -------------------------------------------------------------
 
 
+class _Live:
+    """The aggregate of the newest executions, kept up to date by reading only new ones."""
+
+    def __init__(self, agg: Aggregate, seen: set[int], floor: int, truncated: bool) -> None:
+        self.agg, self.seen, self.floor, self.truncated = agg, seen, floor, truncated
+        self.built_at = time.monotonic()
+        self.added = 0
+        self.revision = 0
+
+
 class _State:
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the caches
+        self.compute_lock = threading.Lock()  # the live aggregate: one reader/writer at a time
         self.definitions = Definitions()
-        self.agg: tuple[Any, Aggregate] | None = None
+        self.live: _Live | None = None
         self.services: dict[str, tuple[Any, ServiceView]] = {}
         self.predictions: OrderedDict[Any, dict[str, Any]] = OrderedDict()
 
@@ -705,68 +723,84 @@ def latest_model() -> ModelState | None:
                               .limit(1)).first()
 
 
-def _live_aggregate(app: Flask, latest_id: int) -> Aggregate:
-    state = _state(app)
-    with state.lock:
-        cached = state.agg
-    if cached is not None and cached[0] == latest_id:
-        return cached[1]
-    agg = aggregate(history.executions(None, limit=GLOBAL_LIMIT), state.definitions)
-    with state.lock:
-        state.agg = (latest_id, agg)
-    return agg
+def _refresh(state: _State) -> _Live:
+    """The live aggregate (call with ``compute_lock`` held): built from the newest
+    :data:`GLOBAL_LIMIT` finished executions, then only executions finished since are read
+    (rebuilt every :data:`REBUILD_S` or after as many new ones, so old history ages out)."""
+    live = state.live
+    if live is None or live.added > GLOBAL_LIMIT or \
+            time.monotonic() - live.built_at > REBUILD_S:
+        records = history.executions(None, limit=GLOBAL_LIMIT)
+        revision = live.revision + 1 if live else 0
+        live = _Live(aggregate(records, state.definitions), {r.id for r in records},
+                     min((r.id for r in records), default=0), len(records) >= GLOBAL_LIMIT)
+        live.revision = revision
+        state.live = live
+        return live
+    ids = db.session.scalars(db.select(Execution.id).where(
+        Execution.status.in_(history.FINISHED), Execution.id >= live.floor)).all()
+    new = [i for i in ids if i not in live.seen]
+    if new:
+        for ex in sorted(history.executions(ids=new, limit=len(new)), key=lambda r: r.id):
+            add_execution(live.agg, ex, state.definitions)
+        live.seen.update(new)
+        live.added += len(new)
+        live.revision += 1
+    return live
 
 
-def _live_services(app: Flask, names: set[str], latest_id: int) -> dict[str, ServiceView]:
+def _live_services(app: Flask, names: set[str]) -> dict[str, ServiceView]:
+    """Each service's view over the last hour, re-read at most once a minute."""
     state = _state(app)
     minute = utcnow().replace(second=0, microsecond=0)
     out = {}
     for name in sorted(names):
-        key = (latest_id, minute)
         with state.lock:
             cached = state.services.get(name)
-        if cached is not None and cached[0] == key:
+        if cached is not None and cached[0] == minute:
             out[name] = cached[1]
             continue
         view = service_view(name)
         with state.lock:
-            state.services[name] = (key, view)
+            state.services[name] = (minute, view)
         out[name] = view
     return out
 
 
 def predict(target: int | dict[str, Any], app: Flask | None = None) -> dict[str, Any]:
-    """The prediction for a workflow (its id) or an unsaved definition (validated)."""
+    """The prediction for a workflow (its id) or an unsaved, validated definition."""
     app = app or current_app
     cfg = models_config(app)
+    min_history = int(cfg["min_history"])
     model = latest_model()
-    params = Params.of(model.params if model else None, int(cfg["min_history"]))
-    latest_id = db.session.scalar(db.select(db.func.max(Execution.id))) or 0
+    params = Params.of(model.params if model else None, min_history)
     if isinstance(target, dict):
-        definition, workflow_id, version, own_latest = target, None, None, None
+        definition, workflow_id, version = target, None, None
     else:
         workflow = db.session.get(Workflow, target)
         if workflow is None or workflow.deleted_at is not None:
             raise LookupError(f"no workflow {target}")
         workflow_id, version = workflow.id, workflow.version
         definition = _state(app).definitions.get(workflow_id, version)
-        own_latest = db.session.scalar(db.select(db.func.max(Execution.id))
-                                       .where(Execution.workflow_id == workflow_id))
-    cache_key = (workflow_id, version, own_latest, latest_id, model.id if model else None) \
-        if workflow_id is not None else None
-    state = _state(app)
-    if cache_key is not None:
-        with state.lock:
-            hit = state.predictions.get(cache_key)
-        if hit is not None:
-            return hit
-    agg = _live_aggregate(app, latest_id)
-    if workflow_id is not None and own_latest:
-        agg = _with_own(agg, workflow_id, state.definitions)
     names = {s["service"] for s in definition["steps"]
              if s["type"] in ("action", "notification") and s.get("service")}
-    services = _live_services(app, names, latest_id)
-    out = compute(definition, workflow_id, version, agg, services, params, int(cfg["min_history"]))
+    services = _live_services(app, names)
+    state = _state(app)
+    with state.compute_lock:
+        live = _refresh(state)
+        minute = utcnow().replace(second=0, microsecond=0)
+        cache_key = (workflow_id, version, live.revision, id(live), minute,
+                     model.id if model else None) if workflow_id is not None else None
+        if cache_key is not None:
+            with state.lock:
+                hit = state.predictions.get(cache_key)
+            if hit is not None:
+                return hit
+        agg = live.agg
+        if workflow_id is not None and live.truncated and \
+                agg.executions.get(workflow_id, 0) < OWN_LIMIT:
+            agg = _with_own(agg, workflow_id, state.definitions)
+        out = compute(definition, workflow_id, version, agg, services, params, min_history)
     out["model"]["trained_at"] = isoformat(model.trained_at) if model else None
     out["model"]["model_state_id"] = model.id if model else None
     if cache_key is not None:
@@ -778,18 +812,15 @@ def predict(target: int | dict[str, Any], app: Flask | None = None) -> dict[str,
 
 
 def _with_own(agg: Aggregate, workflow_id: int, definitions: Definitions) -> Aggregate:
-    """The global read holds the newest executions of all workflows; a workflow whose runs are
-    older than those gets its own (newest ``OWN_LIMIT``) added."""
+    """The live aggregate holds the newest executions of all workflows; a workflow with runs
+    older than those gets its own newest :data:`OWN_LIMIT` instead."""
     own = aggregate(history.executions(workflow_id, limit=OWN_LIMIT), definitions)
-    merged = Aggregate(dict(agg.by_key), dict(agg.by_step), dict(agg.outcomes),
-                       dict(agg.executions), dict(agg.gaps), agg.latest)
-    for key in [k for k in merged.by_key if k[1] == workflow_id]:
-        del merged.by_key[key]
-    for key in [k for k in merged.by_step if k[0] == workflow_id]:
-        del merged.by_step[key]
+    merged = Aggregate({k: v for k, v in agg.by_key.items() if k[1] != workflow_id},
+                       {k: v for k, v in agg.by_step.items() if k[0] != workflow_id},
+                       dict(agg.outcomes), dict(agg.executions), dict(agg.gaps), agg.latest)
     merged.by_key.update(own.by_key)
     merged.by_step.update(own.by_step)
-    merged.outcomes.update({k: v for k, v in own.outcomes.items()})
+    merged.outcomes.update(own.outcomes)
     merged.executions[workflow_id] = own.executions.get(workflow_id, 0)
     merged.gaps[workflow_id] = own.gaps.get(workflow_id, [])
     return merged
