@@ -888,6 +888,10 @@ def _score(train_part: list[history.ExecutionRecord], test_part: list[history.Ex
     for r in test_part:
         if r.status in ("succeeded", "failed"):
             by_wf.setdefault((r.workflow_id, r.version), []).append(r)
+    trained_durations: dict[tuple[int, int], list[float]] = {}
+    for r in train_part:
+        if r.duration_ms is not None and r.status in ("succeeded", "failed"):
+            trained_durations.setdefault((r.workflow_id, r.version), []).append(r.duration_ms)
     pairs, base_pairs, own_pairs = [], [], []
     per_workflow = []
     rel_errors = []
@@ -920,6 +924,9 @@ def _score(train_part: list[history.ExecutionRecord], test_part: list[history.Ex
                              "predicted_p90_ms": pred["duration_ms"]["p90"],
                              "observed_median_ms": round(observed, 1),
                              "observed_p90_ms": round(float(np.percentile(actual, 90)), 1),
+                             "trained_median_ms": round(float(np.median(
+                                 trained_durations[(wf, v)])), 1)
+                             if trained_durations.get((wf, v)) else None,
                              "p50_relative_error": round(err, 4)})
         per_workflow.append(item)
     out = {"brier": _brier(pairs), "base_rate_brier": _brier(base_pairs),

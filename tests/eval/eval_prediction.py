@@ -188,7 +188,7 @@ def main() -> int:
           f"kappa_wf={state.params['kappa_wf']:g} gap_ms={state.params['gap_ms']:.1f}")
     header = (f"{'workflow':<9} {'true':>5} {'train':>5} {'held':>4} {'obs':>5} {'pred':>5} "
               f"{'brier':>7} {'base':>7} {'own':>7} {'oracle':>7} {'p50':>7} {'median':>7} "
-              f"{'err':>6}")
+              f"{'err':>6} {'train-median':>12}")
     print(header)
     misses = []
     oracle_pairs = []
@@ -206,7 +206,8 @@ def main() -> int:
         print(f"{name:<9} {p_true:5.3f} {w['trained_on']:5d} {n:4d} {obs:5.3f} "
               f"{w['predicted_success_rate']:5.3f} {w['brier']:7.4f} {w['base_rate_brier']:7.4f} "
               f"{w['own_rate_brier']:7.4f} {oracle:7.4f} {w.get('predicted_p50_ms', 0):7.1f} "
-              f"{w.get('observed_median_ms', 0):7.1f} {w.get('p50_relative_error', 0):6.1%}")
+              f"{w.get('observed_median_ms', 0):7.1f} {w.get('p50_relative_error', 0):6.1%} "
+              f"{w.get('trained_median_ms') or 0:12.1f}")
         if w["brier"] >= w["base_rate_brier"]:
             misses.append(f"{name}: Brier {w['brier']:.4f} not below the base rate's "
                           f"{w['base_rate_brier']:.4f}")
