@@ -180,3 +180,17 @@ def test_switched_off_answers_503(app_factory, app, client, keys):
             assert "AI_WORKFLOW_ENABLED" in response.get_json()["message"]
     finally:
         close_engine(off)
+
+
+def test_a_step_behind_when_weighs_by_how_often_it_ran(client, keys, api, conn, fake):
+    wf = api.create(manual("sometimes", [post_step("x", "/w", conn_id=conn["id"],
+                                                   when="trigger.go")]))
+    fake.always("/w", reply(500, {"error": "down"}))
+    outcomes = [api.run(wf["id"], {"go": go})["status"] for go in [True, False, False, False,
+                                                                   True, False, False, False]]
+    assert outcomes.count("failed") == 2
+    body = get_prediction(client, keys, wf["id"])
+    risk = next(r for r in body["risk_factors"] if r["kind"] == "step_failures")
+    assert risk["evidence"]["runs_share"] == pytest.approx((2 + 1) / (8 + 2))  # ran 2 of 8
+    assert risk["evidence"]["own"]["failed_attempts"] == 2
+    assert body["success_rate"] > 0.7  # it fails whenever it runs, but it seldom runs
