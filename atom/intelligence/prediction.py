@@ -554,8 +554,9 @@ def _critical_path(order: list[str], preds: dict[str, list[str]],
     for sid in order:
         m = models[sid]
         mean = float(np.mean(m.durations)) if len(m.durations) else 0.0
-        expected = m.wait_ms + mean * sum((m.q * m.r) ** k for k in range(m.attempts)) + sum(
-            (m.q * m.r) ** (k + 1) * m.delay_s * m.backoff ** k * 1000 for k in range(m.attempts - 1))
+        qr = m.q * m.r
+        expected = m.wait_ms + mean * sum(qr ** k for k in range(m.attempts)) + sum(
+            qr ** (k + 1) * m.delay_s * m.backoff ** k * 1000 for k in range(m.attempts - 1))
         best = max(preds[sid], key=lambda p: finish[p], default=None)
         came[sid] = best
         finish[sid] = (finish[best] if best else 0.0) + expected * m.run_p

@@ -167,7 +167,8 @@ def health(app: Flask, now: datetime, window_s: float = DEFAULT_WINDOW_S) -> lis
     """Each monitored workflow's health (oldest monitor first)."""
     th = thresholds.current(app)
     rows = db.session.execute(
-        db.select(WorkflowMonitor, Workflow).join(Workflow, Workflow.id == WorkflowMonitor.workflow_id)
+        db.select(WorkflowMonitor, Workflow)
+        .join(Workflow, Workflow.id == WorkflowMonitor.workflow_id)
         .where(Workflow.deleted_at.is_(None)).order_by(WorkflowMonitor.id)).all()
     return [present_monitor(m, w, now, window_s, th) for m, w in rows]
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import statistics
 import sys
 import tempfile
 import threading
