@@ -369,6 +369,7 @@ class StepModel:
     backoff: float
     timeout_ms: float | None
     fatal: bool
+    goes_on: bool  # on_error: continue (its dependants run even when it failed)
     handles: list[str]  # steps whose failure runs this one
     q: float  # attempt failure probability
     r: float  # retryable share of failures
@@ -457,7 +458,8 @@ def _step_model(step: dict[str, Any], workflow_id: int | None, agg: Aggregate,
     timeout = step.get("timeout_s")
     return StepModel(step["id"], kind, key, service, attempts, float(policy.get("delay_s", 1.0)),
                      float(policy.get("backoff", 2.0)), float(timeout) * 1000 if timeout else None,
-                     step.get("on_error", "fail") == "fail", handles, q, r, run_p, conditional,
+                     step.get("on_error", "fail") == "fail",
+                     step.get("on_error") == "continue", handles, q, r, run_p, conditional,
                      p_fail, durations, chosen[0], wait_ms, sources)
 
 
@@ -512,7 +514,7 @@ def _simulate(order: list[str], preds: dict[str, list[str]], models: dict[str, S
         for p in preds[sid]:
             if p in m.handles:
                 continue
-            skip |= skipped[p] | (failed[p] & models[p].fatal)
+            skip |= skipped[p] | (failed[p] & ~np.bool_(models[p].goes_on))
         if m.handles:
             skip |= ~np.logical_or.reduce([failed[h] for h in m.handles])
         if m.run_p < 1.0:
