@@ -194,3 +194,15 @@ def test_a_step_behind_when_weighs_by_how_often_it_ran(client, keys, api, conn, 
     assert risk["evidence"]["runs_share"] == pytest.approx((2 + 1) / (8 + 2))  # ran 2 of 8
     assert risk["evidence"]["own"]["failed_attempts"] == 2
     assert body["success_rate"] > 0.7  # it fails whenever it runs, but it seldom runs
+
+
+def test_a_step_that_goes_on_does_not_lower_the_prediction(client, keys, api, conn, fake):
+    wf = api.create(manual("goes on", [post_step("x", "/c", conn_id=conn["id"],
+                                                 on_error="continue"),
+                                       {"id": "t", "type": "transform", "depends_on": ["x"],
+                                        "mapping": {"done": "`true`"}}]))
+    fake.always("/c", reply(500, {"error": "down"}))
+    assert [api.run(wf["id"])["status"] for _ in range(4)] == ["succeeded"] * 4
+    body = get_prediction(client, keys, wf["id"])
+    assert body["success_rate"] > 0.95
+    assert not [r for r in body["risk_factors"] if r["kind"] == "step_failures"]
