@@ -29,7 +29,6 @@ from __future__ import annotations
 import graphlib
 import logging
 import threading
-import time
 from collections import Counter
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -73,7 +72,6 @@ ASSUMED_MS = {"action": 200.0, "notification": 200.0, "workflow": 500.0, "transf
 DEFAULT_GAP_MS = 10.0
 MIN_SAMPLES = 5  # durations before a source is used on its own
 GLOBAL_LIMIT = 2000  # newest executions read for the service/action rates
-REBUILD_S = 600.0  # the live aggregate is rebuilt this often (old history ages out)
 OWN_LIMIT = 500  # newest executions of the workflow read
 TRAIN_LIMIT = 20000
 HELD_BACK = 0.2
@@ -698,7 +696,6 @@ class _Live:
 
     def __init__(self, agg: Aggregate, seen: set[int], floor: int, truncated: bool) -> None:
         self.agg, self.seen, self.floor, self.truncated = agg, seen, floor, truncated
-        self.built_at = time.monotonic()
         self.added = 0
         self.revision = 0
 
@@ -729,10 +726,10 @@ def latest_model() -> ModelState | None:
 def _refresh(state: _State) -> _Live:
     """The live aggregate (call with ``compute_lock`` held): built from the newest
     :data:`GLOBAL_LIMIT` finished executions, then only executions finished since are read
-    (rebuilt every :data:`REBUILD_S` or after as many new ones, so old history ages out)."""
+    (rebuilt after as many new ones, so old history ages out; a rebuild costs about a
+    second per 2,000 executions, paid once per 2,000)."""
     live = state.live
-    if live is None or live.added > GLOBAL_LIMIT or \
-            time.monotonic() - live.built_at > REBUILD_S:
+    if live is None or live.added > GLOBAL_LIMIT:
         records = history.executions(None, limit=GLOBAL_LIMIT)
         revision = live.revision + 1 if live else 0
         live = _Live(aggregate(records, state.definitions), {r.id for r in records},
