@@ -121,7 +121,8 @@ class DefaultConfig:
     # False lets web workers leave it to a separate `atom scheduler` process.
     SCHEDULER_ENABLED = True
     # Job providers, "module:function" returning JobSpecs.
-    SCHEDULER_PROVIDERS: list = ["atom.monitoring.jobs:health_jobs"]
+    SCHEDULER_PROVIDERS: list = ["atom.monitoring.jobs:health_jobs",
+                                 "atom.intelligence.prediction:prediction_jobs"]
     # Processes without the lock try again this often; the holder re-reads providers this often.
     SCHEDULER_LOCK_RETRY_S = 15.0
     SCHEDULER_RECONCILE_S = 30.0

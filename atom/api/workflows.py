@@ -19,6 +19,7 @@ from atom.api.hooks import refused
 from atom.api.hooks import verify_delivery
 from atom.api.hooks import webhook_request
 from atom.api.inputs import BoundedSchema
+from atom.api.intelligence.prediction import PredictionOut
 from atom.api.inputs import UtcDateTime
 from atom.api.openapi import json_body
 from atom.api.openapi import ok
@@ -52,6 +53,8 @@ from atom.engine.workflows import public_definition
 from atom.engine.workflows import update_workflow
 from atom.engine.workflows import webhook_secret
 from atom.extensions import db
+from atom.intelligence import enabled
+from atom.intelligence import prediction
 from atom.models import Execution
 from atom.models import Workflow
 from atom.models import WorkflowVersion
@@ -113,6 +116,10 @@ class WorkflowOut(Schema):
     webhook_url = fields.String()
     created_at = fields.String()
     updated_at = fields.String()
+    prediction = fields.Nested(PredictionOut, allow_none=True, metadata={
+        "description": "GET of one workflow only: its next run's predicted success rate, "
+                       "completion time, risk factors and confidence (null when "
+                       "AI_WORKFLOW_ENABLED is false)"})
 
 
 class StepOut(Schema):
@@ -188,7 +195,9 @@ def list_workflows():
 @blp.route("/<id:wf_id>", methods=["GET"])
 @blp.response(200, WorkflowOut)
 def get_workflow(wf_id: int):
-    return present(_workflow(wf_id))
+    out = present(_workflow(wf_id))
+    out["prediction"] = prediction.safe_predict(wf_id) if enabled("prediction") else None
+    return out
 
 
 @blp.route("/<id:wf_id>", methods=["PUT"])

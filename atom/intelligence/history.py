@@ -236,3 +236,17 @@ def health(integration: str, at: datetime | None = None, window_s: float | None 
                   sum(1 for r in calls if not r.ok), rate, p95, score,
                   scoring.status_of(score, th),
                   dict(Counter(r.error_class or "unknown" for r in rows if not r.ok)))
+
+
+def call_latencies(integration: str, since: datetime | None = None, until: datetime | None = None,
+                   limit: int = 500) -> list[tuple[bool, float]]:
+    """``integration``'s newest recorded calls (at most ``limit``, between ``since`` and
+    ``until``) as ``(ok, latency_ms)``: a service's latency distribution where no step history
+    exists."""
+    stmt = db.select(CallRecord.ok, CallRecord.latency_ms).where(
+        CallRecord.integration == integration).order_by(CallRecord.id.desc()).limit(limit)
+    if since is not None:
+        stmt = stmt.where(CallRecord.ts >= since)
+    if until is not None:
+        stmt = stmt.where(CallRecord.ts <= until)
+    return [(bool(ok), float(ms)) for ok, ms in db.session.execute(stmt).all()]

@@ -180,6 +180,11 @@ def evaluate(app: Flask, snap: Snapshot) -> list[Event]:
     for subject, finding in workflow_findings(snap.now, snap.window_s, snap.thresholds,
                                               min_obs).items():
         findings[subject] = {"workflow_failure_rate": finding}
+    # Workflows under enhanced monitoring: their health score (atom.intelligence.workflow_health).
+    from atom.intelligence import workflow_health
+    for subject, finding in workflow_health.findings(app, snap.now, snap.thresholds,
+                                                     min_obs).items():
+        findings.setdefault(subject, {})["health_score"] = finding
     changed: list[tuple[Alert, str, bool]] = []
     for subject, by_rule in findings.items():
         quiet = subject.connection_id in silenced

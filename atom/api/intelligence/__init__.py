@@ -83,3 +83,5 @@ def add_unprefixed_rules(app: Flask) -> None:
 from atom.api.intelligence import status  # noqa: E402,F401
 from atom.api.intelligence import optimization  # noqa: E402,F401
 from atom.api.intelligence import dependencies  # noqa: E402,F401
+from atom.api.intelligence import prediction  # noqa: E402,F401
+from atom.api.intelligence import monitoring  # noqa: E402,F401
