@@ -66,18 +66,26 @@ def test_a_refused_credential_is_auth_and_needs_a_person(api, fake, conn):
     assert not [x for x in s["fixes"] if x["safe"]]
 
 
-def test_a_429_is_rate_limited_and_the_retry_waits_the_retry_after(api, fake, conn):
-    fake.always("/x", reply(429, {"error": "slow down"}, headers={"Retry-After": "2"}))
-    _, done = failed(api, [post_step("x", "/x", conn_id=conn["id"]),
-                           post_step("y", "/y", conn_id=conn["id"])])
+def test_a_429_is_rate_limited_and_parallel_calls_are_chained(api, fake, conn):
+    fake.script("/x", reply(429, {"error": "slow down"}, headers={"Retry-After": "2"}))
+    fake.always("/x", reply(200, {}))
+    fake.always("/y", reply(200, {}))
+    wf, done = failed(api, [post_step("x", "/x", conn_id=conn["id"]),
+                            post_step("y", "/y", conn_id=conn["id"])])
     s = session_of(api, done["id"])
-    f = next(f for f in s["failures"] if f["step_id"] == "x")
+    (f,) = s["failures"]
     assert (f["class"], f["status_code"], f["retry_after_s"]) == ("rate_limited", 429, 2.0)
     retry = fixes(s)["retry:x"]
     assert retry["safe"] and retry["change"]["retry"]["delay_s"] == 2.0
     assert "Retry-After" in retry["description"]
-    # x and y call the same service in parallel: chaining them is offered.
+    # x and y call the same service at the same time: chaining them is offered.
     assert fixes(s)["space:x"]["change"] == {"chain": ["x", "y"]}
+    out = resolve(api, session_id=s["id"], fixes=["space:x", "retry:x"], wait_s=10).get_json()
+    assert out["status"] == "resolved", out
+    steps = {st["id"]: st for st in api.client.get(f"/api/v2/ai-workflows/{wf['id']}",
+                                                   headers=api.headers).get_json()["steps"]}
+    assert steps["y"]["depends_on"] == ["x"] and steps["x"]["depends_on"] == []
+    assert {c["field"] for c in out["resolution"]["changes"]} == {"depends_on", "retry"}
 
 
 @pytest.mark.parametrize("answer,status", [(reply(500, {"error": "boom"}), 500), (drop(), None)])
@@ -170,6 +178,28 @@ def test_a_disabled_or_deleted_connection_is_configuration(api, fake, conn, clie
     s = session_of(api, gone["id"])
     assert s["failures"][0]["class"] == "configuration"
     assert "no http connection: create one first" in s["failures"][0]["error"]
+
+
+def test_an_action_the_plugin_no_longer_has_is_configuration(app, api, fake, conn):
+    wf = api.create(manual("gone", [post_step("x", "/x", conn_id=conn["id"])]))
+    with app.app_context():  # saved before the plugin dropped the action
+        row = db.session.execute(db.select(WorkflowVersion).filter_by(workflow_id=wf["id"])).scalar_one()
+        row.definition = {**row.definition, "steps": [{**row.definition["steps"][0], "action": "retired"}]}
+        db.session.commit()
+    done = api.run(wf["id"])
+    s = session_of(api, done["id"])
+    assert (s["failures"][0]["class"], s["failures"][0]["recorded_class"]) == ("configuration",) * 2
+    assert "has no action 'retired'" in fixes(s)["configure:x"]["description"]
+    assert fake.count() == 0
+
+
+def test_an_input_the_action_schema_refuses_names_the_field(api, fake, conn):
+    _, done = failed(api, [post_step("x", "{{ trigger.path }}", conn_id=conn["id"])],
+                     payload={"path": 5})
+    s = session_of(api, done["id"])
+    (f,) = s["failures"]
+    assert f["class"] == "validation" and "(path: Not a valid string.)" in f["error"]
+    assert "parameter path" in fixes(s)["parameter:x"]["description"]
 
 
 def test_an_address_the_outbound_policy_denies_is_blocked(app, app_factory, create_connection,
@@ -470,6 +500,12 @@ def test_the_execution_page_troubleshoots_and_applies_safe_fixes(app, api, fake,
     assert "Outcome:</strong> succeeded" in applied
     rerun = re.search(r'href="/executions/(\d+)">re-run', applied).group(1)
     assert api.execution(int(rerun))["status"] == "succeeded"
+    # Without JavaScript: the panel is a page of its own, and a form comes back to the execution.
+    whole = editor.get(f"/executions/{done['id']}/troubleshoot")
+    assert whole.status_code == 200 and "› Troubleshoot</p>" in whole.get_data(as_text=True)
+    back = editor.post(f"/executions/{done['id']}/troubleshoot/analyze", data={"csrf_token": token})
+    assert back.status_code == 302 and back.headers["Location"].endswith(f"/executions/{done['id']}#troubleshoot")
+    assert editor.get("/executions/999/troubleshoot").status_code == 404
     seen = viewer.get(f"/executions/{done['id']}/troubleshoot", headers=htmx).get_data(as_text=True)
     assert "Root cause:" in seen and "Apply safe fixes" not in seen
     vpage = viewer.get(f"/executions/{done['id']}").get_data(as_text=True)
