@@ -664,6 +664,10 @@ def resolve(session: TroubleshootingSession, fixes: list[str] | str, actor: str 
             wait_s: float = DEFAULT_WAIT_S) -> TroubleshootingSession:
     """Apply safe fixes (``"auto"``: every safe one) as one new version and re-run.
 
+    A session is resolved once: after a re-run (succeeded or not) it answers 409, and the
+    re-run's own failure is analysed as a new session. A re-run held back because the service
+    is not healthy yet leaves the session open, to be resolved later.
+
     :raises TroubleshootingError: 422 naming ``fixes`` (unknown ids, fixes that need a person,
         a change the workflow validation refuses), 409 (already resolved, workflow gone or
         disabled, execution not retryable).
@@ -676,8 +680,12 @@ def resolve(session: TroubleshootingSession, fixes: list[str] | str, actor: str 
     from atom.engine.workflows import public_definition
     from atom.engine.workflows import update_workflow
 
-    if session.status == "resolved":
-        raise TroubleshootingError(409, f"session {session.id} is already resolved", "session_id")
+    done = (session.resolution or {}).get("rerun_execution_id")
+    if session.status == "resolved" or done:
+        # One session, one resolution: a re-run that failed is a new failure to analyse.
+        raise TroubleshootingError(409, f"session {session.id} is already {session.status} (re-run "
+                                        f"execution {done}): analyse again for a new session",
+                                   "session_id")
     analysis = session.analysis or {}
     offered = {f["id"]: f for f in analysis.get("fixes", [])}
     person = [f for f in offered.values() if not f["safe"]]

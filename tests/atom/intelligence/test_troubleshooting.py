@@ -300,9 +300,12 @@ def test_a_rerun_waits_until_the_service_is_healthy_again(api, fake, conn):
     assert fake.count("/x") == 1
     fake.always("/", reply(200, {}))  # the service recovers
     fake.always("/x", reply(200, {"ok": True}))
-    out = resolve(api, session_id=s["id"], fixes=["rerun"], wait_s=10).get_json()
-    assert out["status"] == "resolved", out
+    out = resolve(api, session_id=s["id"], fixes=["rerun"], wait_s=0).get_json()
     assert out["resolution"]["rerun_execution_id"] == done["id"]  # retried from the failed step
+    api.wait_finished(done["id"])
+    out = api.client.get(f"{BASE}/sessions/{s['id']}", headers=api.headers).get_json()
+    assert out["status"] == "resolved", out  # the outcome, brought up to date when read
+    assert out["resolution"]["outcome"] == "succeeded"
     assert out["resolution"]["version"] is None
     assert api.execution(done["id"])["status"] == "succeeded"
 
@@ -320,6 +323,10 @@ def test_auto_applies_every_safe_fix_and_a_failed_rerun_is_reported(api, fake, c
     assert "still down" in out["resolution"]["error"]
     rerun = api.execution(out["resolution"]["rerun_execution_id"])
     assert [a["attempt"] for a in rerun["steps"][0]["attempts"]] == [1, 2, 3]
+    again = resolve(api, session_id=s["id"], fixes="auto")  # one session, one resolution
+    assert again.status_code == 409 and "analyse again" in again.get_json()["message"]
+    assert api.client.get(f"/api/v2/ai-workflows/{wf['id']}", headers=api.headers
+                          ).get_json()["version"] == 2
 
 
 def test_fixes_needing_a_person_are_refused_and_auto_says_so(app, api, fake, conn):
@@ -383,6 +390,15 @@ def test_bad_analyze_input_is_422_naming_the_field(api, body, field):
     response = analyze(api, **body)
     assert response.status_code == 422, response.get_json()
     assert field in response.get_json()["errors"]
+
+
+def test_a_running_execution_has_nothing_to_analyze_yet(api, fake, conn):
+    fake.always("/x", reply(200, {}, delay=0.5))
+    wf = api.create(manual("busy", [post_step("x", "/x", conn_id=conn["id"])]))
+    started = api.execute(wf["id"], wait=None).get_json()
+    response = analyze(api, execution_id=started["id"])
+    assert response.status_code == 409 and "nothing failed yet" in response.get_json()["message"]
+    assert api.wait_finished(started["id"])["status"] == "succeeded"
 
 
 def test_unknown_ids_are_404_and_a_succeeded_execution_has_nothing_to_fix(api, fake, conn):
