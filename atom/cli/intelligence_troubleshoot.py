@@ -38,7 +38,8 @@ def troubleshoot(execution_id: int, fixes: str | None, wait_s: float, as_json: b
                            "(WORKFLOW_OPTIMIZATION_ENABLED=false)")
     chosen: Any = None
     if fixes is not None:
-        chosen = "auto" if fixes.strip() == "auto" else [i.strip() for i in fixes.split(",") if i.strip()]
+        chosen = ("auto" if fixes.strip() == "auto"
+                  else [i.strip() for i in fixes.split(",") if i.strip()])
         if not chosen:
             raise click.BadParameter('give "auto" or fix ids separated by commas',
                                      param_hint="--resolve")
@@ -72,7 +73,9 @@ def _summary(body: dict[str, Any]) -> None:
         click.echo(f"  [{fix['id']}] ({mark}) {fix['description']}")
     resolution = body.get("resolution")
     if resolution:
-        click.echo(f"Resolution: applied {', '.join(resolution['applied']) or 'nothing'}"
-                   f"{'; version ' + str(resolution['version']) if resolution.get('version') else ''}"
-                   f"{'; re-run execution ' + str(resolution['rerun_execution_id']) if resolution.get('rerun_execution_id') else ''}"
-                   f": {resolution['outcome']}")
+        parts = [f"applied {', '.join(resolution['applied']) or 'nothing'}"]
+        if resolution.get("version"):
+            parts.append(f"version {resolution['version']}")
+        if resolution.get("rerun_execution_id"):
+            parts.append(f"re-run execution {resolution['rerun_execution_id']}")
+        click.echo(f"Resolution: {'; '.join(parts)}: {resolution['outcome']}")

@@ -43,6 +43,9 @@ CLASSES = ("auth", "rate_limited", "timeout", "upstream", "validation", "express
 # An exception ATOM did not expect (a bug): reported as such, with no fix to apply.
 INTERNAL = "internal"
 TRANSIENT = ("timeout", "upstream", "rate_limited", "circuit_open")
+# The failures of other connections' calls and of health checks that mean the service itself
+# was failing (``unknown``: a health check that failed without a class).
+SERVICE_SIDE = (*TRANSIENT, "unknown")
 SERVICE_TYPES = ("action", "notification")
 # How many failed executions a workflow's session looks at, and how far back the step's
 # durations are read for its p99.
@@ -64,6 +67,8 @@ MAX_RETRY_DELAY_S = 60.0
 NO_HISTORY_TIMEOUT_FACTOR = 2.0
 P99_FACTOR = 1.5
 DEFAULT_WAIT_S = 5.0
+# ``status`` counts failure classes over this many recent sessions.
+STATUS_SESSIONS = 500
 
 _STATUS = re.compile(r"answered (\d{3})")
 _SERVICE_SAYS = re.compile(r"answered \d{3}: (.*?)(?: \(Retry-After: [0-9.e+-]+s\))?$", re.S)
@@ -158,7 +163,10 @@ def _relation(service: str, conn_id: int | None, at: datetime | None) -> dict[st
     others = history.health(service, at=at, exclude_connection=conn_id)
     overall = history.health(service, at=at)
     seen = others.checks + others.calls
-    failed = others.checks_failed + others.calls_failed
+    # Failures on the service's side count as it being down; another connection's refused
+    # credential or rejected input says nothing about the service.
+    failed = sum(n for cls, n in others.error_classes.items() if cls in SERVICE_SIDE)
+    refused = others.checks_failed + others.calls_failed - failed
     window = round((others.until - others.since).total_seconds())
     when = f"in the {window} s before {_z(others.until)}"
     own_calls = overall.calls - others.calls
@@ -170,14 +178,16 @@ def _relation(service: str, conn_id: int | None, at: datetime | None) -> dict[st
         summary = (f"no other connection's calls and no health checks of {service} {when}, so "
                    f"it cannot be told whether {service} failed for everyone{own}")
     elif failed / seen >= DOWN_SHARE:
-        classes = ", ".join(f"{k} {v}" for k, v in sorted(others.error_classes.items()))
+        classes = ", ".join(f"{k} {v}" for k, v in sorted(others.error_classes.items())
+                            if k in SERVICE_SIDE)
         relation = "down_for_everyone"
         summary = (f"{service} was failing for everyone: {failed} of {seen} other calls and health "
-                   f"checks {when} failed ({classes}){own}")
+                   f"checks {when} failed on its side ({classes}){own}")
     else:
         relation = "only_this"
-        summary = (f"only this workflow/connection: {seen - failed} of {seen} other calls and "
-                   f"health checks of {service} {when} succeeded{own}")
+        also = f" ({refused} failed for reasons of their own: auth, validation, ...)" if refused else ""
+        summary = (f"only this workflow/connection: {seen - failed - refused} of {seen} other calls "
+                   f"and health checks of {service} {when} succeeded{also}{own}")
     return {"relation": relation, "summary": summary, "others": others.to_dict(),
             "overall": overall.to_dict()}
 
@@ -217,11 +227,6 @@ def _failures(record: history.ExecutionRecord, definition: dict[str, Any] | None
         out.append(failure)
     out.sort(key=lambda f: (f["finished_at"] or "", f["step_id"]))
     return out
-
-
-def _durations(workflow_id: int, step_id: str) -> history.StepStats:
-    records = history.executions(workflow_id, limit=DURATION_HISTORY)
-    return history.step_stats(records).get(step_id) or history.StepStats()
 
 
 def _successful_durations(workflow_id: int, step_id: str) -> tuple[list[float], list[int]]:
@@ -506,7 +511,9 @@ def _sentence(f: dict[str, Any], stats: dict[str, Any]) -> str:
         core = f"step {sid} raised an unexpected error at {at}: {f['error']}"
     if f["service"]:
         core += f"; {health}"
-    return core[0].upper() + core[1:] + "."
+    if not core.startswith(f"{service} "):  # a service's name keeps its spelling
+        core = core[0].upper() + core[1:]
+    return core + "."
 
 
 def _root_cause(failures: list[dict[str, Any]], records: list[history.ExecutionRecord]
@@ -579,7 +586,8 @@ def analyze(execution_id: int | None = None, workflow_id: int | None = None,
     failures = [f for r in records for f in _failures(r, definitions[r.version])]
     if not failures:
         what = (f"execution {execution_id} {records[0].status}" if execution_id is not None
-                else f"workflow {workflow_id} has no failed execution on record")
+                else f"workflow {workflow_id} has no failed execution among its last "
+                     f"{DURATION_HISTORY}")
         raise TroubleshootingError(409, f"nothing failed: {what}",
                                    "execution_id" if execution_id is not None else "workflow_id")
     analysis = {
@@ -839,7 +847,8 @@ def status(app: Flask) -> dict[str, Any]:
         rows = db.session.execute(db.select(TroubleshootingSession.status, db.func.count())
                                   .group_by(TroubleshootingSession.status)).all()
         by_status = {s: n for s, n in rows}
-        analysed = db.session.scalars(db.select(TroubleshootingSession.analysis)).all()
+        analysed = db.session.scalars(db.select(TroubleshootingSession.analysis).order_by(
+            TroubleshootingSession.id.desc()).limit(STATUS_SESSIONS)).all()
     classes: Counter = Counter()
     executions: set[int] = set()
     for analysis in analysed:
@@ -850,6 +859,7 @@ def status(app: Flask) -> dict[str, Any]:
                      "integration's health (monitoring) at the failure; no trained weights",
             "version": VERSION, "trained_at": None,
             "trained_on": {"sessions": sum(by_status.values()),
-                           "executions_analysed": len(executions)},
+                           "executions_analysed": len(executions)},  # in the recent sessions
             "details": {"classes": list(CLASSES), "sessions_by_status": by_status,
-                        "failures_by_class": dict(classes)}}
+                        "failures_by_class": dict(classes),
+                        "failures_counted_over": f"the last {STATUS_SESSIONS} sessions"}}

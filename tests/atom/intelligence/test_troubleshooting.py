@@ -241,16 +241,22 @@ def test_down_for_everyone_when_the_other_connections_failed_too(api, fake, crea
 def test_only_this_connection_when_the_others_succeeded(api, fake, create_connection):
     a = create_connection("http", {"base_url": fake.url, "max_attempts": 1}, label="a")
     b = create_connection("http", {"base_url": fake.url, "max_attempts": 1}, label="b")
+    c = create_connection("http", {"base_url": fake.url, "max_attempts": 1}, label="c")
     fake.always("/b", reply(200, {}))
     fake.always("/a", reply(401, {}))
     other = api.create(manual("other", [post_step("b", "/b", conn_id=b["id"])]))
     for _ in range(3):
         assert api.run(other["id"])["status"] == "succeeded"
+    # A third connection's own refused credentials say nothing about the service being down.
+    refused = api.create(manual("refused", [post_step("c", "/a", conn_id=c["id"])]))
+    for _ in range(4):
+        assert api.run(refused["id"])["status"] == "failed"
     _, done = failed(api, [post_step("x", "/a", conn_id=a["id"])], name="mine")
     s = session_of(api, done["id"])
     health = s["failures"][0]["health"]
     assert health["relation"] == "only_this"
-    assert "3 of 3 other calls" in health["summary"]
+    assert "3 of 7 other calls" in health["summary"]
+    assert "4 failed for reasons of their own" in health["summary"]
     assert "1 of 1 failed" in health["summary"]  # this connection's own
 
 
