@@ -32,6 +32,7 @@ from atom.extensions import db
 from atom.intelligence import history
 from atom.models import Connection
 from atom.models import Execution
+from atom.models import HealthSample
 from atom.models import Workflow
 from atom.models.base import isoformat
 from atom.models.base import utcnow
@@ -162,11 +163,20 @@ def _relation(service: str, conn_id: int | None, at: datetime | None) -> dict[st
     (the others) and with them."""
     others = history.health(service, at=at, exclude_connection=conn_id)
     overall = history.health(service, at=at)
-    seen = others.checks + others.calls
+    # history.health leaves out the connection's calls, not its health checks: those are this
+    # connection's too, so they are taken out here.
+    own_checks = db.session.execute(
+        db.select(HealthSample.ok, HealthSample.error_class).where(
+            HealthSample.integration == service, HealthSample.connection_id == conn_id,
+            HealthSample.ts >= others.since, HealthSample.ts <= others.until)).all() \
+        if conn_id is not None else []
+    own_classes = Counter(r.error_class or "unknown" for r in own_checks if not r.ok)
+    seen = others.checks + others.calls - len(own_checks)
     # Failures on the service's side count as it being down; another connection's refused
     # credential or rejected input says nothing about the service.
-    failed = sum(n for cls, n in others.error_classes.items() if cls in SERVICE_SIDE)
-    refused = others.checks_failed + others.calls_failed - failed
+    failed = sum(n - own_classes[cls] for cls, n in others.error_classes.items()
+                 if cls in SERVICE_SIDE)
+    refused = others.checks_failed + others.calls_failed - sum(own_classes.values()) - failed
     window = round((others.until - others.since).total_seconds())
     when = f"in the {window} s before {_z(others.until)}"
     own_calls = overall.calls - others.calls
@@ -178,8 +188,8 @@ def _relation(service: str, conn_id: int | None, at: datetime | None) -> dict[st
         summary = (f"no other connection's calls and no health checks of {service} {when}, so "
                    f"it cannot be told whether {service} failed for everyone{own}")
     elif failed / seen >= DOWN_SHARE:
-        classes = ", ".join(f"{k} {v}" for k, v in sorted(others.error_classes.items())
-                            if k in SERVICE_SIDE)
+        classes = ", ".join(f"{k} {v - own_classes[k]}" for k, v in sorted(others.error_classes.items())
+                            if k in SERVICE_SIDE and v > own_classes[k])
         relation = "down_for_everyone"
         summary = (f"{service} was failing for everyone: {failed} of {seen} other calls and health "
                    f"checks {when} failed on its side ({classes}){own}")

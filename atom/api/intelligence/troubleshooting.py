@@ -78,7 +78,8 @@ class HealthOut(Schema):
                        "(they succeeded), no_other_data"})
     summary = fields.String()
     others = fields.Dict(allow_none=True, metadata={
-        "description": "the integration's health without this connection's calls"})
+        "description": "the integration's health without this connection's calls (its "
+                       "health checks are in these figures; the relation leaves them out)"})
     overall = fields.Dict(allow_none=True, metadata={"description": "with them"})
 
 

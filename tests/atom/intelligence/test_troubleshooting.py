@@ -304,8 +304,13 @@ def test_a_rerun_waits_until_the_service_is_healthy_again(api, fake, conn):
     assert out["status"] == "open" and out["resolution"]["rerun_execution_id"] is None
     assert out["resolution"]["outcome"].startswith("not re-run: the service is not healthy yet")
     assert fake.count("/x") == 1
+    # That failed health check is this connection's own: for a later failure it is no
+    # evidence about anyone else.
+    later = session_of(api, api.run(wf["id"])["id"])["failures"][0]["health"]
+    assert later["others"]["checks_failed"] == 1 and later["relation"] == "no_other_data"
     fake.always("/", reply(200, {}))  # the service recovers
     fake.always("/x", reply(200, {"ok": True}))
+    assert fake.count("/x") == 2
     out = resolve(api, session_id=s["id"], fixes=["rerun"], wait_s=0).get_json()
     assert out["resolution"]["rerun_execution_id"] == done["id"]  # retried from the failed step
     api.wait_finished(done["id"])
