@@ -16,6 +16,7 @@ from atom.engine.expressions import render
 from atom.engine.expressions import truthy
 from atom.extensions import db
 from atom.integrations.errors import IntegrationError
+from atom.integrations.errors import ValidationFailed
 from atom.models import Connection
 from atom.state import get_state
 
@@ -78,16 +79,16 @@ def resolve_connection(step: dict[str, Any]) -> Connection:
         conn = db.session.get(Connection, step["connection"])
         if conn is None or conn.integration != step["service"]:
             raise StepFailure(f"connection {step['connection']} not found for {step['service']}",
-                              "validation")
+                              "configuration")
     else:
         conn = db.session.execute(
             db.select(Connection).filter_by(integration=step["service"], enabled=True)
             .order_by(Connection.id).limit(1)
         ).scalar_one_or_none()
         if conn is None:
-            raise StepFailure(f"no {step['service']} connection: create one first", "validation")
+            raise StepFailure(f"no {step['service']} connection: create one first", "configuration")
     if not conn.enabled:
-        raise StepFailure(f"connection {conn.id} is disabled", "validation")
+        raise StepFailure(f"connection {conn.id} is disabled", "configuration")
     return conn
 
 
@@ -98,7 +99,14 @@ def run_action(step: dict[str, Any], context: dict[str, Any] | None, idempotency
     if params is None:
         params = _render(step.get("parameters") or {}, context)
     conn = conn or resolve_connection(step)
-    return get_state().runtime.run_action(conn, step["action"], params, idempotency_key).output
+    try:
+        return get_state().runtime.run_action(conn, step["action"], params, idempotency_key).output
+    except ValidationFailed as exc:
+        # The plugin no longer has the action (a definition saved before it changed): the
+        # workflow's set-up is wrong, not the data sent.
+        if exc.details.get("action") == [f"unknown action {step['action']!r}"]:
+            raise StepFailure(exc.message, "configuration") from exc
+        raise
 
 
 def run_notification(step: dict[str, Any], context: dict[str, Any] | None, idempotency_key: str,
@@ -126,5 +134,22 @@ def error_of(exc: BaseException) -> tuple[str, str, bool]:
         return "expression", str(exc), False
     if isinstance(exc, IntegrationError):
         retryable = exc.code in ("timeout", "upstream", "rate_limited", "circuit_open") and not exc.permanent
-        return exc.code, exc.message, retryable
+        message = exc.message
+        if exc.details and isinstance(exc, ValidationFailed):  # which fields, as the schema said
+            message += f" ({_fields(exc.details)})"
+        if exc.retry_after:  # kept in the step's error: troubleshooting spaces calls by it
+            message += f" (Retry-After: {exc.retry_after:g}s)"
+        return exc.code, message, retryable
     return "internal", f"{type(exc).__name__}: {exc}", False
+
+
+def _fields(details: dict[str, Any], prefix: str = "") -> str:
+    """``{"a": {"b": ["bad"]}}`` as ``a.b: bad``."""
+    out = []
+    for name, value in details.items():
+        if isinstance(value, dict):
+            out.append(_fields(value, f"{prefix}{name}."))
+        else:
+            reasons = value if isinstance(value, list) else [value]
+            out.append(f"{prefix}{name}: {'; '.join(str(r) for r in reasons)}")
+    return ", ".join(out)

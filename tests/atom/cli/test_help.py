@@ -9,7 +9,7 @@ OURS = ["connections", "workflows", "executions", "alerts", "health", "test", "m
         "anomaly", "users", "keys", "plugins", "scheduler"]
 THEIRS = ["db", "run", "shell", "routes"]
 # Commands outside ORDER follow ATOM's own, by name (issue 11's intelligence commands).
-LATER = ["optimise"]
+LATER = ["optimise", "troubleshoot"]
 
 
 def _section(text: str, title: str) -> list[str]:

@@ -351,7 +351,7 @@ def test_a_step_without_a_connection_fails_with_its_error_class(api, fake):
     done = api.run(wf["id"])
     step = steps_of(done)["x"]
     assert done["status"] == "failed"
-    assert step["error"]["class"] == "validation"
+    assert step["error"]["class"] == "configuration"
     assert "no http connection" in step["error"]["message"]
 
 
