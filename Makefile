@@ -63,6 +63,10 @@ bench: install
 	$(BIN)/python tests/perf/bench_client.py
 	$(BIN)/python tests/perf/bench_engine.py
 	$(BIN)/python tests/perf/bench_monitoring.py
+	$(BIN)/python tests/eval/eval_language.py
+	$(BIN)/python tests/eval/eval_prediction.py
+	$(BIN)/python tests/eval/eval_optimisation.py
+	$(BIN)/python tests/eval/eval_troubleshooting.py
 
 clean:
 	rm -rf $(VENV) .prism build *.egg-info

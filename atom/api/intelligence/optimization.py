@@ -39,7 +39,7 @@ class FindingsField(fields.Field):
         return value
 
 
-class AnalyzeIn(StrictSchema):
+class OptimisationAnalyzeIn(StrictSchema):
     workflow = fields.Dict(metadata={"description": "a workflow definition (full or compact), "
                                                     "validated as on create"})
     workflow_id = fields.Integer(metadata={"description": "a saved workflow: its current "
@@ -135,7 +135,7 @@ def _workflow(wf_id: int) -> Workflow:
 
 @blp.route("/optimization/analyze", methods=["POST"])
 @requires("optimization")
-@blp.arguments(AnalyzeIn)
+@blp.arguments(OptimisationAnalyzeIn)
 @blp.response(200, AnalyzeOut)
 def optimization_analyze(body):
     """Findings from the graph and, for a saved workflow, from the history of its current

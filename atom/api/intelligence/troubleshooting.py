@@ -31,7 +31,7 @@ def _raise(exc: ts.TroubleshootingError) -> None:
                    ) from exc
 
 
-class AnalyzeIn(StrictSchema):
+class TroubleshootingAnalyzeIn(StrictSchema):
     execution_id = fields.Integer(validate=validate.Range(min=1), metadata={
         "description": "a failed execution to analyse"})
     workflow_id = fields.Integer(validate=validate.Range(min=1), metadata={
@@ -72,7 +72,7 @@ class SessionQuery(StrictSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class HealthOut(Schema):
+class ServiceHealthThenOut(Schema):
     relation = fields.String(metadata={
         "description": "down_for_everyone (other connections and checks failed too), only_this "
                        "(they succeeded), no_other_data"})
@@ -113,7 +113,7 @@ class FailureOut(Schema):
     finished_at = fields.String(allow_none=True)
     on_error = fields.String()
     attempts = fields.List(fields.Nested(AttemptOut))
-    health = fields.Nested(HealthOut)
+    health = fields.Nested(ServiceHealthThenOut)
 
 
 class FixOut(Schema):
@@ -180,7 +180,7 @@ class SessionList(Schema):
 
 
 @blp.route("/troubleshooting/analyze", methods=["POST"])
-@blp.arguments(AnalyzeIn)
+@blp.arguments(TroubleshootingAnalyzeIn)
 @blp.response(201, SessionOut)
 @blp.alt_response(404, response="NOT_FOUND", description="no such execution or workflow")
 @blp.alt_response(409, response="CONFLICT", description="nothing failed (or it is still running)")
