@@ -1,0 +1,823 @@
+"""Text -> workflow, offline: :func:`analyze` reads a plain-English request against the installed
+plugins' vocabulary (:mod:`.vocabulary`: names, aliases, events, actions from the manifests) and
+English schedules (:mod:`.schedule`); :func:`generate` turns the analysis into a workflow
+definition that passes :func:`atom.engine.definition.validate_definition`, with parameters
+filled from the text and the trigger payload and the user's connections chosen.
+
+No model weights: the manifests are the model, read by rules (a measured choice: the
+evaluation in ``tests/eval/eval_language.py`` gives the figures). A new plugin, or a new alias
+in a manifest, is understood without code changes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from flask import Flask
+from flask import has_app_context
+
+from atom.engine.definition import DefinitionError
+from atom.engine.definition import _compact_parameters
+from atom.engine.definition import _primary_action
+from atom.engine.definition import validate_definition
+from atom.intelligence.schedule import day_spans
+from atom.intelligence.schedule import describe as describe_cron
+from atom.intelligence.schedule import parse_schedule
+from atom.intelligence.vocabulary import FIELD_NOUNS
+from atom.intelligence.vocabulary import POSSESSIVE
+from atom.intelligence.vocabulary import STOP
+from atom.intelligence.vocabulary import Vocabulary
+from atom.intelligence.vocabulary import tokens
+from atom.intelligence.vocabulary import vocabulary
+
+MODEL = "manifest vocabulary + rules"
+VERSION = "1.0"
+MAX_INPUT = 2000
+DEFAULT_THRESHOLD = 0.85
+PLACEHOLDER = "REPLACE_ME"
+
+CUE = re.compile(r"\b(?:when(?:ever)?|each time|every time|any ?time|as soon as|once(?! (?:a|an|per|every) (?:day|week|month|hour|minute|year|quarter|fortnight)\b)(?! daily| weekly| monthly| hourly)"
+                 r"|if|after|upon|on (?:every |each |a |any )?new|for (?:every|each) new)\b")
+MANUAL = re.compile(r"\b(?:manual(?:ly)?|on demand|on-demand|when i (?:click|press|run|trigger|start)"
+                    r"|(?:a|the) button|run it myself|i run it|i trigger it|by hand|ad hoc)\b")
+WEBHOOK = re.compile(r"\b(?:webhooks?|web hook|http (?:request|post|call)|post request|incoming request"
+                     r"|endpoint|callback|(?:our|my|the) (?:app|website|site|form|server|backend|service|system|shop|store) "
+                     r"(?:calls?|posts?|sends?|hits?|pings?|notif))")
+SOURCE_NOUN = re.compile(r"\b(?:new|incoming|every|each|any|all)\s+(?:\w+\s+){0,2}$")
+DESTINATION = re.compile(r"\b(?:to|into|in|on|onto|via|through|using|inside)\s+(?:the\s+|a\s+|an\s+|our\s+|my\s+|their\s+)?(?:\w+\s+)?$")
+TRANSFER = re.compile(r"^\s*(?:please\s+)?(?:copy|save|sync|synchroni[sz]e|forward|back up|backup|mirror|archive|move|import|export|push|send|turn|convert|log|pipe|route|share|upload|add|put|store|file|transfer)\b")
+READ_VERBS = frozenset("list get find search look fetch read check query pull export download "
+                       "report summary digest".split())
+CHANNEL = re.compile(r"(?<![\w&])#([a-z0-9][\w-]{0,79})", re.I)
+EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+MENTION = re.compile(r"(?<![\w.])@([a-z][\w.-]{0,63}[a-z0-9])", re.I)
+MULT = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "mm": 1_000_000, "million": 1_000_000,
+        "b": 1_000_000_000, "bn": 1_000_000_000, "billion": 1_000_000_000}
+OPS = ((r"over|above|more than|greater than|exceeds?|exceeding|bigger than|larger than|higher than|>", ">"),
+       (r"at least|no less than|minimum of|>=", ">="),
+       (r"under|below|less than|lower than|smaller than|<", "<"),
+       (r"at most|no more than|up to|maximum of|<=", "<="),
+       (r"equals?|exactly|=", "=="))
+THRESHOLD = re.compile(
+    r"\b(?:(?P<field>[a-z]+)\s+(?:is\s+|are\s+|of\s+|is\s+worth\s+|worth\s+)?)?(?P<op>"
+    + "|".join(o for o, _ in OPS) + r")\s+(?P<cur>[$€£])?\s*(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<mult>k|m|mm|bn|b|thousand|million|billion)?\b"
+    r"(?!\s*(?:minutes?|hours?|days?|am|pm|times?))", re.I)
+LABEL = re.compile(r"\b(?:label(?:l?ed)?|tagged|tag(?:ged)? with|with the label|with label|under the label)\s+[\"'“]?([\w-]{1,60})[\"'”]?"
+                   r"|\b[\"'“]?([\w-]{1,60})[\"'”]?\s+label\b", re.I)
+FOLDERS = (
+    re.compile(r"\b(?:folder|directory)\s+(?:called\s+|named\s+)?[\"'“]([^\"'”]{1,100})[\"'”]"),
+    re.compile(r"[\"'“]([^\"'”]{1,100})[\"'”]\s+(?:folder|directory)\b"),
+    re.compile(r"(?:\s|^)(/[\w-]+(?:/[\w.-]+)*/?)(?=[\s,.;]|$)"),
+    re.compile(r"\b(?:folder|directory)\s+(?:called\s+|named\s+)([\w-]{1,60})"),
+    re.compile(r"\b(?:the\s+|an?\s+|my\s+|our\s+)([A-Z][\w-]{1,60}|[a-z][\w-]{1,60})\s+(?:folder|directory)\b"),
+)
+NOT_FOLDER = frozenset("a the my our your their this that new shared same drive dropbox box onedrive "
+                       "google one specific right".split())
+NOT_LABEL = frozenset("a the this that any new same".split())
+FIELD_WORDS = {"amount": ("amount", "total", "value", "price", "sum"), "deal": ("amount",),
+               "invoice": ("amount_due", "total", "amount"), "payment": ("amount",),
+               "order": ("amount", "total"), "value": ("value", "amount"), "total": ("total", "amount"),
+               "price": ("price", "amount"), "size": ("size",), "priority": ("priority",),
+               "score": ("score",), "count": ("count",)}
+RECIPIENT_FIELDS = ("to", "email", "to_person_email", "requester_email", "customer_email",
+                    "email_address", "person_email")
+
+
+@dataclass
+class Mention:
+    slug: str
+    start: int
+    end: int
+    confidence: float
+    words: str
+
+
+@dataclass
+class Understanding:
+    text: str
+    lower: str
+    consumed: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _threshold(app: Flask | None) -> float:
+    if app is None and not has_app_context():
+        return DEFAULT_THRESHOLD
+    from atom.intelligence import models_config
+
+    return float(models_config(app).get("confidence_threshold", DEFAULT_THRESHOLD))
+
+
+def _registry(registry: Any, app: Flask | None) -> Any:
+    if registry is not None:
+        return registry
+    from atom.state import get_state
+
+    return get_state(app).registry
+
+
+# -- mentions of services ------------------------------------------------------------------
+
+
+def find_mentions(vocab: Vocabulary, text: str, lower: str,
+                  skip: list[tuple[int, int]]) -> list[Mention]:
+    words = tokens(lower)
+    found: list[Mention] = []
+    i = 0
+    while i < len(words):
+        stem_, start, _ = words[i]
+        if any(a <= start < b for a, b in skip):
+            i += 1
+            continue
+        best = None
+        for name in vocab.names.get(stem_, ()):
+            n = len(name.words)
+            if tuple(w for w, _, _ in words[i:i + n]) == name.words:
+                best = name
+                break
+        if best is None:
+            i += 1
+            continue
+        n = len(best.words)
+        end = words[i + n - 1][2]
+        if best.weak and not _names_service(text, lower, words, i, n):
+            i += n
+            continue
+        found.append(Mention(best.slug, start, end, best.weight, text[start:end]))
+        i += n
+    return found
+
+
+def _names_service(text: str, lower: str, words: list, i: int, n: int) -> bool:
+    """A single ordinary word ("email", "drive", "teams") names the service unless the text
+    uses it as a plain word: "their email address", "the sales teams"."""
+    before = words[i - 1][0] if i else ""
+    after = words[i + n][0] if i + n < len(words) else ""
+    word = words[i][0]
+    if after in FIELD_NOUNS or (before in POSSESSIVE and word in ("email", "e-mail", "mail")
+                                and after not in ("inbox", "account")):
+        if before not in ("the",) or after in FIELD_NOUNS:
+            return False
+    original = text[words[i][1]:words[i][2]]
+    if word in ("team", "drive", "box", "rest", "card", "monday", "directory", "amazon", "kanban"):
+        # brand words: written with a capital, or preceded by a preposition naming a place
+        return original[:1].isupper() or before in ("to", "in", "on", "into", "via")
+    return True
+
+
+# -- analysis ---------------------------------------------------------------------------------
+
+
+def analyze(text: str, context: dict[str, Any] | None = None, registry: Any = None,
+            app: Flask | None = None) -> dict[str, Any]:
+    """What ``text`` asks for: trigger, actions (each with the words that chose it),
+    entities, questions, and confidences (see the module doc)."""
+    context = context or {}
+    registry = _registry(registry, app)
+    vocab = vocabulary(registry)
+    threshold = _threshold(app)
+    original = " ".join(str(text).split())
+    lower = original.lower()
+    questions: list[dict[str, str]] = []
+
+    schedule = parse_schedule(original)
+    skip = list(schedule.spans) if schedule else []
+    skip += day_spans(lower)
+    skip += [m.span() for m in EMAIL.finditer(lower)] + [m.span() for m in CHANNEL.finditer(lower)]
+    mentions = find_mentions(vocab, original, lower, skip)
+
+    trigger, trigger_span = _trigger(vocab, original, lower, mentions, schedule, context)
+    actions = _actions(vocab, original, lower, mentions, trigger, trigger_span, skip)
+    entities = _entities(original, lower, schedule)
+    _channel_service(vocab, lower, actions, entities, trigger)
+
+    if trigger["confidence"] < threshold:
+        if trigger["type"] == "event":
+            questions.append({"field": "trigger.event", "question":
+                              f"Which {vocab.services[trigger['service']].display_name} event should "
+                              f"start it? I assumed {trigger['event']!r} "
+                              f"(it knows: {', '.join(e.name for e in vocab.services[trigger['service']].events)})."})
+        elif trigger["type"] == "schedule":
+            assumed = ", ".join(schedule.assumed) if schedule else "the time"
+            questions.append({"field": "trigger.cron", "question":
+                              f"The request does not say the {assumed}: I assumed "
+                              f"{describe_cron(trigger['cron'])} ({trigger['cron']}). Is that right?"})
+        else:
+            questions.append({"field": "trigger", "question":
+                              "What should start this workflow: an event in a service, a schedule, "
+                              "a webhook, or running it by hand? I assumed "
+                              f"{trigger['type']}."})
+    if not actions:
+        questions.append({"field": "actions", "question":
+                          "Which service should it act on? No installed integration is named in "
+                          "the request."})
+    for item in actions:
+        if item["confidence"] < threshold:
+            service = vocab.services[item["service"]]
+            questions.append({"field": f"actions.{item['service']}", "question":
+                              f"What should it do in {service.display_name}? I chose "
+                              f"{item['action']!r} (it can: "
+                              f"{', '.join(a.name for a in service.actions if not a.read_only)})."})
+    if any(a["service"] == _channel_param_service(vocab) for a in actions) and not entities["channels"]:
+        questions.append({"field": "entities.channels",
+                          "question": "Which channel should the message go to (e.g. #general)?"})
+    needs_recipient = [a for a in actions if _takes_recipient(vocab, a)]
+    if needs_recipient and not entities["recipients"] and trigger["type"] != "event":
+        questions.append({"field": "entities.recipients",
+                          "question": "Who should receive it (an e-mail address)?"})
+    parts = [trigger["confidence"], *(a["confidence"] for a in actions)] or [0.0]
+    overall = min(parts) if actions else min(0.4, trigger["confidence"])
+    return {"text": original, "trigger": trigger, "actions": actions, "entities": entities,
+            "questions": questions, "confidence": round(overall, 2),
+            "confidence_threshold": threshold}
+
+
+def _trigger(vocab: Vocabulary, text: str, lower: str, mentions: list[Mention], schedule: Any,
+             context: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, int] | None]:
+    tz = context.get("timezone") or (schedule.timezone if schedule else None) or "UTC"
+    if schedule is not None and schedule.timezone:
+        tz = schedule.timezone
+    cue = CUE.search(lower)
+    span = None
+    if cue:
+        start = cue.start()
+        rest = lower[cue.end():]
+        stop = re.search(r",|;|\bthen\b|\s-\s|:|\.\s|→|->", rest)
+        if stop:
+            end = cue.end() + stop.start()
+        elif start > 0:
+            end = len(lower)
+        else:
+            end = _clause_end(vocab, lower, cue.end(), mentions)
+        span = (start, end)
+        inside = [m for m in mentions if span[0] <= m.start < span[1]
+                  and vocab.services[m.slug].events and m.slug != "http"]
+        if inside:
+            return _event(vocab, inside[0], lower[span[0]:span[1]], tz), (span[0], max(span[1], inside[0].end))
+        clause = lower[span[0]:span[1]]
+        if MANUAL.search(clause):
+            return {"type": "manual", "confidence": 0.9, "matched": MANUAL.search(clause).group(0)}, span
+        if WEBHOOK.search(clause) or any(m.slug == "http" for m in mentions if span[0] <= m.start < span[1]):
+            return {"type": "webhook", "confidence": 0.9,
+                    "matched": (WEBHOOK.search(clause) or re.search(r"\S+", clause)).group(0)}, span
+        guessed = _event_by_words(vocab, clause)
+        if guessed is not None and schedule is None:
+            return guessed, span
+    if schedule is not None:
+        return {"type": "schedule", "cron": schedule.cron, "timezone": tz,
+                "confidence": round(schedule.confidence, 2), "matched": schedule.phrase,
+                "times": schedule.times}, None
+    if MANUAL.search(lower):
+        return {"type": "manual", "confidence": 0.9, "matched": MANUAL.search(lower).group(0)}, None
+    if WEBHOOK.search(lower) and not any(m.slug == "http" for m in mentions):
+        m = WEBHOOK.search(lower)
+        return {"type": "webhook", "confidence": 0.85, "matched": m.group(0)}, (m.start(), m.end())
+    source = _source_mention(vocab, lower, mentions)
+    if source is not None:
+        end = _clause_end(vocab, lower, source.end, mentions)
+        later = [m.start for m in mentions if m.start > source.end and m.slug != source.slug]
+        end = min([end, *later])
+        return _event(vocab, source, lower[max(0, source.start - 40):end], tz), (source.start, end)
+    return {"type": "manual", "confidence": 0.7 if cue is None else 0.5,
+            "matched": ""}, span
+
+
+def _clause_end(vocab: Vocabulary, lower: str, pos: int, mentions: list[Mention]) -> int:
+    """Where a trigger clause without punctuation ends: before the first action verb that
+    follows the clause's first service mention ("when a PR is opened post to Slack")."""
+    after = [m for m in mentions if m.start >= pos]
+    begin = after[0].end if after else pos
+    for stem_, start, _ in tokens(lower[begin:]):
+        if stem_ in vocab.verbs and stem_ not in ("new", "comment", "message", "file", "issue", "task",
+                                                 "ticket", "card", "item", "row", "page", "lead",
+                                                 "deal", "event", "invoice", "bill", "contact"):
+            return begin + start
+    return len(lower)
+
+
+def _source_mention(vocab: Vocabulary, lower: str, mentions: list[Mention]) -> Mention | None:
+    """Without "when": "post every new Zendesk ticket to Slack", "save Gmail attachments to
+    Drive" (a service the items come from, and another they go to)."""
+    for m in mentions:
+        service = vocab.services[m.slug]
+        if not service.events or m.slug == "http":
+            continue
+        before = lower[:m.start]
+        if SOURCE_NOUN.search(before) or re.search(r"\bfrom\s+(?:the\s+|my\s+|our\s+)?(?:\w+\s+)?$", before):
+            return m
+        later = [o for o in mentions if o.start > m.end and o.slug != m.slug]
+        if later and TRANSFER.match(before) and not DESTINATION.search(before) and re.search(
+                r"\b(?:to|into|in|on|onto)\b", lower[m.end:later[0].start]) and not re.match(
+                r"\s*(?:" + "|".join(sorted({p[0] for a in service.actions for p in a.phrases if p}
+                                             - {"new"})) + r")\b", lower[m.end:]):
+            return m
+    return None
+
+
+def _event(vocab: Vocabulary, mention: Mention, clause: str, tz: str) -> dict[str, Any]:
+    service = vocab.services[mention.slug]
+    best, matched = _best(service.events, clause, prefer_write=False)
+    confidence = min(mention.confidence, 0.92 if matched or len(service.events) == 1 else 0.6)
+    item = best or service.events[0]
+    return {"type": "event", "service": service.slug, "event": item.name,
+            "confidence": round(confidence, 2), "matched": [mention.words, *matched]}
+
+
+def _event_by_words(vocab: Vocabulary, clause: str) -> dict[str, Any] | None:
+    """A trigger clause naming no service ("when a payment fails"): the one service whose
+    event phrases (two words or more) match, if only one does."""
+    hits = []
+    for service in vocab.services.values():
+        if service.slug == "http":
+            continue
+        best, matched = _best(service.events, clause, prefer_write=False, min_len=2)
+        if best is not None:
+            hits.append((sum(len(p.split()) for p in matched), service, best, matched))
+    if not hits:
+        return None
+    hits.sort(key=lambda h: -h[0])
+    if len(hits) > 1 and hits[1][0] == hits[0][0]:
+        return None
+    _, service, best, matched = hits[0]
+    return {"type": "event", "service": service.slug, "event": best.name, "confidence": 0.7,
+            "matched": matched}
+
+
+def _best(items: list, clause: str, prefer_write: bool = True, min_len: int = 1,
+          reading: bool = False) -> tuple[Any, list[str]]:
+    words = [t for t, _, _ in tokens(clause) if t not in STOP]
+    joined = " " + " ".join(words) + " "
+    best, best_score, best_matched = None, 0.0, []
+    for item in items:
+        score, matched = 0.0, []
+        for p in item.phrases:
+            if len(p) < min_len:
+                continue
+            if f" {' '.join(p)} " in joined:
+                score += len(p) ** 1.5
+                matched.append(" ".join(p))
+        if not score:
+            continue
+        if prefer_write and item.read_only and not reading:
+            score *= 0.4
+        score -= item.order * 0.01
+        if score > best_score:
+            best, best_score, best_matched = item, score, matched
+    return best, best_matched
+
+
+def _actions(vocab: Vocabulary, text: str, lower: str, mentions: list[Mention],
+             trigger: dict[str, Any], span: tuple[int, int] | None,
+             skip: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    outside = [m for m in mentions if not (span and span[0] <= m.start < span[1])]
+    if trigger.get("type") == "event":
+        outside = [m for m in outside if not (m.slug == trigger["service"] and span is None
+                                              and m.start <= _first_start(mentions, m.slug))]
+    clauses = _clauses(lower, span)
+    found: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for m in outside:
+        clause = next((c for c in clauses if c[0] <= m.start < c[1]), (m.start, m.end))
+        item = _choose_action(vocab, m.slug, lower[clause[0]:clause[1]])
+        if item is None:
+            continue
+        action, matched, conf = item
+        key = (m.slug, action.name)
+        if key in seen:
+            continue
+        seen.add(key)
+        found.append({"service": m.slug, "action": action.name, "title": action.title,
+                      "confidence": round(min(m.confidence, conf), 2),
+                      "matched": [m.words, *matched]})
+    # A clause naming no service acting on the trigger's own ("label it bug", "reply in thread").
+    if trigger.get("type") == "event":
+        service = vocab.services[trigger["service"]]
+        for a, b in clauses:
+            if any(a <= m.start < b for m in mentions) or (span and a < span[1] and b > span[0]):
+                continue
+            part = lower[a:b]
+            first = next((t for t, _, _ in tokens(part) if t not in STOP), "")
+            if first not in vocab.verbs:
+                continue
+            best, matched = _best(service.actions, part)
+            if best is not None and not best.read_only and (service.slug, best.name) not in seen:
+                seen.add((service.slug, best.name))
+                found.append({"service": service.slug, "action": best.name, "title": best.title,
+                              "confidence": 0.75, "matched": matched})
+    return found
+
+
+def _first_start(mentions: list[Mention], slug: str) -> int:
+    return min(m.start for m in mentions if m.slug == slug)
+
+
+def _clauses(lower: str, span: tuple[int, int] | None) -> list[tuple[int, int]]:
+    bounds = [0]
+    for m in re.finditer(r",|;|\band then\b|\bthen\b|\band\b|\balso\b|\.\s|\bplus\b|&", lower):
+        bounds += [m.start(), m.end()]
+    if span:
+        bounds += list(span)
+    bounds.append(len(lower))
+    bounds = sorted(set(bounds))
+    return [(a, b) for a, b in zip(bounds, bounds[1:]) if lower[a:b].strip(" ,;&.")]
+
+
+def _choose_action(vocab: Vocabulary, slug: str, clause: str) -> tuple[Any, list[str], float] | None:
+    service = vocab.services[slug]
+    if not service.actions:
+        return None
+    words = {t for t, _, _ in tokens(clause)}
+    reading = bool(words & READ_VERBS)
+    best, matched = _best(service.actions, clause, reading=reading)
+    if best is not None:
+        return best, matched, 0.92
+    primary = _primary_action(service.manifest)
+    item = next(a for a in service.actions if a.name == primary.name)
+    return item, [], 0.7
+
+
+def _channel_param_service(vocab: Vocabulary) -> str | None:
+    """The service whose message action takes a ``channel`` (Slack's): "#eng" with no chat
+    service named goes there."""
+    for service in vocab.services.values():
+        for action in service.manifest.actions:
+            if "channel" in action.input().fields and not action.read_only:
+                return service.slug
+    return None
+
+
+def _channel_service(vocab: Vocabulary, lower: str, actions: list, entities: dict,
+                     trigger: dict) -> None:
+    if not entities["channels"] or any(vocab.services[a["service"]].category == "communication"
+                                       and a["service"] != "gmail" for a in actions):
+        return
+    if trigger.get("type") == "event" and vocab.services[trigger["service"]].category == "communication":
+        return
+    slug = _channel_param_service(vocab)
+    if slug is None:
+        return
+    item = _choose_action(vocab, slug, lower)
+    if item:
+        action, matched, _ = item
+        actions.append({"service": slug, "action": action.name, "title": action.title,
+                        "confidence": 0.7, "matched": [f"#{entities['channels'][0]}", *matched]})
+
+
+def _takes_recipient(vocab: Vocabulary, action: dict) -> bool:
+    manifest = vocab.services[action["service"]].manifest
+    spec = manifest.action(action["action"])
+    fields_ = spec.input().fields
+    return any(f in fields_ and fields_[f].required for f in RECIPIENT_FIELDS)
+
+
+# -- entities --------------------------------------------------------------------------------
+
+
+def _entities(text: str, lower: str, schedule: Any) -> dict[str, Any]:
+    emails = EMAIL.findall(text)
+    email_spans = [m.span() for m in EMAIL.finditer(text)]
+    people = [m.group(1) for m in MENTION.finditer(text)
+              if not any(a <= m.start() < b for a, b in email_spans)]
+    channels = []
+    for m in CHANNEL.finditer(text):
+        if m.group(1).lower() not in channels:
+            channels.append(m.group(1).lower())
+    for m in re.finditer(r"\b(?:the\s+)?([a-z][\w-]{1,40})\s+channel\b", lower):
+        name = m.group(1)
+        if name not in STOP and name not in channels and name not in (
+                "slack", "teams", "discord", "same", "right", "team", "webex", "chat", "general-purpose"):
+            if not re.search(rf"#{re.escape(name)}\b", lower):
+                channels.append(name)
+    labels = []
+    for m in LABEL.finditer(text):
+        value = (m.group(1) or m.group(2) or "").strip()
+        if value and value.lower() not in NOT_LABEL and value.lower() not in labels and value.lower() not in ("a", "the"):
+            labels.append(value.lower())
+    for m in re.finditer(r"\b(?:emails?|messages?|mail)\s+(?:labell?ed|tagged|marked)\s+(?:as\s+)?[\"'“]?([\w-]{2,40})", lower):
+        if m.group(1) not in labels:
+            labels.append(m.group(1))
+    folders = []
+    for pattern in FOLDERS:
+        for m in pattern.finditer(text):
+            value = m.group(1).strip()
+            if value and value.lower() not in NOT_FOLDER and value not in folders:
+                folders.append(value)
+    thresholds = []
+    for m in THRESHOLD.finditer(text):
+        value = float(m.group("num").replace(",", ""))
+        mult = (m.group("mult") or "").lower()
+        value *= MULT.get(mult, 1)
+        op = next(sym for pat, sym in OPS if re.fullmatch(pat, m.group("op").lower()))
+        found = {"op": op, "value": int(value) if value == int(value) else value,
+                 "text": m.group(0).strip()}
+        name = (m.group("field") or "").lower()
+        before = lower[max(0, m.start() - 40):m.start()]
+        noun = name if name in FIELD_WORDS else next(
+            (w for w in reversed(re.findall(r"[a-z]+", before)) if w.rstrip("s") in FIELD_WORDS), None)
+        if noun:
+            found["field"] = noun.rstrip("s")
+        if m.group("cur"):
+            found["currency"] = {"$": "USD", "€": "EUR", "£": "GBP"}[m.group("cur")]
+        thresholds.append(found)
+    times = list(schedule.times) if schedule else []
+    return {"channels": channels, "labels": labels, "thresholds": thresholds,
+            "recipients": [*emails, *(f"@{p}" for p in people)], "folders": folders,
+            "times": times}
+
+
+# -- generation ------------------------------------------------------------------------------
+
+
+def generate(text: str, context: dict[str, Any] | None = None, registry: Any = None,
+             app: Flask | None = None, connections: dict[str, list[dict[str, Any]]] | None = None,
+             optimization_strategy: str | None = None) -> dict[str, Any]:
+    """A workflow definition for ``text``, validated, with the analysis, the connections chosen
+    and an explanation.
+
+    :param connections: ``{service: [{"id", "enabled", "status", "healthy"}]}`` (default: the
+        database's connections, when there is an app context).
+    """
+    registry = _registry(registry, app)
+    vocab = vocabulary(registry)
+    analysis = analyze(text, context, registry, app)
+    if connections is None:
+        connections = _user_connections() if has_app_context() else {}
+    trigger = analysis["trigger"]
+    entities = analysis["entities"]
+    services = [a["service"] for a in analysis["actions"]]
+    if trigger["type"] == "event":
+        services = [trigger["service"], *services]
+    chosen: dict[str, int] = {}
+    missing: list[str] = []
+    for slug in dict.fromkeys(services):
+        conn = _pick_connection(connections.get(slug) or [])
+        if conn is None:
+            missing.append(slug)
+        else:
+            chosen[slug] = conn
+    definition, guessed = _definition(vocab, analysis, chosen, context or {})
+    for name in guessed:
+        value = definition["trigger"]["params"][name]
+        analysis["questions"].append({"field": f"trigger.params.{name}", "question":
+                                          f"Which {name.replace('_', ' ')} should the trigger "
+                                          f"watch? The request does not say; {value!r} is a "
+                                          "placeholder to replace."})
+    try:
+        definition = validate_definition(definition, registry, _lookup(connections))
+    except DefinitionError as exc:
+        definition = _repair(definition, exc.errors, vocab)
+        definition = validate_definition(definition, registry, _lookup(connections))
+    return {"workflow": definition, "analysis": analysis, "connections": chosen,
+            "missing_connections": missing, "explanation": explain(vocab, analysis, chosen, missing),
+            "confidence": analysis["confidence"],
+            "optimization_strategy": optimization_strategy}
+
+
+def _user_connections() -> dict[str, list[dict[str, Any]]]:
+    from atom.extensions import db
+    from atom.models import Connection
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    for conn in db.session.scalars(db.select(Connection).order_by(Connection.id)):
+        out.setdefault(conn.integration, []).append({
+            "id": conn.id, "enabled": conn.enabled, "status": conn.status,
+            "healthy": conn.status == "active" and not conn.last_error_class})
+    return out
+
+
+def _pick_connection(conns: list[dict[str, Any]]) -> int | None:
+    usable = [c for c in conns if c.get("enabled", True)]
+    if not usable:
+        return None
+    usable.sort(key=lambda c: (not c.get("healthy", True), c["id"]))
+    return usable[0]["id"]
+
+
+def _lookup(connections: dict[str, list[dict[str, Any]]]):
+    owners = {c["id"]: slug for slug, conns in connections.items() for c in conns}
+    return lambda conn_id: owners.get(conn_id)
+
+
+def _definition(vocab: Vocabulary, analysis: dict, chosen: dict[str, int],
+                context: dict[str, Any]) -> dict[str, Any]:
+    trigger_in = analysis["trigger"]
+    entities = analysis["entities"]
+    guessed: list[str] = []
+    trigger: dict[str, Any] = {"type": trigger_in["type"]}
+    event_title = "the trigger"
+    payload: dict[str, Any] = {}
+    if trigger_in["type"] == "event":
+        service = vocab.services[trigger_in["service"]]
+        spec = service.manifest.trigger(trigger_in["event"])
+        trigger.update(service=service.slug, event=spec.name, conditions={})
+        event_title = f"{service.display_name}: {spec.title}"
+        payload = dict(spec.sample or {})
+        if spec.params is not None:
+            params = _trigger_params(spec, entities, guessed)
+            if params or spec.params is not None:
+                trigger["params"] = params
+    elif trigger_in["type"] == "schedule":
+        trigger.update(cron=trigger_in["cron"], timezone=trigger_in["timezone"])
+        event_title = f"the schedule ({describe_cron(trigger_in['cron'])})"
+    elif trigger_in["type"] == "webhook":
+        event_title = "the webhook"
+    steps: list[dict[str, Any]] = []
+    previous: str | None = None
+    for threshold in entities["thresholds"][:1]:
+        path = _payload_path(payload, threshold.get("field") or "amount")
+        expression = f"{path} {threshold['op']} `{threshold['value']}`"
+        steps.append({"id": "check_threshold", "type": "condition",
+                      "name": f"Only when {threshold['text']}", "expression": expression})
+        previous = "check_threshold"
+    for item in analysis["actions"]:
+        service = vocab.services[item["service"]]
+        action = service.manifest.action(item["action"])
+        params = _compact_parameters(action, service.slug)
+        content = next((k for k, v in params.items() if "||" in str(v)), None)
+        if content is not None:
+            params[content] = "{{ trigger.%s || '%s' }}" % (content, _quote(f"New event: {event_title}"))
+        _fill(params, action, entities, service.slug)
+        sid = f"{service.slug}_{action.name}"
+        taken = {s["id"] for s in steps}
+        if sid in taken:
+            sid = next(f"{sid}_{n}" for n in range(2, len(taken) + 3) if f"{sid}_{n}" not in taken)
+        step = {"id": sid, "type": "action", "name": action.title, "service": service.slug,
+                "action": action.name, "parameters": params,
+                "depends_on": [previous] if previous else []}
+        if service.slug in chosen:
+            step["connection"] = chosen[service.slug]
+        steps.append(step)
+        previous = sid
+    if not steps or all(s["type"] == "condition" for s in steps):
+        steps.append({"id": "describe", "type": "transform", "name": "What happened",
+                      "mapping": {"request": f"'{_quote(analysis['text'][:200])}'"},
+                      "depends_on": [previous] if previous else []})
+    name = analysis["text"][:120].rstrip(" .") or "Generated workflow"
+    return {"name": name, "description": f"Generated from: {analysis['text'][:500]}",
+            "trigger": trigger, "steps": steps}, guessed
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "").replace("'", "\\'").replace("{{", "{ {").replace("}}", "} }")
+
+
+def _sample_value(sample: Any, name: str) -> str | None:
+    stack = [sample]
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, dict):
+            if isinstance(node.get(name), str):
+                return node[name]
+            stack.extend(node.values())
+    return None
+
+
+def _trigger_params(spec: Any, entities: dict, guessed: list[str]) -> dict[str, Any]:
+    fields_ = spec.params().fields
+    params: dict[str, Any] = {}
+    if entities["labels"] and "query" in fields_:
+        params["query"] = " ".join(f"label:{label}" for label in entities["labels"])
+    if entities["folders"]:
+        for name in ("folder_id", "path"):
+            if name in fields_:
+                folder = entities["folders"][0]
+                params[name] = folder if name != "path" or folder.startswith("/") else f"/{folder}"
+                break
+    if entities["channels"]:
+        for name in ("channel_id", "space", "channel"):
+            if name in fields_ and fields_[name].required:
+                params[name] = entities["channels"][0]
+    schema = spec.params()
+    for name, fld in fields_.items():
+        if fld.required and name not in params:
+            # Not in the text: a visible placeholder the field accepts, and a question (see
+            # generate, which asks for every placeholder).
+            sample = _sample_value(spec.sample, name)
+            for candidate in (f"<{name}>", PLACEHOLDER, PLACEHOLDER.lower(), sample, "root"):
+                if candidate is not None and name not in schema.validate({name: candidate}, partial=True):
+                    params[name] = candidate
+                    guessed.append(name)
+                    break
+    return params
+
+
+def _from_text(value: str, analysis: dict) -> bool:
+    entities = analysis["entities"]
+    return value in entities["channels"] or value in entities["folders"]
+
+
+def _payload_path(payload: dict[str, Any], word: str) -> str:
+    """The trigger payload's field for a threshold's noun ("deal" -> the amount), found in the
+    event's sample payload; ``trigger.<word>`` when the sample has none."""
+    wanted = FIELD_WORDS.get(word, (word,))
+    stack: list[tuple[str, Any]] = [("trigger", payload)]
+    while stack:
+        path, node = stack.pop(0)
+        if not isinstance(node, dict):
+            continue
+        for name in wanted:
+            if isinstance(node.get(name), (int, float)) and not isinstance(node.get(name), bool):
+                return f"{path}.{name}"
+        stack.extend((f"{path}.{k}", v) for k, v in node.items() if isinstance(v, dict)
+                     and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k))
+    return f"trigger.{wanted[0]}"
+
+
+def _fill(params: dict[str, Any], action: Any, entities: dict, slug: str) -> None:
+    fields_ = action.input().fields
+    if entities["channels"] and "channel" in fields_:
+        params["channel"] = f"#{entities['channels'][0]}"
+    emails = [r for r in entities["recipients"] if "@" in r and not r.startswith("@")]
+    if emails:
+        for name in RECIPIENT_FIELDS:
+            if name in fields_:
+                kind = type(fields_[name]).__name__
+                params[name] = emails if kind in ("List", "Addresses") and name in ("to",) else emails[0]
+                break
+    if entities["labels"]:
+        if "labels" in fields_:
+            params["labels"] = list(entities["labels"])
+        elif "add" in fields_ and slug == "gmail" or "add" in fields_ and "remove" in fields_:
+            params["add"] = list(entities["labels"])
+        elif "query" in fields_ and slug == "gmail":
+            params["query"] = " ".join(f"label:{label}" for label in entities["labels"])
+    if entities["folders"]:
+        folder = entities["folders"][0]
+        for name in ("folder_id", "parent_id", "path", "folder"):
+            if name in fields_ and not (name == "path" and fields_[name].required and "name" not in fields_):
+                params[name] = folder if name != "path" or folder.startswith("/") else f"/{folder}"
+                break
+
+
+def _repair(definition: dict[str, Any], errors: dict[str, Any], vocab: Vocabulary) -> dict[str, Any]:
+    """A parameter filled from the text that the action refuses goes back to the trigger
+    template; the rest is left for validation to report."""
+    for key, problems in errors.items():
+        if not key.startswith("steps.") or not isinstance(problems, dict):
+            continue
+        sid = key.split(".", 1)[1]
+        step = next((s for s in definition["steps"] if s["id"] == sid), None)
+        bad = problems.get("parameters")
+        if step is None or not isinstance(bad, dict):
+            continue
+        for name in bad:
+            step["parameters"][name] = "{{ trigger.%s }}" % name
+    return definition
+
+
+def explain(vocab: Vocabulary, analysis: dict, chosen: dict[str, int], missing: list[str]) -> str:
+    trigger = analysis["trigger"]
+    name = lambda slug: vocab.services[slug].display_name  # noqa: E731
+    if trigger["type"] == "event":
+        spec = vocab.services[trigger["service"]].manifest.trigger(trigger["event"])
+        start = f"This workflow starts when {name(trigger['service'])} reports \"{spec.title}\" ({trigger['event']})"
+    elif trigger["type"] == "schedule":
+        start = (f"This workflow runs on a schedule, {describe_cron(trigger['cron'])} "
+                 f"(cron {trigger['cron']}, {trigger['timezone']})")
+    elif trigger["type"] == "webhook":
+        start = "This workflow starts when its webhook URL receives a request"
+    else:
+        start = "This workflow runs when you start it"
+    sentences = [start + f", understood with confidence {trigger['confidence']:.2f}."]
+    entities = analysis["entities"]
+    if entities["thresholds"]:
+        t = entities["thresholds"][0]
+        sentences.append(f"It continues only when {t.get('field', 'the amount')} {t['op']} {t['value']} "
+                         f"(from \"{t['text']}\").")
+    steps = []
+    for a in analysis["actions"]:
+        words = f" (matched: {', '.join(a['matched'])})" if a["matched"] else ""
+        steps.append(f"{a['title'].lower()} in {name(a['service'])}{words}")
+    if steps:
+        sentences.append("Then it will " + "; then ".join(steps) + ".")
+    else:
+        sentences.append("No action was recognised: name a service to act on.")
+    filled = []
+    if entities["channels"]:
+        filled.append(f"channel #{entities['channels'][0]}")
+    if entities["labels"]:
+        filled.append(f"label {', '.join(entities['labels'])}")
+    if entities["recipients"]:
+        filled.append(f"recipients {', '.join(entities['recipients'])}")
+    if entities["folders"]:
+        filled.append(f"folder {entities['folders'][0]}")
+    if filled:
+        sentences.append("From your words it filled in: " + "; ".join(filled) + ".")
+    if chosen:
+        sentences.append("Connections used: " + ", ".join(f"{name(s)} #{i}" for s, i in chosen.items()) + ".")
+    if missing:
+        sentences.append("Connect " + ", ".join(name(s) for s in missing) + " before it can run.")
+    if analysis["questions"]:
+        sentences.append(f"{len(analysis['questions'])} question(s) remain: "
+                         + " ".join(q["question"] for q in analysis["questions"]))
+    return " ".join(sentences)
+
+
+def status(app: Flask) -> dict[str, Any]:
+    vocab = vocabulary(_registry(None, app))
+    return {"model": MODEL, "version": VERSION, "trained_at": None,
+            "trained_on": vocab.counts(),
+            "details": {"offline": True, "max_input_chars": MAX_INPUT,
+                        "schedules": "English to five-field cron (atom.intelligence.schedule)",
+                        "services": sorted(vocab.services)}}
