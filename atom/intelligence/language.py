@@ -510,7 +510,7 @@ def _entities(text: str, lower: str, schedule: Any) -> dict[str, Any]:
         value *= MULT.get(mult, 1)
         op = next(sym for pat, sym in OPS if re.fullmatch(pat, m.group("op").lower()))
         found = {"op": op, "value": int(value) if value == int(value) else value,
-                 "text": m.group(0).strip()}
+                 "text": text[m.start("op"):m.end()].strip()}
         name = (m.group("field") or "").lower()
         before = lower[max(0, m.start() - 40):m.start()]
         noun = name if name in FIELD_WORDS else next(

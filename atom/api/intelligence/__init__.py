@@ -56,3 +56,4 @@ def add_unprefixed_rules(app: Flask) -> None:
 
 # The component modules add their routes to ``blp`` when imported.
 from atom.api.intelligence import status  # noqa: E402,F401
+from atom.api.intelligence import language  # noqa: E402,F401
