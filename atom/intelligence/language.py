@@ -10,6 +10,7 @@ in a manifest, is understood without code changes.
 """
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from dataclasses import field
@@ -26,6 +27,7 @@ from atom.intelligence.schedule import day_spans
 from atom.intelligence.schedule import describe as describe_cron
 from atom.intelligence.schedule import parse_schedule
 from atom.intelligence.vocabulary import FIELD_NOUNS
+from atom.intelligence.vocabulary import Name
 from atom.intelligence.vocabulary import POSSESSIVE
 from atom.intelligence.vocabulary import STOP
 from atom.intelligence.vocabulary import Vocabulary
@@ -45,6 +47,8 @@ MANUAL = re.compile(r"\b(?:manual(?:ly)?|on demand|on-demand|when i (?:click|pre
 WEBHOOK = re.compile(r"\b(?:webhooks?|web hook|http (?:request|post|call)|post request|incoming request"
                      r"|endpoint|callback|(?:our|my|the) (?:app|website|site|form|server|backend|service|system|shop|store) "
                      r"(?:calls?|posts?|sends?|hits?|pings?|notif))")
+VIA_WEBHOOK = re.compile(r"\b(?:via|by|through|from|over|using)\s+(?:a\s+|an\s+|the\s+|our\s+|its\s+)?(?:incoming\s+)?(?:webhooks?|web hooks?)\b")
+RELATIVE = re.compile(r"^(?:\s+[\w-]+){0,2}\s+(?:that|which|as they|when they)\s+(?:are|is|get|gets|have been|has been|come|comes|arrive|arrives|show up|appear)\b")
 SOURCE_NOUN = re.compile(r"\b(?:new|incoming|every|each|any|all)\s+(?:\w+\s+){0,2}$")
 DESTINATION = re.compile(r"\b(?:to|into|in|on|onto|via|through|using|inside)\s+(?:the\s+|a\s+|an\s+|our\s+|my\s+|their\s+)?(?:\w+\s+)?$")
 TRANSFER = re.compile(r"^\s*(?:please\s+)?(?:copy|save|sync|synchroni[sz]e|forward|back up|backup|mirror|archive|move|import|export|push|send|turn|convert|log|pipe|route|share|upload|add|put|store|file|transfer)\b")
@@ -137,9 +141,11 @@ def find_mentions(vocab: Vocabulary, text: str, lower: str,
                 best = name
                 break
         if best is None:
-            i += 1
-            continue
-        n = len(best.words)
+            best = _misspelt(vocab, stem_, text[start:words[i][2]])
+            if best is None:
+                i += 1
+                continue
+        n = 1 if best.fuzzy else len(best.words)
         end = words[i + n - 1][2]
         if best.weak and not _names_service(text, lower, words, i, n):
             i += n
@@ -147,6 +153,27 @@ def find_mentions(vocab: Vocabulary, text: str, lower: str,
         found.append(Mention(best.slug, start, end, best.weight, text[start:end]))
         i += n
     return found
+
+
+FUZZY_CUTOFF = 0.85
+
+
+def _misspelt(vocab: Vocabulary, word: str, original: str) -> Any:
+    """A service name typed with a slip ("Githb", "Slak", "Hubspt"): same first letter, a
+    close spelling (difflib ratio of at least FUZZY_CUTOFF), and not an ordinary word."""
+    if len(word) < 4 or word in STOP or word in vocab.verbs or not original[:1].isalpha():
+        return None
+    found = None
+    for name in vocab.single_names(word[0]):
+        matcher = difflib.SequenceMatcher(None, word, name.words[0])
+        if matcher.real_quick_ratio() >= FUZZY_CUTOFF and matcher.ratio() >= FUZZY_CUTOFF:
+            score = matcher.ratio()
+            if found is None or score > found[0]:
+                found = (score, name)
+    if found is None:
+        return None
+    score, name = found
+    return Name(name.words, name.slug, round(min(name.weight, score) - 0.15, 2), False, fuzzy=True)
 
 
 def _names_service(text: str, lower: str, words: list, i: int, n: int) -> bool:
@@ -270,6 +297,9 @@ def _trigger(vocab: Vocabulary, text: str, lower: str, mentions: list[Mention], 
                 "times": schedule.times}, None
     if MANUAL.search(lower):
         return {"type": "manual", "confidence": 0.9, "matched": MANUAL.search(lower).group(0)}, None
+    via = VIA_WEBHOOK.search(lower)
+    if via and not _source_mention(vocab, lower, mentions):
+        return {"type": "webhook", "confidence": 0.85, "matched": via.group(0)}, via.span()
     if WEBHOOK.search(lower) and not any(m.slug == "http" for m in mentions):
         m = WEBHOOK.search(lower)
         return {"type": "webhook", "confidence": 0.85, "matched": m.group(0)}, (m.start(), m.end())
@@ -304,7 +334,8 @@ def _source_mention(vocab: Vocabulary, lower: str, mentions: list[Mention]) -> M
         if not service.events or m.slug == "http":
             continue
         before = lower[:m.start]
-        if SOURCE_NOUN.search(before) or re.search(r"\bfrom\s+(?:the\s+|my\s+|our\s+)?(?:\w+\s+)?$", before):
+        if (SOURCE_NOUN.search(before) or RELATIVE.match(lower[m.end:])
+                or re.search(r"\bfrom\s+(?:the\s+|my\s+|our\s+)?(?:\w+\s+)?$", before)):
             return m
         later = [o for o in mentions if o.start > m.end and o.slug != m.slug]
         if later and TRANSFER.match(before) and not DESTINATION.search(before) and re.search(

@@ -104,10 +104,12 @@ def parse_times(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]
     times: list[tuple[int, int]] = []
     spans: list[tuple[int, int]] = []
     for m in _CLOCK.finditer(text):
+        bare = False  # "at 5": no am/pm and no minutes
         if m.group(1):
             hour, minute, suffix = int(m.group(1)), int(m.group(2) or 0), m.group(3)
         elif m.group(4):
             hour, minute, suffix = int(m.group(4)), int(m.group(5) or 0), ""
+            bare = m.group(5) is None
         else:
             hour, minute, suffix = int(m.group(6)), int(m.group(7)), ""
         suffix = suffix.replace(".", "")
@@ -120,7 +122,7 @@ def parse_times(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]
             if re.match(r"\s*(?:in the )?(?:afternoon|evening|tonight|at night|night)", tail) or (
                     re.search(r"(?:afternoon|evening|night)\s*(?:at\s*)?$", text[max(0, m.start() - 14):m.start()])):
                 hour += 12
-            elif 1 <= hour <= 6 and not re.match(r"\s*(?:in the )?morning", tail):
+            elif bare and 1 <= hour <= 6 and not re.match(r"\s*(?:in the )?morning", tail):
                 hour += 12  # "at 5" in a working day is 5 pm
         if hour > 23 or minute > 59:
             continue
@@ -263,14 +265,15 @@ def parse_schedule(original: str) -> Schedule | None:
     twice = hit(r"\btwice\s+(?:a|per|each)\s+day\b|\btwice\s+daily\b")
     thrice = hit(r"\b(?:three times|3 times)\s+(?:a|per|each)\s+day\b")
     daily = hit(r"\b(?:daily|every\s*day|each\s+day|everyday|once\s+a\s+day|per\s+day|nightly|every\s+(?:morning|afternoon|evening|night)|each\s+(?:morning|afternoon|evening|night)|every\s+single\s+day|tonight)\b")
+    week_end = hit(r"\bend\s+of\s+(?:the\s+|every\s+|each\s+)?(?:work\s*)?week\b")
+    if week_end:
+        dow_f = "5" if dow_f == "*" else dow_f
+        if not times:
+            times = [(17, 0)]
     weekly = hit(r"\b(?:weekly|every\s+week|each\s+week|once\s+a\s+week|per\s+week)\b")
     if weekly and dow_f == "*":
         dow_f = "1"
         assumed.append("day")
-    if hit(r"\bend\s+of\s+(?:the\s+)?(?:work\s*)?week\b"):
-        dow_f = "5" if dow_f == "*" else dow_f
-        if not times:
-            times = [(17, 0)]
 
     part = None
     for pm in _PART.finditer(text):

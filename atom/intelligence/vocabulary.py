@@ -67,6 +67,7 @@ class Name:
     slug: str
     weight: float  # how sure a mention of it names the service
     weak: bool = False  # an ordinary English word too: checked in context
+    fuzzy: bool = False  # found by spelling, not by its exact words
 
 
 @dataclass
@@ -96,6 +97,17 @@ class Vocabulary:
     names: dict[str, list[Name]]  # first word -> names starting with it, longest first
     verbs: frozenset[str]  # the first words of action phrases ("post", "create", ...)
     phrases: int = 0
+    _singles: dict[str, list[Name]] = field(default_factory=dict)
+
+    def single_names(self, letter: str) -> list[Name]:
+        """One-word names (four letters or more, not ordinary words) starting with ``letter``,
+        for spelling slips."""
+        if not self._singles:
+            for group in self.names.values():
+                for name in group:
+                    if len(name.words) == 1 and len(name.words[0]) >= 4 and not name.weak:
+                        self._singles.setdefault(name.words[0][0], []).append(name)
+        return self._singles.get(letter, [])
 
     def counts(self) -> dict[str, int]:
         return {"integrations": len(self.services), "phrases": self.phrases,
