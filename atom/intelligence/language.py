@@ -47,6 +47,7 @@ MANUAL = re.compile(r"\b(?:manual(?:ly)?|on demand|on-demand|when i (?:click|pre
 WEBHOOK = re.compile(r"\b(?:webhooks?|web hook|http (?:request|post|call)|post request|incoming request"
                      r"|endpoint|callback|(?:our|my|the) (?:app|website|site|form|server|backend|service|system|shop|store) "
                      r"(?:calls?|posts?|sends?|hits?|pings?|notif))")
+FORM = re.compile(r"\b(?:fills?|filled|filling) (?:out|in)\b|\bsubmit(?:s|ted)?\b|\bform submission\b|\bsigns? up\b|\bon (?:our|my|the) (?:website|site|web site|app|store|shop)\b")
 VIA_WEBHOOK = re.compile(r"\b(?:via|by|through|from|over|using)\s+(?:a\s+|an\s+|the\s+|our\s+|its\s+)?(?:incoming\s+)?(?:webhooks?|web hooks?)\b")
 RELATIVE = re.compile(r"^(?:\s+[\w-]+){0,2}\s+(?:that|which|as they|when they)\s+(?:are|is|get|gets|have been|has been|come|comes|arrive|arrives|show up|appear)\b")
 SOURCE_NOUN = re.compile(r"\b(?:new|incoming|every|each|any|all)\s+(?:\w+\s+){0,2}$")
@@ -291,6 +292,12 @@ def _trigger(vocab: Vocabulary, text: str, lower: str, mentions: list[Mention], 
         guessed = _event_by_words(vocab, clause)
         if guessed is not None and schedule is None:
             return guessed, span
+        if schedule is None and FORM.search(clause):
+            return {"type": "webhook", "confidence": 0.8, "matched": FORM.search(clause).group(0)}, span
+        if schedule is None:
+            # Something outside the installed integrations happens: it reaches ATOM as a
+            # webhook. Asked, as the confidence is low.
+            return {"type": "webhook", "confidence": 0.6, "matched": clause.strip()}, span
     if schedule is not None:
         return {"type": "schedule", "cron": schedule.cron, "timezone": tz,
                 "confidence": round(schedule.confidence, 2), "matched": schedule.phrase,
@@ -375,17 +382,36 @@ def _event_by_words(vocab: Vocabulary, clause: str) -> dict[str, Any] | None:
             "matched": matched}
 
 
+def _same(a: str, b: str) -> bool:
+    """The same word, or the same verb in another form ("open"/"opened", "succeeds" stemmed
+    to "succeed"/"succeeded", "create"/"created")."""
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    if len(short) < 4 or len(long_) - len(short) > 3:
+        return False
+    stem_ = short[:-1] if short.endswith("e") else short
+    return long_.startswith(stem_) and long_[len(stem_):] in ("ed", "d", "ing", "es", "e", "s", "er", "ded", "ted", "ped", "ged", "red", "ned")
+
+
+def _contains(words: list[str], phrase_: tuple[str, ...]) -> bool:
+    n = len(phrase_)
+    for j in range(len(words) - n + 1):
+        if all(_same(phrase_[k], words[j + k]) for k in range(n)):
+            return True
+    return False
+
+
 def _best(items: list, clause: str, prefer_write: bool = True, min_len: int = 1,
           reading: bool = False) -> tuple[Any, list[str]]:
     words = [t for t, _, _ in tokens(clause) if t not in STOP]
-    joined = " " + " ".join(words) + " "
     best, best_score, best_matched = None, 0.0, []
     for item in items:
         score, matched = 0.0, []
         for p in item.phrases:
             if len(p) < min_len:
                 continue
-            if f" {' '.join(p)} " in joined:
+            if _contains(words, p):
                 score += len(p) ** 1.5
                 matched.append(" ".join(p))
         if not score:
