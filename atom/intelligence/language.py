@@ -497,11 +497,7 @@ def _choose_action(vocab: Vocabulary, slug: str, clause: str) -> tuple[Any, list
 def _channel_param_service(vocab: Vocabulary) -> str | None:
     """The service whose message action takes a ``channel`` (Slack's): "#eng" with no chat
     service named goes there."""
-    for service in vocab.services.values():
-        for action in service.manifest.actions:
-            if "channel" in action.input().fields and not action.read_only:
-                return service.slug
-    return None
+    return vocab.channel_service
 
 
 def _channel_service(vocab: Vocabulary, lower: str, actions: list, entities: dict,
@@ -522,9 +518,7 @@ def _channel_service(vocab: Vocabulary, lower: str, actions: list, entities: dic
 
 
 def _takes_recipient(vocab: Vocabulary, action: dict) -> bool:
-    manifest = vocab.services[action["service"]].manifest
-    spec = manifest.action(action["action"])
-    fields_ = spec.input().fields
+    fields_ = vocab.input_fields(action["service"], action["action"])
     return any(f in fields_ and fields_[f].required for f in RECIPIENT_FIELDS)
 
 

@@ -98,6 +98,15 @@ class Vocabulary:
     verbs: frozenset[str]  # the first words of action phrases ("post", "create", ...)
     phrases: int = 0
     _singles: dict[str, list[Name]] = field(default_factory=dict)
+    _fields: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    channel_service: str | None = None  # the service whose message action takes a "channel"
+
+    def input_fields(self, slug: str, action: str) -> dict[str, Any]:
+        """An action's input fields (the schema built once)."""
+        key = (slug, action)
+        if key not in self._fields:
+            self._fields[key] = dict(self.services[slug].manifest.action(action).input().fields)
+        return self._fields[key]
 
     def single_names(self, letter: str) -> list[Name]:
         """One-word names (four letters or more, not ordinary words) starting with ``letter``,
@@ -176,7 +185,11 @@ def build(registry: Registry) -> Vocabulary:
         names.setdefault(words[0], []).append(Name(words, slug, weight, weak))
     verbs = frozenset(p[0] for s in services.values() for a in s.actions for p in a.phrases
                       if p and p[0] not in STOP)
-    return Vocabulary(services, names, verbs, count)
+    vocab = Vocabulary(services, names, verbs, count)
+    vocab.channel_service = next(
+        (slug for slug, service in services.items() for action in service.manifest.actions
+         if not action.read_only and "channel" in vocab.input_fields(slug, action.name)), None)
+    return vocab
 
 
 def _item_phrases(name: str, title: str, words: tuple[str, ...]) -> list[tuple[str, ...]]:
