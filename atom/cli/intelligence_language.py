@@ -45,6 +45,8 @@ def generate_cmd(text: str, timezone: str | None, save: bool, as_json: bool, by:
             raise OneLineError(f"--timezone: unknown time zone {timezone!r}") from None
     result = language.generate(text, {"timezone": timezone} if timezone else {})
     result["saved"] = False
+    if save and not result["analysis"]["actions"]:
+        raise OneLineError("TEXT: nothing to save, no action was recognised (name a service to act on)")
     if save:
         workflow = create_workflow(result["workflow"], f"cli:{operator(by)}")
         from atom.cli.accounts import server_base_url

@@ -79,6 +79,9 @@ def workflow_describe_create():
     if errors:
         return _render(text, timezone, errors, None, 422)
     result = language.generate(text, {"timezone": timezone} if timezone else {})
+    if not result["analysis"]["actions"]:
+        return _render(text, timezone, {"_form": "Nothing to create: no action was recognised. "
+                                        "Name a service to act on (e.g. post to Slack)."}, result, 422)
     try:
         workflow = create_workflow(result["workflow"], actor())
     except DefinitionError as exc:

@@ -166,6 +166,9 @@ def intelligence_generate(body: dict[str, Any]):
     result["saved"] = False
     if not body["save"]:
         return result
+    if not result["analysis"]["actions"]:
+        raise ApiError(422, "nothing to save: no action was recognised in the request",
+                       errors={"user_input": ["name a service to act on (e.g. post to Slack)"]})
     try:
         workflow = create_workflow(result["workflow"], actor())
     except DefinitionError as exc:

@@ -167,6 +167,18 @@ def test_save_creates_the_workflow(app, client, keys):
     assert body["analysis"]["trigger"]["service"] == "zendesk"
 
 
+def test_save_refuses_a_request_with_no_action(app, client, keys):
+    response = client.post(GENERATE, headers=keys["editor"],
+                           json={"user_input": "hello there", "save": True})
+    assert response.status_code == 422
+    assert "user_input" in response.get_json()["errors"]
+    # Without save it still answers, asking which service to act on.
+    body = client.post(GENERATE, headers=keys["editor"], json={"user_input": "hello there"}).get_json()
+    assert "actions" in {q["field"] for q in body["analysis"]["questions"]}
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Workflow)) == 0
+
+
 def test_viewer_may_generate_but_not_save(app, client, keys):
     text = "When a new Zendesk ticket is created, open a Jira issue"
     assert client.post(GENERATE, headers=keys["viewer"], json={"user_input": text}).status_code == 200
@@ -345,6 +357,10 @@ def test_describe_create_saves_and_redirects(app):
         assert workflow.trigger_service == "stripe"
     assert response.headers["Location"].endswith(f"/workflows/{workflow.id}")
     assert web.post("/workflows/new/describe", data={"text": ""}).status_code == 422
+    refused = web.post("/workflows/new/describe", data={"text": "hello there"})
+    assert refused.status_code == 422 and "no action was recognised" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Workflow)) == 1
 
 
 # -- CLI -------------------------------------------------------------------------------------------
@@ -372,5 +388,7 @@ def test_cli_generate_save_and_errors(app, runner):
     assert f"created workflow {workflow.id}" in saved.output
     bad = runner.invoke(main, ["generate", "every day at 9 post to Slack", "--timezone", "Nowhere/Else"])
     assert bad.exit_code != 0 and "--timezone" in bad.output
+    nothing = runner.invoke(main, ["generate", "hello there", "--save"])
+    assert nothing.exit_code != 0 and "no action was recognised" in nothing.output
     empty = runner.invoke(main, ["generate", "  "])
     assert empty.exit_code != 0 and "TEXT" in empty.output
