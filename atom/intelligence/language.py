@@ -675,12 +675,17 @@ def _definition(vocab: Vocabulary, analysis: dict, chosen: dict[str, int],
         event_title = "the webhook"
     steps: list[dict[str, Any]] = []
     previous: str | None = None
+    # Actions run side by side unless the words order them ("then", "after that"): none
+    # of them reads another's output.
+    in_order = bool(re.search(r"\bthen\b|\bafter that\b|\bafterwards\b|\bnext\b|\bfollowed by\b",
+                              analysis["text"].lower()))
+    gate: str | None = None
     for threshold in entities["thresholds"][:1]:
         path = _payload_path(payload, threshold.get("field") or "amount")
         expression = f"{path} {threshold['op']} `{threshold['value']}`"
         steps.append({"id": "check_threshold", "type": "condition",
                       "name": f"Only when {threshold['text']}", "expression": expression})
-        previous = "check_threshold"
+        previous = gate = "check_threshold"
     for item in analysis["actions"]:
         service = vocab.services[item["service"]]
         action = service.manifest.action(item["action"])
@@ -696,6 +701,8 @@ def _definition(vocab: Vocabulary, analysis: dict, chosen: dict[str, int],
         step = {"id": sid, "type": "action", "name": action.title, "service": service.slug,
                 "action": action.name, "parameters": params,
                 "depends_on": [previous] if previous else []}
+        if not in_order:
+            step["depends_on"] = [gate] if gate else []
         if service.slug in chosen:
             step["connection"] = chosen[service.slug]
         steps.append(step)
@@ -704,9 +711,18 @@ def _definition(vocab: Vocabulary, analysis: dict, chosen: dict[str, int],
         steps.append({"id": "describe", "type": "transform", "name": "What happened",
                       "mapping": {"request": f"'{_quote(analysis['text'][:200])}'"},
                       "depends_on": [previous] if previous else []})
-    name = analysis["text"][:120].rstrip(" .") or "Generated workflow"
+    name = _title(analysis["text"])
     return {"name": name, "description": f"Generated from: {analysis['text'][:500]}",
             "trigger": trigger, "steps": steps}, guessed
+
+
+def _title(text: str, limit: int = 120) -> str:
+    """The request as the workflow's name, cut at a word when long."""
+    text = text.strip().rstrip(" .") or "Generated workflow"
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return cut + "…"
 
 
 def _quote(text: str) -> str:

@@ -392,3 +392,15 @@ def test_cli_generate_save_and_errors(app, runner):
     assert nothing.exit_code != 0 and "no action was recognised" in nothing.output
     empty = runner.invoke(main, ["generate", "  "])
     assert empty.exit_code != 0 and "TEXT" in empty.output
+
+
+def test_actions_run_side_by_side_unless_ordered(client, keys):
+    side = client.post(GENERATE, headers=keys["viewer"], json={
+        "user_input": "When a Zendesk ticket is created, open a Jira issue and post to #support in Slack"
+    }).get_json()["workflow"]["steps"]
+    assert {s["id"]: s["depends_on"] for s in side} == {"jira_create_issue": [], "slack_send_message": []}
+    ordered = client.post(GENERATE, headers=keys["viewer"], json={
+        "user_input": "When a Zendesk ticket is created, open a Jira issue, then post to #support in Slack"
+    }).get_json()["workflow"]["steps"]
+    assert {s["id"]: s["depends_on"] for s in ordered} == {
+        "jira_create_issue": [], "slack_send_message": ["jira_create_issue"]}
