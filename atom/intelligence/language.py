@@ -220,7 +220,17 @@ def analyze(text: str, context: dict[str, Any] | None = None, registry: Any = No
     entities = _entities(original, lower, schedule)
     _channel_service(vocab, lower, actions, entities, trigger)
 
-    if trigger["confidence"] < threshold:
+    if trigger.get("alternatives"):
+        names = ", ".join(vocab.services[s].display_name for s in trigger["alternatives"])
+        questions.append({"field": "trigger.service", "question":
+                          f"Which service should start it? I chose "
+                          f"{vocab.services[trigger['service']].display_name}; the request also "
+                          f"names {names} (one workflow has one trigger: make another for it)."})
+    for word in _unknown_services(original, lower, mentions, skip):
+        questions.append({"field": "services", "question":
+                          f"{word!r} is not an installed integration: connect it through the "
+                          "HTTP integration or a webhook, or name an installed service."})
+    if trigger["confidence"] < threshold and not trigger.get("alternatives"):
         if trigger["type"] == "event":
             questions.append({"field": "trigger.event", "question":
                               f"Which {vocab.services[trigger['service']].display_name} event should "
@@ -261,6 +271,38 @@ def analyze(text: str, context: dict[str, Any] | None = None, registry: Any = No
             "confidence_threshold": threshold}
 
 
+KNOWN_CAPITALS = frozenset("i a an the when whenever if every each on at in to for from and or "
+                           "then please also once after new post send create add make let can "
+                           "run start copy save sync notify ping tell alert email message log "
+                           "move update upload back forward turn kick schedule daily weekly "
+                           "hourly monthly manually".split())
+STATUS_WORDS = frozenset("done review progress backlog todo doing closed open resolved "
+                         "complete completed approved".split())
+MONTHS = frozenset("january february march april may june july august september october november "
+                   "december jan feb mar apr jun jul aug sep sept oct nov dec".split())
+
+
+def _unknown_services(text: str, lower: str, mentions: list[Mention],
+                      skip: list[tuple[int, int]]) -> list[str]:
+    """Capitalised names after "to", "in", "into", "from", "via" that no installed plugin
+    answers to ("post it to Airtable"): asked about, never guessed."""
+    found: list[str] = []
+    for m in re.finditer(r"\b(?:to|in|into|from|via|on|with|using)\s+(?:the\s+|our\s+|my\s+)?([A-Z][a-zA-Z0-9]{2,}(?:\.[a-z]{2,4})?)\b", text):
+        word = m.group(1)
+        start = m.start(1)
+        if (word.lower() in KNOWN_CAPITALS or word.lower() in MONTHS
+                or any(mm.start <= start < mm.end for mm in mentions)
+                or any(a <= start < b for a, b in skip) or word.isupper() and len(word) <= 4
+                or re.match(r"(?:sun|mon|tue|wed|thu|fri|sat)", word.lower())
+                or word.lower() in STATUS_WORDS
+                or re.match(r"\s+(?:folder|list|board|column|channel|queue|space|project|label|group|"
+                            r"stage|status|team|database|page|sheet|directory|tab|view|pipeline)", text[m.end():])):
+            continue
+        if word not in found:
+            found.append(word)
+    return found
+
+
 def _trigger(vocab: Vocabulary, text: str, lower: str, mentions: list[Mention], schedule: Any,
              context: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, int] | None]:
     tz = context.get("timezone") or (schedule.timezone if schedule else None) or "UTC"
@@ -282,7 +324,12 @@ def _trigger(vocab: Vocabulary, text: str, lower: str, mentions: list[Mention], 
         inside = [m for m in mentions if span[0] <= m.start < span[1]
                   and vocab.services[m.slug].events and m.slug != "http"]
         if inside:
-            return _event(vocab, inside[0], lower[span[0]:span[1]], tz), (span[0], max(span[1], inside[0].end))
+            found = _event(vocab, inside[0], lower[span[0]:span[1]], tz)
+            others = sorted({m.slug for m in inside} - {inside[0].slug})
+            if others and re.search(r"\bor\b", lower[span[0]:span[1]]):
+                found["alternatives"] = others  # "when a GitHub or GitLab issue is opened"
+                found["confidence"] = min(found["confidence"], 0.6)
+            return found, (span[0], max(span[1], inside[0].end))
         clause = lower[span[0]:span[1]]
         if MANUAL.search(clause):
             return {"type": "manual", "confidence": 0.9, "matched": MANUAL.search(clause).group(0)}, span

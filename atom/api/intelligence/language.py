@@ -80,6 +80,8 @@ class LanguageTriggerOut(Schema):
     times = fields.List(fields.String())
     confidence = fields.Float()
     matched = fields.Raw(metadata={"description": "the words that decided it"})
+    alternatives = fields.List(fields.String(), metadata={
+        "description": "other services the trigger clause names (\"GitHub or GitLab\"), asked about"})
 
 
 class LanguageActionOut(Schema):

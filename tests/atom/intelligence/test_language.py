@@ -404,3 +404,14 @@ def test_actions_run_side_by_side_unless_ordered(client, keys):
     }).get_json()["workflow"]["steps"]
     assert {s["id"]: s["depends_on"] for s in ordered} == {
         "jira_create_issue": [], "slack_send_message": ["jira_create_issue"]}
+
+
+def test_ambiguous_and_unknown_services_are_asked(client, keys):
+    body = client.post(ANALYZE, headers=keys["viewer"], json={
+        "user_input": "When a GitHub or GitLab issue is opened, add a row to Airtable and post to "
+                      "#eng in Slack"}).get_json()
+    questions = {q["field"]: q["question"] for q in body["questions"]}
+    assert "GitLab" in questions["trigger.service"]
+    assert "'Airtable' is not an installed integration" in questions["services"]
+    assert body["trigger"]["alternatives"] == ["gitlab"]
+    assert body["confidence"] < body["confidence_threshold"]
