@@ -10,6 +10,7 @@ in a manifest, is understood without code changes.
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import re
 from dataclasses import dataclass
@@ -661,11 +662,7 @@ def generate(text: str, context: dict[str, Any] | None = None, registry: Any = N
                                           f"Which {name.replace('_', ' ')} should the trigger "
                                           f"watch? The request does not say; {value!r} is a "
                                           "placeholder to replace."})
-    try:
-        definition = validate_definition(definition, registry, _lookup(connections))
-    except DefinitionError as exc:
-        definition = _repair(definition, exc.errors, vocab)
-        definition = validate_definition(definition, registry, _lookup(connections))
+    definition = _validated(definition, registry, _lookup(connections), analysis)
     return {"workflow": definition, "analysis": analysis, "connections": chosen,
             "missing_connections": missing, "explanation": explain(vocab, analysis, chosen, missing),
             "confidence": analysis["confidence"],
@@ -864,19 +861,51 @@ def _fill(params: dict[str, Any], action: Any, entities: dict, slug: str) -> Non
                 break
 
 
-def _repair(definition: dict[str, Any], errors: dict[str, Any], vocab: Vocabulary) -> dict[str, Any]:
-    """A parameter filled from the text that the action refuses goes back to the trigger
-    template; the rest is left for validation to report."""
+def _validated(definition: dict[str, Any], registry: Any, lookup: Any,
+               analysis: dict[str, Any]) -> dict[str, Any]:
+    """``definition`` validated. What validation refuses is repaired, each repair asked about:
+    a parameter the action refuses is taken from the trigger payload instead; a step still
+    refused is left out; a trigger still refused becomes manual."""
+    for _ in range(3):
+        try:
+            return validate_definition(copy.deepcopy(definition), registry, lookup)
+        except DefinitionError as exc:
+            definition = _repair(definition, exc.errors, analysis)
+    return validate_definition(definition, registry, lookup)
+
+
+def _repair(definition: dict[str, Any], errors: dict[str, Any],
+            analysis: dict[str, Any]) -> dict[str, Any]:
+    dropped: set[str] = set()
     for key, problems in errors.items():
-        if not key.startswith("steps.") or not isinstance(problems, dict):
+        if key == "trigger" or not key.startswith("steps."):
             continue
         sid = key.split(".", 1)[1]
         step = next((s for s in definition["steps"] if s["id"] == sid), None)
-        bad = problems.get("parameters")
-        if step is None or not isinstance(bad, dict):
+        if step is None:
             continue
-        for name in bad:
-            step["parameters"][name] = "{{ trigger.%s }}" % name
+        bad = problems.get("parameters") if isinstance(problems, dict) else None
+        other = [k for k in (problems if isinstance(problems, dict) else {}) if k != "parameters"]
+        templated = isinstance(bad, dict) and all("{{" in str(step["parameters"].get(n, "")) for n in bad)
+        if isinstance(bad, dict) and not other and not templated:
+            for name in bad:
+                step["parameters"][name] = "{{ trigger.%s }}" % name
+            continue
+        dropped.add(sid)
+        analysis["questions"].append({"field": f"steps.{sid}", "question":
+                                      f"The step {sid} was left out: {problems}. Add it by hand."})
+    if dropped:
+        definition["steps"] = [s for s in definition["steps"] if s["id"] not in dropped]
+        for step in definition["steps"]:
+            step["depends_on"] = [d for d in step.get("depends_on", []) if d not in dropped]
+    if "trigger" in errors:
+        analysis["questions"].append({"field": "trigger", "question":
+                                      f"The trigger was refused ({errors['trigger']}); it runs by "
+                                      "hand until you choose one."})
+        definition["trigger"] = {"type": "manual"}
+    if not definition["steps"]:
+        definition["steps"] = [{"id": "describe", "type": "transform", "name": "What happened",
+                                "mapping": {"request": "'see the questions'"}}]
     return definition
 
 

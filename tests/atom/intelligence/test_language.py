@@ -7,7 +7,6 @@ import json
 from dataclasses import replace
 from datetime import datetime
 
-import pytest
 from croniter import croniter
 
 from atom.cli import main
