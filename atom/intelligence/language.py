@@ -30,8 +30,10 @@ from atom.intelligence.schedule import parse_schedule
 from atom.intelligence.vocabulary import FIELD_NOUNS
 from atom.intelligence.vocabulary import Name
 from atom.intelligence.vocabulary import POSSESSIVE
+from atom.intelligence.vocabulary import PHRASE_STOP
 from atom.intelligence.vocabulary import STOP
 from atom.intelligence.vocabulary import Vocabulary
+from atom.intelligence.vocabulary import stem
 from atom.intelligence.vocabulary import tokens
 from atom.intelligence.vocabulary import vocabulary
 
@@ -54,6 +56,25 @@ RELATIVE = re.compile(r"^(?:\s+[\w-]+){0,2}\s+(?:that|which|as they|when they)\s
 SOURCE_NOUN = re.compile(r"\b(?:new|incoming|every|each|any|all)\s+(?:\w+\s+){0,2}$")
 DESTINATION = re.compile(r"\b(?:to|into|in|on|onto|via|through|using|inside)\s+(?:the\s+|a\s+|an\s+|our\s+|my\s+|their\s+)?(?:\w+\s+)?$")
 TRANSFER = re.compile(r"^\s*(?:please\s+)?(?:copy|save|sync|synchroni[sz]e|forward|back up|backup|mirror|archive|move|import|export|push|send|turn|convert|log|pipe|route|share|upload|add|put|store|file|transfer)\b")
+# What an imperative asks of an action's name ("mark it done": update/change/complete).
+VERB_ACTIONS = {"create": ("create",), "update": ("update", "change", "modify"), "change": ("change", "update"),
+                "edit": ("update", "edit", "change"), "mark": ("update", "change", "complete", "modify"),
+                "move": ("move", "transition", "update"), "close": ("complete", "transition", "update"),
+                "complete": ("complete", "update"), "open": ("create",), "make": ("create",),
+                "add": ("create", "add", "append"), "file": ("create",), "raise": ("create",),
+                "log": ("create", "add", "append"), "post": ("send", "post", "create"),
+                "send": ("send", "post"), "notify": ("send", "post"), "tell": ("send", "post"),
+                "ping": ("send", "post"), "alert": ("send", "post"), "message": ("send", "post"),
+                "remind": ("send", "post"), "delete": ("delete", "trash", "remove"),
+                "remove": ("delete", "remove", "trash", "deactivate"), "assign": ("assign", "update"),
+                "comment": ("add", "create"), "reply": ("reply", "add", "send", "create"),
+                "share": ("share",), "upload": ("upload", "copy"), "list": ("list", "search", "query"),
+                "search": ("search", "query", "list"), "find": ("search", "query", "list", "get")}
+NAME_VERBS = frozenset("create update change send post add move delete complete list search get "
+                       "query upload copy share trash remove assign reply transition append "
+                       "modify deactivate".split())
+TRANSFER_VERBS = frozenset("back backup copy save export archive forward sync mirror upload store "
+                           "move transfer push dump".split())
 READ_VERBS = frozenset("list get find search look fetch read check query pull export download "
                        "report summary digest".split())
 CHANNEL = re.compile(r"(?<![\w&])#([a-z0-9][\w-]{0,79})", re.I)
@@ -403,7 +424,9 @@ def _source_mention(vocab: Vocabulary, lower: str, mentions: list[Mention]) -> M
 
 def _event(vocab: Vocabulary, mention: Mention, clause: str, tz: str) -> dict[str, Any]:
     service = vocab.services[mention.slug]
-    best, matched = _best(service.events, clause, prefer_write=False)
+    blanked = clause.replace(mention.words.lower(), " ")  # "new Zendesk ticket": "new ticket"
+    branded = " ".join(w for w in clause.split() if stem(w) not in vocab.brands.get(mention.slug, ()))
+    best, matched = _best_of(service.events, [branded, blanked, clause], prefer_write=False)
     confidence = min(mention.confidence, 0.92 if matched or len(service.events) == 1 else 0.6)
     item = best or service.events[0]
     return {"type": "event", "service": service.slug, "event": item.name,
@@ -451,8 +474,21 @@ def _contains(words: list[str], phrase_: tuple[str, ...]) -> bool:
 
 
 def _best(items: list, clause: str, prefer_write: bool = True, min_len: int = 1,
-          reading: bool = False) -> tuple[Any, list[str]]:
-    words = [t for t, _, _ in tokens(clause) if t not in STOP]
+          reading: bool = False, verb: str = "") -> tuple[Any, list[str]]:
+    best, _, matched = _scored(items, clause, prefer_write, min_len, reading, verb)
+    return best, matched
+
+
+def _best_of(items: list, clauses: list[str], **kw: Any) -> tuple[Any, list[str]]:
+    """The best match over several readings of a clause (with and without the service's
+    name: "Stripe payment fails" keeps "payment", "new Zendesk ticket" reads "new ticket")."""
+    found = max((_scored(items, c, **kw) for c in clauses), key=lambda f: f[1])
+    return found[0], found[2]
+
+
+def _scored(items: list, clause: str, prefer_write: bool = True, min_len: int = 1,
+            reading: bool = False, verb: str = "") -> tuple[Any, float, list[str]]:
+    words = [t for t, _, _ in tokens(clause) if t not in PHRASE_STOP]
     best, best_score, best_matched = None, 0.0, []
     for item in items:
         score, matched = 0.0, []
@@ -460,8 +496,17 @@ def _best(items: list, clause: str, prefer_write: bool = True, min_len: int = 1,
             if len(p) < min_len:
                 continue
             if _contains(words, p):
-                score += len(p) ** 1.5
+                score += len(p) ** 1.5 * (2 if verb and _same(p[0], verb) else 1)
                 matched.append(" ".join(p))
+        name_verb = item.name.split("_")[0]
+        if verb and len(name_verb) > 2:
+            wanted = VERB_ACTIONS.get(verb, (verb,))
+            if any(_same(name_verb, w) for w in wanted):
+                score += 1.5  # "update the Salesforce case": update_record
+                if not matched:
+                    matched.append(verb)
+            elif name_verb in NAME_VERBS and verb in VERB_ACTIONS:
+                score *= 0.5  # "update the Linear issue" is not create_issue
         if not score:
             continue
         if prefer_write and item.read_only and not reading:
@@ -469,7 +514,7 @@ def _best(items: list, clause: str, prefer_write: bool = True, min_len: int = 1,
         score -= item.order * 0.01
         if score > best_score:
             best, best_score, best_matched = item, score, matched
-    return best, best_matched
+    return best, best_score, best_matched
 
 
 def _actions(vocab: Vocabulary, text: str, lower: str, mentions: list[Mention],
@@ -480,11 +525,38 @@ def _actions(vocab: Vocabulary, text: str, lower: str, mentions: list[Mention],
         outside = [m for m in outside if not (m.slug == trigger["service"] and span is None
                                               and m.start <= _first_start(mentions, m.slug))]
     clauses = _clauses(lower, span)
+    contexts = _clauses(lower, None)
+    unscheduled = list(lower)  # the schedule's words are not the verb ("daily at 6 archive ...")
+    for a, b in skip:
+        if not CHANNEL.match(lower, a) and not EMAIL.match(lower, a):
+            unscheduled[a:b] = " " * (b - a)
+    unscheduled = "".join(unscheduled)
+    # Files come from the trigger (an e-mail's attachments, a new file): copy them across.
+    copying = trigger.get("type") == "event" and (
+        vocab.services[trigger["service"]].category == "storage" or "attachment" in lower)
+    blanked = _blank(lower, mentions, vocab, skip)
     found: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     for m in outside:
-        clause = next((c for c in clauses if c[0] <= m.start < c[1]), (m.start, m.end))
-        item = _choose_action(vocab, m.slug, lower[clause[0]:clause[1]])
+        index = next((i for i, c in enumerate(contexts) if c[0] <= m.start < c[1]), None)
+        a, b = contexts[index] if index is not None else (m.start, m.end)
+        context = blanked[a:b]
+        if index and _first_word(unscheduled[a:b]) not in vocab.verbs:
+            # "add them to HubSpot and to the Monday board": the verb of the clause before
+            context = _first_verb(vocab, lower, contexts[:index]) + " " + context
+        later = [o for o in mentions if a <= o.start < b and o.start > m.end and o.slug != m.slug]
+        source = bool(later) and re.search(r"\b(?:to|into|onto|in)\s+(?:the\s+|a\s+|our\s+|my\s+)?$",
+                                            lower[max(a, later[0].start - 12):later[0].start]) is not None
+        data = bool(re.search(r"(?:\bwith|\bof|\bfrom|\bmy|'s|\bopen|\bclosed|\boverdue|\bunpaid|\bpending"
+                              r"|\brecent|\blatest|\btoday's|\bweek's|\bday's|\blast|\bthe\s+week's)\s+(?:\w+\s+){0,1}$",
+                              lower[max(a, m.start - 30):m.start]))
+        reading = source or (data and trigger.get("type") in ("schedule", "manual"))
+        earlier = any(a <= o.start < m.start and o.slug != m.slug for o in mentions)
+        destination = earlier and re.search(
+            r"\b(?:to|into|onto|in|on|via)\s+(?:the\s+|a\s+|an\s+|our\s+|my\s+)?$",
+            lower[max(a, m.start - 14):m.start]) is not None
+        item = _choose_action(vocab, m.slug, context, reading, raw=unscheduled[a:b],
+                              writing=destination and not source, copying=copying)
         if item is None:
             continue
         action, matched, conf = item
@@ -513,6 +585,36 @@ def _actions(vocab: Vocabulary, text: str, lower: str, mentions: list[Mention],
     return found
 
 
+def _blank(lower: str, mentions: list[Mention], vocab: Vocabulary,
+           skip: list[tuple[int, int]] = ()) -> str:
+    """``lower`` with the service names blanked out, so "Microsoft Teams" does not read as
+    the word "teams" and "new Zendesk ticket" reads as "new ticket"."""
+    chars = list(lower)
+    spans = [m.span() for m in CHANNEL.finditer(lower)] + [m.span() for m in EMAIL.finditer(lower)]
+    spans += list(skip)
+    for m in mentions:
+        # The brand goes, the rest of an alias stays ("Stripe payments": "payments").
+        brand = vocab.brands.get(m.slug, frozenset())
+        for stem_, a, b in tokens(lower[m.start:m.end]):
+            if stem_ in brand or m.end - m.start == b - a:
+                spans.append((m.start + a, m.start + b))
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)
+
+
+def _first_word(text: str) -> str:
+    return next((t for t, _, _ in tokens(text) if t not in STOP), "")
+
+
+def _first_verb(vocab: Vocabulary, lower: str, clauses: list[tuple[int, int]]) -> str:
+    for a, b in reversed(clauses):
+        word = _first_word(lower[a:b])
+        if word in vocab.verbs:
+            return word
+    return ""
+
+
 def _first_start(mentions: list[Mention], slug: str) -> int:
     return min(m.start for m in mentions if m.slug == slug)
 
@@ -528,16 +630,47 @@ def _clauses(lower: str, span: tuple[int, int] | None) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if lower[a:b].strip(" ,;&.")]
 
 
-def _choose_action(vocab: Vocabulary, slug: str, clause: str) -> tuple[Any, list[str], float] | None:
+def _choose_action(vocab: Vocabulary, slug: str, clause: str, reading: bool = False,
+                   raw: str | None = None, writing: bool = False,
+                   copying: bool = False) -> tuple[Any, list[str], float] | None:
+    """The service's action the clause asks for. A read is chosen where the service is where
+    data comes from ("list overdue Xero invoices", "Google Drive ... to Box", "with my
+    calendar's events"); otherwise a write, the primary one when no words match."""
     service = vocab.services[slug]
     if not service.actions:
         return None
-    words = {t for t, _, _ in tokens(clause)}
-    reading = bool(words & READ_VERBS)
-    best, matched = _best(service.actions, clause, reading=reading)
+    words = [t for t, _, _ in tokens(raw or clause) if t not in STOP]
+    reading = reading or (bool(words) and words[0] in READ_VERBS) or bool(
+        set(words[:2]) & {"check", "list", "search", "find", "fetch", "pull", "query", "export",
+                          "refresh", "read", "summarise", "summarize", "count"})
+    reading = reading and not writing  # "list the invoices in Slack": Slack is where it goes
+    verb = words[0] if words else ""
+    best, matched = _best(service.actions, clause, reading=reading, verb=verb)
+    transfer = verb in TRANSFER_VERBS or " ".join(words[:2]) in ("back up",)
+    if writing and transfer and (best is None or not matched or all(m == verb for m in matched)):
+        # "back up Notion to Dropbox", "export the leads to Drive": a file goes there
+        moving = next((a for a in service.actions if a.name == ("copy_file" if copying else "upload_file")), None)
+        if moving is not None:
+            return moving, [verb], 0.8
+    if reading and (best is None or not best.read_only):
+        reads = [a for a in service.actions if a.read_only]
+        read, read_matched = _best(reads, clause, prefer_write=False, reading=True)
+        if read is None and reads:
+            # The read that needs least: a list or search of everything, not one record's
+            # details (jira search_issues, not list_transitions of one issue).
+            read = min(reads, key=lambda a: (
+                sum(1 for f in vocab.input_fields(slug, a.name).values() if f.required),
+                not a.name.startswith(("list", "search", "query", "get_items")), a.order))
+            read_matched = []
+        if read is not None:
+            return read, read_matched, 0.85 if read_matched else 0.75
+    primary = _primary_action(service.manifest)
+    if not reading and best is not None and best.read_only and len(matched) == 1 and " " not in matched[0]:
+        # One plain word ("channels", "issues") is no reason to read where the words write.
+        best, matched = next(a for a in service.actions if a.name == primary.name), []
+        return best, matched, 0.7
     if best is not None:
         return best, matched, 0.92
-    primary = _primary_action(service.manifest)
     item = next(a for a in service.actions if a.name == primary.name)
     return item, [], 0.7
 

@@ -19,6 +19,8 @@ from atom.integrations.registry import Registry
 STOP = frozenset("a an the to of for in on at by with from into my our your their its it this "
                  "that these those is are be been was were and or any every each all new "
                  "someone somebody me us i we you".split())
+# Phrases keep "new" ("new channel" is not "channel").
+PHRASE_STOP = STOP - {"new"}
 # Single-word names that are ordinary English words too: they name the service only where
 # the text uses them as a name (not "their email address", "the rest").
 POSSESSIVE = frozenset("their his her its your my our the contact's customer's user's with".split())
@@ -58,7 +60,7 @@ def phrase(text: str) -> tuple[str, ...]:
 
 
 def content(text: str) -> tuple[str, ...]:
-    return tuple(t for t in phrase(text) if t not in STOP)
+    return tuple(t for t in phrase(text) if t not in PHRASE_STOP)
 
 
 @dataclass
@@ -100,6 +102,7 @@ class Vocabulary:
     _singles: dict[str, list[Name]] = field(default_factory=dict)
     _fields: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     channel_service: str | None = None  # the service whose message action takes a "channel"
+    brands: dict[str, frozenset[str]] = field(default_factory=dict)  # slug -> its brand words
 
     def input_fields(self, slug: str, action: str) -> dict[str, Any]:
         """An action's input fields (the schema built once)."""
@@ -186,6 +189,9 @@ def build(registry: Registry) -> Vocabulary:
     verbs = frozenset(p[0] for s in services.values() for a in s.actions for p in a.phrases
                       if p and p[0] not in STOP)
     vocab = Vocabulary(services, names, verbs, count)
+    vocab.brands = {slug: frozenset(phrase(s.display_name) + phrase(slug.replace("_", " "))
+                                    + (re.sub(r"[^a-z0-9]", "", s.display_name.lower()),))
+                    for slug, s in services.items()}
     vocab.channel_service = next(
         (slug for slug, service in services.items() for action in service.manifest.actions
          if not action.read_only and "channel" in vocab.input_fields(slug, action.name)), None)

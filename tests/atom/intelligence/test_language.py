@@ -414,3 +414,25 @@ def test_ambiguous_and_unknown_services_are_asked(client, keys):
     assert "'Airtable' is not an installed integration" in questions["services"]
     assert body["trigger"]["alternatives"] == ["gitlab"]
     assert body["confidence"] < body["confidence_threshold"]
+
+
+def test_the_action_follows_the_words(client, keys):
+    cases = [
+        ("Every morning at 7, list overdue Xero invoices in Slack",
+         [("xero", "list_invoices"), ("slack", "send_message")]),
+        ("When a Jira issue is updated, update the matching Linear issue", [("linear", "update_issue")]),
+        ("When a pull request is merged on GitHub, move the Trello card to Done", [("trello", "move_card")]),
+        ("Every 12 hours back up Notion to Dropbox", [("notion", "query_database"), ("dropbox", "upload_file")]),
+        ("Save Gmail attachments to Dropbox", [("dropbox", "copy_file")]),
+        ("When a new Zendesk ticket arrives, add an internal note and notify Slack",
+         [("slack", "send_message"), ("zendesk", "add_comment")]),
+    ]
+    for text, expected in cases:
+        body = client.post(ANALYZE, headers=keys["viewer"], json={"user_input": text}).get_json()
+        assert [(a["service"], a["action"]) for a in body["actions"]] == expected, text
+    events = [("If a Stripe payment fails, open a Jira ticket", ("stripe", "payment_failed")),
+              ("When a merge request is opened, ping #reviews in Slack", ("gitlab", "merge_request_opened")),
+              ("When somebody joins a Slack channel, send them a welcome DM", ("slack", "member_joined"))]
+    for text, expected in events:
+        trigger = client.post(ANALYZE, headers=keys["viewer"], json={"user_input": text}).get_json()["trigger"]
+        assert (trigger["service"], trigger["event"]) == expected, text
