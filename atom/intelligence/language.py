@@ -108,6 +108,8 @@ FIELD_WORDS = {"amount": ("amount", "total", "value", "price", "sum"), "deal": (
                "order": ("amount", "total"), "value": ("value", "amount"), "total": ("total", "amount"),
                "price": ("price", "amount"), "size": ("size",), "priority": ("priority",),
                "score": ("score",), "count": ("count",)}
+# Where a write step takes the data an earlier read step returned.
+DATA_FIELDS = ("text", "content_text", "content", "body", "message", "notes", "description", "markdown")
 RECIPIENT_FIELDS = ("to", "email", "to_person_email", "requester_email", "customer_email",
                     "email_address", "person_email")
 
@@ -857,6 +859,7 @@ def _definition(vocab: Vocabulary, analysis: dict, chosen: dict[str, int],
     in_order = bool(re.search(r"\bthen\b|\bafter that\b|\bafterwards\b|\bnext\b|\bfollowed by\b",
                               analysis["text"].lower()))
     gate: str | None = None
+    reads: list[str] = []
     for threshold in entities["thresholds"][:1]:
         path = _payload_path(payload, threshold.get("field") or "amount")
         expression = f"{path} {threshold['op']} `{threshold['value']}`"
@@ -880,6 +883,16 @@ def _definition(vocab: Vocabulary, analysis: dict, chosen: dict[str, int],
                 "depends_on": [previous] if previous else []}
         if not in_order:
             step["depends_on"] = [gate] if gate else []
+        if action.read_only:
+            reads.append(sid)
+        elif reads:
+            # What was read is what this step writes: it waits for the read and takes its
+            # output ("list overdue invoices and post them to Slack").
+            if reads[-1] not in step["depends_on"]:
+                step["depends_on"] = [*step["depends_on"], reads[-1]]
+            field_ = next((f for f in DATA_FIELDS if f in vocab.input_fields(service.slug, action.name)), None)
+            if field_ is not None:
+                step["parameters"][field_] = "{{ steps.%s.output }}" % reads[-1]
         if service.slug in chosen:
             step["connection"] = chosen[service.slug]
         steps.append(step)

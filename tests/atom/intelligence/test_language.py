@@ -436,3 +436,13 @@ def test_the_action_follows_the_words(client, keys):
     for text, expected in events:
         trigger = client.post(ANALYZE, headers=keys["viewer"], json={"user_input": text}).get_json()["trigger"]
         assert (trigger["service"], trigger["event"]) == expected, text
+
+
+def test_what_is_read_is_what_is_written(client, keys):
+    body = client.post(GENERATE, headers=keys["editor"], json={
+        "user_input": "Every morning at 7, list overdue Xero invoices in #finance on Slack",
+        "save": True})
+    assert body.status_code == 201, body.get_json()
+    steps = {s["id"]: s for s in body.get_json()["workflow"]["steps"]}
+    assert steps["slack_send_message"]["depends_on"] == ["xero_list_invoices"]
+    assert steps["slack_send_message"]["parameters"]["text"] == "{{ steps.xero_list_invoices.output }}"
