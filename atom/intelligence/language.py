@@ -14,7 +14,6 @@ import copy
 import difflib
 import re
 from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
 
 from flask import Flask
@@ -121,13 +120,6 @@ class Mention:
     end: int
     confidence: float
     words: str
-
-
-@dataclass
-class Understanding:
-    text: str
-    lower: str
-    consumed: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _threshold(app: Flask | None) -> float:
@@ -957,11 +949,6 @@ def _trigger_params(spec: Any, entities: dict, guessed: list[str]) -> dict[str, 
                     guessed.append(name)
                     break
     return params
-
-
-def _from_text(value: str, analysis: dict) -> bool:
-    entities = analysis["entities"]
-    return value in entities["channels"] or value in entities["folders"]
 
 
 def _payload_path(payload: dict[str, Any], word: str) -> str:
