@@ -49,7 +49,7 @@ MANUAL = re.compile(r"\b(?:manual(?:ly)?|on demand|on-demand|when i (?:click|pre
 WEBHOOK = re.compile(r"\b(?:webhooks?|web hook|http (?:request|post|call)|post request|incoming request"
                      r"|endpoint|callback|(?:our|my|the) (?:app|website|site|form|server|backend|service|system|shop|store) "
                      r"(?:calls?|posts?|sends?|hits?|pings?|notif))")
-FORM = re.compile(r"\b(?:fills?|filled|filling) (?:out|in)\b|\bsubmit(?:s|ted)?\b|\bform submission\b|\bsigns? up\b|\bon (?:our|my|the) (?:website|site|web site|app|store|shop)\b")
+FORM = re.compile(r"\b(?:via|through|from|using|on|in)\s+(?:a|an|the|our|my)\s+(?:[\w-]+\s+)?form\b|\b(?:fills?|filled|filling) (?:out|in)\b|\bsubmit(?:s|ted)?\b|\bform submission\b|\bsigns? up\b|\bon (?:our|my|the) (?:website|site|web site|app|store|shop)\b")
 VIA_WEBHOOK = re.compile(r"\b(?:via|by|through|from|over|using)\s+(?:a\s+|an\s+|the\s+|our\s+|its\s+)?(?:incoming\s+)?(?:webhooks?|web hooks?)\b")
 RELATIVE = re.compile(r"^(?:\s+[\w-]+){0,2}\s+(?:that|which|as they|when they)\s+(?:are|is|get|gets|have been|has been|come|comes|arrive|arrives|show up|appear)\b")
 SOURCE_NOUN = re.compile(r"\b(?:new|incoming|every|each|any|all)\s+(?:\w+\s+){0,2}$")
@@ -938,6 +938,9 @@ def _trigger_params(spec: Any, entities: dict, guessed: list[str]) -> dict[str, 
             if name in fields_ and fields_[name].required:
                 params[name] = entities["channels"][0]
     schema = spec.params()
+    for name in list(params):
+        if name in schema.validate({name: params[name]}, partial=True):
+            del params[name]  # "#support" is no Discord channel id: asked for instead
     for name, fld in fields_.items():
         if fld.required and name not in params:
             # Not in the text: a visible placeholder the field accepts, and a question (see

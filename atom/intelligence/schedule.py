@@ -206,7 +206,7 @@ def parse_schedule(original: str) -> Schedule | None:
     # -- days of the week --------------------------------------------------------------
     dspans = day_spans(text)
     days: list[int] = []
-    if hit(r"\b(?:every\s+)?week\s*days?\b|\bmonday\s*(?:-|to|through|thru|until)\s*friday\b|\bmon\s*-\s*fri\b|\bbusiness days?\b|\bworking days?\b|\bworkdays?\b"):
+    if hit(r"\b(?:every\s+)?week\s*days?\b|\bmonday\s*(?:-|to|through|thru|until)\s*friday\b|\bmon\s*-\s*fri\b|\bbusiness days?\b|\bworking days?\b|\b(?:every|each|on|per|a)\s+workday\b|\bworkdays\b"):
         dow_f = "1-5"
         dspans = [s for s in dspans if not any(a <= s[0] < b for a, b in spans)]
     elif hit(r"\b(?:every\s+)?weekends?\b|\bsaturdays?\s+and\s+sundays?\b"):

@@ -168,11 +168,20 @@ def build(registry: Registry) -> Vocabulary:
         for alias in m.aliases:
             for word in phrase(alias):
                 display_words.setdefault(word, set()).add(m.slug)
-    # A word of a display name that no other service uses names it too ("Zendesk Support":
-    # "zendesk"; "Cisco Webex": "cisco").
+    # The first word of a display name, when no other service uses it in its names or its
+    # words, names it too ("Zendesk Support": "zendesk"; "Cisco Webex": "cisco"; not
+    # "support").
+    plain: dict[str, set[str]] = {}
+    for plugin in registry.loaded():
+        m = plugin.manifest
+        text = " ".join([m.description, *(w for a in m.actions for w in (a.title, *a.words)),
+                         *(w for t in m.triggers for w in (t.title, *t.words))])
+        for word in phrase(text):
+            plain.setdefault(word, set()).add(m.slug)
     for slug, service in services.items():
-        for word in phrase(service.display_name):
-            if display_words.get(word) == {slug} and word not in STOP and len(word) > 3:
+        for word in phrase(service.display_name)[:1]:  # the brand comes first
+            if (display_words.get(word) == {slug} and word not in STOP and len(word) > 3
+                    and not plain.get(word, set()) - {slug}):
                 raw_names.append(((word,), slug, 0.9))
     names: dict[str, list[Name]] = {}
     seen: set[tuple[tuple[str, ...], str]] = set()

@@ -446,3 +446,14 @@ def test_what_is_read_is_what_is_written(client, keys):
     steps = {s["id"]: s for s in body.get_json()["workflow"]["steps"]}
     assert steps["slack_send_message"]["depends_on"] == ["xero_list_invoices"]
     assert steps["slack_send_message"]["parameters"]["text"] == "{{ steps.xero_list_invoices.output }}"
+
+
+def test_a_trigger_param_the_text_cannot_fill_is_asked(client, keys):
+    body = client.post(GENERATE, headers=keys["viewer"], json={
+        "user_input": "When a Discord message is posted in #support, create a Zendesk ticket"}).get_json()
+    trigger = body["workflow"]["trigger"]
+    assert (trigger["type"], trigger["service"], trigger["event"]) == ("event", "discord", "message_posted")
+    placeholder = trigger["params"]["channel_id"]  # "#support" is a name, Discord wants an id
+    assert placeholder != "support"
+    asked = {q["field"]: q["question"] for q in body["analysis"]["questions"]}
+    assert placeholder in asked["trigger.params.channel_id"]
