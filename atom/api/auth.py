@@ -31,9 +31,24 @@ def authenticate() -> None:
         raise ApiError(401, "authentication required: send Authorization: Bearer <api key>")
     g.principal = principal
     if request.method not in READ_METHODS:
-        require("editor")
+        if not _reads_only():
+            require("editor")
         if principal.kind == "session":
             _check_csrf()
+
+
+def reads_only(view):
+    """Mark a POST endpoint that changes nothing (an analysis), so a viewer may call it; the
+    view itself calls ``require("editor")`` before any write it may make."""
+    view.reads_only = True
+    return view
+
+
+def _reads_only() -> bool:
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "reads_only", False))
 
 
 def require(role: str) -> Principal:

@@ -86,3 +86,4 @@ from atom.api.intelligence import dependencies  # noqa: E402,F401
 from atom.api.intelligence import prediction  # noqa: E402,F401
 from atom.api.intelligence import monitoring  # noqa: E402,F401
 from atom.api.intelligence import troubleshooting  # noqa: E402,F401
+from atom.api.intelligence import language  # noqa: E402,F401

@@ -73,7 +73,7 @@ class WorkflowHealthOut(FiguresOut):
     alerts = fields.List(fields.Dict(), metadata={"description": "the workflow's open alerts"})
 
 
-class WorkflowHealthOut(Schema):
+class MonitoredHealthOut(Schema):
     window_s = fields.Float()
     workflows = fields.List(fields.Nested(WorkflowHealthOut))
 
@@ -137,7 +137,7 @@ def monitoring_stop(body):
 @blp.route("/monitoring/health", methods=["GET"])
 @requires("monitoring")
 @blp.arguments(WindowQuery, location="query")
-@blp.response(200, WorkflowHealthOut)
+@blp.response(200, MonitoredHealthOut)
 def monitoring_health(query):
     """Each monitored workflow: success rate, duration p50/p95, failure classes, score,
     status and open alerts over the window."""
