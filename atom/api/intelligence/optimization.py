@@ -11,6 +11,7 @@ from marshmallow import validate
 from marshmallow import validates_schema
 
 from atom.api.auth import actor
+from atom.api.auth import reads_only
 from atom.api.auth import require
 from atom.api.errors import ApiError
 from atom.api.inputs import BoundedSchema
@@ -134,6 +135,7 @@ def _workflow(wf_id: int) -> Workflow:
 
 
 @blp.route("/optimization/analyze", methods=["POST"])
+@reads_only
 @requires("optimization")
 @blp.arguments(OptimisationAnalyzeIn)
 @blp.response(200, AnalyzeOut)

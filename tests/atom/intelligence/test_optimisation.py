@@ -551,3 +551,12 @@ def test_cli_lists_and_applies(app, api, conn):
     assert "version 1 -> 2" in applied.output
     missing = runner.invoke(args=["optimise", "424242"])
     assert missing.exit_code != 0 and "no workflow 424242" in missing.output
+
+
+def test_a_viewer_may_analyze_but_not_apply(client, keys):
+    """Analysing changes nothing, so a viewer key may ask for findings (as the page shows them)."""
+    body = {"workflow": {"name": "w", "trigger": {"type": "manual"}, "steps": [
+        {"id": "a", "type": "transform", "mapping": {"x": "trigger.x"}}]}}
+    response = client.post(f"{BASE}/analyze", json=body, headers=keys["viewer"])
+    assert response.status_code == 200, response.get_json()
+    assert "findings" in response.get_json()
