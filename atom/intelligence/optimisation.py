@@ -972,6 +972,33 @@ def optimise_new(definition: dict[str, Any], registry: Any = None,
     return out
 
 
+def optimise_draft(definition: dict[str, Any], strategy: str,
+                   app: Flask | None = None) -> tuple[dict[str, Any], list[Finding], list[Finding]]:
+    """A generated, not yet saved definition with the safe findings of ``strategy`` applied
+    (the user sees them before saving; nothing has run, so there is no history and no
+    threshold). Returns the definition, the findings applied and those left (needing a
+    person). A change that would make the definition invalid is left out."""
+    from atom.engine.definition import validate_definition
+
+    app = app or current_app
+    registry = _registry(app)
+    findings = analyze(definition, None, strategy, use_history=False, app=app)
+    out, applied, left = definition, [], []
+    for finding in findings:
+        if not finding.safe:
+            left.append(finding)
+            continue
+        candidate = apply_change(out, finding.change)
+        try:
+            candidate = validate_definition(candidate, registry)
+        except DefinitionError:
+            left.append(finding)
+            continue
+        out = candidate
+        applied.append(finding)
+    return out, applied, left
+
+
 # -- status ------------------------------------------------------------------------------------
 
 
@@ -992,4 +1019,4 @@ def status(app: Flask) -> dict[str, Any]:
 
 
 __all__ = ["Finding", "OptimisationError", "analyze", "apply", "apply_change", "figures",
-           "measured", "optimise_new", "present_application", "rank", "status", "summary"]
+           "measured", "optimise_draft", "optimise_new", "present_application", "rank", "status", "summary"]

@@ -28,7 +28,10 @@ from atom.engine.definition import DefinitionError
 from atom.engine.workflows import create_workflow
 from atom.engine.workflows import present
 from atom.extensions import db
+from atom.intelligence import enabled
 from atom.intelligence import language
+from atom.intelligence import optimisation
+from atom.intelligence import prediction
 
 STRATEGIES = ("performance", "cost", "reliability", "hybrid")
 
@@ -137,7 +140,16 @@ class LanguageGenerateOut(Schema):
     explanation = fields.String()
     confidence = fields.Float()
     optimization_strategy = fields.String(allow_none=True)
+    optimization = fields.Dict(allow_none=True, metadata={
+        "description": "with optimization_strategy: the safe findings of that strategy applied "
+                       "to the draft (`applied`) and those left for a person (`left`), as "
+                       "POST .../optimization/analyze reports them; null without a strategy or "
+                       "while WORKFLOW_OPTIMIZATION_ENABLED is false"})
     enhanced_intelligence = fields.Boolean()
+    prediction = fields.Dict(allow_none=True, metadata={
+        "description": "with enhanced_intelligence: the draft's predicted success rate and "
+                       "completion time, as GET .../prediction/{id} gives them (from its "
+                       "services' and actions' history, since it has none of its own)"})
 
 
 @blp.route("/intelligence/analyze", methods=["POST"])
@@ -162,9 +174,17 @@ def intelligence_generate(body: dict[str, Any]):
         require("editor")
     result = language.generate(body["user_input"], body["context"],
                                optimization_strategy=body.get("optimization_strategy"))
-    # Where the optimisation component plugs in: ``optimization_strategy`` names what to
-    # favour (performance, cost, reliability, hybrid); it is echoed and not yet applied.
+    result["optimization"] = None
+    strategy = body.get("optimization_strategy")
+    if strategy and enabled("optimization"):
+        result["workflow"], applied, left = optimisation.optimise_draft(result["workflow"], strategy)
+        result["optimization"] = {"strategy": strategy,
+                                  "applied": [f.to_dict() for f in applied],
+                                  "left": [f.to_dict() for f in left]}
     result["enhanced_intelligence"] = body["enhanced_intelligence"]
+    result["prediction"] = None
+    if body["enhanced_intelligence"] and enabled("prediction"):
+        result["prediction"] = prediction.predict(result["workflow"])
     result["saved"] = False
     if not body["save"]:
         return result

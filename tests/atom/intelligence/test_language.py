@@ -457,3 +457,26 @@ def test_a_trigger_param_the_text_cannot_fill_is_asked(client, keys):
     assert placeholder != "support"
     asked = {q["field"]: q["question"] for q in body["analysis"]["questions"]}
     assert placeholder in asked["trigger.params.channel_id"]
+
+
+def test_a_strategy_applies_its_safe_findings_and_enhanced_adds_a_prediction(client, keys):
+    """``optimization_strategy: reliability`` gives the draft the optimisation's safe
+    reliability findings (a retry and a timeout on each action), listed as applied; without it
+    the draft has none. ``enhanced_intelligence`` adds the draft's prediction."""
+    text = {"user_input": "When a GitHub issue is opened, post it to #triage in Slack"}
+    plain = client.post(GENERATE, json=text, headers=keys["viewer"]).get_json()
+    action = next(s for s in plain["workflow"]["steps"] if s["type"] == "action")
+    assert "retry" not in action and plain["optimization"] is None and plain["prediction"] is None
+    tuned = client.post(GENERATE, headers=keys["viewer"], json={
+        **text, "optimization_strategy": "reliability", "enhanced_intelligence": True}).get_json()
+    action = next(s for s in tuned["workflow"]["steps"] if s["type"] == "action")
+    assert action["retry"]["max_attempts"] > 1 and action["timeout_s"] > 0
+    kinds = {f["kind"] for f in tuned["optimization"]["applied"]}
+    assert {"add_retry", "add_timeout"} <= kinds
+    assert 0 < tuned["prediction"]["success_rate"] <= 1
+    assert tuned["prediction"]["duration_ms"]["p50"] > 0
+    saved = client.post(GENERATE, headers=keys["editor"], json={
+        **text, "optimization_strategy": "reliability", "save": True})
+    assert saved.status_code == 201
+    step = next(s for s in saved.get_json()["workflow"]["steps"] if s["type"] == "action")
+    assert step["retry"]["max_attempts"] > 1
