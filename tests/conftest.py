@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 from flask_migrate import upgrade
+from werkzeug.routing import rules as _werkzeug_rules
 
 from atom import create_app
 from atom.extensions import db
@@ -17,6 +18,30 @@ from atom.models import User
 from atom.state import get_state
 
 TEST_KEY = Fernet.generate_key().decode()
+
+
+# Each test builds an app, and werkzeug compiles two URL-builder functions (an AST, then
+# compile()) for each of its ~200 routes: half of create_app's time. The function depends only
+# on the rule's parsed parts and its converters' types (it reads the converters from the rule
+# it is bound to when it runs), so the tests' apps share one per distinct rule; a rule with
+# defaults (folded into the function as constants) is compiled as usual. A server builds its app
+# once per process, so this is for the tests only.
+_compile_builder = _werkzeug_rules.Rule._compile_builder
+_BUILDERS: dict[tuple, Any] = {}
+
+
+def _shared_builder(self, append_unknown: bool = True):
+    if self.defaults:
+        return _compile_builder(self, append_unknown)
+    key = (self.rule, tuple(self._trace), append_unknown,
+           tuple(sorted((name, type(conv)) for name, conv in self._converters.items())))
+    builder = _BUILDERS.get(key)
+    if builder is None:
+        builder = _BUILDERS[key] = _compile_builder(self, append_unknown)
+    return builder
+
+
+_werkzeug_rules.Rule._compile_builder = _shared_builder
 
 
 BASE_SETTINGS = {"ENCRYPTION_KEY": TEST_KEY, "SECRET_KEY": "test-secret-long-enough-for-production-32"}
