@@ -403,8 +403,8 @@ def _assess_use(use: Use, graph: Graph, book: HealthBook,
     usable = [a for a in alternatives if a["status"] != "unhealthy"]
     dep = {"kind": use.kind, "step_id": use.step_id, "service": use.service,
            "connection": primary["connection"], "required": use.required,
-           "status": primary["status"], "fallbacks": alternatives,
-           "evidence": primary["evidence"]}
+           "status": primary["status"], "problems": primary["problems"],
+           "fallbacks": alternatives, "evidence": primary["evidence"]}
     what = "the trigger" if use.kind == "trigger" else f"step {use.step_id}"
     if primary["status"] == "unhealthy":
         if usable:

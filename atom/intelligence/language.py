@@ -492,11 +492,16 @@ def _scored(items: list, clause: str, prefer_write: bool = True, min_len: int = 
             if _contains(words, p):
                 score += len(p) ** 1.5 * (2 if verb and _same(p[0], verb) else 1)
                 matched.append(" ".join(p))
-        name_verb = item.name.split("_")[0]
+        name_verb, *name_object = item.name.split("_")
         if verb and len(name_verb) > 2:
             wanted = VERB_ACTIONS.get(verb, (verb,))
             if any(_same(name_verb, w) for w in wanted):
-                score += 1.5  # "update the Salesforce case": update_record
+                # "update the Salesforce case": update_record; the verb itself first
+                score += 1.5 if _same(name_verb, wanted[0]) else 1.2
+                # ... and what it acts on: "list the open issues" is search_issues, not
+                # list_transitions
+                if name_object and all(any(_same(o, w) for w in words) for o in name_object):
+                    score += 1.0
                 if not matched:
                     matched.append(verb)
             elif name_verb in NAME_VERBS and verb in VERB_ACTIONS:
@@ -648,12 +653,13 @@ def _choose_action(vocab: Vocabulary, slug: str, clause: str, reading: bool = Fa
             return moving, [verb], 0.8
     if reading and (best is None or not best.read_only):
         reads = [a for a in service.actions if a.read_only]
-        read, read_matched = _best(reads, clause, prefer_write=False, reading=True)
+        read, read_matched = _best(reads, clause, prefer_write=False, reading=True, verb=verb)
         if read is None and reads:
             # The read that needs least: a list or search of everything, not one record's
             # details (jira search_issues, not list_transitions of one issue).
             read = min(reads, key=lambda a: (
                 sum(1 for f in vocab.input_fields(slug, a.name).values() if f.required),
+                _names_one_record(vocab.input_fields(slug, a.name)),
                 not a.name.startswith(("list", "search", "query", "get_items")), a.order))
             read_matched = []
         if read is not None:
@@ -667,6 +673,13 @@ def _choose_action(vocab: Vocabulary, slug: str, clause: str, reading: bool = Fa
         return best, matched, 0.92
     item = next(a for a in service.actions if a.name == primary.name)
     return item, [], 0.7
+
+
+def _names_one_record(fields_: dict[str, Any]) -> bool:
+    """Whether an action's required input picks out one record (an id or key): a read of
+    "the open issues" lists or searches, it does not read one issue's details."""
+    return any(f.required and (name in ("id", "key", "gid") or name.endswith(("_id", "_key", "_gid")))
+               for name, f in fields_.items())
 
 
 def _channel_param_service(vocab: Vocabulary) -> str | None:
@@ -783,6 +796,7 @@ def generate(text: str, context: dict[str, Any] | None = None, registry: Any = N
         else:
             chosen[slug] = conn
     definition, guessed = _definition(vocab, analysis, chosen, context or {})
+    _ask_unfilled(vocab, definition, analysis)
     for name in guessed:
         value = definition["trigger"]["params"][name]
         analysis["questions"].append({"field": f"trigger.params.{name}", "question":
@@ -794,6 +808,33 @@ def generate(text: str, context: dict[str, Any] | None = None, registry: Any = N
             "missing_connections": missing, "explanation": explain(vocab, analysis, chosen, missing),
             "confidence": analysis["confidence"],
             "optimization_strategy": optimization_strategy}
+
+
+TRIGGER_FIELD = re.compile(r"^\{\{ trigger\.([A-Za-z_][\w]*) \}\}$")
+
+
+def _ask_unfilled(vocab: Vocabulary, definition: dict[str, Any], analysis: dict[str, Any]) -> None:
+    """A required parameter left as ``{{ trigger.<field> }}`` where the trigger brings no
+    such field (a schedule, a manual run, a webhook whose body is not known, an event whose
+    sample has no such key) would be empty at run time: it becomes a question."""
+    trigger = definition["trigger"]
+    sample: dict[str, Any] = {}
+    if trigger["type"] == "event":
+        spec = vocab.services[trigger["service"]].manifest.trigger(trigger["event"])
+        sample = dict(spec.sample or {})
+    for step in definition["steps"]:
+        for name, value in (step.get("parameters") or {}).items():
+            match = TRIGGER_FIELD.match(str(value))
+            if not match or match.group(1) in sample:
+                continue
+            asked = {q["field"] for q in analysis["questions"]}
+            if name in RECIPIENT_FIELDS and "entities.recipients" in asked:
+                continue  # "Who should receive it?" was asked already
+            analysis["questions"].append({
+                "field": f"steps.{step['id']}.parameters.{name}",
+                "question": f"What {name.replace('_', ' ')} should {step.get('name') or step['id']} "
+                            f"use? Nothing in the request or the {trigger['type']} trigger gives "
+                            f"it; {value} is a placeholder to replace."})
 
 
 def _user_connections() -> dict[str, list[dict[str, Any]]]:

@@ -150,6 +150,8 @@ def shot():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def take(page, name: str, full_page: bool = True) -> Path:
+        # Take it after the page's last check_page: Chromium's full-page capture leaves empty
+        # style attributes on hidden inputs, which the check would then report.
         path = ARTIFACTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=full_page)
         return path

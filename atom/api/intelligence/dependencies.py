@@ -87,6 +87,9 @@ class DependencyOut(Schema):
     required = fields.Boolean(metadata={"description": "whether its failure fails the run "
                                                        "(on_error is fail)"})
     status = fields.String(metadata={"description": "healthy, degraded, unhealthy or unknown"})
+    problems = fields.List(fields.String(), metadata={
+        "description": "what makes its route unusable beyond the service's health (no enabled "
+                       "connection, a disabled one, an open circuit)"})
     risk = fields.String(metadata={"enum": list(deps.RISKS)})
     why = fields.String(allow_none=True)
     fallbacks = fields.List(fields.Dict(), metadata={

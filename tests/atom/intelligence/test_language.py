@@ -480,3 +480,27 @@ def test_a_strategy_applies_its_safe_findings_and_enhanced_adds_a_prediction(cli
     assert saved.status_code == 201
     step = next(s for s in saved.get_json()["workflow"]["steps"] if s["type"] == "action")
     assert step["retry"]["max_attempts"] > 1
+
+
+def test_a_read_of_many_records_is_a_list_or_search_not_one_records_detail(client, keys):
+    """"list the open Jira issues" searches issues; it does not list one issue's transitions
+    (an action whose required input names one record)."""
+    for text in ("Every weekday at 7am, list the open Jira issues and post them to #standup in Slack",
+                 "Each Friday at 5pm search Jira for resolved issues and post a summary to #eng in Slack"):
+        body = client.post(GENERATE, json={"user_input": text}, headers=keys["viewer"]).get_json()
+        jira = next(a for a in body["analysis"]["actions"] if a["service"] == "jira")
+        assert jira["action"] == "search_issues", (text, jira)
+
+
+def test_a_required_value_no_trigger_brings_becomes_a_question(client, keys):
+    """On a schedule there is no payload: a required parameter left as ``{{ trigger.x }}``
+    is asked about, naming the step and field; on an event whose payload has the field it is
+    not."""
+    body = client.post(GENERATE, headers=keys["viewer"], json={
+        "user_input": "Every morning at 9am list the open Jira issues and post them to #eng in Slack"}).get_json()
+    step = next(s for s in body["workflow"]["steps"] if s["service"] == "jira")
+    fields_asked = {q["field"] for q in body["analysis"]["questions"]}
+    assert f"steps.{step['id']}.parameters.jql" in fields_asked
+    event = client.post(GENERATE, headers=keys["viewer"], json={
+        "user_input": "When a GitHub pull request is opened, post a message to #eng in Slack"}).get_json()
+    assert not [q for q in event["analysis"]["questions"] if ".parameters." in q["field"]]
