@@ -11,32 +11,11 @@ import pytest
 from atom.extensions import db
 from atom.models import HealthSample
 from atom.models.base import utcnow
-from tests.atom.engine.conftest import Api
 from tests.atom.engine.conftest import close_engine
 from tests.atom.engine.conftest import steps_of
-from tests.fakes import FakeServer
 from tests.fakes import reply
 
 BASE = "/api/v2/workflows/enhanced"
-
-
-@pytest.fixture
-def app(app_factory, monkeypatch, tmp_path):
-    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = app_factory()
-    yield app
-    close_engine(app)
-
-
-@pytest.fixture
-def fake(app):
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture
-def api(client, keys) -> Api:
-    return Api(client, keys["editor"])
 
 
 @pytest.fixture

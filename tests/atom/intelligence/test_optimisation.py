@@ -15,38 +15,12 @@ from atom.models import Execution
 from atom.models import StepRun
 from atom.models import WorkflowVersion
 from atom.models.base import utcnow
-from tests.atom.engine.conftest import Api
 from tests.atom.engine.conftest import close_engine
 from tests.atom.engine.conftest import manual
 from tests.atom.engine.conftest import post_step
-from tests.fakes import FakeServer
 from tests.fakes import reply
 
 BASE = "/api/v2/workflows/enhanced/optimization"
-
-
-@pytest.fixture
-def app(app_factory, monkeypatch, tmp_path):
-    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = app_factory()
-    yield app
-    close_engine(app)
-
-
-@pytest.fixture
-def fake(app):
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture
-def conn(create_connection, fake) -> dict:
-    return create_connection("http", {"base_url": fake.url, "max_attempts": 1})
-
-
-@pytest.fixture
-def api(client, keys) -> Api:
-    return Api(client, keys["editor"])
 
 
 def get_step(sid: str, path: str, deps=(), **extra) -> dict:

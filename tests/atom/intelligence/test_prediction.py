@@ -17,30 +17,6 @@ from tests.fakes import reply
 PREFIX = "/api/v2/workflows/enhanced"
 
 
-@pytest.fixture
-def app(app_factory, monkeypatch, tmp_path):
-    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = app_factory()
-    yield app
-    close_engine(app)
-
-
-@pytest.fixture
-def fake(app):
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture
-def conn(create_connection, fake) -> dict:
-    return create_connection("http", {"base_url": fake.url, "max_attempts": 1})
-
-
-@pytest.fixture
-def api(client, keys) -> Api:
-    return Api(client, keys["editor"])
-
-
 def pattern(fake: FakeServer, path: str, outcomes: str) -> None:
     """Script ``path``: one reply per character, ``o`` 200 and ``x`` 500."""
     fake.script(path, *[reply(200, {"ok": True}) if c == "o" else reply(500, {"error": "down"})

@@ -14,14 +14,6 @@ from tests.fakes import reply
 
 
 @pytest.fixture
-def app(app_factory, monkeypatch, tmp_path):
-    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = app_factory()
-    yield app
-    close_engine(app)
-
-
-@pytest.fixture
 def editor(user_client):  # noqa: F811
     return user_client("editor")
 

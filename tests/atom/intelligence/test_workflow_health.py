@@ -2,41 +2,14 @@
 monitored workflow raising an alert in the monitoring round."""
 from __future__ import annotations
 
-import pytest
 
 from atom.monitoring.checks import run_round
-from tests.atom.engine.conftest import Api
 from tests.atom.engine.conftest import close_engine
 from tests.atom.engine.conftest import manual
 from tests.atom.engine.conftest import post_step
-from tests.fakes import FakeServer
 from tests.fakes import reply
 
 PREFIX = "/api/v2/workflows/enhanced/monitoring"
-
-
-@pytest.fixture
-def app(app_factory, monkeypatch, tmp_path):
-    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = app_factory()
-    yield app
-    close_engine(app)
-
-
-@pytest.fixture
-def fake(app):
-    with FakeServer() as server:
-        yield server
-
-
-@pytest.fixture
-def conn(create_connection, fake) -> dict:
-    return create_connection("http", {"base_url": fake.url, "max_attempts": 1})
-
-
-@pytest.fixture
-def api(client, keys) -> Api:
-    return Api(client, keys["editor"])
 
 
 def test_start_is_idempotent_and_checks_its_input(client, keys, api):
