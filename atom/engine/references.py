@@ -69,13 +69,19 @@ def _types(schema: dict[str, Any]) -> list[str]:
     return kind if isinstance(kind, list) else [kind]
 
 
-def ancestors(steps: list[dict]) -> dict[str, set[str]]:
-    """Every step's transitive dependencies (a handler also follows the step it handles)."""
+def predecessors(steps: list[dict]) -> dict[str, set[str]]:
+    """Every step's direct predecessors as the runner orders them (a handler after the step
+    it handles)."""
     direct = {s["id"]: set(s.get("depends_on") or ()) for s in steps}
     for s in steps:
         handler = s.get("on_error")
         if handler in direct and handler != s["id"]:
             direct[handler].add(s["id"])
+    return direct
+
+
+def closure(direct: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Every step's transitive predecessors, from its direct ones."""
     found: dict[str, set[str]] = {}
     for sid in direct:
         seen: set[str] = set()
@@ -88,6 +94,11 @@ def ancestors(steps: list[dict]) -> dict[str, set[str]]:
             todo.extend(direct[dep])
         found[sid] = seen
     return found
+
+
+def ancestors(steps: list[dict]) -> dict[str, set[str]]:
+    """Every step's transitive dependencies (a handler also follows the step it handles)."""
+    return closure(predecessors(steps))
 
 
 def check_references(steps: list[dict], expressions: Any, registry: Registry,

@@ -46,7 +46,9 @@ from atom.engine.definition import DefinitionError
 from atom.engine.definition import _expressions
 from atom.engine.expressions import ExpressionError
 from atom.engine.expressions import compile_expression
+from atom.engine.references import closure
 from atom.engine.references import output_paths
+from atom.engine.references import predecessors
 from atom.extensions import db
 from atom.intelligence import history
 from atom.intelligence import models_config
@@ -236,31 +238,6 @@ def references(step: dict[str, Any]) -> set[str]:
     return out
 
 
-def _direct(steps: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """Each step's direct predecessors as the runner orders them (a handler after its step)."""
-    direct = {s["id"]: set(s.get("depends_on") or ()) for s in steps}
-    for s in steps:
-        handler = s.get("on_error")
-        if handler in direct and handler != s["id"]:
-            direct[handler].add(s["id"])
-    return direct
-
-
-def _closure(direct: dict[str, set[str]]) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for sid in direct:
-        seen: set[str] = set()
-        todo = list(direct[sid])
-        while todo:
-            dep = todo.pop()
-            if dep in seen or dep not in direct:
-                continue
-            seen.add(dep)
-            todo.extend(direct[dep])
-        found[sid] = seen
-    return found
-
-
 def _gate(step: dict[str, Any]) -> str | None:
     """Why the steps after ``step`` must stay after it, whatever data they read."""
     if step["type"] == "condition":
@@ -299,8 +276,8 @@ def _weights(ctx: Context) -> dict[str, float]:
 def _parallelise(ctx: Context) -> list[Finding]:
     steps = ctx.definition["steps"]
     handlers = {s["on_error"] for s in steps if s.get("on_error") in ctx.steps}
-    direct = _direct(steps)
-    before = _closure(direct)
+    direct = predecessors(steps)
+    before = closure(direct)
     reads = {sid: references(s) for sid, s in ctx.steps.items()}
     gates = {sid: _gate(s) for sid, s in ctx.steps.items()}
     # What each step must keep running after: the steps it reads and every gate before it.
@@ -548,7 +525,7 @@ def _signature(step: dict[str, Any]) -> str:
 
 
 def _topological(steps: list[dict[str, Any]]) -> list[str]:
-    return list(graphlib.TopologicalSorter(_direct(steps)).static_order())
+    return list(graphlib.TopologicalSorter(predecessors(steps)).static_order())
 
 
 def _cache(ctx: Context) -> list[Finding]:
