@@ -13,7 +13,8 @@ from tests.fakes import reply
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 
 
-def test_describe_a_workflow_then_see_its_prediction_and_findings(live, page, check_page, shot):
+def test_describe_a_workflow_then_see_its_prediction_and_findings(live, page, new_page, check_page,
+                                                                   shot):
     page.goto(live.url + "/workflows/new")
     check_page(page)
     page.get_by_label("What should the workflow do?").fill(
@@ -34,6 +35,12 @@ def test_describe_a_workflow_then_see_its_prediction_and_findings(live, page, ch
     expect(page.locator("#ai-optimise-h")).to_be_visible(timeout=10_000)
     check_page(page)
     shot(page, "intelligence-workflow")
+    phone = new_page(width=390)
+    phone.goto(page.url)
+    expect(phone.locator("#ai-optimise-h")).to_be_visible(timeout=10_000)
+    expect(phone.locator("#ai-prediction-h")).to_be_visible()
+    check_page(phone)
+    shot(phone, "intelligence-workflow-390")
 
 
 def test_troubleshoot_a_failed_execution_and_apply_the_safe_fixes(live, page, check_page, shot):
