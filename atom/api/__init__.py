@@ -28,6 +28,7 @@ def register_api(app: Flask) -> None:
     from atom.api.health import enhanced_health_blp
     from atom.api.health import health_blp
     from atom.api.hooks import bp as hooks_bp
+    from atom.api.incidents import blp as incidents_blp
     from atom.api.integrations import blp as integrations_blp
     from atom.api.integrations import enhanced_blp
     from atom.api.intelligence import add_unprefixed_rules
@@ -51,7 +52,7 @@ def register_api(app: Flask) -> None:
     blueprints = (integrations_blp, enhanced_blp, connections_blp, workflows_blp, executions_blp,
                   monitoring_blp, polls_blp, health_blp, enhanced_health_blp, bridge_blp,
                   keys_blp, users_blp, audit_blp, oauth_apps_blp, oauth_start_blp,
-                  oauth_callback_blp, intelligence_blp)
+                  oauth_callback_blp, intelligence_blp, incidents_blp)
     key = _spec_key(app, blueprints)
     if key in _SPECS:
         _init_api_with_spec(app, blueprints, _SPECS[key])

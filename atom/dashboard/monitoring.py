@@ -58,8 +58,12 @@ from atom.state import get_state
 
 TABS = (
     ("dashboard.monitoring", "Status board"),
+    ("dashboard.incidents", "Incidents"),
     ("dashboard.alerts", "Alerts"),
+    ("dashboard.monitoring_silences", "Silences"),
     ("dashboard.monitoring_maintenance", "Maintenance"),
+    ("dashboard.monitoring_escalation", "Escalation"),
+    ("dashboard.monitoring_dependencies", "Dependencies"),
     ("dashboard.monitoring_thresholds", "Thresholds"),
     ("dashboard.monitoring_channels", "Channels"),
     ("dashboard.monitoring_polls", "Polls"),
@@ -152,7 +156,8 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def _render(template: str, status: int = 200, **context: Any):
-    context.setdefault("tabs", TABS)
+    # A tab whose page module is not installed is left out.
+    context.setdefault("tabs", [tab for tab in TABS if has_page(tab[0])])
     return render_template(template, maybe_url=maybe_url, has_page=has_page,
                            fmt_bytes=fmt_bytes, fmt_duration=fmt_duration, fmt_ratio=fmt_ratio,
                            fmt_number=fmt_number, parse_time=parse_time, from_unix=from_unix,

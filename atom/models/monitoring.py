@@ -14,7 +14,9 @@ from atom.extensions import db
 from atom.models.base import utcnow
 
 SEVERITIES = ("warning", "critical")
-ALERT_STATUSES = ("open", "acknowledged", "resolved")
+# "suppressed": active, but its subject depends on something whose own alert is open
+# (``suppressed_by``); it is not notified and resumes when that parent recovers.
+ALERT_STATUSES = ("open", "acknowledged", "suppressed", "resolved")
 
 
 class HealthSample(db.Model):
@@ -105,6 +107,14 @@ class Alert(db.Model):
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(200))
+    # The upstream host of the subject's connection (grouping and host dependencies).
+    host: Mapped[str | None] = mapped_column(String(255))
+    # The incident this alert belongs to (atom.monitoring.incidents).
+    incident_id: Mapped[int | None] = mapped_column(index=True)
+    # The parent alert whose subject this one depends on, while status is "suppressed".
+    suppressed_by: Mapped[int | None]
+    # The subject changes state too often: notifications are held until it settles.
+    flapping: Mapped[bool] = mapped_column(default=False)
 
 
 class NotificationChannel(db.Model):
