@@ -37,6 +37,7 @@ from atom.models.audit import record
 from atom.models.base import isoformat
 from atom.models.monitoring import SEVERITIES
 from atom.monitoring import maintenance
+from atom.monitoring import suppression
 from atom.monitoring.detectors import Anomaly
 from atom.monitoring.metrics import ConnectionMetrics
 from atom.monitoring.metrics import Snapshot
@@ -185,6 +186,9 @@ def evaluate(app: Flask, snap: Snapshot) -> list[Event]:
     for subject, finding in workflow_health.findings(app, snap.now, snap.thresholds,
                                                      min_obs).items():
         findings.setdefault(subject, {})["health_score"] = finding
+    # Parents that are subjects of their own (an upstream host all of whose connections fail).
+    for subject, by_rule in suppression.parent_findings(app, snap).items():
+        findings.setdefault(subject, {}).update(by_rule)
     changed: list[tuple[Alert, str, bool]] = []
     for subject, by_rule in findings.items():
         quiet = subject.connection_id in silenced
@@ -195,6 +199,8 @@ def evaluate(app: Flask, snap: Snapshot) -> list[Event]:
             if outcome is not None:
                 changed.append((outcome[0], outcome[1], quiet))
     changed += _orphans(active.values(), snap)
+    # Dependents of a parent that is down are suppressed (and resume when it recovers).
+    changed += [(alert, event, True) for alert, event in suppression.apply(app, snap.now)]
     return _commit(changed)
 
 
