@@ -26,6 +26,7 @@ def register_api(app: Flask) -> None:
     from atom.api.docs import bp as docs_bp
     from atom.api.health import bridge_blp
     from atom.api.health import enhanced_health_blp
+    from atom.api.health import frontend_health_blp
     from atom.api.health import health_blp
     from atom.api.hooks import bp as hooks_bp
     from atom.api.incidents import blp as incidents_blp
@@ -52,7 +53,7 @@ def register_api(app: Flask) -> None:
     blueprints = (integrations_blp, enhanced_blp, connections_blp, workflows_blp, executions_blp,
                   monitoring_blp, polls_blp, health_blp, enhanced_health_blp, bridge_blp,
                   keys_blp, users_blp, audit_blp, oauth_apps_blp, oauth_start_blp,
-                  oauth_callback_blp, intelligence_blp, incidents_blp)
+                  oauth_callback_blp, intelligence_blp, incidents_blp, frontend_health_blp)
     key = _spec_key(app, blueprints)
     if key in _SPECS:
         _init_api_with_spec(app, blueprints, _SPECS[key])

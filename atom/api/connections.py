@@ -12,11 +12,11 @@ from atom.api.auth import authenticate
 from atom.api.auth import require
 from atom.api.errors import ApiError
 from atom.api.errors import error_response
+from atom.api.monitoring_schemas import UptimeRatios
 from atom.api.openapi import json_body
 from atom.api.schemas import ActionOut
 from atom.api.schemas import AnyObject
 from atom.api.schemas import ConnectionCreate
-from atom.api.schemas import ConnectionList
 from atom.api.schemas import ConnectionOut
 from atom.api.schemas import ConnectionQuery
 from atom.api.schemas import ConnectionUpdate
@@ -30,11 +30,28 @@ from atom.integrations.connections import present
 from atom.integrations.connections import update_connection
 from atom.models import Connection
 from atom.models import audit
+from atom.monitoring.monitor import get_monitor
+from atom.monitoring.uptime import connection_uptimes
 from atom.state import get_state
 
 blp = Blueprint("connections", __name__, url_prefix="/api/v2/connections",
                 description="Accounts of integrations, with encrypted credentials")
 blp.before_request(authenticate)
+
+
+class ConnectionUptimeOut(ConnectionOut):
+    uptime = fields.Nested(UptimeRatios, metadata={
+        "description": "share of passed health checks over 24h, 7d, 30d (0-1, null: no checks)"})
+
+
+class ConnectionUptimeList(Schema):
+    connections = fields.List(fields.Nested(ConnectionUptimeOut))
+
+
+def _with_uptime(conns: list[Connection]) -> list[dict]:
+    """The API view of each connection with its uptime (one read for all of them)."""
+    uptimes = connection_uptimes([c.id for c in conns], get_monitor().now())
+    return [{**present(c), "uptime": uptimes[c.id]} for c in conns]
 
 
 class DeleteQuery(StrictSchema):
@@ -60,13 +77,13 @@ def _enabled(conn_id: int) -> Connection:
 
 @blp.route("", methods=["GET"])
 @blp.arguments(ConnectionQuery, location="query")
-@blp.response(200, ConnectionList)
+@blp.response(200, ConnectionUptimeList)
 def list_connections(query):
-    """List connections (credentials masked)."""
+    """List connections (credentials masked), each with its uptime."""
     stmt = db.select(Connection).order_by(Connection.id)
     if query.get("integration"):
         stmt = stmt.filter_by(integration=query["integration"])
-    return {"connections": [present(c) for c in db.session.scalars(stmt)]}
+    return {"connections": _with_uptime(list(db.session.scalars(stmt)))}
 
 
 @blp.route("", methods=["POST"])
@@ -78,9 +95,10 @@ def create(data):
 
 
 @blp.route("/<id:conn_id>", methods=["GET"])
-@blp.response(200, ConnectionOut)
+@blp.response(200, ConnectionUptimeOut)
 def get_connection(conn_id: int):
-    return present(_get(conn_id))
+    """One connection (credentials masked) with its uptime."""
+    return _with_uptime([_get(conn_id)])[0]
 
 
 @blp.route("/<id:conn_id>", methods=["PATCH"])

@@ -1,6 +1,10 @@
 """The health paths of the product documents, answering with the monitoring data:
 ``/api/v2/health/...``, ``/api/enhanced/health/overview``,
-``/api/enhanced/integrations/{name}/health``, ``/api/bridge/health`` and ``/api/bridge/status``."""
+``/api/enhanced/integrations/{name}/health``, ``/api/bridge/health`` and ``/api/bridge/status``;
+and in the documents' own shape (``status``, ``services``, ``connected_count``,
+``total_services``, ``timestamp``, ``version``: :func:`atom.monitoring.overview.health_report`)
+``/api/v2/health/health/all``, ``/summary`` and ``/{integration}``, and the frontend's
+``/api/integrations/{integration}/health``."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,6 +13,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from atom.api.auth import authenticate
+from atom.api.monitoring_schemas import HealthReportOut
 from atom.api.monitoring_schemas import OverviewOut
 from atom.api.monitoring_schemas import ServiceOut
 from atom.api.monitoring_schemas import ServicesOut
@@ -28,6 +33,11 @@ bridge_blp = Blueprint("bridge", __name__, url_prefix="/api/bridge",
                        description="Compatibility paths: the bridge's health and status")
 bridge_blp.before_request(authenticate)
 
+frontend_health_blp = Blueprint("frontend_health", __name__, url_prefix="/api/integrations",
+                                description="Compatibility path: the frontend's health of one "
+                                            "integration")
+frontend_health_blp.before_request(authenticate)
+
 
 def _app() -> Any:
     return current_app._get_current_object()  # type: ignore[attr-defined]
@@ -45,6 +55,38 @@ def health_all():
 def health_summary():
     """Overall and per-integration status and score, and open alerts."""
     return overview.summary(_app())
+
+
+# The enhanced-health paths as the documents write them (before "/<integration>" in the file;
+# werkzeug prefers the static segments anyway).
+
+
+@health_blp.route("/health/all", methods=["GET"])
+@health_blp.alt_response(200, **ok(HealthReportOut))
+def report_all():
+    """Every integration in the documents' shape, with each connection."""
+    return overview.health_report(_app())
+
+
+@health_blp.route("/health/summary", methods=["GET"])
+@health_blp.alt_response(200, **ok(HealthReportOut))
+def report_summary():
+    """Every integration in the documents' shape, without the connections."""
+    return overview.health_report(_app(), detail=False)
+
+
+@health_blp.route("/health/<integration>", methods=["GET"])
+@health_blp.alt_response(200, **ok(HealthReportOut))
+def report_of(integration: str):
+    """One integration in the documents' shape (404 for an integration not installed)."""
+    return overview.health_report(_app(), integration)
+
+
+@frontend_health_blp.route("/<integration>/health", methods=["GET"])
+@frontend_health_blp.alt_response(200, **ok(HealthReportOut))
+def frontend_report(integration: str):
+    """As ``GET /api/v2/health/health/{integration}``."""
+    return overview.health_report(_app(), integration)
 
 
 @health_blp.route("/<integration>", methods=["GET"])

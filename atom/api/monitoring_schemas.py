@@ -84,6 +84,22 @@ def _number(**kwargs):
     return fields.Float(allow_none=True, **kwargs)
 
 
+class UptimeRatios(Schema):
+    """Share of passed health checks per period: a fraction from 0 to 1 (not a percentage),
+    null for a period without checks."""
+
+    day = _number(data_key="24h", attribute="24h",
+                  metadata={"description": "last 24 hours, 0-1 or null"})
+    week = _number(data_key="7d", attribute="7d",
+                   metadata={"description": "last 7 days, 0-1 or null"})
+    month = _number(data_key="30d", attribute="30d",
+                    metadata={"description": "last 30 days, 0-1 or null"})
+
+
+def _uptime():
+    return fields.Nested(UptimeRatios, metadata={"description": "uptime per period (0-1)"})
+
+
 class HealthFigures(Schema):
     status = fields.String(metadata={"description": "healthy, degraded, unhealthy or unknown"})
     health_score = _number()
@@ -104,10 +120,12 @@ class ConnectionHealth(HealthFigures):
     consecutive_failures = _number()
     in_maintenance = fields.Boolean()
     last_check = fields.Dict(allow_none=True)
+    uptime = _uptime()
 
 
 class ServiceHealth(HealthFigures):
     connections = fields.List(fields.Nested(ConnectionHealth))
+    uptime = _uptime()
 
 
 class ServicesOut(Schema):
@@ -143,6 +161,50 @@ class SummaryOut(Schema):
     window_s = _number()
     alerts = fields.Dict()
     services = fields.Dict(keys=fields.String(), values=fields.Dict())
+
+
+class ReportConnection(Schema):
+    id = fields.Integer()
+    label = fields.String()
+    status = fields.String(metadata={"description": "healthy, degraded, unhealthy or unknown"})
+    health_score = _number()
+    uptime = _uptime()
+    success_rate = _number()
+    consecutive_failures = fields.Integer()
+    in_maintenance = fields.Boolean()
+    last_check = fields.Dict(allow_none=True)
+
+
+class ReportService(Schema):
+    status = fields.String(metadata={"description": "healthy, degraded, unhealthy or unknown "
+                                                    "(unknown: no connection or no data)"})
+    health_score = _number()
+    uptime = _uptime()
+    connections = fields.Integer(metadata={"description": "enabled connections"})
+    connected = fields.Integer(metadata={"description": "of which with data in the window"})
+    healthy = fields.Integer(metadata={"description": "of which healthy"})
+    success_rate = _number()
+    error_count = _number()
+    observations = _number()
+    response_time_ms = _number()
+    p95_response_time_ms = _number()
+    connection_health = fields.List(fields.Nested(ReportConnection),
+                                    metadata={"description": "not in the summary"})
+
+
+class HealthReportOut(Schema):
+    """The product documents' health answer."""
+
+    status = fields.String(metadata={"description": "the worst of the parts listed"})
+    health_score = _number()
+    services = fields.Dict(keys=fields.String(), values=fields.Nested(ReportService))
+    connected_count = fields.Integer(metadata={"description": "integrations with at least one "
+                                                              "connection with data in the window"})
+    healthy_count = fields.Integer(metadata={"description": "healthy integrations"})
+    total_services = fields.Integer(metadata={"description": "integrations listed"})
+    timestamp = fields.String(metadata={"description": "ISO-8601, UTC"})
+    version = fields.String(metadata={"description": "ATOM's version"})
+    window_s = _number()
 
 
 class AnalyticsOut(Schema):

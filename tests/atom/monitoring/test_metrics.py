@@ -31,7 +31,9 @@ def strip(body):
 def test_services_report_each_integration_and_its_connections(client, keys, two_rounds):
     a, b = two_rounds
     body = client.get("/api/v2/monitoring/services", headers=keys["viewer"]).get_json()
-    assert list(body["services"]) == ["http"] and body["window_s"] == 600
+    # Every loaded integration answers; one without connections is unknown.
+    assert list(body["services"]) == ["http", "probe", "slack"] and body["window_s"] == 600
+    assert body["services"]["slack"]["status"] == "unknown"
     http = body["services"]["http"]
     assert http["observations"] == 4 and http["error_count"] == 2 and http["success_rate"] == 0.5
     assert http["calls_per_minute"] == pytest.approx(4 / 10)
@@ -64,8 +66,9 @@ def test_one_service_and_the_compatibility_paths_answer_with_the_same_data(clien
     assert strip(get("/api/enhanced/health/overview").get_json()) == strip(overview)
     assert strip(get("/api/bridge/status").get_json()) == strip(overview)
     summary = get("/api/v2/health/summary").get_json()
-    assert summary["services"] == {"http": {"status": "unhealthy", "health_score": 50.0,
-                                            "connections": 2}}
+    assert summary["services"]["http"] == {"status": "unhealthy", "health_score": 50.0,
+                                           "connections": 2,
+                                           "uptime": {"24h": 0.5, "7d": 0.5, "30d": 0.5}}
     assert strip(get("/api/bridge/health").get_json()) == strip(summary)
 
 
