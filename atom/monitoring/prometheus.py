@@ -118,6 +118,7 @@ class StateCollector(Collector):
         with self.app.app_context():
             snap = snapshot(self.app)
             alerts = open_counts()
+            uptimes = _uptimes(snap)
         labels = ["integration", "connection_id", "connection"]
         score = GaugeMetricFamily("atom_connection_health_score",
                                   "Health score of a connection (0-100; absent when unknown)",
@@ -141,6 +142,7 @@ class StateCollector(Collector):
                 p95.add_metric(values, m.p95_ms / 1000.0)
         yield from (score, status, success, p95)
         yield from self._integrations(snap, STATUSES)
+        yield from _uptime_gauges(snap, *uptimes)
         open_alerts = GaugeMetricFamily("atom_alerts_open", "Unresolved alerts by severity",
                                         labels=["severity"])
         for severity, count in alerts.items():
@@ -162,3 +164,38 @@ class StateCollector(Collector):
                 status.add_metric([name, value], 1.0 if m.status == value else 0.0)
         yield score
         yield status
+
+
+# -- uptime ---------------------------------------------------------------------------------------
+
+
+def _uptimes(snap: Any) -> tuple[dict, dict]:
+    """Uptime of every enabled connection and of each integration (one read; app context)."""
+    from atom.monitoring.uptime import grouped_uptimes
+
+    groups: dict[str, list[int]] = {name: [] for name in snap.integrations}
+    for m in snap.connections.values():
+        groups[m.integration].append(m.connection_id)
+    return grouped_uptimes(groups, snap.now)
+
+
+def _uptime_gauges(snap: Any, per_connection: dict, per_integration: dict) -> Iterator[Any]:
+    """``atom_connection_uptime_ratio{connection_id,integration,period}`` and
+    ``atom_integration_uptime_ratio{integration,period}``: 0-1, absent for a period without
+    checks."""
+    connection = GaugeMetricFamily("atom_connection_uptime_ratio",
+                                   "Share of passed health checks over the period (0-1)",
+                                   labels=["connection_id", "integration", "period"])
+    for m in snap.connections.values():
+        for period, value in per_connection.get(m.connection_id, {}).items():
+            if value is not None:
+                connection.add_metric([str(m.connection_id), m.integration, period], value)
+    integration = GaugeMetricFamily("atom_integration_uptime_ratio",
+                                    "Share of an integration's passed health checks over the "
+                                    "period (0-1)", labels=["integration", "period"])
+    for name, values in per_integration.items():
+        for period, value in values.items():
+            if value is not None:
+                integration.add_metric([name, period], value)
+    yield connection
+    yield integration
