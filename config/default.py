@@ -117,6 +117,12 @@ class DefaultConfig:
     METRICS_ROLLUP_RETENTION_DAYS = 400
     # /metrics answers without an API key when True (otherwise any role's key).
     METRICS_PUBLIC = False
+    # The public status page (/status and /status.json; off: 404 as if absent). An admin
+    # chooses its connections and their public names (PUT /api/v2/monitoring/status-page);
+    # its title; how many seconds a rendered answer is reused (and may be cached by browsers).
+    STATUS_PAGE_ENABLED = False
+    STATUS_PAGE_TITLE = "Service status"
+    STATUS_PAGE_CACHE_S = 10
     # Scheduler (atom/scheduler.py): started by wsgi.py / `atom scheduler`, never by create_app.
     # False lets web workers leave it to a separate `atom scheduler` process.
     SCHEDULER_ENABLED = True

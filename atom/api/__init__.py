@@ -42,6 +42,7 @@ def register_api(app: Flask) -> None:
     from atom.api.oauth import start_blp as oauth_start_blp
     from atom.api.polls import blp as polls_blp
     from atom.api.polls import init_metrics as init_poll_metrics
+    from atom.api.status_page import blp as status_page_blp
     from atom.api.workflows import blp as workflows_blp
     from atom.api.workflows import executions_blp
     from atom.api.workflows import hooks_bp as workflow_hooks_bp
@@ -53,7 +54,8 @@ def register_api(app: Flask) -> None:
     blueprints = (integrations_blp, enhanced_blp, connections_blp, workflows_blp, executions_blp,
                   monitoring_blp, polls_blp, health_blp, enhanced_health_blp, bridge_blp,
                   keys_blp, users_blp, audit_blp, oauth_apps_blp, oauth_start_blp,
-                  oauth_callback_blp, intelligence_blp, incidents_blp, frontend_health_blp)
+                  oauth_callback_blp, intelligence_blp, incidents_blp, frontend_health_blp,
+                  status_page_blp)
     key = _spec_key(app, blueprints)
     if key in _SPECS:
         _init_api_with_spec(app, blueprints, _SPECS[key])

@@ -66,6 +66,7 @@ TABS = (
     ("dashboard.monitoring_dependencies", "Dependencies"),
     ("dashboard.monitoring_thresholds", "Thresholds"),
     ("dashboard.monitoring_channels", "Channels"),
+    ("dashboard.monitoring_status_page", "Status page"),
     ("dashboard.monitoring_polls", "Polls"),
     ("dashboard.monitoring_system", "System"),
 )

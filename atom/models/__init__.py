@@ -20,6 +20,7 @@ from atom.models.oauth import OAuthApp
 from atom.models.oauth import OAuthState
 from atom.models.poll import PollCursor
 from atom.models.poll import PollItem
+from atom.models.status_page import StatusPageItem
 from atom.models.user import ApiKey
 from atom.models.user import User
 from atom.models.webhook import WebhookEvent
@@ -36,7 +37,7 @@ __all__ = [
     "Alert", "AlertNotification", "HealthSample", "MaintenanceWindow", "MetricRollup",
     "NotificationChannel", "ThresholdSetting", "OAuthApp", "OAuthState", "PollCursor",
     "PollItem", "ModelState", "OptimisationApplication", "TroubleshootingSession",
-    "WorkflowMonitor",
+    "WorkflowMonitor", "StatusPageItem",
 ]
 
 # Ids are never reused: on SQLite an integer primary key without AUTOINCREMENT hands a deleted

@@ -244,3 +244,27 @@ def connection_status(enabled: bool, stored_status: str, metrics: Any,
                               >= thresholds.get("consecutive_failures_critical", float("inf"))):
         return "down"
     return metrics.status
+
+
+# -- daily uptime (the status page's bars) --------------------------------------------------------
+
+
+def daily_uptimes(connection_ids: Iterable[int], now: datetime,
+                  days: int = 30) -> dict[int, list[tuple[str, float | None]]]:
+    """Each connection's uptime per UTC day over the ``days`` days up to today (today last),
+    as ``(YYYY-MM-DD, ratio or None)``; one read for all of them. A roll-up hour counts on
+    the day it starts."""
+    ids = list(connection_ids)
+    today = now.date()
+    dates = [today - timedelta(days=days - 1 - i) for i in range(days)]
+    counts = check_counts(ids, now, timedelta(days=days))
+    out = {}
+    for cid in ids:
+        per_day: dict[Any, list[int]] = {d: [0, 0] for d in dates}
+        for at, n, failed in counts.get(cid, []):
+            tally_ = per_day.get(at.date())
+            if tally_ is not None:
+                tally_[0] += n
+                tally_[1] += failed
+        out[cid] = [(d.isoformat(), ratio(*per_day[d])) for d in dates]
+    return out

@@ -5,8 +5,8 @@ Revises: 0009_incidents
 Create Date: 2026-12-02 07:55:00
 
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 
 revision = '0010_status_page'
@@ -16,8 +16,20 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_table(
+        'status_page_items',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('connection_id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=100), nullable=False),
+        sa.Column('position', sa.Integer(), nullable=False),
+        sa.Column('updated_at', sa.DateTime(), nullable=False),
+        sa.Column('updated_by', sa.String(length=255), nullable=True),
+        sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('connection_id'),
+        sqlite_autoincrement=True,
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('status_page_items')
