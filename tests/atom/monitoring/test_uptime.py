@@ -158,3 +158,115 @@ def test_hourly_trends_carry_the_p50_next_to_the_p95_raw_and_rolled_up(app):
             assert bucket["p50_response_time_ms"] == 30.0
             assert bucket["p95_response_time_ms"] > 800
         assert buckets[1]["p50_response_time_ms"] is None
+
+
+# -- uptime in the API views and Prometheus, against a known history -------------------------------
+
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+from atom.models import MetricRollup  # noqa: E402
+from atom.monitoring.monitor import get_monitor  # noqa: E402
+
+
+def _rollup(conn_id: int, bucket, count: int, errors: int) -> None:
+    db.session.add(MetricRollup(source="check", bucket=bucket, integration="http",
+                                connection_id=conn_id, count=count, error_count=errors,
+                                latency_sum_ms=10.0 * count, latency_max_ms=10.0, p50_ms=10.0,
+                                p95_ms=10.0))
+
+
+def known_history(app, first: int, second: int):
+    """Hourly roll-ups up to three hours ago and raw checks after them, for two connections.
+
+    ``first``: 24 h: 1,000 checks, 10 failed (99.0 %); 7 d: 8,200, 369 failed (95.5 %);
+    30 d: 13,720, 369 failed. A failed raw check inside a rolled-up hour is already in its
+    roll-up (not counted again); a failing hour older than 30 days is not counted.
+    ``second``: 10 raw checks in the last hour, all failed."""
+    now = utcnow().replace(minute=30, second=0, microsecond=0)
+    hour = now.replace(minute=0)
+    with app.app_context():
+        for k in range(3, 25):                          # 22 hours: 990 checks, 10 failed
+            _rollup(first, hour - timedelta(hours=k), 45, 10 if k == 5 else 0)
+        errors = 359                                    # 144 hours: 7,200 checks, 359 failed
+        for k in range(25, 169):
+            _rollup(first, hour - timedelta(hours=k), 50, min(errors, 44))
+            errors -= min(errors, 44)
+        for k in range(169, 721):                       # 552 hours: 5,520 checks
+            _rollup(first, hour - timedelta(hours=k), 10, 0)
+        _rollup(first, hour - timedelta(hours=722), 1000, 1000)   # older than 30 days
+        _sample(first, hour - timedelta(hours=3, minutes=-10), ok=False)  # rolled up already
+        for i in range(10):
+            _sample(first, now - timedelta(minutes=1 + i), ok=True)
+            _sample(second, now - timedelta(minutes=1 + i), ok=False)
+        db.session.commit()
+    get_monitor(app).clock = lambda: now
+    return now
+
+
+FIRST = {"24h": 0.99, "7d": 0.955, "30d": round((13720 - 369) / 13720, 4)}
+SECOND = {"24h": 0.0, "7d": 0.0, "30d": 0.0}
+HTTP = {"24h": round(990 / 1010, 4), "7d": round((8200 - 369) / 8210, 4),
+        "30d": round((13720 - 369) / 13730, 4)}
+
+
+def test_uptime_in_every_view_matches_a_known_history(app, client, keys, connect):
+    a, b = connect("/health", label="first"), connect("/health", label="second")
+    known_history(app, a["id"], b["id"])
+    get = lambda path: client.get(path, headers=keys["viewer"]).get_json()  # noqa: E731
+
+    http = get("/api/v2/monitoring/services")["services"]["http"]
+    assert http["uptime"] == HTTP
+    assert [c["uptime"] for c in http["connections"]] == [FIRST, SECOND]
+    one = get("/api/v2/monitoring/services/http")
+    assert one["uptime"] == HTTP and one["connections"][0]["uptime"] == FIRST
+    assert get("/api/v2/health/summary")["services"]["http"]["uptime"] == HTTP
+    report = get("/api/v2/health/health/http")["services"]["http"]
+    assert report["uptime"] == HTTP
+    assert [c["uptime"] for c in report["connection_health"]] == [FIRST, SECOND]
+    assert get(f"/api/v2/connections/{a['id']}")["uptime"] == FIRST
+    listed = get("/api/v2/connections")["connections"]
+    assert [c["uptime"] for c in listed] == [FIRST, SECOND]
+
+
+def test_prometheus_has_the_uptime_gauges(app, client, keys, connect):
+    a, b = connect("/health", label="first"), connect("/health", label="second")
+    known_history(app, a["id"], b["id"])
+    text = client.get("/metrics", headers=keys["viewer"]).get_data(as_text=True)
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert families["atom_connection_uptime_ratio"].type == "gauge"
+    conn = {(s.labels["connection_id"], s.labels["integration"], s.labels["period"]): s.value
+            for s in families["atom_connection_uptime_ratio"].samples}
+    for period in ("24h", "7d", "30d"):
+        assert conn[(str(a["id"]), "http", period)] == FIRST[period]
+        assert conn[(str(b["id"]), "http", period)] == SECOND[period]
+    integration = {(s.labels["integration"], s.labels["period"]): s.value
+                   for s in families["atom_integration_uptime_ratio"].samples}
+    assert integration == {("http", p): v for p, v in HTTP.items()}  # none for slack: no checks
+
+
+def test_uptimes_take_the_same_queries_for_5_or_500_connections(app):
+    from sqlalchemy import event
+
+    def statements(ids) -> int:
+        seen = []
+
+        def count(*_args):
+            seen.append(1)
+
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            grouped_uptimes({"http": ids}, NOW)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    with app.app_context():
+        for cid in range(1, 501):
+            _sample(cid, NOW - timedelta(minutes=5), ok=cid % 2 == 0)
+        _rollup(1, NOW.replace(minute=0) - timedelta(hours=2), 10, 5)
+        db.session.commit()
+        assert statements(list(range(1, 6))) == statements(list(range(1, 501))) <= 3
+        per_conn, per_group = grouped_uptimes({"http": list(range(1, 501))}, NOW)
+        assert per_conn[2]["24h"] == 1.0 and per_conn[3]["24h"] == 0.0
+        assert per_group["http"]["24h"] == round(255 / 510, 4)
