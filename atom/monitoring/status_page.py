@@ -59,7 +59,7 @@ def _rows() -> list[tuple[StatusPageItem, Connection]]:
     return list(db.session.execute(
         db.select(StatusPageItem, Connection)
         .join(Connection, Connection.id == StatusPageItem.connection_id)
-        .order_by(StatusPageItem.position, StatusPageItem.id)).tuples())
+        .order_by(StatusPageItem.position, StatusPageItem.id)).all())
 
 
 def present_config(app: Flask) -> dict[str, Any]:
