@@ -48,7 +48,7 @@ class ConnectionUptimeList(Schema):
     connections = fields.List(fields.Nested(ConnectionUptimeOut))
 
 
-def _with_uptime(conns: list[Connection]) -> list[dict]:
+def present_with_uptime(conns: list[Connection]) -> list[dict]:
     """The API view of each connection with its uptime (one read for all of them)."""
     uptimes = connection_uptimes([c.id for c in conns], get_monitor().now())
     return [{**present(c), "uptime": uptimes[c.id]} for c in conns]
@@ -83,7 +83,7 @@ def list_connections(query):
     stmt = db.select(Connection).order_by(Connection.id)
     if query.get("integration"):
         stmt = stmt.filter_by(integration=query["integration"])
-    return {"connections": _with_uptime(list(db.session.scalars(stmt)))}
+    return {"connections": present_with_uptime(list(db.session.scalars(stmt)))}
 
 
 @blp.route("", methods=["POST"])
@@ -98,7 +98,7 @@ def create(data):
 @blp.response(200, ConnectionUptimeOut)
 def get_connection(conn_id: int):
     """One connection (credentials masked) with its uptime."""
-    return _with_uptime([_get(conn_id)])[0]
+    return present_with_uptime([_get(conn_id)])[0]
 
 
 @blp.route("/<id:conn_id>", methods=["PATCH"])

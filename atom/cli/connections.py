@@ -39,9 +39,9 @@ def connections() -> None:
 def connections_list(integration: str | None, as_json: bool) -> None:
     """List connections: id, integration, label, enabled, status, health (status and score
     from the monitoring window) and the last test."""
+    from atom.api.connections import present_with_uptime
     from atom.api.schemas import ConnectionQuery
     from atom.extensions import db
-    from atom.integrations.connections import present
     from atom.models import Connection
     from atom.monitoring.metrics import snapshot
 
@@ -49,7 +49,7 @@ def connections_list(integration: str | None, as_json: bool) -> None:
     stmt = db.select(Connection).order_by(Connection.id)
     if query.get("integration"):
         stmt = stmt.filter_by(integration=query["integration"])
-    rows = [present(c) for c in db.session.scalars(stmt)]
+    rows = present_with_uptime(list(db.session.scalars(stmt)))
     if as_json:
         echo_json({"connections": rows})
         return
