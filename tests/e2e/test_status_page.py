@@ -2,26 +2,9 @@
 names, and a signed-out visitor on a phone sees them (and nothing internal), with no cookie."""
 from __future__ import annotations
 
-import pytest
-
-from tests.fakes import FakeServer
-from tests.fakes import reply
-
-
-@pytest.fixture
-def service():
-    with FakeServer() as fake:
-        fake.always("/health", reply(200, {"ok": True}))
-        fake.always("/down", reply(503, {"error": "down"}))
-        yield fake
-
-
-def connect(live, service, label: str, path: str) -> dict:
-    response = live.api("POST", "/api/v2/connections", {
-        "integration": "http", "label": label, "credentials": {},
-        "settings": {"base_url": service.url, "health_path": path, "max_attempts": 1}})
-    assert response.status_code == 201, response.text
-    return response.json()
+# The monitoring journeys' fake service (/health answers, /down fails) and connection helper.
+from tests.e2e.test_monitoring import connect
+from tests.e2e.test_monitoring import service  # noqa: F401 (a fixture)
 
 
 def test_choose_the_items_and_see_the_public_page_on_a_phone(live, page, new_page, check_page,

@@ -82,7 +82,8 @@ def test_the_documents_shape(client, keys, connect, run):
         assert set(body) == REPORT_KEYS, path
         assert body["version"] == atom.__version__
         assert datetime.fromisoformat(body["timestamp"].replace("Z", "+00:00")).tzinfo
-        assert body["total_services"] == 3 and sorted(body["services"]) == ["http", "probe", "slack"]
+        assert body["total_services"] == 3
+        assert sorted(body["services"]) == ["http", "probe", "slack"]
         assert body["connected_count"] == 1 and body["healthy_count"] == 1
         http = body["services"]["http"]
         assert (http["status"], http["health_score"], http["connections"]) == ("healthy", 100, 1)

@@ -78,8 +78,9 @@ def test_an_item_without_data_is_unknown_and_does_not_hide_the_others(client, ke
     ok = connect("/health", label="ok")
     run()
     new = connect("/health", label="new")  # not checked yet
-    assert put(client, keys["admin"], [{"connection_id": ok["id"], "name": "A"},
-                                       {"connection_id": new["id"], "name": "B"}]).status_code == 200
+    response = put(client, keys["admin"], [{"connection_id": ok["id"], "name": "A"},
+                                           {"connection_id": new["id"], "name": "B"}])
+    assert response.status_code == 200
     body = app.test_client().get("/status.json").get_json()
     assert [i["status"] for i in body["items"]] == ["operational", "unknown"]
     assert (body["status"], body["banner"]) == ("operational", "All systems operational")
