@@ -48,6 +48,9 @@ class MetricRollup(db.Model):
     __table_args__ = (
         Index("ix_metric_rollups_source_bucket", "source", "bucket"),
         Index("ix_metric_rollups_connection_bucket", "connection_id", "bucket"),
+        # Covering: uptime sums a connection's check roll-ups from the index alone (0010).
+        Index("ix_metric_rollups_uptime", "source", "connection_id", "bucket", "count",
+              "error_count"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
