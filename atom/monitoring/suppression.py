@@ -134,7 +134,9 @@ class Graph:
         return self.parents.get(node, [])
 
     def path(self, start: str, goal: str) -> list[str] | None:
-        """A chain of dependencies from ``start`` up to ``goal`` (None: there is none)."""
+        """A chain of dependencies from ``start`` up to ``goal`` (None: there is none). An
+        integration's membership does not lead back to ``goal`` itself: a connection that
+        depends on its own integration depends on its siblings."""
         before: dict[str, str | None] = {start: None}
         todo = [start]
         while todo:
@@ -145,6 +147,8 @@ class Graph:
                     chain.append(before[chain[-1]])  # type: ignore[arg-type]
                 return chain[::-1]
             for parent in self.parents_of(node):
+                if parent == goal and node.startswith("integration:"):
+                    continue
                 if parent not in before:
                     before[parent] = node
                     todo.append(parent)
@@ -443,13 +447,13 @@ def declare(data: dict[str, Any], actor: str) -> Edge:
                                created_by=actor)
     db.session.add(row)
     db.session.flush()
-    record(actor, "dependency.create", f"dependency:{row.id}", subject=subject, parent=parent)
+    record(actor, "dependency.create", f"dependency:{row.id}", dependent=subject, parent=parent)
     db.session.commit()
     return Edge(subject, parent, "declared", row.note, row)
 
 
 def remove(row: MonitoringDependency, actor: str) -> None:
-    record(actor, "dependency.delete", f"dependency:{row.id}", subject=row.subject,
+    record(actor, "dependency.delete", f"dependency:{row.id}", dependent=row.subject,
            parent=row.parent)
     db.session.delete(row)
     db.session.commit()
