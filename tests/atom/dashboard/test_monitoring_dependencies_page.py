@@ -7,27 +7,13 @@ import re
 
 import pytest
 
-from atom.monitoring.monitor import get_monitor
-from tests.atom.monitoring.conftest import QUICK
-from tests.fakes import FakeServer
+from tests.atom.dashboard.test_monitoring_pages import app  # noqa: F401 (quick monitoring)
+from tests.atom.dashboard.test_monitoring_pages import error_of
+from tests.atom.dashboard.test_monitoring_pages import service  # noqa: F401
+from tests.atom.dashboard.test_monitoring_pages import text
 from tests.fakes import reply
 
 PAGE = "/monitoring/dependencies"
-
-
-@pytest.fixture
-def app(app_factory, monkeypatch, tmp_path):
-    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = app_factory(**QUICK)
-    yield app
-    get_monitor(app).notifier.close()
-
-
-@pytest.fixture
-def service():
-    with FakeServer() as fake:
-        fake.always("/health", reply(200, {"ok": True}))
-        yield fake
 
 
 @pytest.fixture
@@ -36,16 +22,6 @@ def pair(create_connection, service):
     return [create_connection("http", {"base_url": service.url, "health_path": path,
                                        "max_attempts": 1}, label=label)
             for path, label in (("/health", "Billing API"), ("/ledger", "Ledger API"))]
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def error_of(html: str, field: str) -> str:
-    found = re.search(rf'id="f-{re.escape(field)}-error">([^<]*)<', html)
-    assert found, f"no error beside {field}"
-    return found.group(1)
 
 
 def test_the_page_lists_derived_dependencies_and_declares_and_removes_one(signed_in, client,

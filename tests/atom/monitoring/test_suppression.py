@@ -24,8 +24,9 @@ def settings():
 
 
 @pytest.fixture
-def hook_server():
-    """A second local server, on another port (another host): the notification channel."""
+def other_service():
+    """A second local server, on another port (another host); also the notification
+    channel's webhook (``/alerts``)."""
     with FakeServer() as fake:
         fake.always("/health", reply(200, {"ok": True}))
         fake.always("/alerts", reply(200, {"received": True}))
@@ -33,8 +34,8 @@ def hook_server():
 
 
 @pytest.fixture
-def channel(client, keys, create_connection, hook_server):
-    hook = create_connection("http", {"base_url": hook_server.url, "health_path": "/health",
+def channel(client, keys, create_connection, other_service):
+    hook = create_connection("http", {"base_url": other_service.url, "health_path": "/health",
                                       "max_attempts": 1}, label="webhook")
     response = client.post("/api/v2/monitoring/channels", headers=keys["admin"],
                            json={"name": "ops", "connection_id": hook["id"], "target": "/alerts"})
@@ -139,14 +140,23 @@ def test_a_suppressed_alert_whose_condition_cleared_resolves_without_a_word(
     assert sent_events(app, client, keys, flow["id"]) == []
 
 
-def test_an_acknowledged_suppressed_alert_stays_suppressed_and_comes_back_acknowledged(
-        app, client, keys, connect, service, run, age, channel):
+@pytest.fixture
+def down_workflow(app, client, keys, connect, service, run):
+    """A workflow failing through its connection, whose service is down after one round:
+    ``(workflow id, its suppressed failure-rate alert)``."""
     conn = connect("/health")
     workflow_id = workflow_using(client, keys, conn["id"])
     executions(app, workflow_id, "failed", "failed")
     service.always("/health", reply(503, {}))
     run()
     [flow] = alerts_of(client, keys["viewer"], rule="workflow_failure_rate")
+    assert flow["status"] == "suppressed"
+    return workflow_id, flow
+
+
+def test_an_acknowledged_suppressed_alert_stays_suppressed_and_comes_back_acknowledged(
+        app, client, keys, service, run, age, channel, down_workflow):
+    workflow_id, flow = down_workflow
     acked = client.post(f"/api/v2/monitoring/alerts/{flow['id']}/acknowledge",
                         headers=keys["editor"]).get_json()
     assert acked["status"] == "suppressed" and acked["acknowledged_by"] == "key:editor-key"
@@ -157,21 +167,16 @@ def test_an_acknowledged_suppressed_alert_stays_suppressed_and_comes_back_acknow
     flow = alert_by_id(client, keys, flow["id"])
     assert flow["status"] == "acknowledged" and flow["suppressed_by"] is None
     assert sent_events(app, client, keys, flow["id"]) == []
-    # Resolving a suppressed alert by hand works too.
-    service.always("/health", reply(503, {}))
-    executions(app, workflow_id, "failed")
-    run()
-    [again] = alerts_of(client, keys["viewer"], rule="workflow_failure_rate", status="active")
-    assert again["id"] == flow["id"]
-
-
-def test_a_suppressed_alert_can_be_resolved_by_hand(client, keys, connect, service, run, app):
-    conn = connect("/health")
-    workflow_id = workflow_using(client, keys, conn["id"])
-    executions(app, workflow_id, "failed", "failed")
+    # Down again: suppressed again, still acknowledged underneath.
     service.always("/health", reply(503, {}))
     run()
-    [flow] = alerts_of(client, keys["viewer"], rule="workflow_failure_rate")
+    again = alert_by_id(client, keys, flow["id"])
+    assert again["status"] == "suppressed" and again["acknowledged_by"] == "key:editor-key"
+    assert sent_events(app, client, keys, flow["id"]) == []
+
+
+def test_a_suppressed_alert_can_be_resolved_by_hand(client, keys, down_workflow):
+    _workflow_id, flow = down_workflow
     done = client.post(f"/api/v2/monitoring/alerts/{flow['id']}/resolve", headers=keys["editor"])
     assert done.status_code == 200 and done.get_json()["status"] == "resolved"
     assert client.post(f"/api/v2/monitoring/alerts/{flow['id']}/acknowledge",
@@ -252,13 +257,6 @@ def test_a_host_needs_the_configured_number_of_connections(app_factory, monkeypa
 # -- declared dependencies ------------------------------------------------------------------
 
 
-@pytest.fixture
-def other_service():
-    with FakeServer() as fake:
-        fake.always("/health", reply(200, {"ok": True}))
-        yield fake
-
-
 def declare(client, keys, subject: str, parent: str, role: str = "editor", **extra):
     return client.post(DEPS, headers=keys[role], json={"subject": subject, "parent": parent,
                                                        **extra})
@@ -267,7 +265,7 @@ def declare(client, keys, subject: str, parent: str, role: str = "editor", **ext
 def test_a_declared_dependency_suppresses_the_dependents_alerts(
         app, client, keys, connect, service, other_service, run, channel):
     database = connect("/health", label="database")
-    api = connect("/health", label="api", url=other_service.url)
+    api = connect("/api", label="api", url=other_service.url)
     created = declare(client, keys, f"connection:{api['id']}", f"connection:{database['id']}",
                       note="the API stores everything in it")
     assert created.status_code == 201, created.get_json()
@@ -276,7 +274,7 @@ def test_a_declared_dependency_suppresses_the_dependents_alerts(
     assert body["subject_label"] == "api" and body["parent_label"] == "database"
 
     service.always("/health", reply(503, {}))
-    other_service.always("/health", reply(503, {}))
+    other_service.always("/api", reply(503, {}))  # its /health (the webhook's) answers
     run()
     parents = connection_alerts(client, keys, database["id"])
     children = connection_alerts(client, keys, api["id"])
