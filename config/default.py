@@ -109,6 +109,9 @@ class DefaultConfig:
     # always go), and a channel gets at most this many messages a minute.
     ALERT_NOTIFY_THROTTLE_S = 900
     ALERT_NOTIFY_MAX_PER_MINUTE = 10
+    # A host shared by at least this many enabled connections (2 or more) is a parent of them:
+    # its host_down alert (every one failing) suppresses theirs (atom.monitoring.suppression).
+    HOST_DOWN_MIN_CONNECTIONS = 2
     # Live anomaly detection over check latency and failure counts (atom.monitoring.anomaly),
     # and keyword overrides for its StreamingDetector (e.g. {"warmup": 600}).
     ANOMALY_DETECTION = True

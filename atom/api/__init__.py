@@ -36,6 +36,7 @@ def register_api(app: Flask) -> None:
     from atom.api.intelligence import blp as intelligence_blp
     from atom.api.metrics import bp as metrics_bp
     from atom.api.monitoring import blp as monitoring_blp
+    from atom.api.monitoring_dependencies import blp as monitoring_dependencies_blp
     from atom.api.oauth import apps_blp as oauth_apps_blp
     from atom.api.oauth import callback_blp as oauth_callback_blp
     from atom.api.oauth import pages_bp as oauth_pages_bp
@@ -55,7 +56,7 @@ def register_api(app: Flask) -> None:
                   monitoring_blp, polls_blp, health_blp, enhanced_health_blp, bridge_blp,
                   keys_blp, users_blp, audit_blp, oauth_apps_blp, oauth_start_blp,
                   oauth_callback_blp, intelligence_blp, incidents_blp, frontend_health_blp,
-                  status_page_blp)
+                  status_page_blp, monitoring_dependencies_blp)
     key = _spec_key(app, blueprints)
     if key in _SPECS:
         _init_api_with_spec(app, blueprints, _SPECS[key])

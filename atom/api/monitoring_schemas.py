@@ -17,8 +17,8 @@ from atom.monitoring.alerts import RULES
 
 class AlertQuery(StrictSchema):
     status = fields.String(validate=validate.OneOf((*ALERT_STATUSES, "active")),
-                           metadata={"description": "open, acknowledged, resolved, or active "
-                                                    "(open or acknowledged)"})
+                           metadata={"description": "open, acknowledged, suppressed, resolved, "
+                                                    "or active (not resolved)"})
     severity = fields.String(validate=validate.OneOf(SEVERITIES))
     integration = fields.String(validate=validate.Length(min=1, max=64))
     connection_id = fields.Integer()
@@ -226,7 +226,8 @@ class RoundOut(Schema):
     checked = fields.Integer()
     failed = fields.Integer()
     results = fields.List(fields.Dict())
-    alerts = fields.Dict(metadata={"description": "alert ids opened, escalated, resolved"})
+    alerts = fields.Dict(metadata={"description": "alert ids opened, escalated, resolved, "
+                                                  "suppressed, unsuppressed"})
 
 
 class ThresholdsOut(Schema):
@@ -254,6 +255,8 @@ class AlertOut(Schema):
     resolved_at = fields.String(allow_none=True)
     resolved_by = fields.String(allow_none=True)
     escalated_at = fields.String(allow_none=True)
+    suppressed_by = fields.Integer(allow_none=True, metadata={
+        "description": "the alert of the parent that is down, while status is suppressed"})
     notifications = fields.List(fields.Dict(), metadata={"description": "one alert only"})
 
 

@@ -17,7 +17,7 @@ from atom.state import get_state
 # simply absent from the navigation.
 PAGE_MODULES = ("views", "connections", "workflows", "executions", "monitoring", "settings",
                 "ai_describe", "ai_prediction", "ai_optimise", "ai_troubleshoot",
-                "ai_dependencies", "incidents", "status_page")
+                "ai_dependencies", "incidents", "status_page", "monitoring_dependencies")
 
 # (endpoint, label, section, role): the main navigation, in order. ``section`` is the first
 # path segment of the pages it covers, which marks the current item.

@@ -71,7 +71,8 @@ TABS = (
     ("dashboard.monitoring_system", "System"),
 )
 ALERT_STATUS_FILTERS = (("active", "Active"), ("open", "Open"),
-                        ("acknowledged", "Acknowledged"), ("resolved", "Resolved"), ("all", "All"))
+                        ("acknowledged", "Acknowledged"), ("suppressed", "Suppressed"),
+                        ("resolved", "Resolved"), ("all", "All"))
 # The form's labels of each threshold pair, in the API's order.
 THRESHOLD_LABELS = {
     "response_time": ("Response time (p95)", "ms"),

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import timedelta
 from typing import Any
+from typing import Iterable
 
 from flask import Flask
 from flask import current_app
@@ -117,11 +118,27 @@ class Graph:
     fallback_by_step: dict[tuple[int, str], int]  # (workflow id, step id) -> fallbacks taken
 
 
+def default_connections(connections: Iterable[Any]) -> dict[str, int]:
+    """Service -> the connection a step without one uses (its first enabled connection, as
+    the runner picks it); ``connections`` in id order, each with ``id``, ``integration`` and
+    ``enabled``."""
+    out: dict[str, int] = {}
+    for c in connections:
+        if c.enabled:
+            out.setdefault(c.integration, c.id)
+    return out
+
+
+def connection_of(use: Use, default_connection: dict[str, int]) -> int | None:
+    """The connection a service use runs through: its own, else its service's default."""
+    return use.connection if use.connection is not None else default_connection.get(use.service)
+
+
 def _node_of(use: Use, default_connection: dict[str, int]) -> list[str]:
     if use.kind == "subworkflow":
         return [f"workflow:{use.child}"]
     nodes = [f"service:{use.service}"]
-    conn = use.connection if use.connection is not None else default_connection.get(use.service)
+    conn = connection_of(use, default_connection)
     if conn is not None:
         nodes.append(f"connection:{conn}")
     return nodes
@@ -137,10 +154,7 @@ def _load(window_days: int, app: Flask) -> Graph:
     workflows = {r.id: {"name": r.name, "enabled": r.enabled, "version": r.version,
                         "uses": uses_of(r.definition or {})} for r in rows}
     connections = {c.id: c for c in db.session.scalars(db.select(Connection).order_by(Connection.id))}
-    default_connection: dict[str, int] = {}
-    for c in connections.values():
-        if c.enabled:
-            default_connection.setdefault(c.integration, c.id)
+    default_connection = default_connections(connections.values())
     since = utcnow() - timedelta(days=window_days)
     records = history.executions(since=since, limit=MAX_EXECUTIONS)
     # The definitions of the versions those executions ran: one query.
@@ -349,7 +363,7 @@ def dependency_map(window_days: int | None = None, app: Flask | None = None,
 def _route_state(use: Use, graph: Graph, book: HealthBook) -> dict[str, Any]:
     """A service (and connection) route's status now, with what it was judged on."""
     health = book.service(use.service)
-    conn_id = use.connection if use.connection is not None else graph.default_connection.get(use.service)
+    conn_id = connection_of(use, graph.default_connection)
     evidence: dict[str, Any] = {"service": health.to_dict()}
     problems: list[str] = []
     status = health.status
@@ -473,7 +487,7 @@ def impact(service: str | None = None, connection_id: int | None = None,
         for use in wf["uses"]:
             if use.kind == "subworkflow":
                 continue
-            conn = use.connection if use.connection is not None else graph.default_connection.get(use.service)
+            conn = connection_of(use, graph.default_connection)
             if slug is not None and use.service == slug:
                 return True
             if connection_id is not None and conn == connection_id:

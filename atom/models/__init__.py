@@ -4,6 +4,7 @@ from __future__ import annotations
 from atom.extensions import db as _db
 from atom.models.audit import AuditEvent
 from atom.models.connection import Connection
+from atom.models.dependencies import MonitoringDependency
 from atom.models.intelligence import ModelState
 from atom.models.intelligence import OptimisationApplication
 from atom.models.intelligence import TroubleshootingSession
@@ -37,7 +38,7 @@ __all__ = [
     "Alert", "AlertNotification", "HealthSample", "MaintenanceWindow", "MetricRollup",
     "NotificationChannel", "ThresholdSetting", "OAuthApp", "OAuthState", "PollCursor",
     "PollItem", "ModelState", "OptimisationApplication", "TroubleshootingSession",
-    "WorkflowMonitor", "StatusPageItem",
+    "WorkflowMonitor", "StatusPageItem", "MonitoringDependency",
 ]
 
 # Ids are never reused: on SQLite an integer primary key without AUTOINCREMENT hands a deleted

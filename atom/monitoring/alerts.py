@@ -45,7 +45,7 @@ from atom.monitoring.metrics import Snapshot
 logger = logging.getLogger(__name__)
 
 RULES = ("response_time", "success_rate", "health_score", "consecutive_failures", "anomaly",
-         "workflow_failure_rate")
+         "workflow_failure_rate", suppression.HOST_RULE)
 _RANK = {None: 0, "warning": 1, "critical": 2}
 
 
@@ -199,8 +199,11 @@ def evaluate(app: Flask, snap: Snapshot) -> list[Event]:
             if outcome is not None:
                 changed.append((outcome[0], outcome[1], quiet))
     changed += _orphans(active.values(), snap)
-    # Dependents of a parent that is down are suppressed (and resume when it recovers).
-    changed += [(alert, event, True) for alert, event in suppression.apply(app, snap.now)]
+    # Dependents of a parent that is down are suppressed (and resume when it recovers); what a
+    # suppressed alert does, even opening in the same round as its parent, is not notified.
+    changed += [(alert, event, alert.connection_id in silenced)
+                for alert, event in suppression.apply(app, snap.now)]
+    changed = [(a, e, quiet or suppression.silenced(a, e)) for a, e, quiet in changed]
     return _commit(changed)
 
 
@@ -284,8 +287,12 @@ def acknowledge(alert: Alert, actor: str, now: datetime) -> Alert:
     """
     if alert.status == "resolved":
         raise AlertConflict(f"alert {alert.id} is resolved; it cannot be acknowledged")
-    if alert.status != "acknowledged":
-        alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now, actor
+    if alert.status == "open" or (alert.status == "suppressed"
+                                  and not suppression.acknowledged(alert)):
+        # A suppressed alert stays suppressed, and comes back acknowledged when released.
+        if alert.status == "open":
+            alert.status = "acknowledged"
+        alert.acknowledged_at, alert.acknowledged_by = now, actor
         record(actor, "alert.acknowledge", f"alert:{alert.id}")
         db.session.commit()
     return alert
@@ -335,6 +342,7 @@ def present(alert: Alert, notifications: bool = False) -> dict[str, Any]:
         "acknowledged_by": alert.acknowledged_by,
         "resolved_at": isoformat(alert.resolved_at),
         "resolved_by": alert.resolved_by,
+        "suppressed_by": alert.suppressed_by,
     }
     if notifications:
         rows = db.session.scalars(db.select(AlertNotification).filter_by(alert_id=alert.id)

@@ -38,7 +38,8 @@ class RoundResult:
 
     def to_dict(self) -> dict[str, Any]:
         failed = sum(1 for r in self.results if not r["ok"])
-        changes: dict[str, list[int]] = {"opened": [], "escalated": [], "resolved": []}
+        changes: dict[str, list[int]] = {"opened": [], "escalated": [], "resolved": [],
+                                         "suppressed": [], "unsuppressed": []}
         for event in self.events:
             changes[event.event].append(event.alert_id)
         return {

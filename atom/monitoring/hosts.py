@@ -12,8 +12,9 @@ from atom.models import Connection
 
 logger = logging.getLogger(__name__)
 
-# (connection id, revision) -> host: a connection's host changes only with its settings.
-_CACHE: dict[tuple[int, int], str | None] = {}
+# (database, connection id, revision) -> host: a connection's host changes only with its
+# settings (the database, because ids repeat across databases: the tests' apps, one process).
+_CACHE: dict[tuple[str, int, int], str | None] = {}
 _LOCK = threading.Lock()
 _CACHE_MAX = 50_000
 
@@ -32,7 +33,7 @@ def connection_host(conn: Connection) -> str | None:
     """The host ``conn`` sends its requests to (its effective base URL's)."""
     from atom.state import get_state
 
-    key = (conn.id, conn.revision)
+    key = (str(db.engine.url), conn.id, conn.revision)
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
