@@ -192,6 +192,7 @@ class AlertOut(Schema):
     resolved_at = fields.String(allow_none=True)
     resolved_by = fields.String(allow_none=True)
     escalated_at = fields.String(allow_none=True)
+    incident_id = fields.Integer(allow_none=True)
     notifications = fields.List(fields.Dict(), metadata={"description": "one alert only"})
 
 
