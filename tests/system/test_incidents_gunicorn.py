@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 
 import pytest
@@ -14,53 +12,17 @@ import requests
 from tests.fakes import FakeServer
 from tests.fakes import reply
 from tests.fakes import wait_until
-from tests.system.test_scheduler_lock import BIN
-from tests.system.test_scheduler_lock import ROOT
-from tests.system.test_scheduler_lock import _free_port
+from tests.system.test_scheduler_lock import serve
 
 GROUP_WAIT_S = 2
 
 
 @pytest.fixture
 def deployment(tmp_path):
-    from cryptography.fernet import Fernet
-
-    port = _free_port()
-    # PYTHONPATH: this checkout's atom, whichever checkout the venv was installed from.
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ATOM_INSTANCE_PATH": str(tmp_path),
-           "ATOM_BIND": f"127.0.0.1:{port}",
-           "ATOM_ENCRYPTION_KEY": Fernet.generate_key().decode(), "ATOM_WEB_WORKERS": "3",
-           "ATOM_PLUGINS_ENABLED": '["http"]', "ATOM_HEALTH_CHECK_INTERVAL_S": "1",
-           "ATOM_HEALTH_CHECK_JITTER_S": "0", "ATOM_SCHEDULER_LOCK_RETRY_S": "1",
-           "ATOM_SCHEDULER_RECONCILE_S": "5", "ATOM_ALERT_GROUP_WAIT_S": str(GROUP_WAIT_S),
-           "ATOM_ALERT_NOTIFY_TICK_S": "1", "ATOM_ALERT_MIN_OBSERVATIONS": "1",
-           "ATOM_HEALTH_CHECK_TIMEOUT_S": "2"}
-    subprocess.run([str(BIN / "atom"), "db", "upgrade"], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
-    created = subprocess.run([str(BIN / "atom"), "keys", "create", "--name", "sys",
-                              "--role", "admin"],
-                             env=env, cwd=ROOT, check=True, capture_output=True, text=True)
-    key = created.stdout.strip().splitlines()[-1]
-    log_path = tmp_path / "gunicorn.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
-                            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/healthz", timeout=5)
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(log_path.read_text()[-3000:])
-                time.sleep(0.3)
-        yield {"base": base, "headers": {"Authorization": f"Bearer {key}"}, "log": log_path}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    with serve(tmp_path, HEALTH_CHECK_INTERVAL_S="1", ALERT_GROUP_WAIT_S=str(GROUP_WAIT_S),
+               ALERT_NOTIFY_TICK_S="1", ALERT_MIN_OBSERVATIONS="1",
+               HEALTH_CHECK_TIMEOUT_S="2") as running:
+        yield running
 
 
 def _post(deployment, path, body):
