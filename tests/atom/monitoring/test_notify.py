@@ -58,6 +58,15 @@ def deliver(app):
     return run
 
 
+def failing(service, connect, run, clock, deliver):
+    """A connection that fails, one round, and the group wait passed: its first message out."""
+    service.always("/down", reply(503, {}))
+    connect("/down")
+    run()
+    clock.advance(WAIT + 1)
+    deliver()
+
+
 def texts(service, path="/alerts"):
     return [call.json()["text"] for call in service.calls(path, "POST")]
 
@@ -126,11 +135,7 @@ def test_a_changed_incident_is_sent_again_only_after_the_group_interval(
 def test_reminders_repeat_until_the_incident_is_acknowledged(
         client, keys, connect, service, webhook, run, clock, deliver):
     webhook()
-    service.always("/down", reply(503, {}))
-    connect("/down")
-    run()
-    clock.advance(WAIT + 1)
-    deliver()
+    failing(service, connect, run, clock, deliver)
     clock.advance(REPEAT - 10)
     deliver()
     assert len(texts(service)) == 1
@@ -163,11 +168,7 @@ def test_escalation_level_one_goes_after_its_delay_only_if_unacknowledged(
     first, pager = webhook("/alerts"), webhook("/pager")
     _policy(client, keys, [{"delay_s": 0, "channel_ids": [first["id"]]},
                            {"delay_s": 900, "channel_ids": [pager["id"]]}])
-    service.always("/down", reply(503, {}))
-    connect("/down")
-    run()
-    clock.advance(WAIT + 1)
-    deliver()
+    failing(service, connect, run, clock, deliver)
     assert len(texts(service)) == 1 and texts(service, "/pager") == []
     if acknowledge:
         incident = incident_of(client, keys)
@@ -191,11 +192,7 @@ def test_a_policy_repeat_interval_overrides_the_default(client, keys, connect, s
                                                         run, clock, deliver):
     hook = webhook()
     _policy(client, keys, [{"delay_s": 0, "channel_ids": [hook["id"]]}], repeat_interval_s=600)
-    service.always("/down", reply(503, {}))
-    connect("/down")
-    run()
-    clock.advance(WAIT + 1)
-    deliver()
+    failing(service, connect, run, clock, deliver)
     clock.advance(601)
     deliver()
     assert len(texts(service)) == 2 and "reminder" in texts(service)[-1]
@@ -286,11 +283,7 @@ def test_suppressed_flapping_and_maintenance_alerts_are_held(app, client, keys, 
 def test_a_resolved_incident_sends_one_resolved_message(client, keys, connect, service, webhook,
                                                         run, clock, deliver, age):
     webhook()
-    service.always("/down", reply(503, {}))
-    connect("/down")
-    run()
-    clock.advance(WAIT + 1)
-    deliver()
+    failing(service, connect, run, clock, deliver)
     service.always("/down", reply(200, {}))
     age(7300)  # the failure leaves the window
     run()
@@ -349,11 +342,7 @@ def test_every_channel_hears_of_an_incident(client, keys, connect, service, webh
                                             deliver):
     webhook("/alerts")
     webhook("/second")
-    service.always("/down", reply(503, {}))
-    connect("/down")
-    run()
-    clock.advance(WAIT + 1)
-    deliver()
+    failing(service, connect, run, clock, deliver)
     assert len(texts(service)) == 1 and len(texts(service, "/second")) == 1
     assert sorted(n["channel_id"] for n in incident_of(client, keys)["notifications"]) == [1, 2]
 
@@ -392,11 +381,7 @@ def test_a_failing_channel_is_recorded_and_does_not_stop_the_others(
                 json={"name": "broken", "connection_id": broken["id"], "target": "/missing"})
     webhook()
     service.always("/missing", reply(500, {"error": "boom"}))
-    service.always("/down", reply(503, {}))
-    connect("/down")
-    run()
-    clock.advance(WAIT + 1)
-    deliver()
+    failing(service, connect, run, clock, deliver)
     assert sorted((n["status"], n["error_class"])
                   for n in incident_of(client, keys)["notifications"]) == \
         [("failed", "upstream"), ("sent", None)]
