@@ -105,10 +105,6 @@ class DefaultConfig:
     ALERT_MIN_OBSERVATIONS = 5
     # Evaluations in a row without the condition before an alert resolves itself.
     ALERT_RECOVERY_EVALUATIONS = 3
-    # The same alert event goes to a channel at most once per this many seconds (escalations
-    # always go), and a channel gets at most this many messages a minute.
-    ALERT_NOTIFY_THROTTLE_S = 900
-    ALERT_NOTIFY_MAX_PER_MINUTE = 10
     # A host shared by at least this many enabled connections (2 or more) is a parent of them:
     # its host_down alert (every one failing) suppresses theirs (atom.monitoring.suppression).
     HOST_DOWN_MIN_CONNECTIONS = 2
@@ -126,6 +122,18 @@ class DefaultConfig:
     STATUS_PAGE_ENABLED = False
     STATUS_PAGE_TITLE = "Service status"
     STATUS_PAGE_CACHE_S = 10
+    # Incidents and their notifications (atom/monitoring/incidents.py, notify.py): active alerts
+    # are grouped into one incident per value of these alert fields (any of integration, host,
+    # connection_id, workflow_id, rule, subject; alerts with none of them set group by their
+    # subject). The first message waits ALERT_GROUP_WAIT_S for the rest of the group; a changed
+    # incident is re-sent at most every ALERT_GROUP_INTERVAL_S; an unchanged unacknowledged one
+    # every ALERT_REPEAT_INTERVAL_S (the reminder). The monitoring:notify job looks for due
+    # messages every ALERT_NOTIFY_TICK_S.
+    ALERT_GROUP_BY: list = ["integration", "host"]
+    ALERT_GROUP_WAIT_S = 30
+    ALERT_GROUP_INTERVAL_S = 300
+    ALERT_REPEAT_INTERVAL_S = 14400
+    ALERT_NOTIFY_TICK_S = 5
     # Scheduler (atom/scheduler.py): started by wsgi.py / `atom scheduler`, never by create_app.
     # False lets web workers leave it to a separate `atom scheduler` process.
     SCHEDULER_ENABLED = True

@@ -40,6 +40,7 @@ from atom.models import MaintenanceWindow
 from atom.models import NotificationChannel
 from atom.models.base import isoformat
 from atom.monitoring import alerts
+from atom.monitoring import incidents
 from atom.monitoring import maintenance
 from atom.monitoring import notify
 from atom.monitoring import overview
@@ -196,7 +197,7 @@ def resolve_alert(alert_id: int):
         alert = alerts.resolve(_alert(alert_id), actor(), _now())
     except alerts.AlertConflict as exc:
         raise ApiError(409, str(exc)) from exc
-    get_monitor().notifier.submit([alerts.Event(alert.id, "resolved")])
+    incidents.changed(_app())  # its incident may resolve with it
     return alerts.present(alert)
 
 

@@ -257,6 +257,7 @@ class AlertOut(Schema):
     escalated_at = fields.String(allow_none=True)
     suppressed_by = fields.Integer(allow_none=True, metadata={
         "description": "the alert of the parent that is down, while status is suppressed"})
+    incident_id = fields.Integer(allow_none=True)
     notifications = fields.List(fields.Dict(), metadata={"description": "one alert only"})
 
 

@@ -43,6 +43,7 @@ from atom.models import NotificationChannel
 from atom.models import Workflow
 from atom.models.monitoring import SEVERITIES
 from atom.monitoring import alerts as alert_rules
+from atom.monitoring import incidents
 from atom.monitoring import maintenance
 from atom.monitoring import notify
 from atom.monitoring import overview
@@ -339,7 +340,7 @@ def _alert_action(alert_id: int, action: str):
             alert_rules.acknowledge(row, actor(), _now())
         else:
             alert_rules.resolve(row, actor(), _now())
-            get_monitor().notifier.submit([alert_rules.Event(row.id, "resolved")])
+            incidents.changed(_app())  # its incident may resolve with it
     except alert_rules.AlertConflict as exc:
         problem = str(exc)
     if is_htmx():

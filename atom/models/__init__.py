@@ -5,6 +5,10 @@ from atom.extensions import db as _db
 from atom.models.audit import AuditEvent
 from atom.models.connection import Connection
 from atom.models.dependencies import MonitoringDependency
+from atom.models.incidents import EscalationPolicy
+from atom.models.incidents import Incident
+from atom.models.incidents import IncidentNotification
+from atom.models.incidents import Silence
 from atom.models.intelligence import ModelState
 from atom.models.intelligence import OptimisationApplication
 from atom.models.intelligence import TroubleshootingSession
@@ -38,7 +42,8 @@ __all__ = [
     "Alert", "AlertNotification", "HealthSample", "MaintenanceWindow", "MetricRollup",
     "NotificationChannel", "ThresholdSetting", "OAuthApp", "OAuthState", "PollCursor",
     "PollItem", "ModelState", "OptimisationApplication", "TroubleshootingSession",
-    "WorkflowMonitor", "StatusPageItem", "MonitoringDependency",
+    "WorkflowMonitor", "StatusPageItem", "MonitoringDependency", "EscalationPolicy",
+    "Incident", "IncidentNotification", "Silence",
 ]
 
 # Ids are never reused: on SQLite an integer primary key without AUTOINCREMENT hands a deleted

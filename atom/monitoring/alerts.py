@@ -343,15 +343,19 @@ def present(alert: Alert, notifications: bool = False) -> dict[str, Any]:
         "resolved_at": isoformat(alert.resolved_at),
         "resolved_by": alert.resolved_by,
         "suppressed_by": alert.suppressed_by,
+        "incident_id": alert.incident_id,
     }
     if notifications:
+        from atom.monitoring.incidents import notifications_of
+
         rows = db.session.scalars(db.select(AlertNotification).filter_by(alert_id=alert.id)
                                   .order_by(AlertNotification.id))
+        # Per-alert messages from before incidents, then those of the alert's incident.
         body["notifications"] = [
             {"channel_id": n.channel_id, "event": n.event, "status": n.status,
              "error_class": n.error_class, "message": n.message, "at": isoformat(n.created_at)}
             for n in rows
-        ]
+        ] + notifications_of(alert.incident_id)
     return body
 
 

@@ -22,6 +22,7 @@ from atom.integrations.registry import UnknownPlugin
 from atom.models import Connection
 from atom.models.base import isoformat
 from atom.monitoring import alerts
+from atom.monitoring import incidents
 from atom.monitoring.metrics import snapshot
 from atom.monitoring.monitor import get_monitor
 from atom.state import get_state
@@ -121,6 +122,7 @@ def _evaluate(app: Flask) -> list[alerts.Event]:
     try:
         with app.app_context():
             events = alerts.evaluate(app, snapshot(app))
+            incidents.assign(app)  # every active alert in its incident (atom.monitoring.incidents)
         get_monitor(app).notifier.submit(events)
         return events
     except Exception:

@@ -260,12 +260,13 @@ def alerts_resolve(alert_id: int, by: str | None) -> None:
     /api/v2/monitoring/alerts/<id>/resolve); if its condition persists a new alert opens later."""
     from atom.models import Alert
     from atom.monitoring import alerts
+    from atom.monitoring import incidents
     from atom.monitoring.monitor import get_monitor
 
     monitor = get_monitor()
     who = operator(by)
     alert = alerts.resolve(fetch(Alert, alert_id, "alert"), who, monitor.now())
-    monitor.notifier.submit([alerts.Event(alert.id, "resolved")])
+    incidents.changed(current_app)  # its incident may resolve with it
     delivered = monitor.notifier.drain(timeout=30.0)  # before this process exits
     click.echo(f"resolved alert {alert_id} ({alert.severity} {alert.rule} on {alert.subject}) "
                f"as {who}")

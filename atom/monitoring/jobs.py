@@ -6,6 +6,7 @@ import logging
 from flask import Flask
 
 from atom.monitoring.checks import run_round
+from atom.monitoring.notify import notify_job
 from atom.monitoring.rollup import maintain
 from atom.scheduler import JobSpec
 
@@ -16,7 +17,9 @@ def health_jobs(app: Flask) -> list[JobSpec]:
     """A health-check round every ``HEALTH_CHECK_INTERVAL_S`` (none when it is 0), and the
     hourly roll-up and pruning of metrics."""
     jobs = [JobSpec("monitoring:maintenance", run_maintenance, "interval", {"hours": 1},
-                    {"app": app})]
+                    {"app": app}),
+            JobSpec("monitoring:notify", notify_job, "interval",
+                    {"seconds": float(app.config["ALERT_NOTIFY_TICK_S"])}, {"app": app})]
     interval = float(app.config["HEALTH_CHECK_INTERVAL_S"])
     if interval > 0:
         jobs.append(JobSpec("health:round", scheduled_round, "interval", {"seconds": interval},

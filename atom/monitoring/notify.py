@@ -1,13 +1,22 @@
-"""Alert notifications: channels, and their delivery off the checking thread.
+"""Alert notifications: channels, and the delivery of incidents off the checking thread.
 
 A channel is a connection whose integration can post messages (it implements
 ``Integration.notify``, as Slack and the generic ``http`` webhook do) plus a ``target`` passed
-to it: a Slack channel, a path under the http connection's base URL. Delivery runs on a single
-background thread, so a slow or failing channel never delays a check. Each attempt is stored
-as an :class:`AlertNotification` (sent, failed or throttled). Throttling: the same event of
-the same rule and subject goes to a channel at most once per ``ALERT_NOTIFY_THROTTLE_S``
-(escalations always go), and a channel gets at most ``ALERT_NOTIFY_MAX_PER_MINUTE`` messages a
-minute.
+to it: a Slack channel, a path under the http connection's base URL.
+
+Notifications go out per incident (:mod:`atom.monitoring.incidents`), on Alertmanager's
+timers: the first message ``ALERT_GROUP_WAIT_S`` after the incident opened (so the rest of the
+group arrives first); a changed incident (alerts added, resolved or escalated) at most every
+``ALERT_GROUP_INTERVAL_S``; an unchanged, unacknowledged one again every
+``ALERT_REPEAT_INTERVAL_S`` (the reminder; an escalation policy may override it); the next
+escalation level when its delay has passed unacknowledged (:mod:`atom.monitoring.escalation`);
+and one ``resolved`` message, once the group interval since the last one has passed, to the
+channels that heard of it. One message lists the incident's firing and resolved counts and its
+top alerts. :func:`deliver_due` runs on one background thread per process (:class:`Notifier`),
+woken after every round and by the ``monitoring:notify`` job; each message is claimed by a
+conditional UPDATE of the incident's ``notify_seq``, so several processes never send the same
+one (a process dying between the claim and the send loses that message rather than doubling
+it). Each attempt is stored as an :class:`IncidentNotification` (sent or failed).
 """
 from __future__ import annotations
 
@@ -16,8 +25,8 @@ import threading
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait
+from dataclasses import dataclass
 from datetime import datetime
-from datetime import timedelta
 from typing import Any
 from typing import Iterable
 
@@ -27,16 +36,20 @@ from atom.extensions import db
 from atom.integrations.base import Integration
 from atom.integrations.errors import IntegrationError
 from atom.models import Alert
-from atom.models import AlertNotification
 from atom.models import Connection
+from atom.models import Incident
+from atom.models import IncidentNotification
 from atom.models import NotificationChannel
 from atom.models.audit import record
 from atom.models.base import isoformat
-from atom.models.monitoring import SEVERITIES
+from atom.monitoring import incidents
+from atom.monitoring.escalation import Level
+from atom.monitoring.escalation import Routing
 
 logger = logging.getLogger(__name__)
 
-_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+# Alerts a message lists by name (the rest are counted).
+TOP = 5
 
 
 class ChannelError(ValueError):
@@ -111,11 +124,6 @@ def present_channel(channel: NotificationChannel) -> dict[str, Any]:
     }
 
 
-def alert_text(alert: Alert, event: str) -> str:
-    return (f"[ATOM {alert.severity.upper()}] alert #{alert.id} {event}: {alert.message} "
-            f"({alert.rule}, {alert.subject})")
-
-
 def send(channel: NotificationChannel, text: str, key: str | None) -> None:
     """Post one message through the channel's connection.
 
@@ -139,90 +147,187 @@ def send_test(channel: NotificationChannel) -> dict[str, Any]:
     return {"ok": True, "error_class": None, "message": None}
 
 
-def deliver(app: Flask, alert_id: int, event: str) -> list[AlertNotification]:
-    """Tell every eligible channel about ``event`` of the alert; store each attempt."""
+
+
+# -- delivery per incident --------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """One message due for an incident: its event, the level reached once it is sent, the
+    channels (with their level) and the text."""
+
+    event: str  # firing | updated | escalated | reminder | resolved
+    level: int
+    targets: list[tuple[NotificationChannel, int]]
+    text: str
+    firing: int
+    resolved: int
+
+
+def deliver_due(app: Flask) -> int:
+    """Send every incident message that is due now; return how many were sent."""
     from atom.monitoring.monitor import get_monitor
 
-    alert = db.session.get(Alert, alert_id)
-    if alert is None:
-        return []
+    incidents.assign(app)  # silences and maintenance windows start and end with time
     now = get_monitor(app).now()
-    text = alert_text(alert, event)
-    out = []
-    channels = db.session.scalars(db.select(NotificationChannel).filter_by(enabled=True)
-                                  .order_by(NotificationChannel.id))
-    for channel in channels:
-        if _RANK[alert.severity] < _RANK.get(channel.min_severity, 0):
-            continue
-        row = AlertNotification(alert_id=alert.id, channel_id=channel.id, event=event,
-                                status="sent", created_at=now)
-        reason = _throttle_reason(app, channel, alert, event, now)
-        if reason:
-            row.status, row.message = "throttled", reason
-        else:
-            _attempt(row, channel, text, f"atom-alert-{alert.id}-{event}-{channel.id}")
-        db.session.add(row)
-        db.session.commit()
-        out.append(row)
+    due = db.session.scalars(db.select(Incident).where(
+        (Incident.status != "resolved")
+        | (Incident.notified_at.is_not(None) & Incident.resolved_notified.is_(False)))
+        .order_by(Incident.id)).all()
+    if not due:
+        return 0
+    routing, held = Routing(), incidents.Held(now)
+    members = incidents.alerts_of([i.id for i in due])
+    plans = [(i.id, i.notify_seq, _plan(app, i, members[i.id], held, routing, now)) for i in due]
+    sent = 0
+    for incident_id, seq, plan in plans:
+        if plan is not None and _claim(incident_id, seq, plan, now):
+            sent += _send(incident_id, seq, plan, now)
+    return sent
+
+
+def _age(now: datetime, since: datetime) -> float:
+    return (now - since).total_seconds()
+
+
+def _targets(levels: list[Level], first: int, last: int) -> list[tuple[NotificationChannel, int]]:
+    out, seen = [], set()
+    for index in range(max(first, 0), min(last, len(levels) - 1) + 1):
+        for channel in levels[index].channels:
+            if channel.id not in seen:
+                seen.add(channel.id)
+                out.append((channel, index))
     return out
 
 
-def _attempt(row: AlertNotification, channel: NotificationChannel, text: str, key: str) -> None:
+def _plan(app: Flask, incident: Incident, alerts: list[Alert], held: incidents.Held,
+          routing: Routing, now: datetime) -> Plan | None:
+    cfg = app.config
+    wait, interval = float(cfg["ALERT_GROUP_WAIT_S"]), float(cfg["ALERT_GROUP_INTERVAL_S"])
+    levels = routing.levels(incident)
+    active = [a for a in alerts if a.status != "resolved"]
+    resolved = [a for a in alerts if a.status == "resolved"]
+
+    def plan(event: str, level: int, first: int, last: int, listed: list[Alert]) -> Plan | None:
+        targets = _targets(levels, first, last)
+        if not targets and event == "firing":
+            return None  # nobody to tell yet: a channel added later hears of it
+        text = incident_text(incident, event, firing, resolved, len(active) - len(firing), listed)
+        return Plan(event, level, targets, text, len(firing), len(resolved))
+
+    if incident.status == "resolved":
+        firing: list[Alert] = []
+        if _age(now, incident.notified_at) < interval:
+            return None
+        return plan("resolved", incident.level, 0, incident.level, resolved)
+    firing = incidents.firing_of(active, held)
+    if not firing:
+        return None  # every alert is held
+    unacknowledged = any(a.status == "open" for a in firing)
+    age = _age(now, incident.created_at)
+    reached = max((i for i, level in enumerate(levels) if age >= max(level.delay_s, wait)),
+                  default=-1)
+    if incident.notified_at is None:
+        if age < wait:
+            return None
+        top = max(reached, 0) if unacknowledged else 0
+        return plan("firing", top, 0, top, firing)
+    top = max(incident.level, reached) if unacknowledged else incident.level
+    since_last = _age(now, incident.notified_at)
+    if incident.changed_at > incident.notified_at and since_last >= interval:
+        return plan("updated", top, 0, top, firing)
+    if top > incident.level:
+        return plan("escalated", top, incident.level + 1, top, firing)
+    policy = routing.policy(incident)
+    repeat = float(policy.repeat_interval_s if policy and policy.repeat_interval_s
+                   else cfg["ALERT_REPEAT_INTERVAL_S"])
+    if unacknowledged and since_last >= repeat:
+        return plan("reminder", incident.level, 0, incident.level, firing)
+    return None
+
+
+def incident_text(incident: Incident, event: str, firing: list[Alert], resolved: list[Alert],
+                  held: int, listed: list[Alert]) -> str:
+    head = "RESOLVED" if event == "resolved" else incident.severity.upper()
+    counts = f"{len(firing)} firing, {len(resolved)} resolved" + (f", {held} held" if held else "")
+    lines = [f"[ATOM {head}] incident #{incident.id} {event}: {incident.title} ({counts})"]
+    lines += [f"- {a.severity} {a.rule}: {a.message}" for a in listed[:TOP]]
+    if len(listed) > TOP:
+        lines.append(f"... and {len(listed) - TOP} more")
+    return "\n".join(lines)
+
+
+def _claim(incident_id: int, seq: int, plan: Plan, now: datetime) -> bool:
+    """Take the right to send ``plan`` (False: another process sent something first)."""
+    values: dict[str, Any] = {"notify_seq": seq + 1, "notified_at": now, "level": plan.level}
+    if plan.event == "resolved":
+        values["resolved_notified"] = True
+    result = db.session.execute(db.update(Incident).where(Incident.id == incident_id,
+                                                          Incident.notify_seq == seq)
+                                .values(**values).execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _send(incident_id: int, seq: int, plan: Plan, now: datetime) -> int:
+    sent = 0
+    for channel, level in plan.targets:
+        row = IncidentNotification(incident_id=incident_id, channel_id=channel.id,
+                                   event=plan.event, level=level, firing=plan.firing,
+                                   resolved=plan.resolved, status="sent", created_at=now)
+        _attempt(row, channel, plan.text, f"atom-incident-{incident_id}-{seq}-{channel.id}")
+        sent += row.status == "sent"
+        db.session.add(row)
+        db.session.commit()
+    if plan.targets:
+        logger.info("incident %s %s: told %s of %s channels", incident_id, plan.event, sent,
+                    len(plan.targets))
+    return sent
+
+
+def _attempt(row: IncidentNotification, channel: NotificationChannel, text: str,
+             key: str) -> None:
     try:
         send(channel, text, key)
     except IntegrationError as exc:
         row.status, row.error_class, row.message = "failed", exc.code, exc.message[:2000]
-        logger.warning("alert notification to channel %s failed: %s", channel.id, exc.code)
+        logger.warning("incident notification to channel %s failed: %s", channel.id, exc.code)
     except Exception as exc:  # a plugin bug must not stop the other channels
-        logger.exception("alert notification to channel %s raised", channel.id)
+        logger.exception("incident notification to channel %s raised", channel.id)
         row.status, row.error_class, row.message = "failed", "upstream", type(exc).__name__
 
 
-def _throttle_reason(app: Flask, channel: NotificationChannel, alert: Alert, event: str,
-                     now: datetime) -> str | None:
-    cfg = app.config
-    sent = db.select(db.func.count()).select_from(AlertNotification).where(
-        AlertNotification.channel_id == channel.id, AlertNotification.status == "sent")
-    last_minute = AlertNotification.created_at > now - timedelta(minutes=1)
-    minute = db.session.scalar(sent.where(last_minute))
-    if minute >= int(cfg["ALERT_NOTIFY_MAX_PER_MINUTE"]):
-        return f"channel sent {minute} messages in the last minute"
-    if event == "escalated":
-        return None
-    window = now - timedelta(seconds=float(cfg["ALERT_NOTIFY_THROTTLE_S"]))
-    repeats = db.session.scalar(
-        sent.join(Alert, Alert.id == AlertNotification.alert_id)
-        .where(AlertNotification.event == event, AlertNotification.created_at > window,
-               Alert.rule == alert.rule, Alert.subject == alert.subject))
-    if repeats:
-        return f"the same {event} event of {alert.rule} for {alert.subject} was sent recently"
-    return None
-
-
 class Notifier:
-    """Delivers notifications on one background thread, in the order they were submitted."""
+    """Runs :func:`deliver_due` on one background thread; a wake-up while one is already
+    waiting to run is folded into it."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         self._pool: ThreadPoolExecutor | None = None
         self._futures: set[Future[Any]] = set()
         self._lock = threading.Lock()
+        self._pending = False
 
-    def submit(self, events: Iterable[Any]) -> int:
-        """Queue the events that are not silenced; return how many were queued."""
-        queued = 0
-        for event in events:
-            if event.silenced:
-                continue
-            future = self._executor().submit(self._run, event.alert_id, event.event)
-            with self._lock:
-                self._futures.add(future)
-            future.add_done_callback(self._forget)
-            queued += 1
-        return queued
+    def submit(self, events: Iterable[Any] = ()) -> bool:
+        """After a round (its alerts committed and assigned to incidents): look for messages
+        due. The events are only the occasion; delivery reads the incidents."""
+        return self.nudge()
+
+    def nudge(self) -> bool:
+        """Queue a delivery pass unless one is queued already; True if this call queued it."""
+        with self._lock:
+            if self._pending:
+                return False
+            self._pending = True
+        future = self._executor().submit(self._run)
+        with self._lock:
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
+        return True
 
     def drain(self, timeout: float = 30.0) -> bool:
-        """Wait until everything queued so far was delivered; False on timeout."""
+        """Wait until the passes queued so far have run; False on timeout."""
         with self._lock:
             pending = set(self._futures)
         return not wait(pending, timeout=timeout).not_done
@@ -241,9 +346,19 @@ class Notifier:
         with self._lock:
             self._futures.discard(future)
 
-    def _run(self, alert_id: int, event: str) -> None:
+    def _run(self) -> None:
+        with self._lock:
+            self._pending = False
         with self.app.app_context():
             try:
-                deliver(self.app, alert_id, event)
+                deliver_due(self.app)
             except Exception:
-                logger.exception("delivering notifications of alert %s failed", alert_id)
+                logger.exception("delivering incident notifications failed")
+
+
+def notify_job(app: Flask) -> None:
+    """The ``monitoring:notify`` job: wake this process's delivery thread (group waits and
+    reminders fall due between rounds)."""
+    from atom.monitoring.monitor import get_monitor
+
+    get_monitor(app).notifier.nudge()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,17 +56,20 @@ def fake():
         yield server
 
 
-@pytest.fixture
-def deployment(tmp_path):
-    """``atom db upgrade``, an admin key, then gunicorn with 3 workers on a free port."""
+@contextmanager
+def serve(tmp_path: Path, **settings: str):
+    """``atom db upgrade``, an admin key, then gunicorn with 3 workers on a free port, with
+    ``settings`` as extra ``ATOM_*`` environment (``HEALTH_CHECK_INTERVAL_S="1"``)."""
     from cryptography.fernet import Fernet
 
     port = _free_port()
-    env = {**os.environ, "ATOM_INSTANCE_PATH": str(tmp_path), "ATOM_BIND": f"127.0.0.1:{port}",
-           "ATOM_ENCRYPTION_KEY": Fernet.generate_key().decode(), "ATOM_WEB_WORKERS": "3",
+    # PYTHONPATH: this checkout's atom, whichever checkout the venv was installed from.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ATOM_INSTANCE_PATH": str(tmp_path),
+           "ATOM_BIND": f"127.0.0.1:{port}", "ATOM_ENCRYPTION_KEY": Fernet.generate_key().decode(), "ATOM_WEB_WORKERS": "3",
            "ATOM_PLUGINS_ENABLED": '["http"]', "ATOM_HEALTH_CHECK_INTERVAL_S": str(INTERVAL_S),
            "ATOM_HEALTH_CHECK_JITTER_S": "0", "ATOM_SCHEDULER_LOCK_RETRY_S": "1",
-           "ATOM_SCHEDULER_RECONCILE_S": "5"}
+           "ATOM_SCHEDULER_RECONCILE_S": "5",
+           **{f"ATOM_{name}": value for name, value in settings.items()}}
     subprocess.run([str(BIN / "atom"), "db", "upgrade"], env=env, cwd=ROOT, check=True,
                    capture_output=True)
     created = subprocess.run([str(BIN / "atom"), "keys", "create", "--name", "sys",
@@ -93,6 +97,12 @@ def deployment(tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture
+def deployment(tmp_path):
+    with serve(tmp_path) as running:
+        yield running
 
 
 def _gaps(times: list[float]) -> list[float]:

@@ -47,6 +47,16 @@ def settings() -> dict[str, Any]:
     return {}
 
 
+@pytest.fixture(autouse=True)
+def fresh_hosts():
+    """Forget the hosts of other tests' connections: ids restart with each test's database,
+    and atom.monitoring.hosts caches by (id, revision) for the whole process."""
+    from atom.monitoring import hosts
+
+    with hosts._LOCK:
+        hosts._CACHE.clear()
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()

@@ -47,7 +47,8 @@ def test_the_leader_runs_health_rounds_on_its_interval(app, connect, service, sc
     assert start_scheduler(app) is scheduler, "idempotent per app"
     assert wait_until(lambda: service.count("/health") >= 3, timeout=15)
     jobs = {job["id"] for job in scheduler.describe()["jobs"]}
-    assert jobs == {"health:round", "monitoring:maintenance", "intelligence:prediction:retrain"}
+    assert jobs == {"health:round", "monitoring:maintenance", "monitoring:notify",
+                    "intelligence:prediction:retrain"}
     leader = Path(app.instance_path, "scheduler.leader").read_text()
     assert leader == str(scheduler.describe()["pid"])
 
