@@ -229,7 +229,8 @@ def _plan(app: Flask, incident: Incident, alerts: list[Alert], held: incidents.H
     reached = max((i for i, level in enumerate(levels) if age >= max(level.delay_s, wait)),
                   default=-1)
     if incident.notified_at is None:
-        if age < wait:
+        # Nobody told yet, but someone acknowledged everything firing: nothing to announce.
+        if age < wait or not unacknowledged:
             return None
         top = max(reached, 0) if unacknowledged else 0
         return plan("firing", top, 0, top, firing)
@@ -252,7 +253,7 @@ def incident_text(incident: Incident, event: str, firing: list[Alert], resolved:
     head = "RESOLVED" if event == "resolved" else incident.severity.upper()
     counts = f"{len(firing)} firing, {len(resolved)} resolved" + (f", {held} held" if held else "")
     lines = [f"[ATOM {head}] incident #{incident.id} {event}: {incident.title} ({counts})"]
-    lines += [f"- {a.severity} {a.rule}: {a.message}" for a in listed[:TOP]]
+    lines += [f"- alert #{a.id} {a.severity} {a.rule}: {a.message}" for a in listed[:TOP]]
     if len(listed) > TOP:
         lines.append(f"... and {len(listed) - TOP} more")
     return "\n".join(lines)

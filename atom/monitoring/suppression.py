@@ -264,12 +264,17 @@ def parent_findings(app: Flask, snap: Snapshot) -> dict[Any, dict[str, Any]]:
     out: dict[Any, dict[str, Any]] = {}
     for host, ms in members.items():
         if len(ms) >= enough:
-            out[Subject(host_key(host), f"host {host}")] = {
+            # The integration its connections share (if one), so that the host's alert is
+            # grouped into the same incident as theirs.
+            shared = {m.integration for m in ms}
+            integration = shared.pop() if len(shared) == 1 else None
+            out[Subject(host_key(host), f"host {host}", integration)] = {
                 HOST_RULE: host_finding(ms, fresh_since, enough, snap.thresholds)}
     # A host alert whose host has too few connections now gets a finding that lets it resolve.
-    for subject, host in db.session.execute(db.select(Alert.subject, Alert.host).where(
-            Alert.rule == HOST_RULE, Alert.status != "resolved")):
-        key = Subject(subject, f"host {host or subject.split(':', 1)[1]}")
+    for subject, host, integration in db.session.execute(
+            db.select(Alert.subject, Alert.host, Alert.integration).where(
+                Alert.rule == HOST_RULE, Alert.status != "resolved")):
+        key = Subject(subject, f"host {host or subject.split(':', 1)[1]}", integration)
         if key not in out:
             out[key] = {HOST_RULE: Finding(None, 0.0, float(enough),
                                            f"fewer than {enough} enabled connections")}

@@ -47,7 +47,9 @@ def test_alerts_are_grouped_by_integration_and_host(client, keys, connect, servi
     by_host = {i["host"]: i for i in found}
     assert set(by_host) == {service.url.split("//")[1], other.url.split("//")[1]}
     mine = by_host[service.url.split("//")[1]]
-    assert mine["integration"] == "http" and mine["counts"]["active"] == 6  # 3 x 2 rules
+    # 3 connections x 2 rules, and the host_down alert of the host they share (its integration
+    # is theirs, so it joins their incident)
+    assert mine["integration"] == "http" and mine["counts"]["active"] == 7
     assert mine["severity"] == "critical" and mine["status"] == "open"
     assert mine["group_key"] == f"integration=http|host={mine['host']}"
     for alert in alerts_of(client, keys["viewer"]):
@@ -56,6 +58,7 @@ def test_alerts_are_grouped_by_integration_and_host(client, keys, connect, servi
 
 def test_group_by_is_configurable(client, keys, connect, service, run):
     client.application.config["ALERT_GROUP_BY"] = ["connection_id"]
+    client.application.config["HOST_DOWN_MIN_CONNECTIONS"] = 10  # no host alert of their own
     service.always("/down", reply(503, {}))
     first, second = connect("/down"), connect("/down")
     run()
@@ -85,6 +88,7 @@ def test_an_incident_resolves_with_its_alerts_and_a_new_alert_opens_a_new_one(
 
 
 def test_acknowledge_and_resolve_a_whole_incident(app, client, keys, connect, service, run):
+    client.application.config["HOST_DOWN_MIN_CONNECTIONS"] = 10  # every alert plain open
     service.always("/down", reply(503, {}))
     connect("/down")
     connect("/down")
@@ -111,6 +115,7 @@ def test_acknowledge_and_resolve_a_whole_incident(app, client, keys, connect, se
 
 def test_per_alert_acknowledge_and_resolve_keep_the_incident_consistent(client, keys, connect,
                                                                         service, run):
+    client.application.config["HOST_DOWN_MIN_CONNECTIONS"] = 10  # every alert plain open
     service.always("/down", reply(503, {}))
     connect("/down")
     connect("/down")

@@ -19,8 +19,9 @@ DEPS = "/api/v2/monitoring/dependencies"
 
 @pytest.fixture
 def settings():
-    # Releasing a host's connections sends one message per alert: keep them all.
-    return {"ALERT_NOTIFY_MAX_PER_MINUTE": 100}
+    # Every change of an incident is told at once (no group wait or interval), so each round's
+    # messages show what was notified.
+    return {"ALERT_GROUP_WAIT_S": 0, "ALERT_GROUP_INTERVAL_S": 0}
 
 
 @pytest.fixture
@@ -43,11 +44,19 @@ def channel(client, keys, create_connection, other_service):
     return response.get_json()
 
 
-def sent_events(app, client, keys, alert_id: int) -> list[str]:
-    """The events notified for an alert (after the notifier delivered what was queued)."""
-    assert get_monitor(app).notifier.drain(10)
-    body = client.get(f"/api/v2/monitoring/alerts/{alert_id}", headers=keys["viewer"]).get_json()
-    return [n["event"] for n in body["notifications"] if n["status"] == "sent"]
+def sent_events(app, other_service, alert_id: int) -> list[str]:
+    """The events of the incident messages the channel received that list the alert as
+    firing (after the notifier delivered what was due)."""
+    monitor = get_monitor(app)
+    assert monitor.notifier.drain(10)
+    monitor.notifier.nudge()
+    assert monitor.notifier.drain(10)
+    out = []
+    for call in other_service.calls("/alerts"):
+        head, *lines = call.json()["text"].splitlines()
+        if any(line.startswith(f"- alert #{alert_id} ") for line in lines):
+            out.append(head.split(": ", 1)[0].rsplit(" ", 1)[-1])
+    return out
 
 
 def alert_by_id(client, keys, alert_id: int) -> dict:
@@ -83,7 +92,7 @@ def connection_alerts(client, keys, conn_id: int) -> list[dict]:
 
 
 def test_a_workflows_failure_rate_alert_is_suppressed_while_its_service_is_down_then_resumes(
-        app, client, keys, connect, service, run, age, channel):
+        app, client, keys, connect, service, run, age, channel, other_service):
     conn = connect("/health", label="orders API")
     workflow_id = workflow_using(client, keys, conn["id"])
     executions(app, workflow_id, "failed", "failed", "failed", "succeeded")
@@ -98,8 +107,8 @@ def test_a_workflows_failure_rate_alert_is_suppressed_while_its_service_is_down_
     assert result["alerts"]["suppressed"] == [flow["id"]]
     # Opened in the same round as its parent, and nothing sent for it; the parent was sent.
     assert flow["id"] in result["alerts"]["opened"]
-    assert sent_events(app, client, keys, flow["id"]) == []
-    assert sent_events(app, client, keys, parents[0]["id"]) == ["opened"]
+    assert sent_events(app, other_service, flow["id"]) == []
+    assert sent_events(app, other_service, parents[0]["id"]) == ["firing"]
     # Still evaluated while suppressed: it counts, and stays suppressed round after round.
     run()
     flow = alert_by_id(client, keys, flow["id"])
@@ -117,11 +126,11 @@ def test_a_workflows_failure_rate_alert_is_suppressed_while_its_service_is_down_
     flow = alert_by_id(client, keys, flow["id"])
     assert flow["status"] == "open" and flow["suppressed_by"] is None
     assert result["alerts"]["unsuppressed"] == [flow["id"]]
-    assert sent_events(app, client, keys, flow["id"]) == ["unsuppressed"]
+    assert sent_events(app, other_service, flow["id"]) == ["firing"]  # its first message
 
 
 def test_a_suppressed_alert_whose_condition_cleared_resolves_without_a_word(
-        request, app, client, keys, connect, service, run):
+        request, app, client, keys, connect, service, run, other_service):
     conn = connect("/health")
     request.getfixturevalue("channel")  # its connection after conn: conn is the default one
     workflow_id = workflow_using(client, keys, None)  # the default http connection
@@ -137,7 +146,7 @@ def test_a_suppressed_alert_whose_condition_cleared_resolves_without_a_word(
     flow = alert_by_id(client, keys, flow["id"])
     assert flow["status"] == "resolved" and flow["id"] in result["alerts"]["resolved"]
     assert flow["suppressed_by"] is not None  # what was suppressing it when it resolved
-    assert sent_events(app, client, keys, flow["id"]) == []
+    assert sent_events(app, other_service, flow["id"]) == []
 
 
 @pytest.fixture
@@ -155,7 +164,7 @@ def down_workflow(app, client, keys, connect, service, run):
 
 
 def test_an_acknowledged_suppressed_alert_stays_suppressed_and_comes_back_acknowledged(
-        app, client, keys, service, run, age, channel, down_workflow):
+        app, client, keys, service, run, age, channel, down_workflow, other_service):
     workflow_id, flow = down_workflow
     acked = client.post(f"/api/v2/monitoring/alerts/{flow['id']}/acknowledge",
                         headers=keys["editor"]).get_json()
@@ -166,13 +175,13 @@ def test_an_acknowledged_suppressed_alert_stays_suppressed_and_comes_back_acknow
     run()
     flow = alert_by_id(client, keys, flow["id"])
     assert flow["status"] == "acknowledged" and flow["suppressed_by"] is None
-    assert sent_events(app, client, keys, flow["id"]) == []
+    assert sent_events(app, other_service, flow["id"]) == []
     # Down again: suppressed again, still acknowledged underneath.
     service.always("/health", reply(503, {}))
     run()
     again = alert_by_id(client, keys, flow["id"])
     assert again["status"] == "suppressed" and again["acknowledged_by"] == "key:editor-key"
-    assert sent_events(app, client, keys, flow["id"]) == []
+    assert sent_events(app, other_service, flow["id"]) == []
 
 
 def test_a_suppressed_alert_can_be_resolved_by_hand(client, keys, down_workflow):
@@ -187,7 +196,7 @@ def test_a_suppressed_alert_can_be_resolved_by_hand(client, keys, down_workflow)
 
 
 def test_three_connections_on_one_failing_host_raise_one_host_alert_that_suppresses_theirs(
-        app, client, keys, connect, service, run, age, channel):
+        app, client, keys, connect, service, run, age, channel, other_service):
     conns = [connect(path, label=path) for path in ("/a", "/b", "/c")]
     for path in ("/a", "/b", "/c"):
         service.always(path, reply(503, {"error": "down"}))
@@ -202,8 +211,8 @@ def test_three_connections_on_one_failing_host_raise_one_host_alert_that_suppres
     assert len({a["connection_id"] for a in below}) == 3
     assert all(a["status"] == "suppressed" and a["suppressed_by"] == host["id"] for a in below)
     assert sorted(result["alerts"]["suppressed"]) == sorted(a["id"] for a in below)
-    assert sent_events(app, client, keys, host["id"]) == ["opened"]
-    assert all(sent_events(app, client, keys, a["id"]) == [] for a in below)
+    assert sent_events(app, other_service, host["id"]) == ["firing"]
+    assert all(sent_events(app, other_service, a["id"]) == [] for a in below)
     listed = client.get(DEPS, headers=keys["viewer"], query_string={"source": "host"}).get_json()
     assert {(d["subject"], d["parent"]) for d in listed["dependencies"]} == {
         (f"connection:{c['id']}", f"host:{hostport}") for c in conns}
@@ -217,7 +226,11 @@ def test_three_connections_on_one_failing_host_raise_one_host_alert_that_suppres
     assert released and all(a["status"] == "open" and a["suppressed_by"] is None
                             for a in released)
     assert set(result["alerts"]["unsuppressed"]) >= {a["id"] for a in released}
-    assert all("unsuppressed" in sent_events(app, client, keys, a["id"]) for a in released)
+    # One more message for the incident: released, they are firing (none held any more).
+    sent_events(app, other_service, host["id"])  # deliver what is due
+    texts = [c.json()["text"].splitlines()[0] for c in other_service.calls("/alerts")]
+    assert [t.split(": ", 1)[0].rsplit(" ", 1)[-1] for t in texts] == ["firing", "updated"]
+    assert "held" not in texts[1] and f"{len(released)} firing" not in texts[0]
 
 
 def test_a_host_is_not_down_while_one_of_its_connections_answers(client, keys, connect, service,
@@ -281,7 +294,7 @@ def test_a_declared_dependency_suppresses_the_dependents_alerts(
     assert parents and all(a["status"] == "open" for a in parents)
     assert children and all(a["status"] == "suppressed" for a in children)
     assert {a["suppressed_by"] for a in children} <= {a["id"] for a in parents}
-    assert all(sent_events(app, client, keys, a["id"]) == [] for a in children)
+    assert all(sent_events(app, other_service, a["id"]) == [] for a in children)
 
     # Removing the declaration releases them at the next evaluation.
     response = client.delete(f"{DEPS}/{body['id']}", headers=keys["editor"])
