@@ -22,7 +22,6 @@ from atom.integrations.registry import UnknownPlugin
 from atom.models import Connection
 from atom.models.base import isoformat
 from atom.monitoring import alerts
-from atom.monitoring.metrics import snapshot
 from atom.monitoring.monitor import get_monitor
 from atom.state import get_state
 
@@ -38,9 +37,9 @@ class RoundResult:
 
     def to_dict(self) -> dict[str, Any]:
         failed = sum(1 for r in self.results if not r["ok"])
-        changes: dict[str, list[int]] = {"opened": [], "escalated": [], "resolved": []}
+        changes: dict[str, list[int]] = {kind: [] for kind in alerts.EVENTS}
         for event in self.events:
-            changes[event.event].append(event.alert_id)
+            changes.setdefault(event.event, []).append(event.alert_id)
         return {
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 3),
@@ -119,7 +118,7 @@ def _evaluate(app: Flask) -> list[alerts.Event]:
     """Run the alert rules on fresh metrics and queue the notifications (never raises)."""
     try:
         with app.app_context():
-            events = alerts.evaluate(app, snapshot(app))
+            events = alerts.evaluate_now(app)
         get_monitor(app).notifier.submit(events)
         return events
     except Exception:
