@@ -75,6 +75,19 @@ class ThresholdsIn(Schema):
     consecutive_failures_critical = fields.Integer(allow_none=True)
     workflow_failure_rate_warning = fields.Float(allow_none=True)
     workflow_failure_rate_critical = fields.Float(allow_none=True)
+    # Evaluations in a row before a rule's alert opens / resolves (whole numbers, at least 1).
+    response_time_open_after = fields.Integer(allow_none=True)
+    response_time_resolve_after = fields.Integer(allow_none=True)
+    success_rate_open_after = fields.Integer(allow_none=True)
+    success_rate_resolve_after = fields.Integer(allow_none=True)
+    health_score_open_after = fields.Integer(allow_none=True)
+    health_score_resolve_after = fields.Integer(allow_none=True)
+    consecutive_failures_open_after = fields.Integer(allow_none=True)
+    consecutive_failures_resolve_after = fields.Integer(allow_none=True)
+    anomaly_open_after = fields.Integer(allow_none=True)
+    anomaly_resolve_after = fields.Integer(allow_none=True)
+    workflow_failure_rate_open_after = fields.Integer(allow_none=True)
+    workflow_failure_rate_resolve_after = fields.Integer(allow_none=True)
 
 
 # -- responses (documented only: the views return these dicts as they are) ---------------------
@@ -104,6 +117,7 @@ class ConnectionHealth(HealthFigures):
     consecutive_failures = _number()
     in_maintenance = fields.Boolean()
     last_check = fields.Dict(allow_none=True)
+    flapping = fields.Boolean(metadata={"description": "its checks change state too often"})
 
 
 class ServiceHealth(HealthFigures):
@@ -164,7 +178,8 @@ class RoundOut(Schema):
     checked = fields.Integer()
     failed = fields.Integer()
     results = fields.List(fields.Dict())
-    alerts = fields.Dict(metadata={"description": "alert ids opened, escalated, resolved"})
+    alerts = fields.Dict(metadata={"description": "alert ids by event: opened, escalated, "
+                                                  "deescalated, resolved, flapping, settled"})
 
 
 class ThresholdsOut(Schema):
@@ -192,6 +207,7 @@ class AlertOut(Schema):
     resolved_at = fields.String(allow_none=True)
     resolved_by = fields.String(allow_none=True)
     escalated_at = fields.String(allow_none=True)
+    flapping = fields.Boolean(metadata={"description": "notifications held until it settles"})
     notifications = fields.List(fields.Dict(), metadata={"description": "one alert only"})
 
 
