@@ -375,6 +375,7 @@ def _flapping(snap: Snapshot, states: dict[str, AlertState], active: dict[str | 
         m = snap.connections[cid]
         state = _state(states, f"{_FLAPPING}connection:{cid}", snap.now)
         state.since, state.bad_streak = snap.now, m.flap_changes
+        db.session.add(state)
         record("system", "connection.flapping", f"connection:{cid}", changes=m.flap_changes)
         for alert in by_connection.get(cid, []):
             alert.flapping = True
