@@ -22,7 +22,6 @@ from datetime import timedelta
 from typing import Any
 from typing import Iterable
 
-import numpy as np
 from flask import Flask
 from flask import current_app
 
@@ -47,6 +46,8 @@ class Series:
     ok: list[bool] = field(default_factory=list)
     latency: list[float] = field(default_factory=list)
     calls: int = 0
+    # Health checks in the span, those whose call is among the observations included.
+    checks: int = 0
 
     def add(self, ts: datetime, ok: bool, latency: float, is_call: bool) -> None:
         self.ts.append(ts)
@@ -59,6 +60,15 @@ class Series:
         self.ok += other.ok
         self.latency += other.latency
         self.calls += other.calls
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The ``q``-th percentile of sorted values, interpolated linearly (numpy's default); in
+    plain Python because a snapshot takes two of each of a thousand small series."""
+    rank = (len(ordered) - 1) * q / 100.0
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
 
 
 @dataclass
@@ -78,15 +88,15 @@ class Figures:
         n = len(series.ok)
         if n == 0:
             return cls()
-        latency = np.asarray(series.latency, dtype=float)
+        latency = sorted(series.latency)
         errors = n - int(sum(series.ok))
         last = max(range(n), key=series.ts.__getitem__)
         return cls(
             observations=n,
             error_count=errors,
             success_rate=round((n - errors) / n, 4),
-            p50_ms=round(float(np.percentile(latency, 50)), 2),
-            p95_ms=round(float(np.percentile(latency, 95)), 2),
+            p50_ms=round(percentile(latency, 50), 2),
+            p95_ms=round(percentile(latency, 95), 2),
             last_ms=round(series.latency[last], 2),
             calls_per_minute=round(series.calls / (window_s / 60.0), 3),
         )
@@ -199,19 +209,23 @@ def snapshot(app: Flask | None = None, integration: str | None = None, *,
         stmt = stmt.where(Connection.integration == integration)
     conns = db.session.execute(stmt).all()
     ids = [row.id for row in conns]
+    # The ids as SQL for the queries below: a thousand bound parameters cost more than a join.
+    among: Any = stmt.with_only_columns(Connection.id).order_by(None) if len(ids) > 50 else ids
     start = now - timedelta(seconds=window_s)
     start = max(start, since) if since is not None else start
     span_s = max((now - start).total_seconds(), 1.0)
     reach = now - timedelta(seconds=max(window_s, history_s or 0))
     windows = maintenance.spans(ids, reach, now)
-    series = _series(ids, start, now, windows)
+    series = _series(among if ids else [], start, now, windows)
     if sparse_checks > 0:
         _add_sparse_checks(series, now - timedelta(seconds=window_s), start, now, windows,
                            sparse_checks)
-    history = _counts(ids, now - timedelta(seconds=history_s), now) if history_s else {}
+    history = _counts(among if ids else [], now - timedelta(seconds=history_s), now) \
+        if history_s else {}
     in_maintenance = {cid for cid, spans in windows.items() if maintenance.covered(now, spans)}
-    streaks = check_streaks(ids, now, windows)
-    flaps = flap_changes(ids, now - timedelta(seconds=float(app.config["FLAP_WINDOW_S"])), now)
+    streaks = check_streaks(ids, now, windows, among)
+    flaps = flap_changes(among if ids else [], now - timedelta(
+        seconds=float(app.config["FLAP_WINDOW_S"])), now)
     flap_max = int(app.config["FLAP_MAX_CHANGES"])
     metrics: dict[int, ConnectionMetrics] = {}
     for row in conns:
@@ -266,11 +280,12 @@ def _integrations(metrics: dict[int, ConnectionMetrics], series: dict[int, Serie
     return out
 
 
-def _series(ids: Iterable[int], since: datetime, until: datetime,
+def _series(ids: Any, since: datetime, until: datetime,
             windows: dict[int, list[maintenance.Span]]) -> dict[int, Series]:
-    ids = list(ids)
+    """``ids``: a list of connection ids, or a select of them."""
+    ids = ids if isinstance(ids, db.Select) else list(ids)
     out: dict[int, Series] = defaultdict(Series)
-    if not ids:
+    if isinstance(ids, list) and not ids:
         return out
     calls = db.session.execute(
         db.select(CallRecord.connection_id, CallRecord.ts, CallRecord.ok, CallRecord.latency_ms)
@@ -281,13 +296,16 @@ def _series(ids: Iterable[int], since: datetime, until: datetime,
             out[conn_id].add(ts, ok, latency, True)
     checks = db.session.execute(
         db.select(HealthSample.connection_id, HealthSample.ts, HealthSample.ok,
-                  HealthSample.latency_ms)
+                  HealthSample.latency_ms, HealthSample.has_call)
         .where(HealthSample.connection_id.in_(ids), HealthSample.ts >= since,
-               HealthSample.ts <= until, HealthSample.has_call.is_(False))
+               HealthSample.ts <= until)
     )
-    for conn_id, ts, ok, latency in checks:
+    for conn_id, ts, ok, latency, has_call in checks:
         if not maintenance.covered(ts, windows.get(conn_id, [])):
-            out[conn_id].add(ts, ok, latency, False)
+            series = out[conn_id]
+            series.checks += 1
+            if not has_call:
+                series.add(ts, ok, latency, False)
     return out
 
 
@@ -297,15 +315,8 @@ def _add_sparse_checks(series: dict[int, Series], floor: datetime, start: dateti
     """Add, to each series that holds calls but no check since ``start``, its last ``depth``
     checks between ``floor`` and ``start`` (each check as itself: its call, if it made one, is
     older than ``start`` and not in the series)."""
-    bare = [cid for cid, s in series.items() if s.ok]
+    bare = [cid for cid, s in series.items() if s.ok and not s.checks]
     if not bare or start <= floor:
-        return
-    checked = set(db.session.scalars(
-        db.select(HealthSample.connection_id).distinct()
-        .where(HealthSample.connection_id.in_(bare), HealthSample.ts > start,
-               HealthSample.ts <= now)))
-    bare = [cid for cid in bare if cid not in checked]
-    if not bare:
         return
     ranked = db.select(
         HealthSample.connection_id, HealthSample.ts, HealthSample.ok, HealthSample.latency_ms,
@@ -321,11 +332,11 @@ def _add_sparse_checks(series: dict[int, Series], floor: datetime, start: dateti
             series[conn_id].add(ts, ok, latency, False)
 
 
-def _counts(ids: list[int], since: datetime, until: datetime) -> dict[int, int]:
+def _counts(ids: Any, since: datetime, until: datetime) -> dict[int, int]:
     """Observations per connection between ``since`` and ``until`` (calls, and checks that
     made none), maintenance included."""
     out: dict[int, int] = defaultdict(int)
-    if not ids:
+    if isinstance(ids, list) and not ids:
         return out
     for model, extra in ((CallRecord, ()), (HealthSample, (HealthSample.has_call.is_(False),))):
         rows = db.session.execute(
@@ -337,8 +348,8 @@ def _counts(ids: list[int], since: datetime, until: datetime) -> dict[int, int]:
     return out
 
 
-def check_streaks(ids: list[int], now: datetime, windows: dict[int, list[maintenance.Span]]
-                  ) -> dict[int, tuple[int, dict[str, Any] | None]]:
+def check_streaks(ids: list[int], now: datetime, windows: dict[int, list[maintenance.Span]],
+                  among: Any = None) -> dict[int, tuple[int, dict[str, Any] | None]]:
     """Each connection's consecutive failed checks (at most ``_STREAK_DEPTH``) and last check,
     in one query; connections with a maintenance window in view are read one by one (their
     checks inside it do not count)."""
@@ -368,7 +379,8 @@ def check_streaks(ids: list[int], now: datetime, windows: dict[int, list[mainten
         db.select(Connection.id, streak, HealthSample.ts, HealthSample.ok,
                   HealthSample.latency_ms, HealthSample.error_class)
         .outerjoin(HealthSample, HealthSample.id == last_id)
-        .where(Connection.id.in_(plain)))
+        .where(Connection.id.in_(among if among is not None and len(plain) == len(ids)
+                                 else plain)))
     for cid, count, ts, ok, latency, error_class in rows:
         last = None if ts is None else {"at": isoformat(ts), "ok": ok,
                                         "latency_ms": round(latency, 2),
@@ -377,10 +389,10 @@ def check_streaks(ids: list[int], now: datetime, windows: dict[int, list[mainten
     return out
 
 
-def flap_changes(ids: list[int], since: datetime, until: datetime) -> dict[int, int]:
+def flap_changes(ids: Any, since: datetime, until: datetime) -> dict[int, int]:
     """How many times each connection's health checks went from ok to failed or back between
-    ``since`` and ``until``."""
-    if not ids:
+    ``since`` and ``until`` (``ids``: a list, or a select of them)."""
+    if isinstance(ids, list) and not ids:
         return {}
     ranked = db.select(
         HealthSample.connection_id, HealthSample.ok,
