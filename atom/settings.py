@@ -112,7 +112,8 @@ def _check_alerting(cfg: Any) -> None:
     for name in ("ALERT_WINDOW_S", "FLAP_WINDOW_S"):
         value = cfg.get(name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ConfigError(f"Unexpected value {name}={value!r}, use a positive number of seconds")
+            raise ConfigError(f"Unexpected value {name}={value!r}, "
+                              "use a positive number of seconds")
     for name in ("ALERT_WINDOW_CHECKS", "ALERT_OPEN_AFTER", "ALERT_RESOLVE_AFTER",
                  "CONSECUTIVE_FAILURES_OPEN_AFTER", "ALERT_RECOVERY_EVALUATIONS",
                  "FLAP_MAX_CHANGES"):
@@ -121,7 +122,8 @@ def _check_alerting(cfg: Any) -> None:
                                       "CONSECUTIVE_FAILURES_OPEN_AFTER"):
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"Unexpected value {name}={value!r}, use a whole number of at least 1")
+            raise ConfigError(f"Unexpected value {name}={value!r}, "
+                              "use a whole number of at least 1")
 
 
 def _check_models_config(cfg: Any) -> None:

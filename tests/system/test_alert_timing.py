@@ -3,11 +3,7 @@ whose scheduler runs a round every I = 2 s: a local fake service the test switch
 healthy to failing and back, the alerts watched through the API."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -15,60 +11,17 @@ import requests
 from tests.fakes import FakeServer
 from tests.fakes import reply
 from tests.fakes import wait_until
+from tests.system.test_scheduler_lock import INTERVAL_S
+from tests.system.test_scheduler_lock import serve
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-INTERVAL_S = 2.0
 # Two intervals, plus a round's own time and the scheduler's slack on a busy 2-core machine.
 LIMIT_S = 2 * INTERVAL_S + 2.0
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def deployment(tmp_path):
-    from cryptography.fernet import Fernet
-
-    port = _free_port()
-    env = {**os.environ, "ATOM_INSTANCE_PATH": str(tmp_path), "ATOM_BIND": f"127.0.0.1:{port}",
-           "ATOM_ENCRYPTION_KEY": Fernet.generate_key().decode(), "ATOM_WEB_WORKERS": "3",
-           "ATOM_PLUGINS_ENABLED": '["http"]', "ATOM_HEALTH_CHECK_INTERVAL_S": str(INTERVAL_S),
-           "ATOM_HEALTH_CHECK_JITTER_S": "0", "ATOM_SCHEDULER_LOCK_RETRY_S": "1",
-           "ATOM_ALERT_MIN_OBSERVATIONS": "2", "ATOM_ANOMALY_DETECTION": "false",
-           # The CLI imports this checkout (its migrations), as gunicorn does from cwd.
-           "PYTHONPATH": str(ROOT)}
-    subprocess.run([str(BIN / "atom"), "db", "upgrade"], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
-    created = subprocess.run([str(BIN / "atom"), "keys", "create", "--name", "sys",
-                              "--role", "admin"],
-                             env=env, cwd=ROOT, check=True, capture_output=True, text=True)
-    key = created.stdout.strip().splitlines()[-1]
-    log_path = tmp_path / "gunicorn.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "wsgi:app"],
-                            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/healthz", timeout=5)
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(log_path.read_text()[-3000:])
-                time.sleep(0.3)
-        yield {"base": base, "headers": {"Authorization": f"Bearer {key}"}, "log": log_path}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    """gunicorn with 3 workers and a round every 2 s."""
+    yield from serve(tmp_path, ATOM_ALERT_MIN_OBSERVATIONS="2", ATOM_ANOMALY_DETECTION="false")
 
 
 def _active(deployment, conn_id: int) -> dict[str, dict]:

@@ -58,6 +58,11 @@ def fake():
 @pytest.fixture
 def deployment(tmp_path):
     """``atom db upgrade``, an admin key, then gunicorn with 3 workers on a free port."""
+    yield from serve(tmp_path)
+
+
+def serve(tmp_path: Path, **extra_env: str):
+    """The ``deployment`` fixture's body; ``extra_env`` adds or overrides settings."""
     from cryptography.fernet import Fernet
 
     port = _free_port()
@@ -65,7 +70,9 @@ def deployment(tmp_path):
            "ATOM_ENCRYPTION_KEY": Fernet.generate_key().decode(), "ATOM_WEB_WORKERS": "3",
            "ATOM_PLUGINS_ENABLED": '["http"]', "ATOM_HEALTH_CHECK_INTERVAL_S": str(INTERVAL_S),
            "ATOM_HEALTH_CHECK_JITTER_S": "0", "ATOM_SCHEDULER_LOCK_RETRY_S": "1",
-           "ATOM_SCHEDULER_RECONCILE_S": "5"}
+           "ATOM_SCHEDULER_RECONCILE_S": "5",
+           # The CLI imports this checkout (its migrations), as gunicorn does from its cwd.
+           "PYTHONPATH": str(ROOT), **extra_env}
     subprocess.run([str(BIN / "atom"), "db", "upgrade"], env=env, cwd=ROOT, check=True,
                    capture_output=True)
     created = subprocess.run([str(BIN / "atom"), "keys", "create", "--name", "sys",
