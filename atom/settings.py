@@ -104,6 +104,26 @@ def _finish(app: Flask) -> None:
             raise ConfigError(f"Unexpected value {name}={cfg[name]!r}, use at least 1")
     _check_oauth(cfg)
     _check_models_config(cfg)
+    _check_alerting(cfg)
+
+
+def _check_alerting(cfg: Any) -> None:
+    """The alert evaluation's window and streaks (atom.monitoring.alerts)."""
+    for name in ("ALERT_WINDOW_S", "FLAP_WINDOW_S"):
+        value = cfg.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ConfigError(f"Unexpected value {name}={value!r}, "
+                              "use a positive number of seconds")
+    for name in ("ALERT_WINDOW_CHECKS", "ALERT_OPEN_AFTER", "ALERT_RESOLVE_AFTER",
+                 "CONSECUTIVE_FAILURES_OPEN_AFTER", "ALERT_RECOVERY_EVALUATIONS",
+                 "FLAP_MAX_CHANGES"):
+        value = cfg.get(name)
+        if value is None and name in ("ALERT_RECOVERY_EVALUATIONS",
+                                      "CONSECUTIVE_FAILURES_OPEN_AFTER"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"Unexpected value {name}={value!r}, "
+                              "use a whole number of at least 1")
 
 
 def _check_models_config(cfg: Any) -> None:

@@ -94,17 +94,34 @@ class DefaultConfig:
     WORKFLOW_FAILURE_RATE_CRITICAL = 0.25
     # A health check still running after this many seconds counts as failed (timeout).
     HEALTH_CHECK_TIMEOUT_S = 10.0
-    # Checks of one round run concurrently on at most this many threads.
-    HEALTH_CHECK_CONCURRENCY = 32
+    # Checks of one round run concurrently on at most this many threads (each waits on the
+    # network without holding a database connection).
+    HEALTH_CHECK_CONCURRENCY = 128
     # Scheduled rounds start each check after a random delay of up to this many seconds
     # (at most a quarter of the interval), so services are not all hit at the same instant.
     HEALTH_CHECK_JITTER_S = 2.0
     # Success rate, error count and response times are computed over this window.
     MONITORING_WINDOW_S = 900
-    # Observations in the window before response-time, success-rate and score rules fire.
+    # Alert rules judge the freshest evidence: the observations since the previous evaluation,
+    # never older than ALERT_WINDOW_S; a connection whose slice holds calls but no health check
+    # is judged on them plus its last ALERT_WINDOW_CHECKS checks of that window.
+    ALERT_WINDOW_S = 300
+    ALERT_WINDOW_CHECKS = 3
+    # Observations in the reporting window (MONITORING_WINDOW_S) a connection needs before the
+    # response-time, success-rate and score rules judge it (executions, for a workflow).
     ALERT_MIN_OBSERVATIONS = 5
-    # Evaluations in a row without the condition before an alert resolves itself.
-    ALERT_RECOVERY_EVALUATIONS = 3
+    # Bad evaluations in a row before an alert opens, good ones before it resolves itself (per
+    # rule: the thresholds <rule>_open_after / <rule>_resolve_after, e.g. CONSECUTIVE_FAILURES_
+    # OPEN_AFTER: that rule counts failed checks in a row already, so it opens at once).
+    ALERT_OPEN_AFTER = 2
+    ALERT_RESOLVE_AFTER = 2
+    CONSECUTIVE_FAILURES_OPEN_AFTER = 1
+    # Deprecated alias of ALERT_RESOLVE_AFTER, used instead of it when set.
+    ALERT_RECOVERY_EVALUATIONS: int | None = None
+    # A connection whose health checks change between ok and failed more than FLAP_MAX_CHANGES
+    # times in FLAP_WINDOW_S is flapping: its alerts still open and close, notifications wait.
+    FLAP_MAX_CHANGES = 5
+    FLAP_WINDOW_S = 600
     # A host shared by at least this many enabled connections (2 or more) is a parent of them:
     # its host_down alert (every one failing) suppresses theirs (atom.monitoring.suppression).
     HOST_DOWN_MIN_CONNECTIONS = 2

@@ -75,6 +75,19 @@ class ThresholdsIn(Schema):
     consecutive_failures_critical = fields.Integer(allow_none=True)
     workflow_failure_rate_warning = fields.Float(allow_none=True)
     workflow_failure_rate_critical = fields.Float(allow_none=True)
+    # Evaluations in a row before a rule's alert opens / resolves (whole numbers, at least 1).
+    response_time_open_after = fields.Integer(allow_none=True)
+    response_time_resolve_after = fields.Integer(allow_none=True)
+    success_rate_open_after = fields.Integer(allow_none=True)
+    success_rate_resolve_after = fields.Integer(allow_none=True)
+    health_score_open_after = fields.Integer(allow_none=True)
+    health_score_resolve_after = fields.Integer(allow_none=True)
+    consecutive_failures_open_after = fields.Integer(allow_none=True)
+    consecutive_failures_resolve_after = fields.Integer(allow_none=True)
+    anomaly_open_after = fields.Integer(allow_none=True)
+    anomaly_resolve_after = fields.Integer(allow_none=True)
+    workflow_failure_rate_open_after = fields.Integer(allow_none=True)
+    workflow_failure_rate_resolve_after = fields.Integer(allow_none=True)
 
 
 # -- responses (documented only: the views return these dicts as they are) ---------------------
@@ -121,6 +134,7 @@ class ConnectionHealth(HealthFigures):
     in_maintenance = fields.Boolean()
     last_check = fields.Dict(allow_none=True)
     uptime = _uptime()
+    flapping = fields.Boolean(metadata={"description": "its checks change state too often"})
 
 
 class ServiceHealth(HealthFigures):
@@ -226,7 +240,8 @@ class RoundOut(Schema):
     checked = fields.Integer()
     failed = fields.Integer()
     results = fields.List(fields.Dict())
-    alerts = fields.Dict(metadata={"description": "alert ids opened, escalated, resolved, "
+    alerts = fields.Dict(metadata={"description": "alert ids by event: opened, escalated, "
+                                                  "deescalated, resolved, flapping, settled, "
                                                   "suppressed, unsuppressed"})
 
 
@@ -258,6 +273,7 @@ class AlertOut(Schema):
     suppressed_by = fields.Integer(allow_none=True, metadata={
         "description": "the alert of the parent that is down, while status is suppressed"})
     incident_id = fields.Integer(allow_none=True)
+    flapping = fields.Boolean(metadata={"description": "notifications held until it settles"})
     notifications = fields.List(fields.Dict(), metadata={"description": "one alert only"})
 
 

@@ -80,6 +80,7 @@ THRESHOLD_LABELS = {
     "success_rate": ("Success rate", "0 to 1"),
     "health_score": ("Health score", "0 to 100"),
     "consecutive_failures": ("Consecutive failed checks", "checks"),
+    "anomaly": ("Anomaly", ""),
     "workflow_failure_rate": ("Workflow failure rate", "0 to 1"),
 }
 
@@ -457,11 +458,19 @@ def _threshold_pairs() -> list[dict[str, Any]]:
             for pair in thresholds.PAIRS]
 
 
+def _streak_rules() -> list[dict[str, Any]]:
+    """Each rule's two streaks (evaluations in a row to open and to resolve its alert)."""
+    return [{"rule": rule, "label": THRESHOLD_LABELS[rule][0],
+             "open_after": f"{rule}_open_after", "resolve_after": f"{rule}_resolve_after"}
+            for rule in thresholds.STREAK_RULES]
+
+
 def _thresholds_page(form: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                      status: int = 200):
     app = _app()
     values = thresholds.current(app)
     return _render("dashboard/monitoring/thresholds.html", status, pairs=_threshold_pairs(),
+                   streaks=_streak_rules(),
                    values=form if form is not None else values, current=values,
                    defaults=thresholds.defaults(app), errors=errors or {})
 

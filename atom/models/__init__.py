@@ -16,6 +16,7 @@ from atom.models.intelligence import WorkflowMonitor
 from atom.models.metrics import CallRecord
 from atom.models.monitoring import Alert
 from atom.models.monitoring import AlertNotification
+from atom.models.monitoring import AlertState
 from atom.models.monitoring import HealthSample
 from atom.models.monitoring import MaintenanceWindow
 from atom.models.monitoring import MetricRollup
@@ -39,8 +40,8 @@ from atom.models.workflow import WorkflowVersion
 __all__ = [
     "ApiKey", "AuditEvent", "CallRecord", "Connection", "Execution", "ScheduleFire", "StepRun",
     "User", "WebhookEvent", "WebhookReceipt", "Workflow", "WorkflowVersion",
-    "Alert", "AlertNotification", "HealthSample", "MaintenanceWindow", "MetricRollup",
-    "NotificationChannel", "ThresholdSetting", "OAuthApp", "OAuthState", "PollCursor",
+    "Alert", "AlertNotification", "AlertState", "HealthSample", "MaintenanceWindow",
+    "MetricRollup", "NotificationChannel", "ThresholdSetting", "OAuthApp", "OAuthState", "PollCursor",
     "PollItem", "ModelState", "OptimisationApplication", "TroubleshootingSession",
     "WorkflowMonitor", "StatusPageItem", "MonitoringDependency", "EscalationPolicy",
     "Incident", "IncidentNotification", "Silence",

@@ -120,6 +120,29 @@ class Alert(db.Model):
     flapping: Mapped[bool] = mapped_column(default=False)
 
 
+class AlertState(db.Model):
+    """The streaks of one rule and subject (``key`` = the alert's ``dedup_key``), kept between
+    evaluations in every process: bad evaluations in a row (``pending_severity`` the worst of
+    them, ``since`` the first) before an alert opens, good ones before it resolves, and
+    evaluations at a lower severity before a critical alert de-escalates.
+
+    Two other kinds of row share the table: ``flapping:connection:<id>`` exists while that
+    connection is flapping (``since`` when it began), and ``evaluation`` holds the time of the
+    latest evaluation (``updated_at``), where the next one's fresh evidence starts.
+    """
+
+    __tablename__ = "alert_states"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    bad_streak: Mapped[int] = mapped_column(default=0)
+    good_streak: Mapped[int] = mapped_column(default=0)
+    # Evaluations in a row at a lower severity than the active alert's (de-escalation).
+    lower_streak: Mapped[int] = mapped_column(default=0)
+    pending_severity: Mapped[str | None] = mapped_column(String(16))
+    since: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class NotificationChannel(db.Model):
     """Where alerts are sent: a connection whose integration can post messages (``notify``)."""
 

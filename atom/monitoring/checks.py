@@ -23,7 +23,6 @@ from atom.models import Connection
 from atom.models.base import isoformat
 from atom.monitoring import alerts
 from atom.monitoring import incidents
-from atom.monitoring.metrics import snapshot
 from atom.monitoring.monitor import get_monitor
 from atom.state import get_state
 
@@ -39,10 +38,10 @@ class RoundResult:
 
     def to_dict(self) -> dict[str, Any]:
         failed = sum(1 for r in self.results if not r["ok"])
-        changes: dict[str, list[int]] = {"opened": [], "escalated": [], "resolved": [],
-                                         "suppressed": [], "unsuppressed": []}
+        changes: dict[str, list[int]] = {kind: [] for kind in (*alerts.EVENTS, "suppressed",
+                                                                "unsuppressed")}
         for event in self.events:
-            changes[event.event].append(event.alert_id)
+            changes.setdefault(event.event, []).append(event.alert_id)
         return {
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 3),
@@ -121,7 +120,7 @@ def _evaluate(app: Flask) -> list[alerts.Event]:
     """Run the alert rules on fresh metrics and queue the notifications (never raises)."""
     try:
         with app.app_context():
-            events = alerts.evaluate(app, snapshot(app))
+            events = alerts.evaluate_now(app)
             incidents.assign(app)  # every active alert in its incident (atom.monitoring.incidents)
         get_monitor(app).notifier.submit(events)
         return events

@@ -141,6 +141,7 @@ class StateCollector(Collector):
             if m.p95_ms is not None:
                 p95.add_metric(values, m.p95_ms / 1000.0)
         yield from (score, status, success, p95)
+        yield self._flapping(snap)
         yield from self._integrations(snap, STATUSES)
         yield from _uptime_gauges(snap, *uptimes)
         open_alerts = GaugeMetricFamily("atom_alerts_open", "Unresolved alerts by severity",
@@ -148,6 +149,18 @@ class StateCollector(Collector):
         for severity, count in alerts.items():
             open_alerts.add_metric([severity], count)
         yield open_alerts
+
+    @staticmethod
+    def _flapping(snap: Any) -> GaugeMetricFamily:
+        """1 while a connection's checks change state too often (FLAP_MAX_CHANGES in
+        FLAP_WINDOW_S): its alerts' notifications are held."""
+        gauge = GaugeMetricFamily("atom_connection_flapping",
+                                  "1 while the connection is flapping (notifications held)",
+                                  labels=["integration", "connection_id", "connection"])
+        for m in snap.connections.values():
+            gauge.add_metric([m.integration, str(m.connection_id), m.label],
+                             1.0 if m.flapping else 0.0)
+        return gauge
 
     @staticmethod
     def _integrations(snap: Any, statuses: tuple[str, ...]) -> Iterator[Any]:

@@ -3,6 +3,12 @@
 Each threshold has a lower-case API name (``response_time_warning_ms``) and the configuration
 key it defaults to (``RESPONSE_TIME_WARNING_MS``). Warning and critical levels come in pairs;
 a warning level must never be looser than its critical level.
+
+Each rule also has two streaks, whole numbers of at least 1: ``<rule>_open_after`` bad
+evaluations in a row before its alert opens and ``<rule>_resolve_after`` good ones before it
+resolves itself (and lower-severity ones before a critical alert de-escalates). They default to
+``<RULE>_OPEN_AFTER`` / ``<RULE>_RESOLVE_AFTER`` when configured, else ``ALERT_OPEN_AFTER`` /
+``ALERT_RESOLVE_AFTER`` (``ALERT_RECOVERY_EVALUATIONS``, deprecated, when set).
 """
 from __future__ import annotations
 
@@ -44,13 +50,38 @@ PAIRS = (
     Pair("consecutive_failures", "", 1, 1000, higher_is_worse=True, integer=True),
     Pair("workflow_failure_rate", "", 0, 1, higher_is_worse=True),
 )
-NAMES = tuple(name for pair in PAIRS for name in (pair.warning, pair.critical))
+# The rules whose alerts open and resolve after streaks of evaluations (atom.monitoring.alerts).
+STREAK_RULES = ("response_time", "success_rate", "health_score", "consecutive_failures",
+                "anomaly", "workflow_failure_rate")
+STREAK_MAX = 1000
+STREAK_NAMES = tuple(f"{rule}_{kind}" for rule in STREAK_RULES
+                     for kind in ("open_after", "resolve_after"))
+NAMES = tuple(name for pair in PAIRS for name in (pair.warning, pair.critical)) + STREAK_NAMES
 _PAIR_OF = {name: pair for pair in PAIRS for name in (pair.warning, pair.critical)}
 
 
 def defaults(app: Flask) -> dict[str, float]:
     """The configured values (``RESPONSE_TIME_WARNING_MS`` ...) under their API names."""
-    return {name: _number(app.config[name.upper()], _PAIR_OF[name]) for name in NAMES}
+    values: dict[str, float] = {name: _number(app.config[name.upper()], _PAIR_OF[name])
+                                for name in _PAIR_OF}
+    cfg = app.config
+    resolve = cfg.get("ALERT_RECOVERY_EVALUATIONS") or cfg["ALERT_RESOLVE_AFTER"]
+    for name in STREAK_NAMES:
+        fallback = cfg["ALERT_OPEN_AFTER"] if name.endswith("_open_after") else resolve
+        configured = cfg.get(name.upper())
+        values[name] = int(fallback if configured is None else configured)
+    return values
+
+
+def streaks(app: Flask, values: Mapping[str, float], rule: str) -> tuple[int, int]:
+    """``(open_after, resolve_after)`` of ``rule`` in ``values``; a rule without streaks of its
+    own (a suppression parent's) uses the configured defaults."""
+    opens, resolves = f"{rule}_open_after", f"{rule}_resolve_after"
+    if opens in values and resolves in values:
+        return int(values[opens]), int(values[resolves])
+    cfg = app.config
+    return (int(cfg["ALERT_OPEN_AFTER"]),
+            int(cfg.get("ALERT_RECOVERY_EVALUATIONS") or cfg["ALERT_RESOLVE_AFTER"]))
 
 
 def current(app: Flask) -> dict[str, float]:
@@ -58,7 +89,7 @@ def current(app: Flask) -> dict[str, float]:
     values = defaults(app)
     for row in db.session.scalars(db.select(ThresholdSetting)):
         if row.name in values:
-            values[row.name] = _number(row.value, _PAIR_OF[row.name])
+            values[row.name] = _number(row.value, _PAIR_OF.get(row.name))
     return values
 
 
@@ -67,7 +98,13 @@ def validate(values: Mapping[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for name, value in values.items():
         pair = _PAIR_OF.get(name)
-        if pair is None:
+        if name in STREAK_NAMES:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or value != int(value):
+                errors[name] = ["must be a whole number of evaluations"]
+            elif not 1 <= value <= STREAK_MAX:
+                errors[name] = [f"must be between 1 and {STREAK_MAX}"]
+        elif pair is None:
             errors[name] = ["unknown threshold"]
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             errors[name] = ["must be a number"]
@@ -135,6 +172,7 @@ def _blame_changed(errors: dict[str, list[str]],
     return out
 
 
-def _number(value: Any, pair: Pair) -> float:
+def _number(value: Any, pair: Pair | None) -> float:
+    """A stored or configured value as its kind: a whole number for counts and streaks."""
     number = float(value)
-    return int(number) if pair.integer else number
+    return int(number) if pair is None or pair.integer else number

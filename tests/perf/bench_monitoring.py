@@ -1,10 +1,15 @@
-"""Benchmark: a health-check round, and the ingestion of call records into SQLite.
+"""Benchmark: a health-check round, the alert rules, and the ingestion of call records.
 
-Run ``python tests/perf/bench_monitoring.py``. Two figures, each the median of several runs:
+Run ``python tests/perf/bench_monitoring.py``. Figures, each the median of several runs:
 
 * ``check_round_s``: one health-check round (``atom.monitoring.checks.run_round``, alert
   evaluation included) over 30 ``http`` connections whose health check takes 300 ms on a local
   fake service. Target: at most 1.0 s (a serial round takes 9 s).
+* ``check_round_300_s``: the same over 300 connections. Target: under 3 s (issue 12).
+* ``rule_eval_ms``: one evaluation of the alert rules (the snapshot of fresh evidence and
+  ``alerts.evaluate``, no checks) over 1,000 connections with 30 days of hourly roll-ups, two
+  hours of raw checks and calls at one a minute (a new minute before each evaluation), 5 %
+  of them failing with alerts open. Target: under 200 ms (issue 12).
 * ``metrics_ingest_per_s``: call records recorded through the app's ``MetricsRecorder`` (with
   the monitoring listeners attached) and flushed to a temporary SQLite database, per second of
   recording plus flushing. Target: at least 20,000.
@@ -16,11 +21,13 @@ Run ``python tests/perf/bench_monitoring.py``. Two figures, each the median of s
 ::
 
     RESULT check_round_s=0.412
+    RESULT check_round_300_s=1.2
+    RESULT rule_eval_ms=80
     RESULT metrics_ingest_per_s=180000
     RESULT services_uptime_s=0.850
 
 Options: ``--connections N``, ``--delay S``, ``--rounds R``, ``--records N``,
-``--uptime-connections N``.
+``--uptime-connections N``, ``--big-round N`` (0 skips it), ``--eval-connections N`` (0 skips it).
 """
 from __future__ import annotations
 
@@ -38,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 
-def make_app(folder: Path):
+def make_app(folder: Path, **extra):
     import os
 
     from cryptography.fernet import Fernet
@@ -51,7 +58,7 @@ def make_app(folder: Path):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}",
         "ENCRYPTION_KEY": Fernet.generate_key().decode(), "SECRET_KEY": "bench",
         "PLUGINS_ENABLED": ["http"], "LOG_LEVEL": "WARNING",
-        "METRICS_FLUSH_BATCH": 10**9, "METRICS_FLUSH_INTERVAL_S": 3600.0,
+        "METRICS_FLUSH_BATCH": 10**9, "METRICS_FLUSH_INTERVAL_S": 3600.0, **extra,
     })
     with app.app_context():
         upgrade()
@@ -78,6 +85,71 @@ def bench_round(connections: int, delay: float, rounds: int) -> list[float]:
             result = run_round(app)
             assert len(result.results) == connections and all(r["ok"] for r in result.results)
             durations.append(result.duration_s)
+        return durations
+
+
+def bench_rule_eval(connections: int, rounds: int) -> list[float]:
+    """Milliseconds per evaluation of the alert rules (no checks) over a large history."""
+    from datetime import timedelta
+
+    from atom.extensions import db
+    from atom.models import CallRecord
+    from atom.models import Connection
+    from atom.models import HealthSample
+    from atom.models import MetricRollup
+    from atom.monitoring import alerts
+    from atom.monitoring.metrics import snapshot
+    from atom.monitoring.monitor import get_monitor
+
+    evaluate_now = getattr(alerts, "evaluate_now", None) or \
+        (lambda app: alerts.evaluate(app, snapshot(app)))  # (before issue 12)
+    with tempfile.TemporaryDirectory() as tmp:
+        app = make_app(Path(tmp), ANOMALY_DETECTION=False)
+        now = datetime.now(UTC).replace(tzinfo=None).replace(second=0, microsecond=0)
+        clock = {"now": now}
+        get_monitor(app).clock = lambda: clock["now"]
+        with app.app_context():
+            db.session.execute(db.insert(Connection), [
+                {"integration": "http", "label": f"bench {i}", "settings": {},
+                 "enabled": True} for i in range(connections)])
+            db.session.commit()
+            ids = list(db.session.scalars(db.select(Connection.id)))
+            hours = [now - timedelta(hours=h) for h in range(1, 24 * 30 + 1)]
+            for bucket in hours:
+                db.session.execute(db.insert(MetricRollup), [
+                    {"source": "check", "bucket": bucket, "integration": "http",
+                     "connection_id": cid, "count": 60, "error_count": 0,
+                     "latency_sum_ms": 1200.0, "latency_max_ms": 40.0, "p50_ms": 20.0,
+                     "p95_ms": 30.0} for cid in ids])
+            db.session.commit()
+
+            def minute(ts: datetime) -> None:
+                failing = {cid for cid in ids if cid % 20 == 0}
+                db.session.execute(db.insert(HealthSample), [
+                    {"ts": ts, "connection_id": cid, "integration": "http",
+                     "ok": cid not in failing, "latency_ms": 20.0 + cid % 7,
+                     "error_class": "upstream" if cid in failing else None, "has_call": True}
+                    for cid in ids])
+                db.session.execute(db.insert(CallRecord), [
+                    {"ts": ts, "integration": "http", "connection_id": cid,
+                     "operation": "GET /health", "status": 503 if cid in failing else 200,
+                     "ok": cid not in failing, "latency_ms": 20.0 + cid % 7, "attempts": 1,
+                     "error_class": "upstream" if cid in failing else None} for cid in ids])
+                db.session.commit()
+
+            for m in range(120, 0, -1):
+                minute(now - timedelta(minutes=m))
+            for _ in range(3):  # warm-up: opens the failing connections' alerts
+                minute(clock["now"])
+                evaluate_now(app)
+                clock["now"] += timedelta(minutes=1)
+            durations = []
+            for _ in range(rounds):
+                minute(clock["now"])
+                started = time.perf_counter()
+                evaluate_now(app)
+                durations.append((time.perf_counter() - started) * 1000)
+                clock["now"] += timedelta(minutes=1)
         return durations
 
 
@@ -167,12 +239,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--uptime-connections", type=int, default=1000)
+    parser.add_argument("--big-round", type=int, default=300)
+    parser.add_argument("--eval-connections", type=int, default=1000)
     args = parser.parse_args()
     logging.disable(logging.INFO)
 
     durations = bench_round(args.connections, args.delay, args.rounds)
     print(f"check rounds (s): {', '.join(f'{d:.3f}' for d in durations)}")
     print(f"RESULT check_round_s={statistics.median(durations):.3f}")
+    if args.big_round:
+        durations = bench_round(args.big_round, args.delay, 3)
+        print(f"check rounds of {args.big_round} (s): {', '.join(f'{d:.3f}' for d in durations)}")
+        print(f"RESULT check_round_{args.big_round}_s={statistics.median(durations):.3f}")
+    if args.eval_connections:
+        durations = bench_rule_eval(args.eval_connections, args.rounds)
+        print(f"rule evaluations (ms): {', '.join(f'{d:.0f}' for d in durations)}")
+        print(f"RESULT rule_eval_ms={statistics.median(durations):.0f}")
     rates = bench_ingest(args.records, args.rounds)
     print(f"ingest (records/s): {', '.join(f'{r:,.0f}' for r in rates)}")
     print(f"RESULT metrics_ingest_per_s={statistics.median(rates):.0f}")

@@ -21,6 +21,7 @@ QUICK = {
                 "probe=tests.atom.monitoring.probe_plugin:MANIFEST"],
     "PLUGINS_ENABLED": None,
     "ALERT_MIN_OBSERVATIONS": 1,
+    "ALERT_OPEN_AFTER": 1,  # one bad round opens an alert (test_streaks.py tests the default 2)
     "ALERT_RECOVERY_EVALUATIONS": 2,
     "HEALTH_CHECK_TIMEOUT_S": 2.0,
     "MONITORING_WINDOW_S": 600,

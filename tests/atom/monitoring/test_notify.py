@@ -26,8 +26,9 @@ WAIT, INTERVAL, REPEAT = 30, 300, 3600
 @pytest.fixture
 def settings():
     # Only the success-rate and consecutive-failure rules; the window outlasts the timers.
+    # (Calls are stamped with real time, checks with the test's clock: the alert window too.)
     return {"HEALTH_SCORE_WARNING": 0, "HEALTH_SCORE_CRITICAL": 0, "MONITORING_WINDOW_S": 7200,
-            "ALERT_GROUP_WAIT_S": WAIT, "ALERT_GROUP_INTERVAL_S": INTERVAL,
+            "ALERT_WINDOW_S": 7200, "ALERT_GROUP_WAIT_S": WAIT, "ALERT_GROUP_INTERVAL_S": INTERVAL,
             "ALERT_REPEAT_INTERVAL_S": REPEAT}
 
 

@@ -11,13 +11,21 @@ URL = "/api/v2/monitoring/thresholds"
 
 def test_defaults_are_the_documented_values(client, keys):
     body = client.get(URL, headers=keys["viewer"]).get_json()
-    assert body["thresholds"] == {
+    levels = {name: value for name, value in body["thresholds"].items()
+              if not name.endswith(("_open_after", "_resolve_after"))}
+    assert levels == {
         "response_time_warning_ms": 1000, "response_time_critical_ms": 5000,
         "success_rate_warning": 0.95, "success_rate_critical": 0.90,
         "health_score_warning": 80, "health_score_critical": 60,
         "consecutive_failures_warning": 2, "consecutive_failures_critical": 3,
         "workflow_failure_rate_warning": 0.10, "workflow_failure_rate_critical": 0.25,
     }
+    # The streaks of every rule (the tests' quick settings open alerts after one evaluation).
+    rules = ("response_time", "success_rate", "health_score", "consecutive_failures",
+             "anomaly", "workflow_failure_rate")
+    assert {name: value for name, value in body["thresholds"].items() if name not in levels} \
+        == {**{f"{rule}_open_after": 1 for rule in rules},
+            **{f"{rule}_resolve_after": 2 for rule in rules}}
     assert body["defaults"] == body["thresholds"]
 
 
