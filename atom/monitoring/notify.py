@@ -220,6 +220,8 @@ def _plan(app: Flask, incident: Incident, alerts: list[Alert], held: incidents.H
         firing: list[Alert] = []
         if _age(now, incident.notified_at) < interval:
             return None
+        if any(a.flapping for a in resolved):
+            return None  # its end is told once the connection settles
         return plan("resolved", incident.level, 0, incident.level, resolved)
     firing = incidents.firing_of(active, held)
     if not firing:

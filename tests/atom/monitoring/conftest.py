@@ -2,6 +2,7 @@
 latency and failures the tests script, and helpers to connect it and run rounds."""
 from __future__ import annotations
 
+from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
@@ -59,8 +60,20 @@ def fresh_hosts():
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock(monkeypatch) -> Clock:
+    """The monitor's clock; the calls the client records are stamped by it too, so that moving
+    it forward moves everything the rules read (calls, checks, evaluations) together."""
+    import atom.integrations.http as http_module
+
+    moved = Clock()
+
+    class Shifted(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return datetime.now(tz) + moved.offset
+
+    monkeypatch.setattr(http_module, "datetime", Shifted)
+    return moved
 
 
 @pytest.fixture

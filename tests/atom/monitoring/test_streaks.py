@@ -235,23 +235,36 @@ def texts(service):
     return [call.json()["text"] for call in service.calls("/alerts", "POST")]
 
 
-def test_a_flapping_connection_holds_its_notifications_until_it_settles(
-        app, client, keys, connect, service, run, clock, flappy):
-    app.config.update(flappy)
+def _webhook_channel(client, keys, connect, service):
     service.always("/alerts", reply(200, {"received": True}))
     hook = connect("/health", label="webhook")
     assert client.post("/api/v2/monitoring/channels", headers=keys["admin"],
                        json={"name": "ops", "connection_id": hook["id"],
                              "target": "/alerts"}).status_code == 201
-    conn = connect("/api", label="billing")
+
+
+def _told(app, service) -> list[str]:
+    """The first line of every message the channel received, once what is due was sent."""
     monitor = get_monitor(app)
-    for status in (503, 200, 503, 200):  # 3 changes: at the limit, every event is told
+    assert monitor.notifier.drain()
+    monitor.notifier.nudge()
+    assert monitor.notifier.drain()
+    return [t.splitlines()[0] for t in texts(service)]
+
+
+def test_a_flapping_connection_holds_its_notifications_until_it_settles(
+        app, client, keys, connect, service, run, clock, flappy):
+    # Every change of an incident is told at once, so each round shows what was sent.
+    app.config.update({**flappy, "ALERT_GROUP_WAIT_S": 0, "ALERT_GROUP_INTERVAL_S": 0})
+    _webhook_channel(client, keys, connect, service)
+    conn = connect("/api", label="billing")
+    for status in (503, 200, 503, 200):  # 3 changes: at the limit, every change is told
         service.always("/api", reply(status, {}))
         run()
-    assert monitor.notifier.drain()
-    told = texts(service)
-    assert [("opened" in t, "resolved" in t) for t in told if "success_rate" in t] == \
-        [(True, False), (False, True), (True, False), (False, True)]
+        clock.advance(1)
+    told = _told(app, service)
+    assert [t.split(": ", 1)[0].rsplit(" ", 1)[-1] for t in told] == \
+        ["firing", "resolved", "firing", "resolved"]
 
     service.always("/api", reply(503, {}))
     fifth = run()  # the 4th change: flapping
@@ -264,18 +277,17 @@ def test_a_flapping_connection_holds_its_notifications_until_it_settles(
     assert f'atom_connection_flapping{{connection="billing",connection_id="{conn["id"]}",' \
            f'integration="http"}} 1.0' in metrics
     run()
-    assert monitor.notifier.drain()
-    assert texts(service) == told, "nothing is sent while it flaps"
+    assert _told(app, service) == told, "nothing is sent while it flaps"
 
     clock.advance(601)  # the changes leave the flapping window
     settled = run()
     assert alert["id"] in settled["alerts"]["settled"]
     [alert] = active(client, keys, rule="success_rate")
     assert alert["flapping"] is False
-    assert monitor.notifier.drain()
-    assert wait_until(lambda: len(texts(service)) > len(told))
-    [told_now] = [t for t in texts(service)[len(told):] if "success_rate" in t]
-    assert "settled" in told_now and "billing" in told_now
+    assert wait_until(lambda: len(_told(app, service)) > len(told))
+    now_told = [t for t in texts(service)[len(told):]]
+    assert len(now_told) == 1 and "firing" in now_told[0].splitlines()[0]
+    assert f"alert #{alert['id']} " in now_told[0] and "billing" in now_told[0]
     [shown] = [c for c in client.get("/api/v2/monitoring/services/http", headers=keys["viewer"])
                .get_json()["connections"] if c["id"] == conn["id"]]
     assert shown["flapping"] is False
@@ -283,29 +295,26 @@ def test_a_flapping_connection_holds_its_notifications_until_it_settles(
 
 def test_an_announced_alert_that_resolves_while_flapping_is_told_when_it_settles(
         app, client, keys, connect, service, run, clock, flappy):
-    app.config.update({**flappy, "FLAP_MAX_CHANGES": 2})
-    service.always("/alerts", reply(200, {"received": True}))
-    hook = connect("/health", label="webhook")
-    client.post("/api/v2/monitoring/channels", headers=keys["admin"],
-                json={"name": "ops", "connection_id": hook["id"], "target": "/alerts"})
+    app.config.update({**flappy, "FLAP_MAX_CHANGES": 2, "ALERT_GROUP_WAIT_S": 0,
+                       "ALERT_GROUP_INTERVAL_S": 0})
+    _webhook_channel(client, keys, connect, service)
     connect("/api", label="billing")
-    monitor = get_monitor(app)
     service.always("/api", reply(503, {}))
     run()  # opened and told
+    clock.advance(1)
     for status in (200, 503):  # 2 changes
         service.always("/api", reply(status, {}))
         run()
+        clock.advance(1)
     [alert] = active(client, keys, rule="success_rate")
-    assert monitor.notifier.drain()
-    before = len(texts(service))
+    before = len(_told(app, service))
     service.always("/api", reply(200, {}))
     flapping = run()  # the 3rd change: flapping, and this alert resolves quietly
     assert alert["id"] in flapping["alerts"]["flapping"] + flapping["alerts"]["resolved"]
-    assert monitor.notifier.drain()
-    assert len(texts(service)) == before
+    assert len(_told(app, service)) == before
 
     clock.advance(601)
     run()
-    assert monitor.notifier.drain()
-    assert wait_until(lambda: len(texts(service)) == before + 1)
-    assert "resolved" in texts(service)[-1] and f"#{alert['id']}" in texts(service)[-1]
+    assert wait_until(lambda: len(_told(app, service)) == before + 1)
+    assert "resolved" in texts(service)[-1].splitlines()[0]
+    assert f"alert #{alert['id']} " in texts(service)[-1]
