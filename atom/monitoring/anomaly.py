@@ -54,8 +54,10 @@ samples) takes about ten seconds.
 """
 from __future__ import annotations
 
+import bisect
 import csv
 import math
+from collections import deque
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,9 @@ DEFAULT_THRESHOLD = 0.5
 
 #: Quantiles of the recent history that bound the distribution-shift bins.
 _BIN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+#: Samples learnt before the first score: a range and a nearest neighbour mean little before.
+MIN_REFERENCE = 10
 
 
 class _RingBuffer:
@@ -181,58 +186,128 @@ class _DistributionShift:
         return smoothed / smoothed.sum(axis=-1, keepdims=True)
 
 
+class _TailQuantile:
+    """A quantile of the last ``capacity`` values fed, kept exactly (a sorted list).
+
+    :param capacity: the number of most recent values kept.
+    :param q: the quantile in ``[0, 1]``.
+    """
+
+    def __init__(self, capacity: int, q: float) -> None:
+        self._capacity = capacity
+        self._q = q
+        self._order: deque[float] = deque()
+        self._sorted: list[float] = []
+
+    def value(self) -> float:
+        """The quantile (the lower order statistic), 0 while nothing was fed."""
+        if not self._sorted:
+            return 0.0
+        return self._sorted[int(self._q * (len(self._sorted) - 1))]
+
+    def add(self, value: float) -> None:
+        self._order.append(value)
+        bisect.insort(self._sorted, value)
+        if len(self._order) > self._capacity:
+            del self._sorted[bisect.bisect_left(self._sorted, self._order.popleft())]
+
+
+def probationary_rows(rows: int) -> int:
+    """NAB's probationary period for a file of ``rows`` rows: min(15%, 750 rows)."""
+    return int(min(math.floor(0.15 * rows), 750))
+
+
 class StreamingDetector:
     """Causal anomaly detector for one metric, fed one sample at a time.
 
-    Memory is bounded by ``max(history, shift_history + window)`` samples.
-    ``NaN``, ``None`` and infinite values are skipped (score 0, state kept).
+    Memory is bounded by ``max(history, shift_history + window)`` samples plus ``2 * history``
+    past scores. ``NaN``, ``None`` and infinite values are skipped (score 0, state kept).
 
-    :param history: samples the value-novelty test compares against.
-    :param novelty_scale: relative gap (see :func:`value_novelty`) that scores 0.5.
+    :param history: samples the value-novelty test compares against, and past scores the
+        self-calibration looks at.
+    :param novelty_scale: relative gap (see :func:`value_novelty`) that scores at least 0.5.
     :param window: samples per window of the distribution-shift test.
     :param shift_history: samples whose windows are the distribution-shift reference.
     :param neighbours: similar earlier windows needed for a window to be normal.
-    :param shift_scale: distribution-shift statistic that scores 0.5.
+    :param shift_scale: distribution-shift statistic that scores at least 0.5.
+    :param calibration: quantile of each scorer's own last ``history`` raw scores that the raw
+        score must also exceed to reach 0.5 (``None``: absolute scales only).
     :param warmup: samples learnt from before anything can be flagged.
+    :param warmup_s: or, when samples come with timestamps, seconds since the first sample
+        after which flags may start (whichever of the two comes first).
     :param hold: samples the score must stay below the threshold before a new flag.
     :param threshold: score at or above which :meth:`observe` flags a sample.
     """
 
     def __init__(self, *, history: int = 2000, novelty_scale: float = 0.1,
                  window: int = 52, shift_history: int = 4000, neighbours: int = 3,
-                 shift_scale: float = 15.0, warmup: int = 600, hold: int = 150,
+                 shift_scale: float = 15.0, calibration: float | None = 0.99,
+                 warmup: int = 600, warmup_s: float | None = None, hold: int = 150,
                  threshold: float = DEFAULT_THRESHOLD) -> None:
+        if calibration is not None and not 0.0 <= calibration <= 1.0:
+            raise ValueError("calibration must be a quantile between 0 and 1")
         self.history = history
         self.novelty_scale = novelty_scale
         self.shift_scale = shift_scale
         self.warmup = warmup
+        self.warmup_s = warmup_s
         self.hold = hold
         self.threshold = threshold
         self._shift = _DistributionShift(window=window, history=shift_history,
                                          neighbours=neighbours)
         self._values = _RingBuffer(max(history, shift_history + window) + 1)
+        self._past: tuple[_TailQuantile, _TailQuantile] | None = None
+        if calibration is not None:
+            self._past = (_TailQuantile(history, calibration),
+                          _TailQuantile(history, calibration))
         self._seen = 0
+        self._first: datetime | None = None
+        self._warm = False
         self._quiet = math.inf
+
+    @property
+    def warm(self) -> bool:
+        """Whether the warm-up is over (samples can be flagged)."""
+        return self._warm
+
+    def _warm_up(self, timestamp: datetime | None) -> bool:
+        if self._warm:
+            return True
+        if timestamp is not None and self._first is None:
+            self._first = timestamp
+        self._warm = self._seen > max(self.warmup, MIN_REFERENCE) or (
+            self.warmup_s is not None and timestamp is not None and self._seen > MIN_REFERENCE
+            and (timestamp - self._first).total_seconds() >= self.warmup_s)
+        return self._warm
 
     def update(self, value: float | None, timestamp: datetime | None = None) -> float:
         """Learn ``value`` and return its anomaly score in ``[0, 1]``.
 
         :param value: the new sample; ``None``/``NaN``/infinite values are ignored.
-        :param timestamp: accepted for the monitoring interface; samples are
-            assumed evenly spaced and the time itself is not used.
+        :param timestamp: when it was taken; only the time-based warm-up (``warmup_s``) uses
+            it: samples are assumed evenly spaced.
         :return: 0 during warm-up and for ignored values.
         """
         if value is None or not math.isfinite(value):
             return 0.0
         value = float(value)
         self._seen += 1
-        if self._seen <= self.warmup:
+        warm = self._warm_up(timestamp)
+        if self._seen <= MIN_REFERENCE:
             self._values.append(value)
             return 0.0
         novelty = value_novelty(value, self._values.last(self.history))
         self._values.append(value)
         shift = self._shift.score(self._values.last(self._shift.history + self._shift.window))
-        ratio = max(novelty / self.novelty_scale, shift / self.shift_scale)
+        novelty_bar, shift_bar = self.novelty_scale, self.shift_scale
+        if self._past is not None:
+            novelty_bar = max(novelty_bar, self._past[0].value())
+            shift_bar = max(shift_bar, self._past[1].value())
+            self._past[0].add(novelty)
+            self._past[1].add(shift)
+        if not warm:
+            return 0.0
+        ratio = max(novelty / novelty_bar, shift / shift_bar)
         return ratio / (1.0 + ratio)
 
     def is_anomaly(self, score: float) -> bool:
@@ -320,7 +395,7 @@ def scan_directory(input_dir: str | Path, progress: Callable[[int, int, str], No
     paths = sorted(root.rglob("*.csv"))
     for done, path in enumerate(paths, start=1):
         timestamps, values = read_series(path)
-        flagged = detect_series(values, **params)
+        flagged = detect_series(values, **{"warmup": probationary_rows(len(values)), **params})
         name = path.relative_to(root).as_posix()
         detections[name] = [timestamps[i] for i in flagged]
         if progress is not None:
