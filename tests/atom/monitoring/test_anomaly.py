@@ -11,6 +11,7 @@ import pytest
 from atom.monitoring.anomaly import DEFAULT_THRESHOLD
 from atom.monitoring.anomaly import StreamingDetector
 from atom.monitoring.anomaly import detect_series
+from atom.monitoring.anomaly import probationary_rows
 from atom.monitoring.anomaly import scan_directory
 
 ROWS = 1200
@@ -136,7 +137,19 @@ def test_scan_directory_reports_relative_paths_and_csv_timestamps(tmp_path) -> N
     write_csv(tmp_path / "known" / "deep" / "quiet.csv", noisy_daily(seed=3),
               datetime(2024, 3, 1))
 
-    detections = scan_directory(tmp_path)
+    detections = scan_directory(tmp_path, warmup=600)
 
     assert detections == {"aws/cpu.csv": [spiky_stamps[1000]], "known/deep/quiet.csv": []}
     assert detections["aws/cpu.csv"] == ["2024-03-04 11:20:00"]
+
+
+def test_scan_warms_up_for_nab_probationary_period(tmp_path) -> None:
+    """The scan learns for NAB's probationary period, min(15% of the rows, 750), then flags."""
+    assert (probationary_rows(1500), probationary_rows(4032), probationary_rows(18050)) == (
+        225, 604, 750)
+    rng = np.random.default_rng(5)
+    values = 50.0 + rng.uniform(-1.0, 1.0, 1500)
+    values[200], values[600] = 90.0, 120.0  # inside the 225 probationary rows, then after
+    stamps = write_csv(tmp_path / "flat.csv", values, datetime(2024, 3, 1))
+    assert scan_directory(tmp_path) == {"flat.csv": [stamps[600]]}
+    assert scan_directory(tmp_path, warmup=100) == {"flat.csv": [stamps[200], stamps[600]]}
