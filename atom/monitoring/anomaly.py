@@ -161,20 +161,21 @@ class _DistributionShift:
             self._rebuild(recent)
         self._age += 1
         current = self._probabilities(self._bin_counts(recent[-self.window:]))
-        divergence = (current * (np.log(current) - self._log_reference)).sum(axis=1)
+        # KL(current || reference_j) for every reference window j, as one matrix product
+        divergence = float(current @ np.log(current)) - self._log_reference @ current
         k = min(self.neighbours, len(divergence)) - 1
         return 2.0 * self.window * float(np.partition(divergence, k)[k])
 
     def _rebuild(self, recent: np.ndarray) -> None:
         self._edges = np.quantile(recent[-self.history:], _BIN_QUANTILES)
         codes = np.searchsorted(self._edges, recent, side="right")
-        onehot = np.zeros((len(recent) + 1, len(_BIN_QUANTILES) + 1))
-        onehot[np.arange(1, len(recent) + 1), codes] = 1.0
-        cumulative = onehot.cumsum(axis=0)
+        bins = len(_BIN_QUANTILES) + 1
+        cumulative = np.zeros((bins, len(recent) + 1))
+        np.cumsum(codes == np.arange(bins)[:, None], axis=1, out=cumulative[:, 1:])
         # ends of earlier windows that do not overlap the newest one
         ends = np.arange(len(recent) - self.window, self.window - 1, -self.stride)
-        counts = cumulative[ends] - cumulative[ends - self.window]
-        self._log_reference = np.log(self._probabilities(counts))
+        counts = (cumulative[:, ends] - cumulative[:, ends - self.window]).T
+        self._log_reference = np.ascontiguousarray(np.log(self._probabilities(counts)))
         self._age = 0
 
     def _bin_counts(self, values: np.ndarray) -> np.ndarray:

@@ -8,6 +8,8 @@ Run ``python tests/perf/bench_monitoring.py``. Two figures, each the median of s
 * ``metrics_ingest_per_s``: call records recorded through the app's ``MetricsRecorder`` (with
   the monitoring listeners attached) and flushed to a temporary SQLite database, per second of
   recording plus flushing. Target: at least 20,000.
+* ``anomaly_scan_s``: :func:`atom.monitoring.anomaly.scan_directory` over the public NAB set
+  (11 files, about 62,000 samples; ``/work/shared/data/nab``). Target: under 10 s.
 
 ::
 
@@ -104,6 +106,22 @@ def bench_ingest(records: int, rounds: int) -> list[float]:
     return rates
 
 
+def bench_anomaly_scan(rounds: int) -> list[float]:
+    """Seconds to scan the public NAB set (``atom anomaly scan``'s work: read, detect, format)."""
+    from atom.monitoring.anomaly import scan_directory
+
+    data = ROOT.parent / "shared" / "data" / "nab"
+    if not data.is_dir():
+        data = Path("/work/shared/data/nab")
+    durations = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        detections = scan_directory(data)
+        durations.append(time.perf_counter() - started)
+        assert len(detections) == 11, sorted(detections)
+    return durations
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--connections", type=int, default=30)
@@ -119,6 +137,9 @@ def main() -> None:
     rates = bench_ingest(args.records, args.rounds)
     print(f"ingest (records/s): {', '.join(f'{r:,.0f}' for r in rates)}")
     print(f"RESULT metrics_ingest_per_s={statistics.median(rates):.0f}")
+    scans = bench_anomaly_scan(3)
+    print(f"anomaly scans of the NAB public set (s): {', '.join(f'{d:.2f}' for d in scans)}")
+    print(f"RESULT anomaly_scan_s={statistics.median(scans):.2f}")
 
 
 if __name__ == "__main__":
