@@ -110,7 +110,8 @@ class DefaultConfig:
     ALERT_NOTIFY_THROTTLE_S = 900
     ALERT_NOTIFY_MAX_PER_MINUTE = 10
     # Live anomaly detection over check latency and failure counts (atom.monitoring.anomaly),
-    # and keyword overrides for its StreamingDetector (e.g. {"warmup": 600}).
+    # and keyword overrides for its StreamingDetector (e.g. {"hold": 60}). Live detectors start
+    # flagging after an hour of samples ({"warmup_s": 3600}) or 600 samples, whichever is first.
     ANOMALY_DETECTION = True
     ANOMALY_PARAMS: dict = {}
     # Hourly roll-ups are kept this long (raw samples: METRICS_RETENTION_DAYS).
