@@ -73,10 +73,11 @@ in-sample: the design was looked at on these files.  Leave-one-file-out,
 choosing ``novelty_scale`` x ``shift_scale`` x ``hold`` from a declared grid
 (each at its default and one step either side) on the other ten files and
 scoring the held-out one, gives 68.1 (16 of 21): the defaults are chosen for
-ten of eleven folds.  The previous version (fixed scales, no calibration)
-scored 75.0 whole-set but 65.0 leave-one-file-out with the same kind of grid;
-its whole-set figure moved by 2-3 points with the phase of an internal
-refresh.  On the evaluation's synthetic series (noisy daily cycles with
+ten of eleven folds.  The previous version (fixed bars, no calibration)
+scored 75.0 whole-set; an approximate re-run of it over the same grid
+(scored from the first sample, which moves its whole-set figure to 72.3: it
+was sensitive to the phase of an internal refresh) gave about 65
+leave-one-file-out, with four different configurations chosen.  On the evaluation's synthetic series (noisy daily cycles with
 spikes, level shifts, variance changes and missing daily peaks) it catches
 spikes and variance changes well and misses most contextual anomalies (a
 spike that stays inside the daily range, a missing peak): a seasonal
