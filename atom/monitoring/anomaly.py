@@ -77,7 +77,8 @@ ten of eleven folds.  The previous version (fixed bars, no calibration)
 scored 75.0 whole-set; an approximate re-run of it over the same grid
 (scored from the first sample, which moves its whole-set figure to 72.3: it
 was sensitive to the phase of an internal refresh) gave about 65
-leave-one-file-out, with five different configurations chosen.  On the evaluation's synthetic series (noisy daily cycles with
+leave-one-file-out, with five different configurations chosen.  On the
+evaluation's synthetic series (noisy daily cycles with
 spikes, level shifts, variance changes and missing daily peaks) it catches
 spikes and variance changes well and misses most contextual anomalies (a
 spike that stays inside the daily range, a missing peak): a seasonal
