@@ -200,9 +200,10 @@ def main() -> None:
     names = [lf.name for lf in files]
 
     whole = score(files, detections[shipped_index])
-    print(f"shipped configuration (defaults), whole set: NAB {whole['total']['normalized_score']:.1f}"
-          f" (in-sample), detected {whole['total']['detected_windows']}/"
-          f"{whole['total']['windows']}, false positives {whole['total']['fp_flags']}")
+    w = whole["total"]
+    print(f"shipped configuration (defaults), whole set: NAB {w['normalized_score']:.1f}"
+          f" (in-sample), detected {w['detected_windows']}/{w['windows']}, "
+          f"false positives {w['fp_flags']}")
     held: dict[str, list[str]] = {}
     chosen: dict[str, dict[str, Any]] = {}
     for name in names:
