@@ -67,6 +67,7 @@ bench: install
 	$(BIN)/python tests/eval/eval_prediction.py
 	$(BIN)/python tests/eval/eval_optimisation.py
 	$(BIN)/python tests/eval/eval_troubleshooting.py
+	$(BIN)/python tests/eval/eval_anomaly.py
 
 clean:
 	rm -rf $(VENV) .prism build *.egg-info

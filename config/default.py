@@ -126,7 +126,8 @@ class DefaultConfig:
     # its host_down alert (every one failing) suppresses theirs (atom.monitoring.suppression).
     HOST_DOWN_MIN_CONNECTIONS = 2
     # Live anomaly detection over check latency and failure counts (atom.monitoring.anomaly),
-    # and keyword overrides for its StreamingDetector (e.g. {"warmup": 600}).
+    # and keyword overrides for its StreamingDetector (e.g. {"hold": 60}). Live detectors start
+    # flagging after an hour of samples ({"warmup_s": 3600}) or 600 samples, whichever is first.
     ANOMALY_DETECTION = True
     ANOMALY_PARAMS: dict = {}
     # Hourly roll-ups are kept this long (raw samples: METRICS_RETENTION_DAYS).

@@ -5,11 +5,17 @@ observations per evaluation (failed API calls plus checks that never reached the
 Detectors are fed from the database, after each round, with the samples they have not seen;
 on first use a connection's detector learns its stored history first, so a restarted process
 does not start from scratch. Decisions stay causal: a sample is scored against earlier ones.
+
+Warm-up is time-based here: every sample goes in with its time (a check's ``ts``, an
+evaluation's monitor time), and a detector may flag once it has learnt an hour of samples
+(:data:`LIVE_DEFAULTS`, ``warmup_s``) or its sample warm-up, whichever comes first; with checks
+every 60 s that is 60 samples. ``ANOMALY_PARAMS`` overrides any of these.
 """
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from typing import Iterable
 from typing import Mapping
@@ -21,6 +27,8 @@ from atom.monitoring.anomaly import StreamingDetector
 
 # Enough history to fill the default detector's buffers.
 _PRIME_LIMIT = 5000
+#: Live detectors start flagging after an hour of samples, however often checks run.
+LIVE_DEFAULTS: dict[str, Any] = {"warmup_s": 3600.0}
 
 
 @dataclass
@@ -37,7 +45,7 @@ class DetectorBank:
     """The detectors of this process, keyed by connection id."""
 
     def __init__(self, params: Mapping[str, Any]) -> None:
-        self.params = dict(params)
+        self.params = {**LIVE_DEFAULTS, **params}
         self._latency: dict[int, StreamingDetector] = {}
         self._errors: dict[int, StreamingDetector] = {}
         self._sample_mark: dict[int, int] = {}
@@ -48,8 +56,16 @@ class DetectorBank:
     def threshold(self) -> float:
         return StreamingDetector(**self.params).threshold
 
-    def evaluate(self, connection_ids: Iterable[int]) -> dict[int, Anomaly]:
-        """Feed every detector its new points; return each connection's worst new point."""
+    def evaluate(self, connection_ids: Iterable[int],
+                 now: datetime | None = None) -> dict[int, Anomaly]:
+        """Feed every detector its new points; return each connection's worst new point.
+
+        :param now: the evaluation's time (the failure counts' timestamp); default the
+            monitor's clock.
+        """
+        if now is None:
+            from atom.monitoring.monitor import get_monitor
+            now = get_monitor().now()
         with self._lock:
             ids = list(connection_ids)
             failed_calls = self._failed_calls(ids)
@@ -59,7 +75,7 @@ class DetectorBank:
                 errors = None
                 if failed_calls is not None:
                     count = failed_calls.get(conn_id, 0) + callless_failures
-                    errors = self._feed_errors(conn_id, count)
+                    errors = self._feed_errors(conn_id, count, now)
                 found = [a for a in (latency, errors) if a is not None]
                 if found:
                     out[conn_id] = max(found, key=lambda a: (a.flagged, a.score))
@@ -75,7 +91,7 @@ class DetectorBank:
         if conn_id not in self._sample_mark:
             self._prime(detector, conn_id)
         rows = db.session.execute(
-            db.select(HealthSample.id, HealthSample.latency_ms, HealthSample.ok,
+            db.select(HealthSample.id, HealthSample.ts, HealthSample.latency_ms, HealthSample.ok,
                       HealthSample.has_call)
             .where(HealthSample.connection_id == conn_id,
                    HealthSample.id > self._sample_mark[conn_id])
@@ -83,8 +99,8 @@ class DetectorBank:
         ).all()
         worst: Anomaly | None = None
         callless_failures = 0
-        for sample_id, latency, ok, has_call in rows:
-            score, flagged = detector.observe(latency)
+        for sample_id, ts, latency, ok, has_call in rows:
+            score, flagged = detector.observe(latency, ts)
             if worst is None or (flagged, score) > (worst.flagged, worst.score):
                 worst = Anomaly(score, flagged, "latency", latency)
             callless_failures += (not ok) and (not has_call)
@@ -94,17 +110,17 @@ class DetectorBank:
     def _prime(self, detector: StreamingDetector, conn_id: int) -> None:
         """Learn the stored history, all but the newest sample (that one is scored)."""
         rows = db.session.execute(
-            db.select(HealthSample.id, HealthSample.latency_ms)
+            db.select(HealthSample.id, HealthSample.ts, HealthSample.latency_ms)
             .where(HealthSample.connection_id == conn_id)
             .order_by(HealthSample.id.desc()).limit(_PRIME_LIMIT)
         ).all()
         rows.reverse()
-        for _sample_id, latency in rows[:-1]:
-            detector.observe(latency)
+        for _sample_id, ts, latency in rows[:-1]:
+            detector.observe(latency, ts)
         self._sample_mark[conn_id] = rows[-2][0] if len(rows) > 1 else 0
 
-    def _feed_errors(self, conn_id: int, count: int) -> Anomaly:
-        score, flagged = self._detector(self._errors, conn_id).observe(float(count))
+    def _feed_errors(self, conn_id: int, count: int, now: datetime) -> Anomaly:
+        score, flagged = self._detector(self._errors, conn_id).observe(float(count), now)
         return Anomaly(score, flagged, "errors", float(count))
 
     def _failed_calls(self, ids: list[int]) -> dict[int, int] | None:

@@ -17,6 +17,8 @@ Run ``python tests/perf/bench_monitoring.py``. Figures, each the median of sever
   of 1,000 connections, each with 30 days of hourly check roll-ups and 15 raw checks (720,000
   roll-up rows; the uptimes are two grouped queries however many connections). Target: under
   1.5 s (about 0.85 s here; the uptime part about 0.35 s).
+* ``anomaly_scan_s``: :func:`atom.monitoring.anomaly.scan_directory` over the public NAB set
+  (11 files, about 62,000 samples; ``/work/shared/data/nab``). Target: under 10 s.
 
 ::
 
@@ -230,6 +232,20 @@ def bench_services_uptime(connections: int, days: int, rounds: int) -> list[floa
             assert len(body["services"]["http"]["connections"]) == connections
             assert body["services"]["http"]["uptime"]["30d"] is not None
         return durations[1:]
+def bench_anomaly_scan(rounds: int) -> list[float]:
+    """Seconds to scan the public NAB set (``atom anomaly scan``'s work: read, detect, format)."""
+    from atom.monitoring.anomaly import scan_directory
+
+    data = ROOT.parent / "shared" / "data" / "nab"
+    if not data.is_dir():
+        data = Path("/work/shared/data/nab")
+    durations = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        detections = scan_directory(data)
+        durations.append(time.perf_counter() - started)
+        assert len(detections) == 11, sorted(detections)
+    return durations
 
 
 def main() -> None:
@@ -261,6 +277,9 @@ def main() -> None:
     uptime = bench_services_uptime(args.uptime_connections, 30, 3)
     print(f"services with uptimes (s): {', '.join(f'{d:.3f}' for d in uptime)}")
     print(f"RESULT services_uptime_s={statistics.median(uptime):.3f}")
+    scans = bench_anomaly_scan(3)
+    print(f"anomaly scans of the NAB public set (s): {', '.join(f'{d:.2f}' for d in scans)}")
+    print(f"RESULT anomaly_scan_s={statistics.median(scans):.2f}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import pytest
 from atom.monitoring.anomaly import DEFAULT_THRESHOLD
 from atom.monitoring.anomaly import StreamingDetector
 from atom.monitoring.anomaly import detect_series
+from atom.monitoring.anomaly import probationary_rows
 from atom.monitoring.anomaly import scan_directory
 
 ROWS = 1200
@@ -136,7 +137,57 @@ def test_scan_directory_reports_relative_paths_and_csv_timestamps(tmp_path) -> N
     write_csv(tmp_path / "known" / "deep" / "quiet.csv", noisy_daily(seed=3),
               datetime(2024, 3, 1))
 
-    detections = scan_directory(tmp_path)
+    detections = scan_directory(tmp_path, warmup=600)
 
     assert detections == {"aws/cpu.csv": [spiky_stamps[1000]], "known/deep/quiet.csv": []}
     assert detections["aws/cpu.csv"] == ["2024-03-04 11:20:00"]
+
+
+def test_scan_warms_up_for_nab_probationary_period(tmp_path) -> None:
+    """The scan learns for NAB's probationary period, min(15% of the rows, 750), then flags."""
+    assert (probationary_rows(1500), probationary_rows(4032), probationary_rows(18050)) == (
+        225, 604, 750)
+    rng = np.random.default_rng(5)
+    values = 50.0 + rng.uniform(-1.0, 1.0, 1500)
+    values[200], values[600] = 90.0, 120.0  # inside the 225 probationary rows, then after
+    stamps = write_csv(tmp_path / "flat.csv", values, datetime(2024, 3, 1))
+    assert scan_directory(tmp_path) == {"flat.csv": [stamps[600]]}
+    assert scan_directory(tmp_path, warmup=100) == {"flat.csv": [stamps[200], stamps[600]]}
+
+
+def switching(seed: int, rows: int = 4000) -> np.ndarray:
+    """A metric that keeps switching between two levels for 30-300 samples at a time."""
+    rng = np.random.default_rng(seed)
+    values, high, at = np.empty(rows), False, 0
+    while at < rows:
+        span = slice(at, at + int(rng.integers(30, 300)))
+        values[span] = (50.0 if high else 10.0) + rng.normal(0.0, 3.0, len(values[span]))
+        high, at = not high, span.stop
+    return values
+
+
+def test_the_bar_calibrates_itself_on_a_series_whose_normal_is_restless() -> None:
+    """Switching is this series' normal: its own past scores raise the bar, so fewer flags."""
+    calibrated = sum(len(detect_series(switching(seed), warmup=300)) for seed in range(4))
+    fixed = sum(len(detect_series(switching(seed), warmup=300, calibration=None))
+                for seed in range(4))
+    assert calibrated < fixed
+
+
+@pytest.mark.parametrize("params", [{"calibration": 1.5}, {"novelty_scale": 0.0},
+                                    {"shift_scale": -1.0}])
+def test_bad_parameters_are_refused(params) -> None:
+    with pytest.raises(ValueError):
+        StreamingDetector(**params)
+
+
+def test_time_based_warmup_counts_seconds_not_samples() -> None:
+    start = datetime(2024, 1, 1)
+    values = list(50.0 + np.random.default_rng(2).uniform(-1.0, 1.0, 200))
+    values[40] += 40.0
+    five_minutes = [start + timedelta(minutes=5 * i) for i in range(200)]
+    one_minute = [start + timedelta(minutes=i) for i in range(200)]
+    # 40 samples: over three hours at 5 minutes (warm after an hour and 30 samples), 40
+    # minutes at 1 minute (not warm yet).
+    assert detect_series(values, five_minutes, warmup_s=3600) == [40]
+    assert detect_series(values, one_minute, warmup_s=3600) == []

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from atom.extensions import db
 from atom.models import HealthSample
 from atom.models.base import utcnow
+from atom.monitoring.anomaly import StreamingDetector
 from atom.monitoring.detectors import DetectorBank
 from tests.atom.monitoring.conftest import alerts_of
 from tests.fakes import reply
@@ -60,3 +62,62 @@ def test_the_bank_scores_only_new_samples_and_learns_history_first(app):
         db.session.commit()
         spike = bank.evaluate([7])[7]
     assert spike.flagged and spike.series == "latency" and spike.value == 900.0
+
+
+def feed(detector, values, start, step_s: float = 60.0):
+    """Observe ``values`` one ``step_s`` apart from ``start``; return the flagged indices."""
+    return [i for i, value in enumerate(values)
+            if detector.observe(value, start + timedelta(seconds=step_s * i))[1]]
+
+
+def steady(count: int, seed: int = 1):
+    """A steady service's latencies: 20 ms give or take a millisecond."""
+    rng = np.random.default_rng(seed)
+    return list(20.0 + rng.uniform(-1.0, 1.0, count))
+
+
+def test_live_detectors_score_after_an_hour_of_checks_at_60_s():
+    start = utcnow()
+    assert DetectorBank({}).params["warmup_s"] == 3600.0
+    for spike_at, flagged in ((58, False), (60, True)):
+        values = steady(120)
+        values[spike_at] = 300.0
+        detector = StreamingDetector(**DetectorBank({}).params)
+        flags = feed(detector, values, start)
+        assert (spike_at in flags) is flagged, (spike_at, flags)
+    # The sample warm-up (600) still bounds it when samples come without times.
+    untimed = StreamingDetector(**DetectorBank({}).params)
+    values = steady(120)
+    values[60] = 300.0
+    assert [i for i, v in enumerate(values) if untimed.observe(v)[1]] == []
+
+
+def test_a_steady_series_is_never_flagged_in_a_day_of_checks():
+    detector = StreamingDetector(**DetectorBank({}).params)
+    assert feed(detector, steady(1440, seed=4), utcnow()) == []
+    assert detector.warm
+
+
+class TestThroughRounds:
+    @pytest.fixture
+    def settings(self):
+        return {"ANOMALY_DETECTION": True, "HEALTH_SCORE_WARNING": 0, "HEALTH_SCORE_CRITICAL": 0,
+                "RESPONSE_TIME_WARNING_MS": 60_000, "RESPONSE_TIME_CRITICAL_MS": 60_000}
+
+    def test_an_hour_of_checks_then_a_spike_raises_an_anomaly_alert(self, app, client, keys,
+                                                                    connect, service, run,
+                                                                    clock):
+        service.always("/svc", reply(200, {"ok": True}))
+        conn = connect("/svc")
+        for _ in range(60):  # checks at 0..59 minutes: an hour of them, nothing flagged
+            run()
+            clock.advance(60)
+        assert alerts_of(client, keys["viewer"], rule="anomaly") == []
+        with app.app_context():
+            assert db.session.scalar(db.select(db.func.count(HealthSample.id))) == 60
+
+        service.always("/svc", reply(200, {"ok": True}, delay=0.4))
+        run()  # the 61st check, an hour after the first
+
+        [alert] = alerts_of(client, keys["viewer"], rule="anomaly")
+        assert alert["connection_id"] == conn["id"] and "latency" in alert["message"]
