@@ -228,7 +228,7 @@ def flappy():
     """Open and resolve after one round; more than 3 changes in 600 s is flapping. The alert
     window is long because calls carry real time and the test moves the clock."""
     return {**STREAKS, "ALERT_OPEN_AFTER": 1, "ALERT_RESOLVE_AFTER": 1, "FLAP_MAX_CHANGES": 3,
-            "FLAP_WINDOW_S": 600, "ALERT_WINDOW_S": 3600, "ALERT_NOTIFY_THROTTLE_S": 0}
+            "FLAP_WINDOW_S": 600, "ALERT_WINDOW_S": 3600}
 
 
 def texts(service):
