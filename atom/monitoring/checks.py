@@ -122,7 +122,8 @@ def _evaluate(app: Flask) -> list[alerts.Event]:
         with app.app_context():
             events = alerts.evaluate_now(app)
             incidents.assign(app)  # every active alert in its incident (atom.monitoring.incidents)
-        get_monitor(app).notifier.submit(events)
+        # Delivery reads the incidents, not the events: look for messages due now.
+        get_monitor(app).notifier.nudge()
         return events
     except Exception:
         logger.exception("alert evaluation failed; the next round will try again")

@@ -28,7 +28,6 @@ from concurrent.futures import wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from typing import Iterable
 
 from flask import Flask
 
@@ -311,11 +310,6 @@ class Notifier:
         self._futures: set[Future[Any]] = set()
         self._lock = threading.Lock()
         self._pending = False
-
-    def submit(self, events: Iterable[Any] = ()) -> bool:
-        """After a round (its alerts committed and assigned to incidents): look for messages
-        due. The events are only the occasion; delivery reads the incidents."""
-        return self.nudge()
 
     def nudge(self) -> bool:
         """Queue a delivery pass unless one is queued already; True if this call queued it."""
