@@ -38,6 +38,9 @@ UNPREFIXED = (*THRESHOLD_SETTINGS, *SWITCHES, "AI_MODELS_CONFIG")
 
 MIN_SECRET_KEY_BYTES = 32
 
+# The alert fields an incident can be grouped by (ATOM_ALERT_GROUP_BY).
+ALERT_GROUP_FIELDS = ("integration", "host", "connection_id", "workflow_id", "rule", "subject")
+
 # ATOM_OAUTH_<SLUG>_CLIENT_ID / _CLIENT_SECRET: kept as written (the JSON parsing of the
 # environment layer would turn a numeric client id into a number).
 _OAUTH_CLIENT_ENV = re.compile(r"^ATOM_(OAUTH_[A-Z0-9_]+_CLIENT_(?:ID|SECRET))$")
@@ -91,7 +94,7 @@ def _finish(app: Flask) -> None:
         cfg["SECRET_KEY"] = _instance_secret(app, "secret_key", secrets.token_hex(32))
     if cfg["ENV_NAME"] == "production":
         _check_secret_key(cfg["SECRET_KEY"])
-    for name in ("PLUGINS_ENABLED", "PLUGINS_DISABLED"):
+    for name in ("PLUGINS_ENABLED", "PLUGINS_DISABLED", "ALERT_GROUP_BY"):
         value = cfg.get(name)
         if isinstance(value, str):
             cfg[name] = [v.strip() for v in value.split(",") if v.strip()]
@@ -108,7 +111,35 @@ def _finish(app: Flask) -> None:
 
 
 def _check_alerting(cfg: Any) -> None:
-    """The alert evaluation's window and streaks (atom.monitoring.alerts)."""
+    """The alert evaluation's window and streaks (atom.monitoring.alerts), incident grouping
+    (atom.monitoring.incidents) and the public status page."""
+    fields = cfg.get("ALERT_GROUP_BY")
+    if fields is None:
+        fields = cfg["ALERT_GROUP_BY"] = []
+    if not isinstance(fields, (list, tuple)) or not all(isinstance(f, str) for f in fields):
+        raise ConfigError(f"Unexpected value ALERT_GROUP_BY={fields!r}, use a list of fields "
+                          f"(comma-separated) from {', '.join(ALERT_GROUP_FIELDS)}")
+    unknown = [f for f in fields if f not in ALERT_GROUP_FIELDS]
+    if unknown:
+        raise ConfigError(f"Unexpected field {unknown[0]!r} in ALERT_GROUP_BY, use "
+                          f"{', '.join(ALERT_GROUP_FIELDS)}")
+    for name in ("ALERT_NOTIFY_TICK_S",):
+        value = cfg.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ConfigError(f"Unexpected value {name}={value!r}, "
+                              "use a positive number of seconds")
+    for name in ("HOST_DOWN_MIN_CONNECTIONS", "HEALTH_CHECK_CONCURRENCY"):
+        value = cfg.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"Unexpected value {name}={value!r}, "
+                              "use a whole number of at least 1")
+    if not isinstance(cfg.get("STATUS_PAGE_ENABLED"), bool):
+        raise ConfigError(f"Unexpected value STATUS_PAGE_ENABLED={cfg.get('STATUS_PAGE_ENABLED')!r}, "
+                          "use true or false")
+    title = cfg.get("STATUS_PAGE_TITLE")
+    if not isinstance(title, str) or not title.strip() or len(title) > 200:
+        raise ConfigError(f"Unexpected value STATUS_PAGE_TITLE={title!r}, "
+                          "use a text of 1 to 200 characters")
     for name in ("ALERT_WINDOW_S", "FLAP_WINDOW_S"):
         value = cfg.get(name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
@@ -193,6 +224,8 @@ def _check_numbers(cfg: Mapping[str, Any]) -> None:
         "MAX_CONTENT_LENGTH",
         "POLL_MIN_INTERVAL_S", "POLL_TICK_S", "POLL_CONCURRENCY", "POLL_MAX_PER_TICK",
         "POLL_MAX_BACKOFF_S", "POLL_ITEM_RETENTION_DAYS",
+        "ALERT_GROUP_WAIT_S", "ALERT_GROUP_INTERVAL_S", "ALERT_REPEAT_INTERVAL_S",
+        "STATUS_PAGE_CACHE_S",
         *THRESHOLD_SETTINGS,
     ):
         value = cfg.get(name)

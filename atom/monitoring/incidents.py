@@ -42,10 +42,11 @@ from atom.models.audit import record
 from atom.models.base import isoformat
 from atom.models.monitoring import SEVERITIES
 from atom.monitoring import maintenance
+from atom.settings import ALERT_GROUP_FIELDS
 
 logger = logging.getLogger(__name__)
 
-GROUP_FIELDS = ("integration", "host", "connection_id", "workflow_id", "rule", "subject")
+GROUP_FIELDS = ALERT_GROUP_FIELDS
 # The alert fields a silence can match (every given field must equal the alert's).
 SILENCE_FIELDS = ("integration", "connection_id", "host", "rule", "severity", "subject",
                   "workflow_id")

@@ -101,3 +101,24 @@ def test_a_malformed_intelligence_setting_names_itself(base, monkeypatch, name, 
     monkeypatch.setenv(name, raw)
     with pytest.raises(ConfigError, match=named):
         create_app(base)
+
+
+@pytest.mark.parametrize("name, raw, named", [
+    ("ATOM_ALERT_GROUP_BY", "integration,planet", "'planet' in ALERT_GROUP_BY"),
+    ("ATOM_ALERT_GROUP_BY", '{"integration": 1}', "ALERT_GROUP_BY"),
+    ("ATOM_ALERT_GROUP_WAIT_S", "-1", "ALERT_GROUP_WAIT_S"),
+    ("ATOM_ALERT_NOTIFY_TICK_S", "0", "ALERT_NOTIFY_TICK_S"),
+    ("ATOM_HOST_DOWN_MIN_CONNECTIONS", "0", "HOST_DOWN_MIN_CONNECTIONS"),
+    ("ATOM_STATUS_PAGE_ENABLED", "sometimes", "STATUS_PAGE_ENABLED"),
+    ("ATOM_STATUS_PAGE_TITLE", '""', "STATUS_PAGE_TITLE"),
+    ("ATOM_STATUS_PAGE_CACHE_S", "-5", "STATUS_PAGE_CACHE_S"),
+])
+def test_a_malformed_alerting_setting_names_itself(base, monkeypatch, name, raw, named):
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(ConfigError, match=named):
+        create_app(base)
+
+
+def test_alert_grouping_is_read_from_a_comma_separated_list(base, monkeypatch):
+    monkeypatch.setenv("ATOM_ALERT_GROUP_BY", "integration, rule")
+    assert create_app(base).config["ALERT_GROUP_BY"] == ["integration", "rule"]
