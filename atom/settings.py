@@ -146,11 +146,12 @@ def _check_alerting(cfg: Any) -> None:
             raise ConfigError(f"Unexpected value {name}={value!r}, "
                               "use a positive number of seconds")
     for name in ("ALERT_WINDOW_CHECKS", "ALERT_OPEN_AFTER", "ALERT_RESOLVE_AFTER",
-                 "CONSECUTIVE_FAILURES_OPEN_AFTER", "ALERT_RECOVERY_EVALUATIONS",
+                 "CONSECUTIVE_FAILURES_OPEN_AFTER", "ANOMALY_OPEN_AFTER",
+                 "ALERT_RECOVERY_EVALUATIONS",
                  "FLAP_MAX_CHANGES"):
         value = cfg.get(name)
         if value is None and name in ("ALERT_RECOVERY_EVALUATIONS",
-                                      "CONSECUTIVE_FAILURES_OPEN_AFTER"):
+                                      "CONSECUTIVE_FAILURES_OPEN_AFTER", "ANOMALY_OPEN_AFTER"):
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"Unexpected value {name}={value!r}, "

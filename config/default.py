@@ -116,6 +116,9 @@ class DefaultConfig:
     ALERT_OPEN_AFTER = 2
     ALERT_RESOLVE_AFTER = 2
     CONSECUTIVE_FAILURES_OPEN_AFTER = 1
+    # The live detector flags the one check where a series changes and adapts at once, so an
+    # anomaly alert opens on that flag; it resolves after ALERT_RESOLVE_AFTER calm evaluations.
+    ANOMALY_OPEN_AFTER = 1
     # Deprecated alias of ALERT_RESOLVE_AFTER, used instead of it when set.
     ALERT_RECOVERY_EVALUATIONS: int | None = None
     # A connection whose health checks change between ok and failed more than FLAP_MAX_CHANGES

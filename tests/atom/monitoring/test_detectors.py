@@ -121,3 +121,30 @@ class TestThroughRounds:
 
         [alert] = alerts_of(client, keys["viewer"], rule="anomaly")
         assert alert["connection_id"] == conn["id"] and "latency" in alert["message"]
+
+
+class TestWithTheProductsStreaks:
+    """The product's defaults (the tests' configuration opens every alert at once)."""
+
+    @pytest.fixture
+    def settings(self):
+        return {"ANOMALY_DETECTION": True, "HEALTH_SCORE_WARNING": 0, "HEALTH_SCORE_CRITICAL": 0,
+                "RESPONSE_TIME_WARNING_MS": 60_000, "RESPONSE_TIME_CRITICAL_MS": 60_000,
+                "ALERT_OPEN_AFTER": 2, "ALERT_RESOLVE_AFTER": 2}
+
+    def test_a_level_shift_opens_its_anomaly_alert_on_the_flag_and_clears_once_calm(
+            self, app, client, keys, connect, service, run, clock):
+        service.always("/svc", reply(200, {"ok": True}))
+        conn = connect("/svc")
+        for _ in range(60):
+            run()
+            clock.advance(60)
+        service.always("/svc", reply(200, {"ok": True}, delay=0.4))
+        statuses = []
+        for _ in range(4):  # the detector flags the first slow check, then learns the new level
+            run()
+            clock.advance(60)
+            statuses.append([a["status"] for a in alerts_of(client, keys["viewer"], rule="anomaly",
+                                                            connection_id=conn["id"])])
+        assert statuses[0] == ["open"]
+        assert statuses[-1] == ["resolved"]
