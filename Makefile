@@ -41,7 +41,7 @@ $(CHROMIUM):
 # (browser journeys, real gunicorn processes, schemathesis) with `make test-heavy`. CI
 # (.ci/run) runs both. Prism servers are shared by the workers, so tests spread freely.
 test: install $(PRISM)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not heavy"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not heavy" --durations=15
 	@echo "Not run here: the heavy suites (e2e, system, schemathesis): make test-heavy (CI runs them)."
 
 test-heavy: install $(PRISM) $(CHROMIUM)

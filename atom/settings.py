@@ -133,6 +133,10 @@ def _check_alerting(cfg: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"Unexpected value {name}={value!r}, "
                               "use a whole number of at least 1")
+    ratio = cfg.get("ANOMALY_MIN_INCREASE_RATIO")
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio >= 1:
+        raise ConfigError(f"Unexpected value ANOMALY_MIN_INCREASE_RATIO={ratio!r}, "
+                          "use a factor of at least 1")
     if not isinstance(cfg.get("STATUS_PAGE_ENABLED"), bool):
         raise ConfigError(f"Unexpected value STATUS_PAGE_ENABLED={cfg.get('STATUS_PAGE_ENABLED')!r}, "
                           "use true or false")
@@ -226,7 +230,7 @@ def _check_numbers(cfg: Mapping[str, Any]) -> None:
         "POLL_MIN_INTERVAL_S", "POLL_TICK_S", "POLL_CONCURRENCY", "POLL_MAX_PER_TICK",
         "POLL_MAX_BACKOFF_S", "POLL_ITEM_RETENTION_DAYS",
         "ALERT_GROUP_WAIT_S", "ALERT_GROUP_INTERVAL_S", "ALERT_REPEAT_INTERVAL_S",
-        "STATUS_PAGE_CACHE_S",
+        "STATUS_PAGE_CACHE_S", "ANOMALY_MIN_INCREASE_MS",
         *THRESHOLD_SETTINGS,
     ):
         value = cfg.get(name)

@@ -133,6 +133,9 @@ class DefaultConfig:
     # flagging after an hour of samples ({"warmup_s": 3600}) or 600 samples, whichever is first.
     ANOMALY_DETECTION = True
     ANOMALY_PARAMS: dict = {}
+    # A latency flag also needs the check to be this much slower than the recent median.
+    ANOMALY_MIN_INCREASE_MS = 50
+    ANOMALY_MIN_INCREASE_RATIO = 1.5
     # Hourly roll-ups are kept this long (raw samples: METRICS_RETENTION_DAYS).
     METRICS_ROLLUP_RETENTION_DAYS = 400
     # /metrics answers without an API key when True (otherwise any role's key).

@@ -45,7 +45,9 @@ class Monitor:
         self.clock: Callable[[], datetime] = utcnow
         self.prometheus = PrometheusMetrics(app)
         self.notifier = Notifier(app)
-        self.detectors = DetectorBank(app.config.get("ANOMALY_PARAMS") or {})
+        self.detectors = DetectorBank(app.config.get("ANOMALY_PARAMS") or {},
+                                      float(app.config["ANOMALY_MIN_INCREASE_MS"]),
+                                      float(app.config["ANOMALY_MIN_INCREASE_RATIO"]))
         # One round at a time in this process (the scheduler and "run now" may overlap).
         self.round_lock = threading.Lock()
         self.last_round: dict[str, Any] | None = None

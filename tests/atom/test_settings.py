@@ -112,6 +112,8 @@ def test_a_malformed_intelligence_setting_names_itself(base, monkeypatch, name, 
     ("ATOM_STATUS_PAGE_ENABLED", "sometimes", "STATUS_PAGE_ENABLED"),
     ("ATOM_STATUS_PAGE_TITLE", '""', "STATUS_PAGE_TITLE"),
     ("ATOM_STATUS_PAGE_CACHE_S", "-5", "STATUS_PAGE_CACHE_S"),
+    ("ATOM_ANOMALY_MIN_INCREASE_MS", "-1", "ANOMALY_MIN_INCREASE_MS"),
+    ("ATOM_ANOMALY_MIN_INCREASE_RATIO", "0.5", "ANOMALY_MIN_INCREASE_RATIO"),
 ])
 def test_a_malformed_alerting_setting_names_itself(base, monkeypatch, name, raw, named):
     monkeypatch.setenv(name, raw)

@@ -148,3 +148,24 @@ class TestWithTheProductsStreaks:
                                                             connection_id=conn["id"])])
         assert statuses[0] == ["open"]
         assert statuses[-1] == ["resolved"]
+
+
+def test_a_flag_on_noise_is_not_worth_an_alert_but_a_real_slowdown_is():
+    from datetime import datetime
+    from atom.monitoring.detectors import LIVE_DEFAULTS, LatencyWatch
+    rng = np.random.default_rng(7)
+    stamps = [datetime(2024, 1, 1) + timedelta(minutes=i) for i in range(1440)]
+    steady = list(20.0 + rng.gamma(2.0, 5.0, 1440))  # a long tail: the raw detector flags some
+    raw, gated = LatencyWatch(LIVE_DEFAULTS), LatencyWatch(LIVE_DEFAULTS, 50.0, 1.5)
+    raw_flags = [i for i, (v, ts) in enumerate(zip(steady, stamps)) if raw.observe(v, ts)[1]]
+    gated_flags = [i for i, (v, ts) in enumerate(zip(steady, stamps)) if gated.observe(v, ts)[1]]
+    assert raw_flags and gated_flags == []
+
+    slow = LatencyWatch(LIVE_DEFAULTS, 50.0, 1.5)
+    for v, ts in zip(steady[:600], stamps):
+        slow.learn(v, ts)
+    assert slow.observe(400.0, stamps[600])[1]
+    faster = LatencyWatch(LIVE_DEFAULTS, 50.0, 1.5)
+    for v, ts in zip(steady[:600], stamps):
+        faster.learn(v, ts)
+    assert not faster.observe(1.0, stamps[600])[1]  # faster is never worth an alert
