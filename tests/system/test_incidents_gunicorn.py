@@ -66,6 +66,9 @@ def test_thirty_failing_connections_on_one_host_are_one_incident_and_one_message
         detail = requests.get(f"{deployment['base']}/api/v2/monitoring/incidents/"
                               f"{incident['id']}", headers=deployment["headers"],
                               timeout=10).json()
-        assert len({a["connection_id"] for a in detail["alerts"]}) == 30
+        # Every connection's alerts, and the shared host's own (no connection: their parent).
+        by_connection = {a["connection_id"] for a in detail["alerts"]}
+        assert len(by_connection - {None}) == 30
+        assert {a["rule"] for a in detail["alerts"] if a["connection_id"] is None} == {"host_down"}
         assert [(n["event"], n["status"]) for n in detail["notifications"]] == [("firing", "sent")]
         assert incident["host"] == upstream.url.split("//")[1]
