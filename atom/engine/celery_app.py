@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 TASK = "atom.run_execution"
 EXTENSION = "atom_celery"
-WAIT_POLL_S = 0.05
+WAIT_POLL_S = 0.02
 
 # Executions a task of this process is running: a task redelivered to the process that runs
 # it (another of its threads) must not run it a second time.
