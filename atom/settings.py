@@ -136,11 +136,11 @@ def _check_executor(cfg: Any) -> None:
     if scheme not in BROKER_SCHEMES:
         raise ConfigError(f"Unexpected scheme {scheme or '(none)'!r} in ATOM_BROKER_URL, use one "
                           f"of {list(BROKER_SCHEMES)} (Redis or RabbitMQ)")
-    if executor == "celery" and importlib.util.find_spec("celery") is None:
-        raise ConfigError("ATOM_EXECUTOR=celery needs Celery: pip install 'atom-hub[celery]'")
     if executor == "celery" and str(cfg["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
         raise ConfigError("ATOM_EXECUTOR=celery needs PostgreSQL (ATOM_SQLALCHEMY_DATABASE_URI): "
                           "web and worker processes share the database, often across machines")
+    if executor == "celery" and importlib.util.find_spec("celery") is None:
+        raise ConfigError("ATOM_EXECUTOR=celery needs Celery: pip install 'atom-hub[celery]'")
 
 
 def _check_alerting(cfg: Any) -> None:

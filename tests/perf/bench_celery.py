@@ -14,7 +14,7 @@ the loopback service is a :class:`tests.fakes.FakeServer` in this process. Workl
   none lost or stuck.
 * burst: 100 executions submitted at once from 100 threads: submit wall (< 1 s) and finished a
   second (> 10).
-* io: 48 executions of two 200 ms steps, queued while the workers are stopped, drained by one
+* io: 64 executions of two 200 ms steps, queued while the workers pause, drained by one
   worker, then by two (``--concurrency`` each); throughput ratio (>= 1.8).
 
 Prints ``RESULT executor=celery workload=steps per_step_ms=...`` lines; a missed target is
@@ -164,22 +164,32 @@ def bench_burst(deployment: Deployment, fake: FakeServer, executor: str) -> None
     check(rate > 10 and ok == 100, f"burst: {rate:.1f} finished a second, {ok} of 100 succeeded")
 
 
-def bench_io(deployment: Deployment, fake: FakeServer, n: int = 48) -> None:
-    """Workers stopped, ``n`` executions are queued; then one worker (or two) start and drain
-    the queue: the rate is from the first step started to the last execution finished, so
-    neither submitting nor a worker's start-up is counted."""
+def bench_io(deployment: Deployment, fake: FakeServer, n: int = 64) -> None:
+    """With one worker running, then two, the workers stop consuming (Celery's remote
+    control), ``n`` executions are queued, and the workers resume together and drain the
+    queue: the rate is from the first step started to the last execution finished, so neither
+    submitting nor a worker's start-up is counted."""
+    from celery import Celery
+
+    control = Celery("bench", broker=deployment.broker, set_as_current=False).control
     wf_id = deployment.workflow(fake, [
         {"id": "a", "parameters": {"path": "/io"}},
         {"id": "b", "depends_on": ["a"], "parameters": {"path": "/io"}}])
     rates = {}
+    spare = deployment.workers[1]
     for count in (1, 2):
-        for worker in deployment.workers:
-            worker.stop()
+        if count == 1:
+            spare.stop()
+        else:
+            spare.start()
+            spare.wait_ready()
+        paused = control.cancel_consumer(deployment.queue, reply=True, timeout=5)
+        assert len(paused) == count, paused
         before = _rows(deployment, "SELECT coalesce(max(id), 0) FROM executions")[0][0]
         for _ in range(n):
             deployment.execute(wf_id)
-        for worker in deployment.workers[:count]:
-            worker.start()
+        resumed = control.add_consumer(deployment.queue, reply=True, timeout=5)
+        assert len(resumed) == count, resumed
         deadline = time.monotonic() + 120
         while True:
             (done, first, last), = _rows(deployment, (

@@ -66,6 +66,7 @@ def test_atom_worker_refuses_the_thread_executor(app_factory):
 
 @pytest.fixture
 def celery_app(pg_url, app_factory, tmp_path, monkeypatch):
+    pytest.importorskip("celery", reason="celery is not installed (pip install 'atom-hub[celery]')")
     monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "instance"))
     app = app_factory(SQLALCHEMY_DATABASE_URI=pg_url, EXECUTOR="celery", BROKER_URL=BROKER,
                       CELERY_QUEUE=f"atom-test-{uuid.uuid4().hex[:8]}")
