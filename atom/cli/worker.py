@@ -23,7 +23,8 @@ LOGLEVELS = ("debug", "info", "warning", "error", "critical")
 @click.option("--no-recovery", is_flag=True,
               help="Do not look for executions left by dead processes here (web processes do).")
 @with_appcontext
-def worker_cmd(concurrency: int | None, queues: str | None, loglevel: str, no_recovery: bool) -> None:
+def worker_cmd(concurrency: int | None, queues: str | None, loglevel: str,
+               no_recovery: bool) -> None:
     """Run executions sent to the broker until stopped (Ctrl-C or SIGTERM: warm shutdown).
 
     \b

@@ -92,7 +92,8 @@ def deliver(app: Flask, execution_id: int, enqueued_by: str | None) -> bool:
     try:
         ran = get_engine(app).run_delivered(execution_id, enqueued_by)
         if not ran:
-            logger.info("execution %s is finished or runs elsewhere: delivery ignored", execution_id)
+            logger.info("execution %s is finished or runs elsewhere: delivery ignored",
+                        execution_id)
         return ran
     finally:
         with _RUNNING_LOCK:
@@ -110,7 +111,8 @@ class CeleryExecutor:
     def __init__(self, app: Flask, owner: str) -> None:
         self.app = app
         self.owner = owner
-        self._steps = ThreadPoolExecutor(app.config["WORKER_THREADS"], thread_name_prefix="atom-step")
+        self._steps = ThreadPoolExecutor(app.config["WORKER_THREADS"],
+                                         thread_name_prefix="atom-step")
 
     def submit_execution(self, fn: Callable[..., Any], execution_id: int) -> Future:
         get_celery(self.app).send_task(TASK, args=[execution_id, self.owner],
@@ -154,8 +156,9 @@ def worker_argv(concurrency: int, queues: list[str], loglevel: str) -> list[str]
     A thread pool, so the worker's orchestrators share one engine and one step pool; no
     gossip, mingle or event heartbeats (ATOM's workers coordinate through the database).
     """
-    return ["worker", "--pool=threads", f"--concurrency={concurrency}", f"--queues={','.join(queues)}",
-            f"--loglevel={loglevel}", f"--hostname=atom-{os.getpid()}@{socket.gethostname()}",
+    return ["worker", "--pool=threads", f"--concurrency={concurrency}",
+            f"--queues={','.join(queues)}", f"--loglevel={loglevel}",
+            f"--hostname=atom-{os.getpid()}@{socket.gethostname()}",
             "--without-gossip", "--without-mingle", "--without-heartbeat"]
 
 

@@ -340,6 +340,9 @@ class Engine:
         return taken
 
     def _take_delivered(self, execution_id: int, enqueued_by: str | None) -> bool:
+        # The common case in one statement: the engine that queued it still holds it.
+        if enqueued_by not in (None, self.owner) and self._take_from(execution_id, enqueued_by):
+            return True
         row = db.session.execute(
             db.select(Execution.claimed_by, Execution.heartbeat_at, Execution.status)
             .where(Execution.id == execution_id)).one_or_none()
@@ -348,20 +351,25 @@ class Engine:
             return False
         if row.claimed_by == self.owner:
             return row.claimed_by == enqueued_by  # this engine queued it (its recovery did)
-        stale = utcnow() - timedelta(seconds=self.app.config.get("EXECUTION_STALE_S", STALE_AFTER_S))
+        stale_s = self.app.config.get("EXECUTION_STALE_S", STALE_AFTER_S)
+        stale = utcnow() - timedelta(seconds=stale_s)
         if row.claimed_by != enqueued_by and not _orphaned(row.claimed_by, row.heartbeat_at, stale):
             return False
-        table = Execution.__table__
-        held = table.c.claimed_by.is_(None) if row.claimed_by is None else table.c.claimed_by == row.claimed_by
-        taken = db.session.execute(update(table).where(
-            table.c.id == execution_id, held, table.c.status.in_(("queued", "running")))
-            .values(claimed_by=self.owner, heartbeat_at=utcnow()))
-        db.session.commit()
-        if taken.rowcount != 1:
+        if not self._take_from(execution_id, row.claimed_by):
             return False  # another engine took it first
         if row.claimed_by != enqueued_by:
             logger.warning("resuming execution %s left by %s", execution_id, row.claimed_by)
         return True
+
+    def _take_from(self, execution_id: int, owner: str | None) -> bool:
+        """Compare-and-set a queued or running execution's owner from ``owner`` to this engine."""
+        table = Execution.__table__
+        held = table.c.claimed_by.is_(None) if owner is None else table.c.claimed_by == owner
+        taken = db.session.execute(update(table).where(
+            table.c.id == execution_id, held, table.c.status.in_(("queued", "running")))
+            .values(claimed_by=self.owner, heartbeat_at=utcnow()))
+        db.session.commit()
+        return taken.rowcount == 1
 
     # -- durability ---------------------------------------------------------------------------------
 

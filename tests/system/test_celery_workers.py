@@ -109,8 +109,8 @@ class Deployment:
         self._admin(f'CREATE DATABASE "{self.dbname}"')
         subprocess.run([*ATOM, "db", "upgrade"], env=self.env, cwd=ROOT, check=True,
                        capture_output=True)
-        created = subprocess.run([*ATOM, "keys", "create", "--name", "system", "--role", "admin"], env=self.env, cwd=ROOT, check=True, capture_output=True,
-                                 text=True)
+        created = subprocess.run([*ATOM, "keys", "create", "--name", "system", "--role", "admin"],
+                                 env=self.env, cwd=ROOT, check=True, capture_output=True, text=True)
         self.headers = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
         self.web.start()
         for worker in self.workers:
