@@ -10,8 +10,8 @@ the loopback service is a :class:`tests.fakes.FakeServer` in this process. Workl
   shape). Per step: (``finished_at`` - ``created_at``) / 40 of the execution, the median of
   ``--runs`` runs after a warm-up; the client's wall (``?wait``) is printed too. Target <= 5 ms.
 * webhook: a webhook and one transform (n8n's shape), ``--webhooks`` deliveries from 8 client
-  threads; finished executions a second (first ``created_at`` to last ``finished_at``), and
-  none lost or stuck.
+  threads; finished executions a second (first ``created_at`` to last ``finished_at``), none
+  lost or stuck, and the CPU per execution of the web and of the worker processes.
 * burst: 100 executions submitted at once from 100 threads: submit wall (< 1 s) and finished a
   second (> 10).
 * io: 64 executions of two 200 ms steps, queued while the workers pause, drained by one
@@ -106,6 +106,22 @@ def bench_steps(deployment: Deployment, fake: FakeServer, executor: str, runs: i
         check(median <= 5.0, f"steps: {median:.2f} ms per http step > 5 ms")
 
 
+def _cpu_s(deployment: Deployment) -> tuple[float, float]:
+    """CPU seconds used so far by the web processes (gunicorn's master and workers) and by
+    the ``atom worker`` processes (a load-independent measure, unlike walls on a busy host)."""
+    import psutil
+
+    def used(pid: int, children: bool) -> float:
+        procs = [psutil.Process(pid)]
+        if children:
+            procs += procs[0].children(recursive=True)
+        return sum(p.cpu_times().user + p.cpu_times().system for p in procs)
+
+    web = used(deployment.web.proc.pid, True)
+    workers = sum(used(w.proc.pid, False) for w in deployment.workers if w.proc.poll() is None)
+    return web, workers
+
+
 def bench_webhook(deployment: Deployment, executor: str, n: int) -> None:
     import requests
 
@@ -130,6 +146,7 @@ def bench_webhook(deployment: Deployment, executor: str, n: int) -> None:
                     refused.append(answer.status_code)
 
     threads = [threading.Thread(target=client) for _ in range(8)]
+    cpu_before = _cpu_s(deployment)
     began = time.perf_counter()
     for t in threads:
         t.start()
@@ -137,8 +154,10 @@ def bench_webhook(deployment: Deployment, executor: str, n: int) -> None:
         t.join()
     submit_s = time.perf_counter() - began
     rate, ok, pending = _wait_all(deployment, wf_id, n - len(refused), 120)
+    web, workers = (after - before for after, before in zip(_cpu_s(deployment), cpu_before))
     result(executor, "webhook", finished_per_s=rate, submitted_per_s=n / submit_s,
-           succeeded=ok, refused=len(refused), not_finished=pending)
+           succeeded=ok, refused=len(refused), not_finished=pending,
+           web_cpu_ms_per_execution=web * 1000 / n, worker_cpu_ms_per_execution=workers * 1000 / n)
     check(ok == n and pending == 0, f"webhook: {n - ok} of {n} executions lost or stuck")
 
 
@@ -214,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--broker", choices=sorted(BROKERS), default="redis")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--webhooks", type=int, default=600)
-    parser.add_argument("--concurrency", type=int, default=8, help="each worker's executions at once")
+    parser.add_argument("--concurrency", type=int, default=4, help="each worker's executions at once")
     parser.add_argument("--only", default="steps,webhook,burst,io")
     parser.add_argument("--embedded", action="store_true",
                         help="also measure the thread executor under the same gunicorn")
