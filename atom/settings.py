@@ -1,6 +1,7 @@
 """Layered configuration: class, environment class, instance file, environment, test mapping."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -108,6 +109,41 @@ def _finish(app: Flask) -> None:
     _check_oauth(cfg)
     _check_models_config(cfg)
     _check_alerting(cfg)
+    _check_executor(cfg)
+
+
+EXECUTORS = ("thread", "celery")
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
+
+
+def _check_executor(cfg: Any) -> None:
+    """ATOM_EXECUTOR and, for Celery, its broker, queue and database (atom.engine.celery_app).
+
+    Messages name the broker's scheme only: its URL may carry a password.
+    """
+    executor = cfg.get("EXECUTOR")
+    if executor not in EXECUTORS:
+        raise ConfigError(f"Unexpected value EXECUTOR={executor!r}, use one of {list(EXECUTORS)}")
+    queue = cfg.get("CELERY_QUEUE")
+    if not isinstance(queue, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,100}", queue):
+        raise ConfigError(f"Unexpected value CELERY_QUEUE={queue!r}, use 1 to 100 letters, "
+                          "digits, '.', '_' or '-'")
+    url = cfg.get("BROKER_URL")
+    if url in (None, ""):
+        cfg["BROKER_URL"] = None
+        if executor == "celery":
+            raise ConfigError("ATOM_BROKER_URL is required with ATOM_EXECUTOR=celery, such as "
+                              "redis://127.0.0.1:6379/0 or amqp://guest@127.0.0.1:5672//")
+        return
+    scheme = urlsplit(str(url)).scheme
+    if scheme not in BROKER_SCHEMES:
+        raise ConfigError(f"Unexpected scheme {scheme or '(none)'!r} in ATOM_BROKER_URL, use one "
+                          f"of {list(BROKER_SCHEMES)} (Redis or RabbitMQ)")
+    if executor == "celery" and str(cfg["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        raise ConfigError("ATOM_EXECUTOR=celery needs PostgreSQL (ATOM_SQLALCHEMY_DATABASE_URI): "
+                          "web and worker processes share the database, often across machines")
+    if executor == "celery" and importlib.util.find_spec("celery") is None:
+        raise ConfigError("ATOM_EXECUTOR=celery needs Celery: pip install 'atom-hub[celery]'")
 
 
 def _check_alerting(cfg: Any) -> None:

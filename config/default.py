@@ -182,6 +182,13 @@ class DefaultConfig:
     # old a heartbeat from another host must be before its executions are taken over.
     EXECUTION_RECOVERY_INTERVAL_S = 15.0
     EXECUTION_STALE_S = 30.0
+    # Where executions run: "thread" (the embedded default: this process's thread pools) or
+    # "celery" (web processes only enqueue; `atom worker` processes run them), which needs
+    # BROKER_URL (redis://, rediss://, amqp:// or amqps://) and PostgreSQL. CELERY_QUEUE is the
+    # queue executions are sent to (`atom worker --queues` picks the ones a worker serves).
+    EXECUTOR = "thread"
+    BROKER_URL: str | None = None
+    CELERY_QUEUE = "atom"
     # How deep an execution chain may go: sub-workflows, and executions started by a step's call
     # to an ATOM webhook (ATOM's outbound calls say which chain they belong to, X-Atom-Execution).
     MAX_WORKFLOW_DEPTH = 5

@@ -39,6 +39,7 @@ from atom.cli import plugins  # noqa: E402,F401
 from atom.cli import intelligence_optimise  # noqa: E402,F401
 from atom.cli import intelligence_troubleshoot  # noqa: E402,F401
 from atom.cli import intelligence_language  # noqa: E402,F401
+from atom.cli import worker  # noqa: E402,F401
 from atom.monitoring.cli import alerts_cmd  # noqa: E402
 from atom.monitoring.cli import anomaly_cmd  # noqa: E402
 from atom.monitoring.cli import health_cmd  # noqa: E402

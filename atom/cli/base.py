@@ -34,7 +34,7 @@ from flask.cli import ScriptInfo
 
 #: ATOM's commands in the order ``atom --help`` lists them (others follow, by name).
 ORDER = ("connections", "workflows", "executions", "alerts", "health", "test", "monitoring",
-         "anomaly", "users", "keys", "plugins", "scheduler")
+         "anomaly", "users", "keys", "plugins", "scheduler", "worker")
 FOREIGN_ORDER = ("db", "run", "shell", "routes")
 FOREIGN_SECTION = "Server, database and extension commands (Flask, Flask-Migrate, ...)"
 UPGRADE_HINT = "run `atom db upgrade` first"

@@ -89,8 +89,7 @@ class Engine:
     def executor(self) -> Executor:
         with self._lock:
             if self._executor is None:
-                cfg = self.app.config
-                self._executor = ThreadExecutor(cfg["MAX_CONCURRENT_EXECUTIONS"], cfg["WORKER_THREADS"])
+                self._executor = self._select_executor()
             return self._executor
 
     def close(self) -> None:
@@ -253,6 +252,8 @@ class Engine:
 
     def wait(self, execution_id: int, timeout: float) -> bool:
         """Wait until an execution this process runs has finished; return whether it did."""
+        if self.app.config.get("EXECUTOR") == "celery":
+            return self.executor.wait(execution_id, timeout)  # it runs in a worker
         return self._event(execution_id).wait(timeout)
 
     def _event(self, execution_id: int) -> threading.Event:
@@ -310,6 +311,65 @@ class Engine:
         db.session.commit()
         self._event(execution.id).clear()
         self.enqueue(execution.id)
+
+    # -- scale-out: executor selection and the claim of a delivered task (atom.engine.celery_app)
+
+    def _select_executor(self) -> Executor:
+        cfg = self.app.config
+        if cfg.get("EXECUTOR") == "celery":
+            from atom.engine.celery_app import CeleryExecutor
+
+            return CeleryExecutor(self.app, self.owner)
+        return ThreadExecutor(cfg["MAX_CONCURRENT_EXECUTIONS"], cfg["WORKER_THREADS"])
+
+    def run_delivered(self, execution_id: int, enqueued_by: str | None) -> bool:
+        """Run an execution a broker delivered, in this thread, if this engine can take it;
+        return whether it ran here.
+
+        It is taken (compare-and-set on ``claimed_by``) from the engine that queued it, or from
+        an owner that is gone (as :meth:`recover` judges it). A task delivered again for an
+        execution that has finished, or that another live engine runs, is a no-op.
+        """
+        with self.app.app_context():
+            try:
+                taken = self._take_delivered(execution_id, enqueued_by)
+            finally:
+                db.session.remove()
+        if taken:
+            self._run_claimed(execution_id)
+        return taken
+
+    def _take_delivered(self, execution_id: int, enqueued_by: str | None) -> bool:
+        # The common case in one statement: the engine that queued it still holds it.
+        if enqueued_by not in (None, self.owner) and self._take_from(execution_id, enqueued_by):
+            return True
+        row = db.session.execute(
+            db.select(Execution.claimed_by, Execution.heartbeat_at, Execution.status)
+            .where(Execution.id == execution_id)).one_or_none()
+        db.session.commit()
+        if row is None or row.status not in ("queued", "running"):
+            return False
+        if row.claimed_by == self.owner:
+            return row.claimed_by == enqueued_by  # this engine queued it (its recovery did)
+        stale_s = self.app.config.get("EXECUTION_STALE_S", STALE_AFTER_S)
+        stale = utcnow() - timedelta(seconds=stale_s)
+        if row.claimed_by != enqueued_by and not _orphaned(row.claimed_by, row.heartbeat_at, stale):
+            return False
+        if not self._take_from(execution_id, row.claimed_by):
+            return False  # another engine took it first
+        if row.claimed_by != enqueued_by:
+            logger.warning("resuming execution %s left by %s", execution_id, row.claimed_by)
+        return True
+
+    def _take_from(self, execution_id: int, owner: str | None) -> bool:
+        """Compare-and-set a queued or running execution's owner from ``owner`` to this engine."""
+        table = Execution.__table__
+        held = table.c.claimed_by.is_(None) if owner is None else table.c.claimed_by == owner
+        taken = db.session.execute(update(table).where(
+            table.c.id == execution_id, held, table.c.status.in_(("queued", "running")))
+            .values(claimed_by=self.owner, heartbeat_at=utcnow()))
+        db.session.commit()
+        return taken.rowcount == 1
 
     # -- durability ---------------------------------------------------------------------------------
 
