@@ -1,6 +1,7 @@
 """Layered configuration: class, environment class, instance file, environment, test mapping."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -116,6 +117,9 @@ def _check_redis(cfg: Any) -> None:
     elif not isinstance(url, str) or urlsplit(url).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(f"Unexpected value REDIS_URL={url!r}, use a Redis URL such as "
                           "redis://127.0.0.1:6379/0 (or rediss://, unix://)")
+    elif importlib.util.find_spec("redis") is None:
+        raise ConfigError("REDIS_URL is set but redis-py is not installed: "
+                          "pip install 'atom-hub[redis]'")
     prefix = cfg.get("REDIS_KEY_PREFIX")
     if not isinstance(prefix, str) or not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", prefix):
         raise ConfigError(f"Unexpected value REDIS_KEY_PREFIX={prefix!r}, use 1-64 letters, "

@@ -11,6 +11,13 @@ workers = int(os.environ.get("ATOM_WEB_WORKERS", "2"))
 threads = int(os.environ.get("ATOM_WEB_THREADS", "4"))
 worker_class = "gthread"
 timeout = int(os.environ.get("ATOM_WEB_TIMEOUT", "60"))
+# Seconds an idle keep-alive connection stays open; 0 closes it after each response. A kept
+# connection stays on the worker that accepted it, so a client (a load balancer, a proxy with
+# upstream keep-alive) holding a few of them can pin all its traffic to one worker, which then
+# serves on one core (tests/perf/bench_workers.py: two keep-alive clients, one worker served
+# 100% in one run of six; with 0, never more than 54%). With 0, every request is accepted
+# anew by whichever worker is free.
+keepalive = int(os.environ.get("ATOM_WEB_KEEPALIVE", "0"))
 graceful_timeout = 30
 # Each worker builds its own app: sessions, thread pools and locks must not cross a fork.
 preload_app = False

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
 # Read by config/gunicorn.conf.py (not app settings), and the Celery executor's (engine) ones.
-GUNICORN_ENV = {"BIND", "WEB_WORKERS", "WEB_THREADS", "WEB_TIMEOUT", "GUNICORN_LOGLEVEL",
+GUNICORN_ENV = {"BIND", "WEB_WORKERS", "WEB_THREADS", "WEB_TIMEOUT", "WEB_KEEPALIVE",
+                "GUNICORN_LOGLEVEL",
                 "PROMETHEUS_MULTIPROC_DIR"}
 EXECUTOR_ENV = {"EXECUTOR", "BROKER_URL"}
 # Read by atom.settings before the config classes.
@@ -110,6 +111,9 @@ def test_env_example_names_only_real_settings():
         setting = name.removeprefix("ATOM_")
         assert (hasattr(DefaultConfig, setting) or setting in GUNICORN_ENV
                 or setting in EXECUTOR_ENV or setting in LOADER_ENV), f"{name} is no setting"
+    gunicorn_conf = (ROOT / "config" / "gunicorn.conf.py").read_text()
+    for setting in GUNICORN_ENV:
+        assert f'"ATOM_{setting}"' in gunicorn_conf, setting
     for required in ("ATOM_ENV", "ATOM_SECRET_KEY", "ATOM_ENCRYPTION_KEY",
                      "ATOM_SQLALCHEMY_DATABASE_URI", "ATOM_REDIS_URL", "ATOM_EXECUTOR",
                      "ATOM_BROKER_URL", "ATOM_SCHEDULER_ENABLED", "ATOM_PROMETHEUS_MULTIPROC_DIR"):

@@ -289,3 +289,30 @@ def test_an_app_with_redis_url_shares_its_connections_state(app_factory, prefix)
 def test_bad_redis_settings_are_refused_by_name(app_factory, settings, name):
     with pytest.raises(ConfigError, match=name):
         app_factory(**settings)
+
+
+def test_a_call_on_a_clean_breaker_costs_two_round_trips(server, make_client, monkeypatch):
+    """The breaker check and the token; a success on a breaker that was closed without
+    failures writes nothing."""
+    server.always("/x", reply(200))
+    client = make_client()
+    client.get("/x")
+    shared = client.bucket._shared
+    calls: list[str] = []
+    for name in ("_bucket", "_breaker"):
+        script = getattr(shared, name)
+        monkeypatch.setattr(shared, name, lambda *a, _s=script, _n=name, **k: (calls.append(_n),
+                                                                             _s(*a, **k))[1])
+    client.get("/x")
+    assert calls == ["_breaker", "_bucket"]
+
+
+def test_a_success_after_failures_resets_them_everywhere(server, make_client):
+    server.script("/x", reply(503), reply(503), reply(200))
+    first = make_client(circuit_threshold=3, max_attempts=1, process=1)
+    second = make_client(circuit_threshold=3, max_attempts=1, process=2)
+    for _ in range(2):
+        with pytest.raises(UpstreamError):
+            first.get("/x")
+    second.get("/x")  # saw 2 failures before the call: its success is written
+    assert first.breaker.snapshot()["failures"] == 0
