@@ -52,9 +52,12 @@ def _redis() -> "redis.Redis":
 def prefix():
     name = f"atom-test-{uuid.uuid4().hex[:8]}"
     yield name
-    client = _redis()
-    for key in client.scan_iter(f"{name}:*"):
-        client.delete(key)
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        for key in client.scan_iter(f"{name}:*"):
+            client.delete(key)
+    except redis.RedisError:
+        pass  # no Redis: the test was skipped and left nothing
 
 
 @pytest.fixture
