@@ -110,6 +110,7 @@ def _finish(app: Flask) -> None:
     _check_models_config(cfg)
     _check_alerting(cfg)
     _check_executor(cfg)
+    _check_redis(cfg)
 
 
 EXECUTORS = ("thread", "celery")
@@ -144,6 +145,28 @@ def _check_executor(cfg: Any) -> None:
                           "web and worker processes share the database, often across machines")
     if executor == "celery" and importlib.util.find_spec("celery") is None:
         raise ConfigError("ATOM_EXECUTOR=celery needs Celery: pip install 'atom-hub[celery]'")
+
+
+def _check_redis(cfg: Any) -> None:
+    """The shared state's Redis (atom.integrations.shared): a redis:// URL or none."""
+    url = cfg.get("REDIS_URL")
+    if url in (None, ""):
+        cfg["REDIS_URL"] = None
+    elif not isinstance(url, str) or urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"Unexpected value REDIS_URL={url!r}, use a Redis URL such as "
+                          "redis://127.0.0.1:6379/0 (or rediss://, unix://)")
+    elif importlib.util.find_spec("redis") is None:
+        raise ConfigError("REDIS_URL is set but redis-py is not installed: "
+                          "pip install 'atom-hub[redis]'")
+    prefix = cfg.get("REDIS_KEY_PREFIX")
+    if not isinstance(prefix, str) or not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", prefix):
+        raise ConfigError(f"Unexpected value REDIS_KEY_PREFIX={prefix!r}, use 1-64 letters, "
+                          "digits or _.:-")
+    for name in ("REDIS_TIMEOUT_S", "REDIS_RETRY_S"):
+        value = cfg.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 600:
+            raise ConfigError(f"Unexpected value {name}={value!r}, use seconds above 0, at "
+                              "most 600")
 
 
 def _check_alerting(cfg: Any) -> None:

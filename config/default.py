@@ -237,6 +237,16 @@ class DefaultConfig:
     # they share the count. Keys start with RATELIMIT_KEY_PREFIX; should the storage fail, each
     # process counts in memory until it answers again.
     RATELIMIT_STORAGE_URI = "memory://"
+    # Shared state across processes (atom.integrations.shared): with a Redis URL such as
+    # "redis://127.0.0.1:6379/0", each connection's rate limit and circuit breaker hold for all
+    # web and worker processes together (keys "<REDIS_KEY_PREFIX>:rl:<id>" and ":cb:<id>", with
+    # TTLs). None: each process keeps its own. A Redis that does not answer within
+    # REDIS_TIMEOUT_S makes each process fall back to its own (warning logged) and try again
+    # after REDIS_RETRY_S.
+    REDIS_URL: str | None = None
+    REDIS_KEY_PREFIX = "atom"
+    REDIS_TIMEOUT_S = 0.5
+    REDIS_RETRY_S = 5.0
     RATELIMIT_KEY_PREFIX = "atom"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     # A one-time password (atom users create without --password, atom users bootstrap, a reset

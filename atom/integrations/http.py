@@ -162,6 +162,7 @@ class IntegrationClient:
         clock: Clock = SYSTEM_CLOCK,
         policy: OutboundPolicy | None = None,
         redactor: Redactor | None = None,
+        shared: Any = None,
     ) -> None:
         """:param policy: the app's outbound address policy (default: the strict one, which
             denies loopback and private addresses).
@@ -177,10 +178,18 @@ class IntegrationClient:
         self.clock = clock
         self.policy = policy or OutboundPolicy()
         self.session = session or _new_session(self.policy)
-        self.bucket = TokenBucket(settings.rate_per_second, settings.rate_burst, clock)
-        self.breaker = CircuitBreaker(
-            f"{integration}:{connection_id}", settings.circuit_threshold, settings.circuit_reset, clock
-        )
+        name = f"{integration}:{connection_id}"
+        self.bucket: Any
+        self.breaker: Any
+        if shared is not None and connection_id is not None:
+            self.bucket = shared.bucket(connection_id, settings.rate_per_second,
+                                        settings.rate_burst, clock)
+            self.breaker = shared.breaker(name, connection_id, settings.circuit_threshold,
+                                          settings.circuit_reset, clock)
+        else:
+            self.bucket = TokenBucket(settings.rate_per_second, settings.rate_burst, clock)
+            self.breaker = CircuitBreaker(name, settings.circuit_threshold,
+                                          settings.circuit_reset, clock)
         self._raise_for_response = raise_for_response or default_raise_for_response
         self._parse_rate_limit = parse_rate_limit or self._parse_rate_limit_headers
         self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}

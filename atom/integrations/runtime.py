@@ -51,6 +51,7 @@ from atom.integrations.redaction import EMPTY
 from atom.integrations.redaction import LIVE
 from atom.integrations.redaction import Redactor
 from atom.integrations.registry import Registry
+from atom.integrations.shared import shared_state
 from atom.integrations.vault import Vault
 from atom.logging import scrub
 from atom.models import Connection
@@ -124,6 +125,8 @@ class ConnectionRuntime:
         self.recorder = recorder
         # Injectable for tests: rate limits, backoff and breakers read time through it.
         self.clock = SYSTEM_CLOCK
+        # With REDIS_URL: every connection's bucket and breaker shared by all processes.
+        self.shared = shared_state(app.config)
         self._cache: dict[int, tuple[int, Integration]] = {}
         self._lock = threading.Lock()
         # Input schemas by action: building a marshmallow Schema costs more than loading with it.
@@ -204,6 +207,7 @@ class ConnectionRuntime:
             recorder=self.recorder,
             policy=self.outbound,
             redactor=redactor,
+            shared=self.shared,
         )
         LIVE.register(client, redactor)
         auth = integ.auth()

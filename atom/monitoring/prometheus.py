@@ -5,11 +5,20 @@ process that made them, by :class:`Tally`: a lock and a few list updates, becaus
 every call's path (prometheus-client's own ``Counter`` plus ``Histogram`` cost several times
 more per call). Health scores, statuses, success rates and open alerts are read from the
 database at scrape time, so every gunicorn worker answers the same for those.
+
+Under gunicorn with several workers each process would count only its own calls, and a scrape
+would see whichever worker answered. With ``PROMETHEUS_MULTIPROC_DIR`` set (config/gunicorn.conf.py
+sets it from ``ATOM_PROMETHEUS_MULTIPROC_DIR``, empties it at start and marks dead workers with
+``mark_process_dead``), the counts go to prometheus-client's ``Counter`` and ``Histogram`` instead,
+whose values every process writes to files in that folder, and ``/metrics`` sums every process's
+files (``MultiProcessCollector``), so any worker answers with the deployment's totals. The
+database-backed gauges stay as they are: read at scrape time, one answer for every process.
 """
 from __future__ import annotations
 
 import bisect
 import logging
+import os
 import threading
 from typing import Any
 from typing import Iterator
@@ -76,21 +85,71 @@ class Tally(Collector):
         yield histogram
 
 
+def multiprocess_dir() -> str | None:
+    """The folder of prometheus-client's multiprocess mode, when it is on."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+class SharedTally:
+    """:class:`Tally`'s two metrics as prometheus-client's own, in multiprocess mode: each
+    process writes its values to files that ``MultiProcessCollector`` sums.
+
+    One pair per process and name (:func:`shared_tally`): a second pair of the same name in a
+    process would write over the first one's values in the same file.
+    """
+
+    def __init__(self, counter: str, counter_help: str, histogram: str, histogram_help: str,
+                 labels: tuple[str, str]) -> None:
+        from prometheus_client import Counter
+        from prometheus_client import Histogram
+
+        self.counter = Counter(counter, counter_help, list(labels), registry=None)
+        self.histogram = Histogram(histogram, histogram_help, [labels[0]],
+                                   buckets=LATENCY_BUCKETS, registry=None)
+
+    def add(self, first: str, second: str, seconds: float) -> None:
+        self.counter.labels(first, second).inc()
+        self.histogram.labels(first).observe(seconds)
+
+
+_SHARED_TALLIES: dict[str, SharedTally] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_tally(*args: Any) -> SharedTally:
+    with _SHARED_LOCK:
+        tally = _SHARED_TALLIES.get(args[0])
+        if tally is None:
+            tally = _SHARED_TALLIES[args[0]] = SharedTally(*args)
+        return tally
+
+
 class PrometheusMetrics:
     """The app's registry: the call and check tallies and the database-backed collector."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.registry = CollectorRegistry()
-        self.calls = Tally("atom_api_calls", "API calls made through IntegrationClient",
-                           "atom_api_call_duration_seconds", "Duration of API calls (all attempts)",
-                           ("integration", "status"))
-        self.checks = Tally("atom_health_checks", "Health checks run",
-                            "atom_health_check_duration_seconds", "Duration of health checks",
-                            ("integration", "result"))
+        calls = ("atom_api_calls", "API calls made through IntegrationClient",
+                 "atom_api_call_duration_seconds", "Duration of API calls (all attempts)",
+                 ("integration", "status"))
+        checks = ("atom_health_checks", "Health checks run",
+                  "atom_health_check_duration_seconds", "Duration of health checks",
+                  ("integration", "result"))
+        self.multiprocess = multiprocess_dir()
+        self.calls: Tally | SharedTally
+        self.checks: Tally | SharedTally
+        if self.multiprocess:
+            from prometheus_client import multiprocess
+
+            self.calls, self.checks = shared_tally(*calls), shared_tally(*checks)
+            multiprocess.MultiProcessCollector(self.registry, path=self.multiprocess)
+        else:
+            self.calls, self.checks = Tally(*calls), Tally(*checks)
+            self.registry.register(self.calls)
+            self.registry.register(self.checks)
         self.state = StateCollector(app)
-        for collector in (self.calls, self.checks, self.state):
-            self.registry.register(collector)
+        self.registry.register(self.state)
 
     def observe_call(self, stat: CallStat) -> None:
         status = "ok" if stat.ok else (stat.error_class or "error")
