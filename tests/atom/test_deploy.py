@@ -17,15 +17,12 @@ from config.default import DefaultConfig
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
-# Read by config/gunicorn.conf.py (not app settings), and the Celery executor's (engine) ones.
+# Read by config/gunicorn.conf.py (not app settings).
 GUNICORN_ENV = {"BIND", "WEB_WORKERS", "WEB_THREADS", "WEB_TIMEOUT", "WEB_KEEPALIVE",
                 "GUNICORN_LOGLEVEL",
                 "PROMETHEUS_MULTIPROC_DIR"}
-EXECUTOR_ENV = {"EXECUTOR", "BROKER_URL"}
 # Read by atom.settings before the config classes.
 LOADER_ENV = {"ENV", "SETTINGS"}
-# `atom worker` is the Celery worker the executor adds.
-EXTRA_COMMANDS = {"worker"}
 
 
 def _check_command(argv: list[str]) -> None:
@@ -39,8 +36,6 @@ def _check_command(argv: list[str]) -> None:
         assert (ROOT / f"{module}.py").is_file() and attr == "app", argv
         return
     assert program == "atom", argv
-    if argv[1] in EXTRA_COMMANDS:
-        return
     result = CliRunner().invoke(main, [*argv[1:], "--help"])
     assert result.exit_code == 0, (argv, result.output)
 
@@ -110,7 +105,7 @@ def test_env_example_names_only_real_settings():
         assert name.startswith("ATOM_"), name
         setting = name.removeprefix("ATOM_")
         assert (hasattr(DefaultConfig, setting) or setting in GUNICORN_ENV
-                or setting in EXECUTOR_ENV or setting in LOADER_ENV), f"{name} is no setting"
+                or setting in LOADER_ENV), f"{name} is no setting"
     gunicorn_conf = (ROOT / "config" / "gunicorn.conf.py").read_text()
     for setting in GUNICORN_ENV:
         assert f'"ATOM_{setting}"' in gunicorn_conf, setting
