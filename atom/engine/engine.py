@@ -33,13 +33,17 @@ from sqlalchemy.exc import IntegrityError
 from atom.engine import chains
 from atom.engine.expressions import render
 from atom.engine.runner import ExecutionRun
+from atom.engine.states import EXECUTION_ACTIVE
+from atom.engine.states import EXECUTION_FINAL
+from atom.engine.states import STEP_RETRIED
+from atom.engine.states import ExecutionStatus
+from atom.engine.states import StepStatus
 from atom.engine.steps import StepFailure
 from atom.extensions import db
 from atom.models import Execution
 from atom.models import StepRun
 from atom.models import Workflow
 from atom.models.base import utcnow
-from atom.models.workflow import FINISHED
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +118,7 @@ class Engine:
             if existing is not None:
                 return existing, False
         place = chains.admit(workflow.id, chain)
-        execution = Execution(workflow_id=workflow.id, version=workflow.version, status="queued",
+        execution = Execution(workflow_id=workflow.id, version=workflow.version, status=ExecutionStatus.QUEUED,
                               trigger_type=trigger_type, trigger_payload=payload,
                               idempotency_key=idempotency_key, claimed_by=self.owner,
                               heartbeat_at=utcnow(), **place)
@@ -177,16 +181,16 @@ class Engine:
         now = utcnow()
         table = Execution.__table__  # a Core update: no ORM session synchronisation to do
         ours = (table.c.id == execution_id, table.c.claimed_by == self.owner,
-                table.c.status.in_(("queued", "running")))
+                table.c.status.in_(EXECUTION_ACTIVE))
         result = db.session.execute(
             update(table).where(*ours, table.c.cancel_requested.is_(False))
-            .values(status="running", heartbeat_at=now, started_at=db.func.coalesce(table.c.started_at, now)))
+            .values(status=ExecutionStatus.RUNNING, heartbeat_at=now, started_at=db.func.coalesce(table.c.started_at, now)))
         db.session.commit()
         if result.rowcount == 1:
             return True
         cancelled = db.session.execute(db.select(Execution.cancel_requested).where(*ours)).scalar()
         if cancelled:  # cancelled while queued, or before a resume
-            self._set_final(execution_id, "cancelled", "cancelled on request")
+            self._set_final(execution_id, ExecutionStatus.CANCELLED, "cancelled on request")
         return False
 
     def run(self, execution_id: int) -> str:
@@ -212,12 +216,12 @@ class Engine:
         child = self._by_key(workflow.id, key)  # a resumed parent continues the child it started
         if child is None:
             child = self._new_child(workflow, payload, parent_id, depth, root_id or parent_id, key)
-        elif child.status not in FINISHED:
+        elif child.status not in EXECUTION_FINAL:
             self._take_over(child.id)
-        status = child.status if child.status in FINISHED else self.run(child.id)
+        status = child.status if child.status in EXECUTION_FINAL else self.run(child.id)
         outputs = {r.step_id: r.output for r in db.session.scalars(
             db.select(StepRun).filter_by(execution_id=child.id))}
-        if status != "succeeded":
+        if status != ExecutionStatus.SUCCEEDED:
             error = db.session.get(Execution, child.id).error
             raise StepFailure(f"sub-workflow execution {child.id} {status}: {error}", "workflow")
         return {"execution_id": child.id, "status": status, "steps": outputs}
@@ -232,7 +236,7 @@ class Engine:
             except chains.ChainLimit as exc:
                 db.session.rollback()
                 raise StepFailure(f"sub-workflow not started: {exc}", "validation") from exc
-            child = Execution(workflow_id=workflow.id, version=workflow.version, status="running",
+            child = Execution(workflow_id=workflow.id, version=workflow.version, status=ExecutionStatus.RUNNING,
                               trigger_type="workflow", trigger_payload=payload, parent_id=parent_id,
                               depth=depth + 1, root_id=root_id, claimed_by=self.owner,
                               heartbeat_at=utcnow(), started_at=utcnow(), idempotency_key=key)
@@ -242,7 +246,7 @@ class Engine:
             except IntegrityError:  # the same child raced in: continue that one
                 db.session.rollback()
                 child = self._by_key(workflow.id, key)
-                if child.status not in FINISHED:
+                if child.status not in EXECUTION_FINAL:
                     self._take_over(child.id)
         return child
 
@@ -261,7 +265,7 @@ class Engine:
 
     def _fail(self, execution_id: int, error: str) -> None:
         try:
-            self._set_final(execution_id, "failed", error)
+            self._set_final(execution_id, ExecutionStatus.FAILED, error)
         except Exception:
             logger.exception("could not record the failure of execution %s", execution_id)
 
@@ -271,9 +275,10 @@ class Engine:
         db.session.rollback()
         now = utcnow()
         db.session.execute(update(StepRun).where(StepRun.execution_id == execution_id,
-                                                 StepRun.status == "running")
-                           .values(status="cancelled" if status == "cancelled" else "failed",
-                                   finished_at=now, error_class=None if status == "cancelled"
+                                                 StepRun.status == StepStatus.RUNNING)
+                           .values(status=StepStatus.CANCELLED if status == ExecutionStatus.CANCELLED
+                                   else StepStatus.FAILED,
+                                   finished_at=now, error_class=None if status == ExecutionStatus.CANCELLED
                                    else "internal", error=f"interrupted: {error}"[:4000]))
         db.session.execute(update(Execution).where(Execution.id == execution_id)
                            .values(status=status, error=error, finished_at=now))
@@ -284,8 +289,8 @@ class Engine:
     def cancel(self, execution: Execution) -> None:
         """Request cancellation; a queued execution is cancelled at once."""
         execution.cancel_requested = True
-        if execution.status == "queued":
-            execution.status, execution.finished_at = "cancelled", utcnow()
+        if execution.status == ExecutionStatus.QUEUED:
+            execution.status, execution.finished_at = ExecutionStatus.CANCELLED, utcnow()
             execution.error = "cancelled on request"
         db.session.commit()
 
@@ -294,7 +299,7 @@ class Engine:
         finished (its parent would otherwise wait for a child that goes on running)."""
         children = db.session.scalars(db.select(Execution).where(
             Execution.root_id == execution.id, Execution.id != execution.id,
-            Execution.status.not_in(FINISHED))).all()
+            Execution.status.not_in(EXECUTION_FINAL))).all()
         for child in children:
             self.cancel(child)
         self.cancel(execution)
@@ -303,8 +308,8 @@ class Engine:
         """Run a failed execution again from its failed steps, keeping the successful outputs."""
         db.session.execute(StepRun.__table__.delete().where(
             StepRun.execution_id == execution.id,
-            StepRun.status.in_(("failed", "skipped", "cancelled", "running"))))
-        execution.status, execution.error, execution.finished_at = "queued", None, None
+            StepRun.status.in_(STEP_RETRIED)))
+        execution.status, execution.error, execution.finished_at = ExecutionStatus.QUEUED, None, None
         execution.cancel_requested = False
         execution.claimed_by, execution.heartbeat_at = self.owner, utcnow()
         db.session.commit()
@@ -318,7 +323,7 @@ class Engine:
         stale = utcnow() - timedelta(seconds=self.app.config.get("EXECUTION_STALE_S", STALE_AFTER_S))
         candidates = db.session.execute(
             db.select(Execution.id, Execution.claimed_by, Execution.heartbeat_at)
-            .where(Execution.status.in_(("queued", "running")), Execution.parent_id.is_(None),
+            .where(Execution.status.in_(EXECUTION_ACTIVE), Execution.parent_id.is_(None),
                    or_(Execution.claimed_by.is_(None), Execution.claimed_by != self.owner))
         ).all()
         resumed = []
@@ -341,7 +346,7 @@ class Engine:
             db.select(Execution.claimed_by, Execution.heartbeat_at, Execution.status)
             .where(Execution.id == execution_id)).one_or_none()
         db.session.commit()
-        if row is None or row.status not in ("queued", "running") or row.claimed_by == self.owner:
+        if row is None or row.status not in EXECUTION_ACTIVE or row.claimed_by == self.owner:
             return False
         if not _orphaned(row.claimed_by, row.heartbeat_at, stale):
             return False
