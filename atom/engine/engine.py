@@ -31,6 +31,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from atom.engine import chains
+from atom.engine.definition import WorkflowStep
 from atom.engine.expressions import render
 from atom.engine.runner import ExecutionRun
 from atom.engine.states import EXECUTION_ACTIVE
@@ -197,7 +198,7 @@ class Engine:
         """Run a claimed execution to its end in this thread; return its final status."""
         return ExecutionRun(self, execution_id).run()
 
-    def run_child(self, parent_id: int, depth: int, step: dict[str, Any], context: dict[str, Any],
+    def run_child(self, parent_id: int, depth: int, step: WorkflowStep, context: dict[str, Any],
                   root_id: int | None = None) -> Any:
         """A ``workflow`` step: run another workflow inline and return its outcome.
 
@@ -206,13 +207,13 @@ class Engine:
         limit = self.app.config.get("MAX_WORKFLOW_DEPTH", MAX_DEPTH)
         if depth + 1 > limit:
             raise StepFailure(f"sub-workflow depth limit ({limit}) reached", "validation")
-        workflow = db.session.get(Workflow, step["workflow_id"])
+        workflow = db.session.get(Workflow, step.workflow_id)
         if workflow is None or workflow.deleted_at is not None:
-            raise StepFailure(f"no workflow {step['workflow_id']}", "validation")
+            raise StepFailure(f"no workflow {step.workflow_id}", "validation")
         if not workflow.enabled:
             raise StepFailure(f"workflow {workflow.id} is disabled", "validation")
-        payload = render(step.get("payload") or {}, context)
-        key = f"parent:{parent_id}:{step['id']}"
+        payload = render(step.payload, context)
+        key = f"parent:{parent_id}:{step.id}"
         child = self._by_key(workflow.id, key)  # a resumed parent continues the child it started
         if child is None:
             child = self._new_child(workflow, payload, parent_id, depth, root_id or parent_id, key)

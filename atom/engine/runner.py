@@ -33,10 +33,17 @@ from sqlalchemy import update
 from atom.engine import chains
 from atom.engine import expressions
 from atom.engine import steps as step_types
+from atom.engine.definition import ServiceStep
+from atom.engine.definition import Step
+from atom.engine.definition import load_definition
 from atom.engine.expressions import ExpressionError
 from atom.engine.expressions import evaluate
 from atom.engine.expressions import render
 from atom.engine.expressions import truthy
+from atom.engine.states import STEP_FINAL
+from atom.engine.states import AttemptStatus
+from atom.engine.states import ExecutionStatus
+from atom.engine.states import StepStatus
 from atom.extensions import db
 from atom.integrations.http import execution_chain
 from atom.models import Execution
@@ -60,7 +67,6 @@ HOLD_CONNECTION_S = 0.005
 # Steps that end within this of each other have their rows committed together.
 BATCH_S = 0.002
 _SECRET_KEY = re.compile(r"(?i)(token|secret|password|authorization|api[_-]?key|credential)")
-FINAL_STATES = ("succeeded", "skipped", "failed")
 
 # Step rows are written whole, with prebuilt Core statements: a step is addressed by its
 # unique (execution, step id). On SQLite and PostgreSQL one upsert writes new and existing rows.
@@ -138,6 +144,11 @@ def _upsert_step(dialect: Any) -> _Upsert | None:
     return _UPSERTS[name]
 
 
+def _fails_execution(step: Step) -> bool:
+    """Whether a failure of ``step`` fails its execution: ``on_error: fail`` and no handler."""
+    return step.on_error == "fail" and step.handler is None
+
+
 def redact(value: Any) -> Any:
     """Replace values under secret-looking keys, recursively."""
     if isinstance(value, dict):
@@ -192,7 +203,7 @@ class ExecutionRun:
         self.running: dict[Future, str] = {}
         self.completed: queue.SimpleQueue[Future] = queue.SimpleQueue()
         self.completed_early: list[Future] = []
-        self.to_submit: list[tuple[str, dict[str, Any], Any, Any]] = []
+        self.to_submit: list[tuple[str, Step, Any, Any]] = []
         self.connections: dict[tuple[str, Any], tuple[float, Any]] = {}
         self.dirty: set[str] = set()  # steps whose row changed since the last flush
         self.conn: Any = None  # the database connection step rows are written on, while busy
@@ -230,11 +241,10 @@ class ExecutionRun:
         self.root_id = execution.root_id or execution.id
         # What this execution's service calls send as X-Atom-Execution.
         self.chain = chains.outbound_value(self.app, self.root_id, self.depth)
-        self.definition = definition
-        self.steps = {s["id"]: s for s in self.definition["steps"]}
+        self.definition = load_definition(definition)
+        self.steps = self.definition.by_id
         # failing step id -> the id of the step that handles its failure
-        self.handlers = {s["id"]: s["on_error"] for s in self.definition["steps"]
-                         if s.get("on_error") not in (None, "fail", "continue")}
+        self.handlers = {s.id: s.handler for s in self.definition.steps if s.handler is not None}
         self.context: dict[str, Any] = {
             "trigger": execution.trigger_payload or {},
             "steps": {},
@@ -246,18 +256,18 @@ class ExecutionRun:
             self.rows[row.step_id] = {f: row._mapping[f] for f in _ROW_FIELDS}
             self.stored.add(row.step_id)
             self.attempts[row.step_id] = row.attempt
-            if row.step_type == "wait" and row.status == "running" and row.started_at:
+            if row.step_type == "wait" and row.status == StepStatus.RUNNING and row.started_at:
                 self.wait_began[row.step_id] = row.started_at
             # Finished steps keep their outcome; interrupted ("running") ones run again.
-            if row.status in FINAL_STATES and row.step_id in self.steps:
+            if row.status in STEP_FINAL and row.step_id in self.steps:
                 self._remember(row.step_id, row.status, row.output)
                 step = self.steps[row.step_id]
-                if row.status == "failed" and step.get("on_error", "fail") == "fail":
+                if row.status == StepStatus.FAILED and _fails_execution(step):
                     self.failure = self.failure or f"step {row.step_id} failed ({row.error_class}): {row.error}"
         db.session.commit()  # end the read transaction: step rows are written on other connections
 
     def _graph(self) -> dict[str, set[str]]:
-        graph = {sid: set(step.get("depends_on") or []) for sid, step in self.steps.items()}
+        graph = {sid: set(step.depends_on) for sid, step in self.steps.items()}
         for failing, handler in self.handlers.items():
             graph[handler].add(failing)  # a handler waits for the step it handles
         return graph
@@ -372,7 +382,7 @@ class ExecutionRun:
             if kind == "wait":
                 finished += self._succeed(sid, {"waited_s": round(now - self.started[sid], 3)})
             elif self.cancelled:
-                finished += self._end(sid, "cancelled", None, None, "cancelled before retry")
+                finished += self._end(sid, StepStatus.CANCELLED, None, None, "cancelled before retry")
             else:
                 finished += self._launch(sid)
         return finished
@@ -388,7 +398,7 @@ class ExecutionRun:
                 del self.running[future]
                 del self.deadlines[sid]
                 future.cancel()  # a late result is ignored either way
-                limit = self.steps[sid]["timeout_s"]
+                limit = self.steps[sid].timeout_s
                 finished += self._failed(sid, "timeout", f"step timed out after {limit}s", True)
         return finished
 
@@ -400,12 +410,12 @@ class ExecutionRun:
             return [sid]
         skip = self._skip_reason(sid)
         if skip is not None:
-            return self._end(sid, "cancelled" if self.cancelled else "skipped", None, None, skip)
+            return self._end(sid, StepStatus.CANCELLED if self.cancelled else StepStatus.SKIPPED, None, None, skip)
         step = self.steps[sid]
-        if step.get("when"):
+        if step.when:
             try:
-                if not truthy(evaluate(step["when"], self.context)):
-                    return self._end(sid, "skipped", None, None, "when was false")
+                if not truthy(evaluate(step.when, self.context)):
+                    return self._end(sid, StepStatus.SKIPPED, None, None, "when was false")
             except ExpressionError as exc:
                 return self._failed(sid, "expression", str(exc), False)
         return self._launch(sid)
@@ -415,29 +425,30 @@ class ExecutionRun:
             return "execution cancelled"
         step = self.steps[sid]
         handled = [failing for failing, handler in self.handlers.items() if handler == sid]
-        if handled and not any(self.results.get(h, {}).get("status") == "failed" for h in handled):
+        if handled and not any(self.results.get(h, {}).get("status") == StepStatus.FAILED for h in handled):
             return f"{', '.join(handled)} did not fail"
-        for dep in step.get("depends_on") or []:
+        for dep in step.depends_on:
             result = self.results.get(dep, {})
-            if result.get("status") == "skipped":
+            if result.get("status") == StepStatus.SKIPPED:
                 return f"{dep} was skipped"
-            if self.steps[dep]["type"] == "condition" and (result.get("output") or {}).get("result") is False:
+            if self.steps[dep].type == "condition" and (result.get("output") or {}).get("result") is False:
                 return f"condition {dep} was false"
             # A failed dependency skips the step, unless it goes on or this step is its handler.
-            if result.get("status") == "failed" and self.steps[dep].get("on_error") not in ("continue", sid):
+            if (result.get("status") == StepStatus.FAILED and self.steps[dep].on_error != "continue"
+                    and self.steps[dep].handler != sid):
                 return f"{dep} failed"
         if self.failure is not None and sid not in self.handlers.values():
             return "an earlier step failed"
         return None
 
-    def _launch(self, sid: str, reroute: tuple[int, dict[str, Any]] | None = None) -> list[str]:
+    def _launch(self, sid: str, reroute: tuple[tuple[int, ServiceStep] | None, dict[str, Any]] | None = None) -> list[str]:
         step = self.steps[sid]
-        if "fallback" in step:  # the primary, or the alternative to run this attempt on
+        if getattr(step, "fallback", ()):  # the primary, or the alternative to run this attempt on
             step = self._route(sid, step, reroute)
         attempt = self.attempts.get(sid, 0) + 1
         self.attempts[sid] = attempt
         self.started[sid] = time.monotonic()
-        kind = step["type"]
+        kind = step.type
         try:
             shown_input = self._input(step)
         except ExpressionError as exc:
@@ -450,7 +461,7 @@ class ExecutionRun:
                 conn = self._connection(step)
             except step_types.StepFailure as exc:
                 return self._failed(sid, exc.error_class, str(exc), exc.retryable)
-        if kind in step_types.PURE_TYPES:
+        if step.pure:
             try:
                 output = step_types.run_pure(step, self.context)
             except Exception as exc:  # every failure of a step is recorded with its class
@@ -467,10 +478,10 @@ class ExecutionRun:
         self.to_submit.append((sid, step, shown_input, conn))
         return []
 
-    def _connection(self, step: dict[str, Any]) -> Any:
+    def _connection(self, step: ServiceStep) -> Any:
         """The step's connection, looked up here (not on the step thread) and reused by the
         steps of this execution for ``CONNECTION_TTL_S``; detached, so any thread can read it."""
-        key = (step["service"], step.get("connection"))
+        key = (step.service, step.connection)
         now = time.monotonic()
         cached = self.connections.get(key)
         if cached is not None and now - cached[0] < CONNECTION_TTL_S:
@@ -494,48 +505,48 @@ class ExecutionRun:
             # A sub-workflow renders its payload itself, on its thread: from a copy, as the
             # orchestrator goes on adding step results to its own context meanwhile.
             context = ({**self.context, "steps": dict(self.context["steps"])}
-                       if step["type"] == "workflow" else None)
-            submit = self.engine.submit_child if step["type"] == "workflow" else self.engine.submit_step
+                       if step.type == "workflow" else None)
+            submit = self.engine.submit_child if step.type == "workflow" else self.engine.submit_step
             future = submit(self._run_io, sid, step, rendered, conn, context)
             self.running[future] = sid
-            if step.get("timeout_s"):
-                self.deadlines[sid] = time.monotonic() + float(step["timeout_s"])
+            if step.timeout_s:
+                self.deadlines[sid] = time.monotonic() + step.timeout_s
             future.add_done_callback(self.completed.put)
 
-    def _input(self, step: dict[str, Any]) -> Any:
+    def _input(self, step: Step) -> Any:
         """The step's input, rendered once here (raises :class:`ExpressionError`)."""
-        if step["type"] == "action":
-            return render(step.get("parameters") or {}, self.context)
-        if step["type"] == "notification":
-            return {"channel": render(step.get("channel"), self.context),
-                    "message": render(step["message"], self.context)}
-        if step["type"] == "workflow":
-            return render(step.get("payload") or {}, self.context)
+        if step.type == "action":
+            return render(step.parameters, self.context)
+        if step.type == "notification":
+            return {"channel": render(step.channel, self.context),
+                    "message": render(step.message, self.context)}
+        if step.type == "workflow":
+            return render(step.payload, self.context)
         return None
 
-    def _wait_seconds(self, step: dict[str, Any]) -> float:
+    def _wait_seconds(self, step: Any) -> float:
         """Seconds left to wait; after a restart, a wait counts from when it first started."""
-        sid = step["id"]
-        if "seconds" in step:
+        sid = step.id
+        if step.seconds is not None:
             begun = self.wait_began.get(sid)
             elapsed = (utcnow() - begun).total_seconds() if begun else 0.0
-            return max(0.0, float(step["seconds"]) - elapsed)
-        until = render(step["until"], self.context)
+            return max(0.0, float(step.seconds) - elapsed)
+        until = render(step.until, self.context)
         when = datetime.fromisoformat(str(until).replace("Z", "+00:00"))
         if when.tzinfo is not None:
             when = when.astimezone(UTC).replace(tzinfo=None)
         return max(0.0, (when - utcnow()).total_seconds())
 
-    def _run_io(self, sid: str, step: dict[str, Any], rendered: Any, conn: Any,
+    def _run_io(self, sid: str, step: Step, rendered: Any, conn: Any,
                 context: dict[str, Any] | None) -> Any:
         """Runs on the step pool, in its own app context."""
         with self.app.app_context():
-            if step["type"] == "workflow":
+            if step.type == "workflow":
                 return self.engine.run_child(self.id, self.depth, step, context, self.root_id)
             key = f"atom-{self.id}-{sid}"
             token = execution_chain.set(self.chain)  # the service calls say which chain they are
             try:
-                if step["type"] == "action":
+                if step.type == "action":
                     return jsonable(step_types.run_action(step, None, key, params=rendered, conn=conn))
                 return jsonable(step_types.run_notification(step, None, key, rendered=rendered, conn=conn))
             finally:
@@ -543,8 +554,8 @@ class ExecutionRun:
 
     # -- fallback routing -----------------------------------------------------------------------------
 
-    def _route(self, sid: str, step: dict[str, Any],
-               reroute: tuple[int, dict[str, Any]] | None) -> dict[str, Any]:
+    def _route(self, sid: str, step: ServiceStep,
+               reroute: tuple[tuple[int, ServiceStep] | None, dict[str, Any]] | None) -> ServiceStep:
         """The step as this attempt runs it: the primary, unless its circuit is open or its
         integration's health is critical and an alternative is not (``reroute``: the
         alternative already chosen after the primary answered ``circuit_open``)."""
@@ -562,36 +573,30 @@ class ExecutionRun:
         index, chosen = picked
         self.route_index[sid] = index
         self.fallback_rows[sid] = {
-            "index": index, "service": chosen["service"], "connection": chosen.get("_conn_id"),
-            "action": chosen.get("action") if step["type"] == "action" else None,
+            "index": index, "service": chosen.service, "connection": self._connection(chosen).id,
+            "action": chosen.action if step.type == "action" else None,
             "reason": reason["reason"], "evidence": reason["evidence"],
-            "primary": {"service": step["service"], "connection": reason.get("connection")}}
+            "primary": {"service": step.service, "connection": reason.get("connection")}}
         self.dirty.add(sid)
         return chosen
 
-    def _alternative(self, step: dict[str, Any], index: int) -> dict[str, Any]:
-        alt = step["fallback"][index]
-        out = {**step, "service": alt["service"], "connection": alt.get("connection")}
-        for key in ("action", "parameters", "channel", "message"):
-            if key in alt:
-                out[key] = alt[key]
-        return out
+    def _alternative(self, step: ServiceStep, index: int) -> ServiceStep:
+        return step.on(step.fallback[index])
 
-    def _pick(self, step: dict[str, Any], start: int) -> tuple[int, dict[str, Any]] | None:
+    def _pick(self, step: ServiceStep, start: int) -> tuple[int, ServiceStep] | None:
         """The first alternative from ``start`` whose connection exists and whose circuit is
         not open nor its health critical."""
-        for index in range(start, len(step["fallback"])):
+        for index in range(start, len(step.fallback)):
             alt = self._alternative(step, index)
             try:
                 if self._unavailable(alt, primary=False, beside=step) is None:
-                    alt["_conn_id"] = self._connection(alt).id
                     return index, alt
             except step_types.StepFailure:
                 continue  # no usable connection: not an alternative
         return None
 
-    def _unavailable(self, step: dict[str, Any], primary: bool,
-                     beside: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    def _unavailable(self, step: ServiceStep, primary: bool,
+                     beside: ServiceStep | None = None) -> dict[str, Any] | None:
         """Why ``step``'s route cannot be used now (``{"reason", "evidence", "connection"}``),
         or None. The primary's own lookup failure is left to the step (it fails as usual)."""
         try:
@@ -609,12 +614,12 @@ class ExecutionRun:
         # An alternative on the primary's own service is judged without the primary
         # connection's calls: was the service down for everyone, or only for that connection?
         exclude = None
-        if beside is not None and beside["service"] == step["service"]:
+        if beside is not None and beside.service == step.service:
             try:
                 exclude = self._connection(beside).id
             except step_types.StepFailure:
                 exclude = None
-        health = self._health(step["service"], exclude)
+        health = self._health(step.service, exclude)
         if health.status == "unhealthy":
             return {"reason": "health_critical", "connection": conn.id,
                     "evidence": {"integration": health.integration, "status": health.status,
@@ -669,7 +674,7 @@ class ExecutionRun:
         if exc is None:
             return self._succeed(sid, future.result())
         cls, message, retryable = step_types.error_of(exc)
-        if cls == "circuit_open" and "fallback" in self.steps[sid] and not self.cancelled:
+        if cls == "circuit_open" and getattr(self.steps[sid], "fallback", ()) and not self.cancelled:
             rerouted = self._reroute(sid, message)
             if rerouted is not None:
                 return rerouted
@@ -678,25 +683,23 @@ class ExecutionRun:
         return self._failed(sid, cls, message, retryable, getattr(exc, "retry_after", None))
 
     def _succeed(self, sid: str, output: Any) -> list[str]:
-        return self._end(sid, "succeeded", output, None, None)
+        return self._end(sid, StepStatus.SUCCEEDED, output, None, None)
 
     def _failed(self, sid: str, cls: str, message: str, retryable: bool,
                 retry_after: float | None = None) -> list[str]:
         message = self._redact_text(sid, message)  # also kept in the execution's error
         step = self.steps[sid]
-        policy = step.get("retry") or {}
         attempt = self.attempts.get(sid, 1)
-        if retryable and attempt < policy.get("max_attempts", 1) and not self.cancelled:
-            delay = policy.get("delay_s", 1.0) * policy.get("backoff", 2.0) ** (attempt - 1)
-            delay = max(delay, retry_after or 0.0)
+        if retryable and attempt < step.retry.max_attempts and not self.cancelled:
+            delay = max(step.retry.delay(attempt), retry_after or 0.0)
             self._write_retry(sid, cls, message)
             heapq.heappush(self.timers, (time.monotonic() + delay, sid, "start"))
             return []
-        finished = self._end(sid, "failed", None, cls, message)
-        if step.get("on_error", "fail") == "fail" and self.failure is None:
+        finished = self._end(sid, StepStatus.FAILED, None, cls, message)
+        if _fails_execution(step) and self.failure is None:
             self.failure = f"step {sid} failed ({cls}): {message}"
-        elif step.get("on_error") not in ("fail", "continue") and self.failure is None:
-            logger.info("step %s of execution %s failed; handler %s runs", sid, self.id, step["on_error"])
+        elif step.handler is not None and self.failure is None:
+            logger.info("step %s of execution %s failed; handler %s runs", sid, self.id, step.handler)
         return finished
 
     def _end(self, sid: str, status: str, output: Any, cls: str | None, message: str | None) -> list[str]:
@@ -715,7 +718,7 @@ class ExecutionRun:
         """Change a step's row in memory; it is committed by the next :meth:`_flush`."""
         row = self.rows.get(sid)
         if row is None:
-            row = self.rows[sid] = {"step_type": self.steps[sid]["type"], "attempt": 0, "started_at": None,
+            row = self.rows[sid] = {"step_type": self.steps[sid].type, "attempt": 0, "started_at": None,
                                     "finished_at": None, "duration_ms": None, "input": None,
                                     "output": None, "error_class": None, "error": None,
                                     "attempts": None}
@@ -783,9 +786,9 @@ class ExecutionRun:
             conn, self.conn = self.conn, None
             conn.close()
 
-    def _write_start(self, sid: str, step: dict[str, Any], attempt: int, shown_input: Any) -> None:
+    def _write_start(self, sid: str, step: Step, attempt: int, shown_input: Any) -> None:
         redactor = self.redactors[sid] = self._redactor(step)
-        self._write(sid, {"status": "running", "attempt": attempt, "started_at": utcnow(),
+        self._write(sid, {"status": StepStatus.RUNNING, "attempt": attempt, "started_at": utcnow(),
                           "finished_at": None, "duration_ms": None,
                           "input": stored(shown_input, redactor),
                           "output": None, "error_class": None, "error": None})
@@ -798,7 +801,7 @@ class ExecutionRun:
         now = utcnow()
         began = row.get("started_at")
         earlier = list(row.get("attempts") or [])
-        earlier.append({"attempt": self.attempts[sid], "status": "failed",
+        earlier.append({"attempt": self.attempts[sid], "status": AttemptStatus.FAILED,
                         "started_at": isoformat(began) if began else None,
                         "finished_at": isoformat(now),
                         "duration_ms": (time.monotonic() - self.started[sid]) * 1000.0
@@ -817,9 +820,9 @@ class ExecutionRun:
             values["attempt"] = self.attempts.get(sid, 0)
         self._write(sid, values)
 
-    def _redactor(self, step: dict[str, Any]) -> Any:
+    def _redactor(self, step: Step) -> Any:
         """The redactor of the step's connection (None for steps without secrets)."""
-        if step["type"] not in ("action", "notification"):
+        if not isinstance(step, ServiceStep):
             return None
         try:
             conn = self._connection(step)  # cached: the step's own lookup reuses it
@@ -846,7 +849,7 @@ class ExecutionRun:
             self.cancelled = True
             for sid, kind in [(t[1], t[2]) for t in self.timers]:
                 if kind == "wait":
-                    finished += self._end(sid, "cancelled", None, None, "execution cancelled")
+                    finished += self._end(sid, StepStatus.CANCELLED, None, None, "execution cancelled")
             self.timers = [t for t in self.timers if t[2] != "wait"]
         return finished
 
@@ -855,11 +858,11 @@ class ExecutionRun:
         for future in list(self.running):
             future.cancel()
         if self.cancelled:
-            status, error = "cancelled", "cancelled on request"
+            status, error = ExecutionStatus.CANCELLED, "cancelled on request"
         elif self.failure is not None:
-            status, error = "failed", self.failure
+            status, error = ExecutionStatus.FAILED, self.failure
         else:
-            status, error = "succeeded", None
+            status, error = ExecutionStatus.SUCCEEDED, None
         # The last step rows and the execution's outcome are committed together.
         self._flush(update(Execution.__table__).where(Execution.__table__.c.id == self.id).values(
             status=status, error=error, finished_at=utcnow(), heartbeat_at=utcnow()))
