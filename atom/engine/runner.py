@@ -14,7 +14,6 @@ Parameters are rendered and connections looked up here, so a step thread only ca
 """
 from __future__ import annotations
 
-import graphlib
 import heapq
 import json
 import logging
@@ -40,6 +39,10 @@ from atom.engine.expressions import ExpressionError
 from atom.engine.expressions import evaluate
 from atom.engine.expressions import render
 from atom.engine.expressions import truthy
+from atom.engine.planner import Plan
+from atom.engine.planner import Planner
+from atom.engine.planner import StepState
+from atom.engine.planner import fails_execution
 from atom.engine.states import STEP_FINAL
 from atom.engine.states import AttemptStatus
 from atom.engine.states import ExecutionStatus
@@ -55,6 +58,7 @@ from atom.models.base import utcnow
 from atom.state import get_state
 
 logger = logging.getLogger(__name__)
+RUNNING_STATE = StepState(StepStatus.RUNNING)
 
 MAX_PAYLOAD_CHARS = 64_000
 HEARTBEAT_S = 5.0
@@ -144,11 +148,6 @@ def _upsert_step(dialect: Any) -> _Upsert | None:
     return _UPSERTS[name]
 
 
-def _fails_execution(step: Step) -> bool:
-    """Whether a failure of ``step`` fails its execution: ``on_error: fail`` and no handler."""
-    return step.on_error == "fail" and step.handler is None
-
-
 def redact(value: Any) -> Any:
     """Replace values under secret-looking keys, recursively."""
     if isinstance(value, dict):
@@ -198,6 +197,7 @@ class ExecutionRun:
         self.app: Flask = engine.app
         self.id = execution_id
         self.results: dict[str, dict[str, Any]] = {}
+        self.states: dict[str, StepState] = {}  # what the planner plans from
         self.rows: dict[str, dict[str, Any]] = {}  # step id -> its row as last written
         self.attempts: dict[str, int] = {}
         self.running: dict[Future, str] = {}
@@ -243,8 +243,8 @@ class ExecutionRun:
         self.chain = chains.outbound_value(self.app, self.root_id, self.depth)
         self.definition = load_definition(definition)
         self.steps = self.definition.by_id
-        # failing step id -> the id of the step that handles its failure
-        self.handlers = {s.id: s.handler for s in self.definition.steps if s.handler is not None}
+        self.planner = Planner(self.definition)
+        self.open = set(self.steps)  # the steps without a final state yet
         self.context: dict[str, Any] = {
             "trigger": execution.trigger_payload or {},
             "steps": {},
@@ -262,15 +262,9 @@ class ExecutionRun:
             if row.status in STEP_FINAL and row.step_id in self.steps:
                 self._remember(row.step_id, row.status, row.output)
                 step = self.steps[row.step_id]
-                if row.status == StepStatus.FAILED and _fails_execution(step):
+                if row.status == StepStatus.FAILED and fails_execution(step):
                     self.failure = self.failure or f"step {row.step_id} failed ({row.error_class}): {row.error}"
         db.session.commit()  # end the read transaction: step rows are written on other connections
-
-    def _graph(self) -> dict[str, set[str]]:
-        graph = {sid: set(step.depends_on) for sid, step in self.steps.items()}
-        for failing, handler in self.handlers.items():
-            graph[handler].add(failing)  # a handler waits for the step it handles
-        return graph
 
     # -- main loop ---------------------------------------------------------------------------------
 
@@ -285,33 +279,50 @@ class ExecutionRun:
 
     def _run(self) -> str:
         self._load()
-        sorter = graphlib.TopologicalSorter(self._graph())
-        sorter.prepare()
         # The claim has just set the heartbeat and checked for a cancel request.
         next_poll = time.monotonic() + CANCEL_POLL_S
         next_beat = time.monotonic() + HEARTBEAT_S
-        while sorter.is_active():
-            progressed = False
-            for sid in sorter.get_ready():
-                for finished in self._begin(sid):
-                    sorter.done(finished)
-                    progressed = True
+        self._ended(self._apply(self.planner.initial(self.states, self.cancelled)))
+        while self.open:
             self._dispatch()
             now = time.monotonic()
             if now >= next_poll:
-                for sid in self._check_cancel():
-                    sorter.done(sid)
+                self._ended(self._check_cancel())
                 next_poll = now + CANCEL_POLL_S
             if now >= next_beat:
                 self._flush()
                 self._release()  # never two pooled connections at once (see _release)
-                self.engine.heartbeat(self.id)
+                self._heartbeat()
                 next_beat = now + HEARTBEAT_S
-            # Steps that finished inline may have made others ready: start those first.
-            budget = 0.0 if progressed else self._wait_budget(next_poll)
-            for sid in self._advance(budget):
-                sorter.done(sid)
+            if not self.open:
+                break
+            self._ended(self._advance(self._wait_budget(next_poll)))
         return self._finish()
+
+    def _ended(self, sids: list[str]) -> None:
+        """Plan after each step that has ended: start what is ready now, end what is skipped
+        (steps that end inline, pure or skipped, are planned after in turn)."""
+        todo = list(sids)
+        while todo:
+            sid = todo.pop()
+            todo += self._apply(self.planner.after(sid, self.states, self.cancelled,
+                                                   self.failure is not None))
+
+    def _apply(self, plan: Plan) -> list[str]:
+        """Carry out a plan; return the steps it ended (to plan after)."""
+        finished: list[str] = []
+        for sid, why in plan.skipped:
+            if sid not in self.states:
+                status = StepStatus.CANCELLED if self.cancelled else StepStatus.SKIPPED
+                finished += self._end(sid, status, None, None, why)
+        for sid in plan.ready:
+            if sid not in self.states:
+                finished += self._begin(sid)
+        return finished
+
+    def _heartbeat(self) -> None:
+        db.session.execute(update(Execution).where(Execution.id == self.id).values(heartbeat_at=utcnow()))
+        db.session.commit()
 
     def _wait_budget(self, next_poll: float) -> float:
         now = time.monotonic()
@@ -405,41 +416,16 @@ class ExecutionRun:
     # -- starting a step -------------------------------------------------------------------------
 
     def _begin(self, sid: str) -> list[str]:
-        """Start a ready step; return the steps that are finished now (skipped, resumed, pure)."""
-        if sid in self.results:
-            return [sid]
-        skip = self._skip_reason(sid)
-        if skip is not None:
-            return self._end(sid, StepStatus.CANCELLED if self.cancelled else StepStatus.SKIPPED, None, None, skip)
+        """Start a ready step; return the steps that are finished now (``when`` false, pure)."""
         step = self.steps[sid]
         if step.when:
             try:
                 if not truthy(evaluate(step.when, self.context)):
                     return self._end(sid, StepStatus.SKIPPED, None, None, "when was false")
             except ExpressionError as exc:
+                self.states[sid] = RUNNING_STATE
                 return self._failed(sid, "expression", str(exc), False)
         return self._launch(sid)
-
-    def _skip_reason(self, sid: str) -> str | None:
-        if self.cancelled:
-            return "execution cancelled"
-        step = self.steps[sid]
-        handled = [failing for failing, handler in self.handlers.items() if handler == sid]
-        if handled and not any(self.results.get(h, {}).get("status") == StepStatus.FAILED for h in handled):
-            return f"{', '.join(handled)} did not fail"
-        for dep in step.depends_on:
-            result = self.results.get(dep, {})
-            if result.get("status") == StepStatus.SKIPPED:
-                return f"{dep} was skipped"
-            if self.steps[dep].type == "condition" and (result.get("output") or {}).get("result") is False:
-                return f"condition {dep} was false"
-            # A failed dependency skips the step, unless it goes on or this step is its handler.
-            if (result.get("status") == StepStatus.FAILED and self.steps[dep].on_error != "continue"
-                    and self.steps[dep].handler != sid):
-                return f"{dep} failed"
-        if self.failure is not None and sid not in self.handlers.values():
-            return "an earlier step failed"
-        return None
 
     def _launch(self, sid: str, reroute: tuple[tuple[int, ServiceStep] | None, dict[str, Any]] | None = None) -> list[str]:
         step = self.steps[sid]
@@ -447,6 +433,7 @@ class ExecutionRun:
             step = self._route(sid, step, reroute)
         attempt = self.attempts.get(sid, 0) + 1
         self.attempts[sid] = attempt
+        self.states[sid] = RUNNING_STATE
         self.started[sid] = time.monotonic()
         kind = step.type
         try:
@@ -696,7 +683,7 @@ class ExecutionRun:
             heapq.heappush(self.timers, (time.monotonic() + delay, sid, "start"))
             return []
         finished = self._end(sid, StepStatus.FAILED, None, cls, message)
-        if _fails_execution(step) and self.failure is None:
+        if fails_execution(step) and self.failure is None:
             self.failure = f"step {sid} failed ({cls}): {message}"
         elif step.handler is not None and self.failure is None:
             logger.info("step %s of execution %s failed; handler %s runs", sid, self.id, step.handler)
@@ -710,6 +697,9 @@ class ExecutionRun:
 
     def _remember(self, sid: str, status: str, output: Any) -> None:
         self.results[sid] = {"status": status, "output": output}
+        result = output.get("result") if self.steps[sid].type == "condition" and isinstance(output, dict) else None
+        self.states[sid] = StepState(StepStatus(status), result if isinstance(result, bool) else None)
+        self.open.discard(sid)
         self.context["steps"][sid] = {"status": status, "output": output}
 
     # -- persistence (the only writes of an execution, all in this thread) -------------------------
@@ -857,12 +847,9 @@ class ExecutionRun:
         # Steps abandoned after a timeout may still be running; their results are ignored.
         for future in list(self.running):
             future.cancel()
-        if self.cancelled:
-            status, error = ExecutionStatus.CANCELLED, "cancelled on request"
-        elif self.failure is not None:
-            status, error = ExecutionStatus.FAILED, self.failure
-        else:
-            status, error = ExecutionStatus.SUCCEEDED, None
+        status = self.planner.outcome(self.states, self.cancelled)
+        error = {ExecutionStatus.CANCELLED: "cancelled on request",
+                 ExecutionStatus.FAILED: self.failure}.get(status)
         # The last step rows and the execution's outcome are committed together.
         self._flush(update(Execution.__table__).where(Execution.__table__.c.id == self.id).values(
             status=status, error=error, finished_at=utcnow(), heartbeat_at=utcnow()))
