@@ -34,6 +34,7 @@ from atom.engine import chains
 from atom.engine.definition import WorkflowStep
 from atom.engine.expressions import render
 from atom.engine.runner import ExecutionRun
+from atom.engine.runner import RunServices
 from atom.engine.states import EXECUTION_ACTIVE
 from atom.engine.states import EXECUTION_FINAL
 from atom.engine.states import STEP_RETRIED
@@ -88,7 +89,12 @@ class Engine:
         _LIVE_OWNERS.add(self.owner)
         self._executor = executor
         self._lock = threading.Lock()
-        self._done: dict[int, threading.Event] = {}
+        # Executions queued or running in this process, and the events of the callers waiting
+        # for one of them (made on demand): both are emptied as executions end, so the
+        # engine's bookkeeping does not grow with the work it has done.
+        self._active: set[int] = set()
+        self._waiters: dict[int, threading.Event] = {}
+        self._services: RunServices | None = None
 
     @property
     def executor(self) -> Executor:
@@ -139,8 +145,13 @@ class Engine:
             workflow_id=workflow_id, idempotency_key=key)).scalar_one_or_none()
 
     def enqueue(self, execution_id: int) -> None:
-        self._event(execution_id)
-        self.executor.submit_execution(self._run_claimed, execution_id)
+        with self._lock:
+            self._active.add(execution_id)
+        try:
+            self.executor.submit_execution(self._run_claimed, execution_id)
+        except BaseException:
+            self._ended(execution_id)
+            raise
 
     def submit_step(self, fn: Callable[..., Any], *args: Any) -> Future:
         return self.executor.submit_step(fn, *args)
@@ -175,7 +186,7 @@ class Engine:
                 self._fail(execution_id, "internal error in the engine; see the log")
             finally:
                 db.session.remove()
-                self._event(execution_id).set()
+                self._ended(execution_id)
 
     def _claim(self, execution_id: int) -> bool:
         """Move a queued (or resumed) execution of ours to running."""
@@ -196,7 +207,22 @@ class Engine:
 
     def run(self, execution_id: int) -> str:
         """Run a claimed execution to its end in this thread; return its final status."""
-        return ExecutionRun(self, execution_id).run()
+        return ExecutionRun(self.app, execution_id, self.services).run()
+
+    @property
+    def services(self) -> RunServices:
+        """What this engine's runs use: its pools, its sub-workflow runner, the app's runtime
+        and monitoring's integration health."""
+        if self._services is None:
+            from atom.intelligence import history
+            from atom.state import get_state
+
+            app = self.app
+            self._services = RunServices(
+                submit_step=self.submit_step, submit_child=self.submit_child, run_child=self.run_child,
+                runtime=get_state(app).runtime,
+                health=lambda service, exclude: history.health(service, app=app, exclude_connection=exclude))
+        return self._services
 
     def run_child(self, parent_id: int, depth: int, step: WorkflowStep, context: dict[str, Any],
                   root_id: int | None = None) -> Any:
@@ -257,12 +283,30 @@ class Engine:
         db.session.commit()
 
     def wait(self, execution_id: int, timeout: float) -> bool:
-        """Wait until an execution this process runs has finished; return whether it did."""
-        return self._event(execution_id).wait(timeout)
-
-    def _event(self, execution_id: int) -> threading.Event:
+        """Wait until an execution this process runs has finished; return whether it did.
+        One that is not queued or running here is not waited for: the answer is whether it
+        has finished (read from the database)."""
         with self._lock:
-            return self._done.setdefault(execution_id, threading.Event())
+            if execution_id in self._active:
+                event = self._waiters.get(execution_id)
+                if event is None:
+                    event = self._waiters[execution_id] = threading.Event()
+            else:
+                event = None
+        if event is not None:
+            return event.wait(timeout)
+        with self.app.app_context():
+            status = db.session.execute(db.select(Execution.status).where(Execution.id == execution_id)).scalar()
+            db.session.rollback()
+        return status in EXECUTION_FINAL
+
+    def _ended(self, execution_id: int) -> None:
+        """An execution of this process has ended here: wake its waiters, forget it."""
+        with self._lock:
+            self._active.discard(execution_id)
+            event = self._waiters.pop(execution_id, None)
+        if event is not None:
+            event.set()
 
     def _fail(self, execution_id: int, error: str) -> None:
         try:
@@ -314,7 +358,6 @@ class Engine:
         execution.cancel_requested = False
         execution.claimed_by, execution.heartbeat_at = self.owner, utcnow()
         db.session.commit()
-        self._event(execution.id).clear()
         self.enqueue(execution.id)
 
     # -- durability ---------------------------------------------------------------------------------

@@ -22,8 +22,10 @@ import re
 import time
 from concurrent.futures import Future
 from datetime import UTC
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from typing import Callable
 
 from flask import Flask
 from sqlalchemy import bindparam
@@ -55,7 +57,6 @@ from atom.models import Workflow
 from atom.models import WorkflowVersion
 from atom.models.base import isoformat
 from atom.models.base import utcnow
-from atom.state import get_state
 
 logger = logging.getLogger(__name__)
 RUNNING_STATE = StepState(StepStatus.RUNNING)
@@ -189,12 +190,37 @@ def stored(value: Any, redactor: Any = None) -> Any:
     return cap(redact(value))
 
 
+class VersionMissing(Exception):
+    """The version an execution is pinned to has no row (it ends failed, not stranded)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunServices:
+    """What a run needs from outside it, passed in by whoever starts it (the engine): the
+    runner calls no one back and looks nothing up globally.
+
+    :ivar submit_step: runs an I/O step's callable on the step pool (a Future).
+    :ivar submit_child: runs a sub-workflow step's callable where it cannot starve the pool.
+    :ivar run_child: ``(parent_id, depth, step, context, root_id) -> outcome``: runs a
+        sub-workflow execution to its end.
+    :ivar runtime: the integrations runtime (connections' circuits and redactors).
+    :ivar health: ``(service, exclude_connection) -> health``: monitoring's view of an
+        integration (:func:`atom.intelligence.history.health`), for fallback routing.
+    """
+
+    submit_step: Callable[..., Future]
+    submit_child: Callable[..., Future]
+    run_child: Callable[..., Any]
+    runtime: Any
+    health: Callable[[str, int | None], Any]
+
+
 class ExecutionRun:
     """Runs one execution to its end. Create it in the orchestrator thread, call :meth:`run`."""
 
-    def __init__(self, engine: Any, execution_id: int) -> None:
-        self.engine = engine
-        self.app: Flask = engine.app
+    def __init__(self, app: Flask, execution_id: int, services: RunServices) -> None:
+        self.services = services
+        self.app = app
         self.id = execution_id
         self.results: dict[str, dict[str, Any]] = {}
         self.states: dict[str, StepState] = {}  # what the planner plans from
@@ -232,11 +258,15 @@ class ExecutionRun:
             db.select(Execution.id, Execution.workflow_id, Execution.version, Execution.depth,
                       Execution.root_id, Execution.trigger_payload, Execution.started_at,
                       WorkflowVersion.definition, Workflow.name)
-            .join(WorkflowVersion, (WorkflowVersion.workflow_id == Execution.workflow_id)
-                  & (WorkflowVersion.version == Execution.version))
+            .outerjoin(WorkflowVersion, (WorkflowVersion.workflow_id == Execution.workflow_id)
+                       & (WorkflowVersion.version == Execution.version))
             .join(Workflow, Workflow.id == Execution.workflow_id)
             .where(Execution.id == self.id)).one()
         definition, name = execution.definition, execution.name
+        if definition is None:  # runs are pinned to their version: never another one
+            db.session.commit()
+            raise VersionMissing(f"version {execution.version} of workflow {execution.workflow_id} "
+                                 f"is missing: the execution cannot go on")
         self.depth = execution.depth
         self.root_id = execution.root_id or execution.id
         # What this execution's service calls send as X-Atom-Execution.
@@ -278,7 +308,13 @@ class ExecutionRun:
             expressions.limits_scope.reset(limits)
 
     def _run(self) -> str:
-        self._load()
+        try:
+            self._load()
+        except VersionMissing as exc:
+            logger.error("execution %s: %s", self.id, exc)
+            self._flush(update(Execution.__table__).where(Execution.__table__.c.id == self.id).values(
+                status=ExecutionStatus.FAILED, error=str(exc), finished_at=utcnow(), heartbeat_at=utcnow()))
+            return ExecutionStatus.FAILED
         # The claim has just set the heartbeat and checked for a cancel request.
         next_poll = time.monotonic() + CANCEL_POLL_S
         next_beat = time.monotonic() + HEARTBEAT_S
@@ -493,7 +529,7 @@ class ExecutionRun:
             # orchestrator goes on adding step results to its own context meanwhile.
             context = ({**self.context, "steps": dict(self.context["steps"])}
                        if step.type == "workflow" else None)
-            submit = self.engine.submit_child if step.type == "workflow" else self.engine.submit_step
+            submit = self.services.submit_child if step.type == "workflow" else self.services.submit_step
             future = submit(self._run_io, sid, step, rendered, conn, context)
             self.running[future] = sid
             if step.timeout_s:
@@ -529,7 +565,7 @@ class ExecutionRun:
         """Runs on the step pool, in its own app context."""
         with self.app.app_context():
             if step.type == "workflow":
-                return self.engine.run_child(self.id, self.depth, step, context, self.root_id)
+                return self.services.run_child(self.id, self.depth, step, context, self.root_id)
             key = f"atom-{self.id}-{sid}"
             token = execution_chain.set(self.chain)  # the service calls say which chain they are
             try:
@@ -592,7 +628,7 @@ class ExecutionRun:
             if primary:
                 return None
             raise
-        circuit = get_state(self.app).runtime.circuit(conn)
+        circuit = self.services.runtime.circuit(conn)
         if circuit is not None and circuit["state"] == "open":
             return {"reason": "circuit_open", "connection": conn.id,
                     "evidence": {"connection": conn.id, "circuit": circuit["state"],
@@ -620,8 +656,6 @@ class ExecutionRun:
 
     def _health(self, service: str, exclude: int | None) -> Any:
         """The integration's health (as monitoring scores it), reused for ``CONNECTION_TTL_S``."""
-        from atom.intelligence import history
-
         key = (service, exclude)
         now = time.monotonic()
         cached = self.health_seen.get(key)
@@ -629,7 +663,7 @@ class ExecutionRun:
             return cached[1]
         self._release()
         try:
-            health = history.health(service, app=self.app, exclude_connection=exclude)
+            health = self.services.health(service, exclude)
         finally:
             db.session.commit()
         self.health_seen[key] = (now, health)
@@ -818,7 +852,7 @@ class ExecutionRun:
             conn = self._connection(step)  # cached: the step's own lookup reuses it
             key = (conn.id, conn.revision)
             if key not in self.conn_redactors:
-                self.conn_redactors[key] = get_state(self.app).runtime.redactor(conn) or None
+                self.conn_redactors[key] = self.services.runtime.redactor(conn) or None
             return self.conn_redactors[key]
         except Exception:  # no usable connection: the step fails on its own, calling no one
             return None
