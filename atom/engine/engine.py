@@ -34,6 +34,7 @@ from atom.engine import chains
 from atom.engine.definition import WorkflowStep
 from atom.engine.expressions import render
 from atom.engine.runner import ExecutionRun
+from atom.engine.runner import Fresh
 from atom.engine.runner import RunServices
 from atom.engine.states import EXECUTION_ACTIVE
 from atom.engine.states import EXECUTION_FINAL
@@ -94,6 +95,8 @@ class Engine:
         # engine's bookkeeping does not grow with the work it has done.
         self._active: set[int] = set()
         self._waiters: dict[int, threading.Event] = {}
+        # What start() knew of the executions it has just queued (taken when they run).
+        self._fresh: dict[int, Fresh] = {}
         self._services: RunServices | None = None
 
     @property
@@ -113,10 +116,13 @@ class Engine:
 
     def start(self, workflow: Workflow, payload: dict[str, Any], trigger_type: str = "manual",
               idempotency_key: str | None = None,
-              chain: chains.Chain | None = None) -> tuple[Execution, bool]:
+              chain: chains.Chain | None = None,
+              definition: dict[str, Any] | None = None) -> tuple[Execution, bool]:
         """Create and queue an execution; with a known idempotency key return the existing one.
 
         :param chain: the execution chain the request came from (``X-Atom-Execution``), if any.
+        :param definition: the workflow's current definition, when the caller has read it: the
+            run then reads neither its execution row nor its definition back.
         :return: the execution and whether it was created now.
         :raises chains.ExecutionRefused: past a chain's limits or the workflow's runs a minute.
         """
@@ -133,10 +139,16 @@ class Engine:
         try:
             db.session.flush()
             execution_id = execution.id  # read before the commit expires it (no reload)
+            if definition is not None:
+                fresh = Fresh(execution_id, workflow.id, workflow.version, execution.depth or 0,
+                              execution.root_id, payload, definition, workflow.name)
             db.session.commit()
         except IntegrityError:
             db.session.rollback()  # the same key raced in from another request
             return self._by_key(workflow.id, idempotency_key), False
+        if definition is not None:
+            with self._lock:
+                self._fresh[execution_id] = fresh
         self.enqueue(execution_id)
         return execution, True
 
@@ -180,7 +192,12 @@ class Engine:
         with self.app.app_context():
             try:
                 if self._claim(execution_id):
-                    self.run(execution_id)
+                    with self._lock:
+                        fresh = self._fresh.pop(execution_id, None)
+                    if fresh is None:
+                        self.run(execution_id)
+                    else:
+                        ExecutionRun(self.app, execution_id, self.services, fresh).run()
             except Exception:
                 logger.exception("execution %s crashed in its orchestrator", execution_id)
                 self._fail(execution_id, "internal error in the engine; see the log")
@@ -199,6 +216,9 @@ class Engine:
             .values(status=ExecutionStatus.RUNNING, heartbeat_at=now, started_at=db.func.coalesce(table.c.started_at, now)))
         db.session.commit()
         if result.rowcount == 1:
+            fresh = self._fresh.get(execution_id)
+            if fresh is not None:
+                fresh.started_at = now  # as the row has it now (it had none)
             return True
         cancelled = db.session.execute(db.select(Execution.cancel_requested).where(*ours)).scalar()
         if cancelled:  # cancelled while queued, or before a resume
@@ -304,6 +324,7 @@ class Engine:
         """An execution of this process has ended here: wake its waiters, forget it."""
         with self._lock:
             self._active.discard(execution_id)
+            self._fresh.pop(execution_id, None)
             event = self._waiters.pop(execution_id, None)
         if event is not None:
             event.set()

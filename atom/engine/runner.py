@@ -88,51 +88,9 @@ _FALLBACK_STEP = _STEP_TABLE.update().where(
     _STEP_TABLE.c.step_id == bindparam("x_step")).values(fallback=bindparam("x_fallback"))
 
 
-class _Upsert:
-    """``INSERT ... ON CONFLICT (execution_id, step_id) DO UPDATE`` of whole step rows, compiled
-    once per dialect and run as one executemany through ``exec_driver_sql``, values processed by
-    the columns' own bind processors: the same SQL and values as the Core statement, without its
-    per-call compile-cache and parameter overhead (this runs once per step on the hot path)."""
-
-    FIELDS = ("execution_id", "step_id", *_ROW_FIELDS)
-
-    def __init__(self, stmt: Any, dialect: Any) -> None:
-        compiled = stmt.compile(dialect=dialect, column_keys=list(self.FIELDS))
-        self.sql = str(compiled)
-        self.positional = bool(getattr(compiled, "positional", False))
-        self.order = list(compiled.positiontup) if self.positional else list(self.FIELDS)
-        assert sorted(self.order) == sorted(self.FIELDS), self.order
-        processors = {name: _fast(_STEP_TABLE.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                      for name in self.FIELDS}
-        self.plan = [(name, processors[name]) for name in self.order]
-
-    def params(self, row: dict[str, Any]) -> Any:
-        if self.positional:
-            return tuple(row[name] if proc is None else proc(row[name]) for name, proc in self.plan)
-        return {name: row[name] if proc is None else proc(row[name]) for name, proc in self.plan}
-
-
-_SAMPLE_TIME = datetime(2001, 2, 3, 4, 5, 6, 7)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat(" ", "microseconds")
-
-
-def _fast(processor: Any) -> Any:
-    """SQLite's datetime processor formats in Python; ``isoformat`` gives the same text in C
-    (checked here on a sample, else the column's own processor is kept)."""
-    if processor is not None:
-        try:
-            if processor(_SAMPLE_TIME) == _iso(_SAMPLE_TIME):
-                return _iso
-        except Exception:  # not a datetime processor
-            pass
-    return processor
-
-
-def _upsert_step(dialect: Any) -> _Upsert | None:
-    """The step-row upsert where the dialect has ``ON CONFLICT`` (SQLite, PostgreSQL)."""
+def _upsert_step(dialect: Any) -> Any:
+    """``INSERT ... ON CONFLICT (execution_id, step_id) DO UPDATE`` of whole step rows where the
+    dialect has it (SQLite, PostgreSQL), built once per dialect; None elsewhere."""
     name = dialect.name
     if name not in _UPSERTS:
         if name == "sqlite":
@@ -143,9 +101,8 @@ def _upsert_step(dialect: Any) -> _Upsert | None:
             _UPSERTS[name] = None
             return None
         stmt = insert(_STEP_TABLE)
-        stmt = stmt.on_conflict_do_update(index_elements=["execution_id", "step_id"],
-                                          set_={f: stmt.excluded[f] for f in _ROW_FIELDS})
-        _UPSERTS[name] = _Upsert(stmt, dialect)
+        _UPSERTS[name] = stmt.on_conflict_do_update(index_elements=["execution_id", "step_id"],
+                                                    set_={f: stmt.excluded[f] for f in _ROW_FIELDS})
     return _UPSERTS[name]
 
 
@@ -190,6 +147,22 @@ def stored(value: Any, redactor: Any = None) -> Any:
     return cap(redact(value))
 
 
+@dataclass(slots=True)
+class Fresh:
+    """What the engine knows of an execution it has just created (so the runner reads none
+    of it back): its row's columns and the pinned version's definition."""
+
+    id: int
+    workflow_id: int
+    version: int
+    depth: int
+    root_id: int | None
+    trigger_payload: Any
+    definition: dict[str, Any]
+    name: str
+    started_at: datetime | None = None  # set by the claim
+
+
 class VersionMissing(Exception):
     """The version an execution is pinned to has no row (it ends failed, not stranded)."""
 
@@ -218,8 +191,10 @@ class RunServices:
 class ExecutionRun:
     """Runs one execution to its end. Create it in the orchestrator thread, call :meth:`run`."""
 
-    def __init__(self, app: Flask, execution_id: int, services: RunServices) -> None:
+    def __init__(self, app: Flask, execution_id: int, services: RunServices,
+                 fresh: Fresh | None = None) -> None:
         self.services = services
+        self.fresh = fresh
         self.app = app
         self.id = execution_id
         self.results: dict[str, dict[str, Any]] = {}
@@ -252,7 +227,7 @@ class ExecutionRun:
 
     # -- set-up ----------------------------------------------------------------------------------
 
-    def _load(self) -> None:
+    def _read_execution(self) -> Any:
         # Plain column reads (no ORM objects): this runs once per execution, before any step.
         execution = db.session.execute(
             db.select(Execution.id, Execution.workflow_id, Execution.version, Execution.depth,
@@ -262,6 +237,14 @@ class ExecutionRun:
                        & (WorkflowVersion.version == Execution.version))
             .join(Workflow, Workflow.id == Execution.workflow_id)
             .where(Execution.id == self.id)).one()
+        return execution
+
+    def _load(self) -> None:
+        fresh = self.fresh
+        if fresh is not None:  # started here a moment ago: nothing to read back
+            execution = fresh
+        else:
+            execution = self._read_execution()
         definition, name = execution.definition, execution.name
         if definition is None:  # runs are pinned to their version: never another one
             db.session.commit()
@@ -281,6 +264,8 @@ class ExecutionRun:
             "workflow": {"id": execution.workflow_id, "name": name, "version": execution.version},
             "execution": {"id": execution.id, "started_at": isoformat(execution.started_at)},
         }
+        if fresh is not None:
+            return  # a new execution has no step rows yet
         columns = [_STEP_TABLE.c[f] for f in ("step_id", *_ROW_FIELDS)]
         for row in db.session.execute(db.select(*columns).where(_STEP_TABLE.c.execution_id == self.id)):
             self.rows[row.step_id] = {f: row._mapping[f] for f in _ROW_FIELDS}
@@ -764,17 +749,9 @@ class ExecutionRun:
         conn = self.conn
         try:
             upsert = _upsert_step(conn.dialect)
-            raw = False
             if upsert is not None and dirty:
-                # The DBAPI cursor of the connection's own transaction (committed below).
-                cursor = conn.connection.cursor()
-                try:
-                    cursor.executemany(upsert.sql, [
-                        upsert.params({"execution_id": self.id, "step_id": sid, **self.rows[sid]})
-                        for sid in dirty])
-                finally:
-                    cursor.close()
-                raw = True
+                conn.execute(upsert, [{"execution_id": self.id, "step_id": sid, **self.rows[sid]}
+                                      for sid in dirty])
             elif dirty:
                 new = [sid for sid in dirty if sid not in self.stored]
                 old = [sid for sid in dirty if sid in self.stored]
@@ -791,9 +768,7 @@ class ExecutionRun:
             if final is not None:
                 conn.execute(final)
             if conn.in_transaction():
-                conn.commit()  # commits the DBAPI transaction, raw writes included
-            elif raw:
-                conn.connection.commit()
+                conn.commit()
         except BaseException:
             self._release()
             raise

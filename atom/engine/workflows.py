@@ -84,9 +84,11 @@ def _sealed(trigger: dict[str, Any]) -> str | None:
     return None
 
 
-def webhook_secret(workflow: Workflow) -> str | None:
-    """The plain secret of the workflow's webhook trigger, or None (an unsigned webhook)."""
-    trigger = current_definition(workflow)["trigger"]
+def webhook_secret(workflow: Workflow, definition: dict[str, Any] | None = None) -> str | None:
+    """The plain secret of the workflow's webhook trigger, or None (an unsigned webhook).
+
+    :param definition: the workflow's current definition, if read already."""
+    trigger = (definition or current_definition(workflow))["trigger"]
     if trigger.get(SEALED):
         return get_state().vault.decrypt_text(trigger[SEALED])
     return trigger.get("secret") or None
