@@ -21,8 +21,8 @@ import queue
 import re
 import time
 from concurrent.futures import Future
-from datetime import UTC
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import datetime
 from typing import Any
 from typing import Callable
