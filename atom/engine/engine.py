@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from atom.engine import chains
 from atom.engine.definition import WorkflowStep
 from atom.engine.expressions import render
+from atom.engine.runner import Definitions
 from atom.engine.runner import ExecutionRun
 from atom.engine.runner import Fresh
 from atom.engine.runner import RunServices
@@ -241,7 +242,8 @@ class Engine:
             self._services = RunServices(
                 submit_step=self.submit_step, submit_child=self.submit_child, run_child=self.run_child,
                 runtime=get_state(app).runtime,
-                health=lambda service, exclude: history.health(service, app=app, exclude_connection=exclude))
+                health=lambda service, exclude: history.health(service, app=app, exclude_connection=exclude),
+                definitions=Definitions())
         return self._services
 
     def run_child(self, parent_id: int, depth: int, step: WorkflowStep, context: dict[str, Any],

@@ -19,7 +19,9 @@ import json
 import logging
 import queue
 import re
+import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC
@@ -34,6 +36,7 @@ from sqlalchemy import update
 from atom.engine import chains
 from atom.engine import expressions
 from atom.engine import steps as step_types
+from atom.engine.definition import Definition
 from atom.engine.definition import ServiceStep
 from atom.engine.definition import Step
 from atom.engine.definition import load_definition
@@ -147,6 +150,31 @@ def stored(value: Any, redactor: Any = None) -> Any:
     return cap(redact(value))
 
 
+class Definitions:
+    """Typed definitions and their planners by (workflow id, version), the most recently used
+    ``size`` of them: a version never changes, so its typed form is built once, not per run."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, int], tuple[Definition, Planner]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, workflow_id: int, version: int, raw: dict[str, Any]) -> tuple[Definition, Planner]:
+        key = (workflow_id, version)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        definition = load_definition(raw)
+        found = (definition, Planner(definition))
+        with self._lock:
+            self._items[key] = found
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return found
+
+
 @dataclass(slots=True)
 class Fresh:
     """What the engine knows of an execution it has just created (so the runner reads none
@@ -186,6 +214,7 @@ class RunServices:
     run_child: Callable[..., Any]
     runtime: Any
     health: Callable[[str, int | None], Any]
+    definitions: Definitions
 
 
 class ExecutionRun:
@@ -254,9 +283,9 @@ class ExecutionRun:
         self.root_id = execution.root_id or execution.id
         # What this execution's service calls send as X-Atom-Execution.
         self.chain = chains.outbound_value(self.app, self.root_id, self.depth)
-        self.definition = load_definition(definition)
+        self.definition, self.planner = self.services.definitions.get(
+            execution.workflow_id, execution.version, definition)
         self.steps = self.definition.by_id
-        self.planner = Planner(self.definition)
         self.open = set(self.steps)  # the steps without a final state yet
         self.context: dict[str, Any] = {
             "trigger": execution.trigger_payload or {},
