@@ -46,6 +46,7 @@ from atom.engine.templates import get_template
 from atom.engine.templates import list_templates
 from atom.engine.triggers import claim_receipt
 from atom.engine.workflows import create_workflow
+from atom.engine.workflows import current_definition
 from atom.engine.workflows import delete_workflow
 from atom.engine.workflows import present
 from atom.engine.workflows import present_execution
@@ -375,7 +376,8 @@ def receive(token: str):
                                                                 deleted_at=None)).scalar_one_or_none()
     if workflow is None:
         raise ApiError(404, "no workflow at this URL")
-    digest = _verify_hook(workflow)
+    definition = current_definition(workflow)  # read once: the run reuses it
+    digest = _verify_hook(workflow, definition)
     payload = _json_body(required=False)
     if not workflow.enabled:
         raise ApiError(409, f"workflow {workflow.id} is disabled", code="conflict")
@@ -385,16 +387,17 @@ def receive(token: str):
     key = request.headers.get("X-Delivery-Id") or request.headers.get("Idempotency-Key")
     execution, created = get_engine().start(workflow, payload, "webhook",
                                             idempotency_key=f"hook:{key}" if key else None,
-                                            chain=chain)
+                                            chain=chain, definition=definition)
     db.session.commit()  # the receipt, when the delivery id named an existing execution
     status = 202 if created else 200
-    return jsonify({"execution_id": execution.id, "duplicate": not created}), status
+    # The id from the identity map: the commit expired the row, reading .id would reload it.
+    return jsonify({"execution_id": db.inspect(execution).identity[0], "duplicate": not created}), status
 
 
-def _verify_hook(workflow: Workflow) -> str | None:
+def _verify_hook(workflow: Workflow, definition: dict | None = None) -> str | None:
     """The replay digest of a signed delivery (401 when the signature fails); None for a
     workflow without a secret, whose hook stays unsigned."""
-    secret = webhook_secret(workflow)
+    secret = webhook_secret(workflow, definition)
     if secret is None:
         return None
     return verify_delivery(webhook_request(), "hmac_sha256", secret, f"workflow {workflow.id}")

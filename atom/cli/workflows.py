@@ -33,8 +33,10 @@ from atom.cli.base import one_line
 from atom.cli.base import plural
 from atom.cli.base import table
 from atom.cli.base import when
+from atom.engine.states import EXECUTION_STATUSES
+from atom.engine.states import FINISHED
 
-STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+STATUSES = EXECUTION_STATUSES
 DEFAULT_WAIT_S = 300.0
 DEFAULT_GRACE_S = 30.0
 POLL_S = 0.25
@@ -239,7 +241,6 @@ def _poll_until_finished(execution_id: int, wait_s: float) -> None:
     """Wait for an execution another process runs (read from the database)."""
     from atom.extensions import db
     from atom.models import Execution
-    from atom.models.workflow import FINISHED
 
     deadline = time.monotonic() + wait_s
     with Live(f"execution {execution_id}") as live:
@@ -358,7 +359,7 @@ def summary_lines(body: dict[str, Any]) -> list[str]:
     name = workflow.name if workflow is not None else "(deleted)"
     took = _elapsed_ms(body)
     status = body["status"] + (f" in {duration(took)}" if took is not None and
-                               body["status"] in ("succeeded", "failed", "cancelled") else "")
+                               body["status"] in FINISHED else "")
     parent = f", sub-workflow of execution {body['parent_id']}" if body.get("parent_id") else ""
     lines = [f"Execution {body['id']}: {status}",
              f"  workflow  {body['workflow_id']} {name!r}, version {body['version']}, "

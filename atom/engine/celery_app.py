@@ -128,7 +128,7 @@ class CeleryExecutor:
         """Wait until the execution has finished (in whichever worker); return whether it has."""
         from atom.extensions import db
         from atom.models import Execution
-        from atom.models.workflow import FINISHED
+        from atom.engine.states import EXECUTION_FINAL
 
         deadline = time.monotonic() + timeout
         with self.app.app_context():
@@ -137,7 +137,7 @@ class CeleryExecutor:
                     status = db.session.execute(db.select(Execution.status).where(
                         Execution.id == execution_id)).scalar()
                     db.session.commit()
-                    if status in FINISHED or status is None:
+                    if status in EXECUTION_FINAL or status is None:
                         return status is not None
                     left = deadline - time.monotonic()
                     if left <= 0:

@@ -7,6 +7,10 @@ each bad step or field and the reason. Nothing is written by validation.
 from __future__ import annotations
 
 import graphlib
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import fields as fields_of
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -109,7 +113,9 @@ class StepSchema(Strict):
     when = fields.String()
     retry = fields.Nested(RetrySchema)
     timeout_s = fields.Float(validate=validate.Range(min=0.001, max=86_400))
+    # "fail" or "continue"; the old form names the handler here (read as ``handler``)
     on_error = fields.String(load_default="fail")
+    handler = fields.String()
     # action / notification
     service = fields.String()
     action = fields.String()
@@ -300,20 +306,37 @@ def _check_graph(steps: list[dict], errors: dict) -> None:
         if unknown:
             errors.setdefault(f"steps.{step['id']}", {})["depends_on"] = [
                 f"unknown step {d!r}" for d in unknown]
-        if step["on_error"] not in ("fail", "continue") and step["on_error"] not in seen:
-            errors.setdefault(f"steps.{step['id']}", {})["on_error"] = [
-                f"'fail', 'continue' or a step id; {step['on_error']!r} is none of them"]
-        if step["on_error"] == step["id"]:
-            errors.setdefault(f"steps.{step['id']}", {})["on_error"] = ["a step cannot handle itself"]
+        _check_error_policy(step, seen, errors)
         graph[step["id"]] = [d for d in step["depends_on"] if d in seen]
-    handlers = {s["id"]: s["on_error"] for s in steps
-                if s["on_error"] in seen and s["on_error"] != s["id"]}
+    handlers = {s["id"]: error_policy(s)[1] for s in steps
+                if error_policy(s)[1] in seen and error_policy(s)[1] != s["id"]}
     for failing, handler in handlers.items():
         graph[handler].append(failing)  # as the runner orders it: a handler waits for its step
     try:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as exc:
         _report_cycle(exc.args[1], handlers, errors)
+
+
+def _check_error_policy(step: dict, seen: set[str], errors: dict) -> None:
+    """``on_error`` is fail or continue and ``handler`` a step id (or, the old form, ``on_error``
+    names the handler); the problem is named on the field that has it."""
+    where = errors.setdefault(f"steps.{step['id']}", {})
+    on_error, handler = step["on_error"], step.get("handler")
+    field_ = "on_error" if on_error not in ON_ERROR else "handler"
+    if on_error not in ON_ERROR and handler is not None:
+        where["on_error"] = [f"'fail' or 'continue' when a handler is named; {on_error!r} is neither"]
+    elif handler is None and on_error in ON_ERROR:
+        pass
+    else:
+        handler = handler if handler is not None else on_error
+        if handler == step["id"]:
+            where[field_] = ["a step cannot handle itself"]
+        elif handler not in seen:
+            where[field_] = ([f"'fail', 'continue' or a step id; {on_error!r} is none of them"]
+                             if field_ == "on_error" else [f"unknown step {handler!r}"])
+    if not where:
+        del errors[f"steps.{step['id']}"]
 
 
 def _report_cycle(cycle: list[str], handlers: dict[str, str], errors: dict) -> None:
@@ -325,10 +348,10 @@ def _report_cycle(cycle: list[str], handlers: dict[str, str], errors: dict) -> N
     kind = "handler and dependency cycle" if through_handlers else "dependency cycle"
     for before, after in zip(cycle, cycle[1:]):
         if handlers.get(before) == after:
-            sid, field = before, "on_error"
+            sid, field_ = before, "on_error"
         else:
-            sid, field = after, "depends_on"
-        errors.setdefault(f"steps.{sid}", {})[field] = [f"{kind}: {shown}"]
+            sid, field_ = after, "depends_on"
+        errors.setdefault(f"steps.{sid}", {})[field_] = [f"{kind}: {shown}"]
 
 
 def _too_deep(raw: dict) -> dict[str, Any]:
@@ -559,3 +582,171 @@ def _primary_action(manifest: Any) -> Any:
 def is_compact(data: Any) -> bool:
     return isinstance(data, dict) and "steps" not in data and (
         "action_services" in data or "trigger_service" in data)
+
+
+# -- typed definitions ------------------------------------------------------------------------
+#
+# A stored definition (validated JSON, defaults filled in) is loaded once per execution into
+# frozen dataclasses: one class per step kind, every default applied here and nowhere else.
+# ``on_error`` is ``fail`` or ``continue``; ``handler`` names the step that runs when this one
+# fails. The old form, ``on_error: <step id>``, is read as ``on_error: fail, handler: <step id>``
+# (the same behaviour: the handler runs, the step's dependents are skipped, and the failure no
+# longer fails the execution: the handler's outcome counts instead).
+
+ON_ERROR = ("fail", "continue")
+
+
+def error_policy(step: dict[str, Any]) -> tuple[str, str | None]:
+    """``(on_error, handler)`` of a step as stored, in the old form or the new."""
+    on_error = step.get("on_error") or "fail"
+    handler = step.get("handler")
+    if on_error not in ON_ERROR:  # the old form: on_error names the handler
+        return "fail", on_error
+    return on_error, handler
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    max_attempts: int = 1
+    delay_s: float = 1.0
+    backoff: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds before the attempt after ``attempt`` (1-based)."""
+        return self.delay_s * self.backoff ** (attempt - 1)
+
+
+NO_RETRY = Retry()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    id: str
+    type: str
+    name: str | None = None
+    depends_on: tuple[str, ...] = ()
+    when: str | None = None
+    retry: Retry = NO_RETRY
+    timeout_s: float | None = None
+    on_error: str = "fail"
+    handler: str | None = None
+
+    @property
+    def pure(self) -> bool:
+        """Runs inline in the orchestrator, no I/O (transform, condition)."""
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """One alternative of a step's ``fallback``; what it leaves out is the step's own."""
+
+    service: str
+    connection: int | None = None
+    action: str | None = None
+    parameters: dict[str, Any] | None = None
+    channel: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceStep(Step):
+    """A step that calls a service through a connection (action, notification)."""
+
+    service: str
+    connection: int | None = None
+    fallback: tuple[Alternative, ...] = ()
+
+    def on(self, alt: Alternative) -> ServiceStep:
+        """This step as it runs on ``alt`` (the alternative's fields replace the step's)."""
+        changes: dict[str, Any] = {"service": alt.service, "connection": alt.connection}
+        for key in ("action", "parameters", "channel", "message"):
+            value = getattr(alt, key)
+            if value is not None and hasattr(self, key):
+                changes[key] = value
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionStep(ServiceStep):
+    action: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationStep(ServiceStep):
+    message: str
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransformStep(Step):
+    mapping: dict[str, str] | None = None
+    aggregate: dict[str, Any] | None = None
+
+    @property
+    def pure(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConditionStep(Step):
+    expression: str
+
+    @property
+    def pure(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitStep(Step):
+    seconds: float | None = None
+    until: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowStep(Step):
+    workflow_id: int
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    name: str
+    steps: tuple[Step, ...]
+    trigger: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    by_id: dict[str, Step] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.by_id:
+            self.by_id.update({s.id: s for s in self.steps})
+
+
+STEP_CLASSES: dict[str, type[Step]] = {
+    "action": ActionStep, "notification": NotificationStep, "transform": TransformStep,
+    "condition": ConditionStep, "wait": WaitStep, "workflow": WorkflowStep}
+_COMMON = {f.name for f in fields_of(Step)}
+
+
+def load_step(raw: dict[str, Any]) -> Step:
+    """A typed step from its validated JSON (old ``on_error`` form converted)."""
+    cls = STEP_CLASSES[raw["type"]]
+    names = {f.name for f in fields_of(cls)}
+    on_error, handler = error_policy(raw)
+    values: dict[str, Any] = {k: v for k, v in raw.items() if k in names and v is not None}
+    values.update(on_error=on_error, handler=handler,
+                  depends_on=tuple(raw.get("depends_on") or ()),
+                  retry=Retry(**raw["retry"]) if raw.get("retry") else NO_RETRY)
+    if "fallback" in names:
+        values["fallback"] = tuple(Alternative(**alt) for alt in raw.get("fallback") or ())
+    if "timeout_s" in values:
+        values["timeout_s"] = float(values["timeout_s"])
+    return cls(**values)
+
+
+def load_definition(raw: dict[str, Any]) -> Definition:
+    """The typed form of a stored (validated) definition."""
+    return Definition(name=raw.get("name", ""), description=raw.get("description", ""),
+                      trigger=raw.get("trigger") or {},
+                      steps=tuple(load_step(s) for s in raw["steps"]))

@@ -31,15 +31,23 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from atom.engine import chains
+from atom.engine.definition import WorkflowStep
 from atom.engine.expressions import render
+from atom.engine.runner import Definitions
 from atom.engine.runner import ExecutionRun
+from atom.engine.runner import Fresh
+from atom.engine.runner import RunServices
+from atom.engine.states import EXECUTION_ACTIVE
+from atom.engine.states import EXECUTION_FINAL
+from atom.engine.states import STEP_RETRIED
+from atom.engine.states import ExecutionStatus
+from atom.engine.states import StepStatus
 from atom.engine.steps import StepFailure
 from atom.extensions import db
 from atom.models import Execution
 from atom.models import StepRun
 from atom.models import Workflow
 from atom.models.base import utcnow
-from atom.models.workflow import FINISHED
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +91,14 @@ class Engine:
         _LIVE_OWNERS.add(self.owner)
         self._executor = executor
         self._lock = threading.Lock()
-        self._done: dict[int, threading.Event] = {}
+        # Executions queued or running in this process, and the events of the callers waiting
+        # for one of them (made on demand): both are emptied as executions end, so the
+        # engine's bookkeeping does not grow with the work it has done.
+        self._active: set[int] = set()
+        self._waiters: dict[int, threading.Event] = {}
+        # What start() knew of the executions it has just queued (taken when they run).
+        self._fresh: dict[int, Fresh] = {}
+        self._services: RunServices | None = None
 
     @property
     def executor(self) -> Executor:
@@ -101,10 +116,13 @@ class Engine:
 
     def start(self, workflow: Workflow, payload: dict[str, Any], trigger_type: str = "manual",
               idempotency_key: str | None = None,
-              chain: chains.Chain | None = None) -> tuple[Execution, bool]:
+              chain: chains.Chain | None = None,
+              definition: dict[str, Any] | None = None) -> tuple[Execution, bool]:
         """Create and queue an execution; with a known idempotency key return the existing one.
 
         :param chain: the execution chain the request came from (``X-Atom-Execution``), if any.
+        :param definition: the workflow's current definition, when the caller has read it: the
+            run then reads neither its execution row nor its definition back.
         :return: the execution and whether it was created now.
         :raises chains.ExecutionRefused: past a chain's limits or the workflow's runs a minute.
         """
@@ -113,7 +131,7 @@ class Engine:
             if existing is not None:
                 return existing, False
         place = chains.admit(workflow.id, chain)
-        execution = Execution(workflow_id=workflow.id, version=workflow.version, status="queued",
+        execution = Execution(workflow_id=workflow.id, version=workflow.version, status=ExecutionStatus.QUEUED,
                               trigger_type=trigger_type, trigger_payload=payload,
                               idempotency_key=idempotency_key, claimed_by=self.owner,
                               heartbeat_at=utcnow(), **place)
@@ -121,10 +139,16 @@ class Engine:
         try:
             db.session.flush()
             execution_id = execution.id  # read before the commit expires it (no reload)
+            if definition is not None:
+                fresh = Fresh(execution_id, workflow.id, workflow.version, execution.depth or 0,
+                              execution.root_id, payload, definition, workflow.name)
             db.session.commit()
         except IntegrityError:
             db.session.rollback()  # the same key raced in from another request
             return self._by_key(workflow.id, idempotency_key), False
+        if definition is not None:
+            with self._lock:
+                self._fresh[execution_id] = fresh
         self.enqueue(execution_id)
         return execution, True
 
@@ -133,8 +157,15 @@ class Engine:
             workflow_id=workflow_id, idempotency_key=key)).scalar_one_or_none()
 
     def enqueue(self, execution_id: int) -> None:
-        self._event(execution_id)
-        self.executor.submit_execution(self._run_claimed, execution_id)
+        with self._lock:
+            self._active.add(execution_id)
+        try:
+            self.executor.submit_execution(self._run_claimed, execution_id)
+        except BaseException:
+            self._ended(execution_id)
+            raise
+        if self.app.config.get("EXECUTOR") == "celery":
+            self._ended(execution_id)  # it runs in a worker: nothing of it is kept here
 
     def submit_step(self, fn: Callable[..., Any], *args: Any) -> Future:
         return self.executor.submit_step(fn, *args)
@@ -163,36 +194,60 @@ class Engine:
         with self.app.app_context():
             try:
                 if self._claim(execution_id):
-                    self.run(execution_id)
+                    with self._lock:
+                        fresh = self._fresh.pop(execution_id, None)
+                    if fresh is None:
+                        self.run(execution_id)
+                    else:
+                        ExecutionRun(self.app, execution_id, self.services, fresh).run()
             except Exception:
                 logger.exception("execution %s crashed in its orchestrator", execution_id)
                 self._fail(execution_id, "internal error in the engine; see the log")
             finally:
                 db.session.remove()
-                self._event(execution_id).set()
+                self._ended(execution_id)
 
     def _claim(self, execution_id: int) -> bool:
         """Move a queued (or resumed) execution of ours to running."""
         now = utcnow()
         table = Execution.__table__  # a Core update: no ORM session synchronisation to do
         ours = (table.c.id == execution_id, table.c.claimed_by == self.owner,
-                table.c.status.in_(("queued", "running")))
+                table.c.status.in_(EXECUTION_ACTIVE))
         result = db.session.execute(
             update(table).where(*ours, table.c.cancel_requested.is_(False))
-            .values(status="running", heartbeat_at=now, started_at=db.func.coalesce(table.c.started_at, now)))
+            .values(status=ExecutionStatus.RUNNING, heartbeat_at=now, started_at=db.func.coalesce(table.c.started_at, now)))
         db.session.commit()
         if result.rowcount == 1:
+            fresh = self._fresh.get(execution_id)
+            if fresh is not None:
+                fresh.started_at = now  # as the row has it now (it had none)
             return True
         cancelled = db.session.execute(db.select(Execution.cancel_requested).where(*ours)).scalar()
         if cancelled:  # cancelled while queued, or before a resume
-            self._set_final(execution_id, "cancelled", "cancelled on request")
+            self._set_final(execution_id, ExecutionStatus.CANCELLED, "cancelled on request")
         return False
 
     def run(self, execution_id: int) -> str:
         """Run a claimed execution to its end in this thread; return its final status."""
-        return ExecutionRun(self, execution_id).run()
+        return ExecutionRun(self.app, execution_id, self.services).run()
 
-    def run_child(self, parent_id: int, depth: int, step: dict[str, Any], context: dict[str, Any],
+    @property
+    def services(self) -> RunServices:
+        """What this engine's runs use: its pools, its sub-workflow runner, the app's runtime
+        and monitoring's integration health."""
+        if self._services is None:
+            from atom.intelligence import history
+            from atom.state import get_state
+
+            app = self.app
+            self._services = RunServices(
+                submit_step=self.submit_step, submit_child=self.submit_child, run_child=self.run_child,
+                runtime=get_state(app).runtime,
+                health=lambda service, exclude: history.health(service, app=app, exclude_connection=exclude),
+                definitions=Definitions())
+        return self._services
+
+    def run_child(self, parent_id: int, depth: int, step: WorkflowStep, context: dict[str, Any],
                   root_id: int | None = None) -> Any:
         """A ``workflow`` step: run another workflow inline and return its outcome.
 
@@ -201,22 +256,22 @@ class Engine:
         limit = self.app.config.get("MAX_WORKFLOW_DEPTH", MAX_DEPTH)
         if depth + 1 > limit:
             raise StepFailure(f"sub-workflow depth limit ({limit}) reached", "validation")
-        workflow = db.session.get(Workflow, step["workflow_id"])
+        workflow = db.session.get(Workflow, step.workflow_id)
         if workflow is None or workflow.deleted_at is not None:
-            raise StepFailure(f"no workflow {step['workflow_id']}", "validation")
+            raise StepFailure(f"no workflow {step.workflow_id}", "validation")
         if not workflow.enabled:
             raise StepFailure(f"workflow {workflow.id} is disabled", "validation")
-        payload = render(step.get("payload") or {}, context)
-        key = f"parent:{parent_id}:{step['id']}"
+        payload = render(step.payload, context)
+        key = f"parent:{parent_id}:{step.id}"
         child = self._by_key(workflow.id, key)  # a resumed parent continues the child it started
         if child is None:
             child = self._new_child(workflow, payload, parent_id, depth, root_id or parent_id, key)
-        elif child.status not in FINISHED:
+        elif child.status not in EXECUTION_FINAL:
             self._take_over(child.id)
-        status = child.status if child.status in FINISHED else self.run(child.id)
+        status = child.status if child.status in EXECUTION_FINAL else self.run(child.id)
         outputs = {r.step_id: r.output for r in db.session.scalars(
             db.select(StepRun).filter_by(execution_id=child.id))}
-        if status != "succeeded":
+        if status != ExecutionStatus.SUCCEEDED:
             error = db.session.get(Execution, child.id).error
             raise StepFailure(f"sub-workflow execution {child.id} {status}: {error}", "workflow")
         return {"execution_id": child.id, "status": status, "steps": outputs}
@@ -231,7 +286,7 @@ class Engine:
             except chains.ChainLimit as exc:
                 db.session.rollback()
                 raise StepFailure(f"sub-workflow not started: {exc}", "validation") from exc
-            child = Execution(workflow_id=workflow.id, version=workflow.version, status="running",
+            child = Execution(workflow_id=workflow.id, version=workflow.version, status=ExecutionStatus.RUNNING,
                               trigger_type="workflow", trigger_payload=payload, parent_id=parent_id,
                               depth=depth + 1, root_id=root_id, claimed_by=self.owner,
                               heartbeat_at=utcnow(), started_at=utcnow(), idempotency_key=key)
@@ -241,7 +296,7 @@ class Engine:
             except IntegrityError:  # the same child raced in: continue that one
                 db.session.rollback()
                 child = self._by_key(workflow.id, key)
-                if child.status not in FINISHED:
+                if child.status not in EXECUTION_FINAL:
                     self._take_over(child.id)
         return child
 
@@ -251,18 +306,38 @@ class Engine:
         db.session.commit()
 
     def wait(self, execution_id: int, timeout: float) -> bool:
-        """Wait until an execution this process runs has finished; return whether it did."""
+        """Wait until an execution this process runs has finished; return whether it did.
+        One that is not queued or running here is not waited for: the answer is whether it
+        has finished (read from the database). With Celery the executor watches the database
+        (the execution runs in a worker)."""
         if self.app.config.get("EXECUTOR") == "celery":
-            return self.executor.wait(execution_id, timeout)  # it runs in a worker
-        return self._event(execution_id).wait(timeout)
-
-    def _event(self, execution_id: int) -> threading.Event:
+            return self.executor.wait(execution_id, timeout)
         with self._lock:
-            return self._done.setdefault(execution_id, threading.Event())
+            if execution_id in self._active:
+                event = self._waiters.get(execution_id)
+                if event is None:
+                    event = self._waiters[execution_id] = threading.Event()
+            else:
+                event = None
+        if event is not None:
+            return event.wait(timeout)
+        with self.app.app_context():
+            status = db.session.execute(db.select(Execution.status).where(Execution.id == execution_id)).scalar()
+            db.session.rollback()
+        return status in EXECUTION_FINAL
+
+    def _ended(self, execution_id: int) -> None:
+        """An execution of this process has ended here: wake its waiters, forget it."""
+        with self._lock:
+            self._active.discard(execution_id)
+            self._fresh.pop(execution_id, None)
+            event = self._waiters.pop(execution_id, None)
+        if event is not None:
+            event.set()
 
     def _fail(self, execution_id: int, error: str) -> None:
         try:
-            self._set_final(execution_id, "failed", error)
+            self._set_final(execution_id, ExecutionStatus.FAILED, error)
         except Exception:
             logger.exception("could not record the failure of execution %s", execution_id)
 
@@ -272,9 +347,10 @@ class Engine:
         db.session.rollback()
         now = utcnow()
         db.session.execute(update(StepRun).where(StepRun.execution_id == execution_id,
-                                                 StepRun.status == "running")
-                           .values(status="cancelled" if status == "cancelled" else "failed",
-                                   finished_at=now, error_class=None if status == "cancelled"
+                                                 StepRun.status == StepStatus.RUNNING)
+                           .values(status=StepStatus.CANCELLED if status == ExecutionStatus.CANCELLED
+                                   else StepStatus.FAILED,
+                                   finished_at=now, error_class=None if status == ExecutionStatus.CANCELLED
                                    else "internal", error=f"interrupted: {error}"[:4000]))
         db.session.execute(update(Execution).where(Execution.id == execution_id)
                            .values(status=status, error=error, finished_at=now))
@@ -285,8 +361,8 @@ class Engine:
     def cancel(self, execution: Execution) -> None:
         """Request cancellation; a queued execution is cancelled at once."""
         execution.cancel_requested = True
-        if execution.status == "queued":
-            execution.status, execution.finished_at = "cancelled", utcnow()
+        if execution.status == ExecutionStatus.QUEUED:
+            execution.status, execution.finished_at = ExecutionStatus.CANCELLED, utcnow()
             execution.error = "cancelled on request"
         db.session.commit()
 
@@ -295,7 +371,7 @@ class Engine:
         finished (its parent would otherwise wait for a child that goes on running)."""
         children = db.session.scalars(db.select(Execution).where(
             Execution.root_id == execution.id, Execution.id != execution.id,
-            Execution.status.not_in(FINISHED))).all()
+            Execution.status.not_in(EXECUTION_FINAL))).all()
         for child in children:
             self.cancel(child)
         self.cancel(execution)
@@ -304,12 +380,11 @@ class Engine:
         """Run a failed execution again from its failed steps, keeping the successful outputs."""
         db.session.execute(StepRun.__table__.delete().where(
             StepRun.execution_id == execution.id,
-            StepRun.status.in_(("failed", "skipped", "cancelled", "running"))))
-        execution.status, execution.error, execution.finished_at = "queued", None, None
+            StepRun.status.in_(STEP_RETRIED)))
+        execution.status, execution.error, execution.finished_at = ExecutionStatus.QUEUED, None, None
         execution.cancel_requested = False
         execution.claimed_by, execution.heartbeat_at = self.owner, utcnow()
         db.session.commit()
-        self._event(execution.id).clear()
         self.enqueue(execution.id)
 
     # -- scale-out: executor selection and the claim of a delivered task (atom.engine.celery_app)
@@ -347,7 +422,7 @@ class Engine:
             db.select(Execution.claimed_by, Execution.heartbeat_at, Execution.status)
             .where(Execution.id == execution_id)).one_or_none()
         db.session.commit()
-        if row is None or row.status not in ("queued", "running"):
+        if row is None or row.status not in EXECUTION_ACTIVE:
             return False
         if row.claimed_by == self.owner:
             return row.claimed_by == enqueued_by  # this engine queued it (its recovery did)
@@ -366,7 +441,7 @@ class Engine:
         table = Execution.__table__
         held = table.c.claimed_by.is_(None) if owner is None else table.c.claimed_by == owner
         taken = db.session.execute(update(table).where(
-            table.c.id == execution_id, held, table.c.status.in_(("queued", "running")))
+            table.c.id == execution_id, held, table.c.status.in_(EXECUTION_ACTIVE))
             .values(claimed_by=self.owner, heartbeat_at=utcnow()))
         db.session.commit()
         return taken.rowcount == 1
@@ -378,7 +453,7 @@ class Engine:
         stale = utcnow() - timedelta(seconds=self.app.config.get("EXECUTION_STALE_S", STALE_AFTER_S))
         candidates = db.session.execute(
             db.select(Execution.id, Execution.claimed_by, Execution.heartbeat_at)
-            .where(Execution.status.in_(("queued", "running")), Execution.parent_id.is_(None),
+            .where(Execution.status.in_(EXECUTION_ACTIVE), Execution.parent_id.is_(None),
                    or_(Execution.claimed_by.is_(None), Execution.claimed_by != self.owner))
         ).all()
         resumed = []
@@ -401,7 +476,7 @@ class Engine:
             db.select(Execution.claimed_by, Execution.heartbeat_at, Execution.status)
             .where(Execution.id == execution_id)).one_or_none()
         db.session.commit()
-        if row is None or row.status not in ("queued", "running") or row.claimed_by == self.owner:
+        if row is None or row.status not in EXECUTION_ACTIVE or row.claimed_by == self.owner:
             return False
         if not _orphaned(row.claimed_by, row.heartbeat_at, stale):
             return False

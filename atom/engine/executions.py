@@ -10,11 +10,11 @@ from atom.engine import get_engine
 from atom.engine.definition import TRIGGER_TYPES
 from atom.extensions import db
 from atom.models import Execution
-from atom.models.workflow import FINISHED
+from atom.engine.states import EXECUTION_FINAL
+from atom.engine.states import EXECUTION_RETRYABLE
 
 # What starts an execution: a workflow's trigger, or a parent execution's ``workflow`` step.
 EXECUTION_TRIGGERS = (*TRIGGER_TYPES, "workflow")
-RETRYABLE = ("failed", "cancelled")
 
 
 class ExecutionConflict(Exception):
@@ -54,7 +54,7 @@ def cancel_execution(execution: Execution) -> None:
 
     :raises ExecutionConflict: it has already finished.
     """
-    if execution.status in FINISHED:
+    if execution.status in EXECUTION_FINAL:
         raise ExecutionConflict(f"execution {execution.id} has already {execution.status}")
     get_engine().cancel(execution)
 
@@ -65,7 +65,7 @@ def retry_execution(execution: Execution) -> None:
 
     :raises ExecutionConflict: it is neither failed nor cancelled.
     """
-    if execution.status not in RETRYABLE:
+    if execution.status not in EXECUTION_RETRYABLE:
         raise ExecutionConflict(f"only failed or cancelled executions can be retried; this one is "
                                 f"{execution.status}")
     get_engine().retry(execution)

@@ -72,9 +72,11 @@ def _types(schema: dict[str, Any]) -> list[str]:
 def predecessors(steps: list[dict]) -> dict[str, set[str]]:
     """Every step's direct predecessors as the runner orders them (a handler after the step
     it handles)."""
+    from atom.engine.definition import error_policy
+
     direct = {s["id"]: set(s.get("depends_on") or ()) for s in steps}
     for s in steps:
-        handler = s.get("on_error")
+        handler = error_policy(s)[1]
         if handler in direct and handler != s["id"]:
             direct[handler].add(s["id"])
     return direct

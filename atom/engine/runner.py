@@ -14,17 +14,20 @@ Parameters are rendered and connections looked up here, so a step thread only ca
 """
 from __future__ import annotations
 
-import graphlib
 import heapq
 import json
 import logging
 import queue
 import re
+import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from typing import Callable
 
 from flask import Flask
 from sqlalchemy import bindparam
@@ -33,10 +36,22 @@ from sqlalchemy import update
 from atom.engine import chains
 from atom.engine import expressions
 from atom.engine import steps as step_types
+from atom.engine.definition import Definition
+from atom.engine.definition import ServiceStep
+from atom.engine.definition import Step
+from atom.engine.definition import load_definition
 from atom.engine.expressions import ExpressionError
 from atom.engine.expressions import evaluate
 from atom.engine.expressions import render
 from atom.engine.expressions import truthy
+from atom.engine.planner import Plan
+from atom.engine.planner import Planner
+from atom.engine.planner import StepState
+from atom.engine.planner import fails_execution
+from atom.engine.states import STEP_FINAL
+from atom.engine.states import AttemptStatus
+from atom.engine.states import ExecutionStatus
+from atom.engine.states import StepStatus
 from atom.extensions import db
 from atom.integrations.http import execution_chain
 from atom.models import Execution
@@ -45,9 +60,9 @@ from atom.models import Workflow
 from atom.models import WorkflowVersion
 from atom.models.base import isoformat
 from atom.models.base import utcnow
-from atom.state import get_state
 
 logger = logging.getLogger(__name__)
+RUNNING_STATE = StepState(StepStatus.RUNNING)
 
 MAX_PAYLOAD_CHARS = 64_000
 HEARTBEAT_S = 5.0
@@ -60,7 +75,6 @@ HOLD_CONNECTION_S = 0.005
 # Steps that end within this of each other have their rows committed together.
 BATCH_S = 0.002
 _SECRET_KEY = re.compile(r"(?i)(token|secret|password|authorization|api[_-]?key|credential)")
-FINAL_STATES = ("succeeded", "skipped", "failed")
 
 # Step rows are written whole, with prebuilt Core statements: a step is addressed by its
 # unique (execution, step id). On SQLite and PostgreSQL one upsert writes new and existing rows.
@@ -77,51 +91,9 @@ _FALLBACK_STEP = _STEP_TABLE.update().where(
     _STEP_TABLE.c.step_id == bindparam("x_step")).values(fallback=bindparam("x_fallback"))
 
 
-class _Upsert:
-    """``INSERT ... ON CONFLICT (execution_id, step_id) DO UPDATE`` of whole step rows, compiled
-    once per dialect and run as one executemany through ``exec_driver_sql``, values processed by
-    the columns' own bind processors: the same SQL and values as the Core statement, without its
-    per-call compile-cache and parameter overhead (this runs once per step on the hot path)."""
-
-    FIELDS = ("execution_id", "step_id", *_ROW_FIELDS)
-
-    def __init__(self, stmt: Any, dialect: Any) -> None:
-        compiled = stmt.compile(dialect=dialect, column_keys=list(self.FIELDS))
-        self.sql = str(compiled)
-        self.positional = bool(getattr(compiled, "positional", False))
-        self.order = list(compiled.positiontup) if self.positional else list(self.FIELDS)
-        assert sorted(self.order) == sorted(self.FIELDS), self.order
-        processors = {name: _fast(_STEP_TABLE.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                      for name in self.FIELDS}
-        self.plan = [(name, processors[name]) for name in self.order]
-
-    def params(self, row: dict[str, Any]) -> Any:
-        if self.positional:
-            return tuple(row[name] if proc is None else proc(row[name]) for name, proc in self.plan)
-        return {name: row[name] if proc is None else proc(row[name]) for name, proc in self.plan}
-
-
-_SAMPLE_TIME = datetime(2001, 2, 3, 4, 5, 6, 7)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat(" ", "microseconds")
-
-
-def _fast(processor: Any) -> Any:
-    """SQLite's datetime processor formats in Python; ``isoformat`` gives the same text in C
-    (checked here on a sample, else the column's own processor is kept)."""
-    if processor is not None:
-        try:
-            if processor(_SAMPLE_TIME) == _iso(_SAMPLE_TIME):
-                return _iso
-        except Exception:  # not a datetime processor
-            pass
-    return processor
-
-
-def _upsert_step(dialect: Any) -> _Upsert | None:
-    """The step-row upsert where the dialect has ``ON CONFLICT`` (SQLite, PostgreSQL)."""
+def _upsert_step(dialect: Any) -> Any:
+    """``INSERT ... ON CONFLICT (execution_id, step_id) DO UPDATE`` of whole step rows where the
+    dialect has it (SQLite, PostgreSQL), built once per dialect; None elsewhere."""
     name = dialect.name
     if name not in _UPSERTS:
         if name == "sqlite":
@@ -132,9 +104,8 @@ def _upsert_step(dialect: Any) -> _Upsert | None:
             _UPSERTS[name] = None
             return None
         stmt = insert(_STEP_TABLE)
-        stmt = stmt.on_conflict_do_update(index_elements=["execution_id", "step_id"],
-                                          set_={f: stmt.excluded[f] for f in _ROW_FIELDS})
-        _UPSERTS[name] = _Upsert(stmt, dialect)
+        _UPSERTS[name] = stmt.on_conflict_do_update(index_elements=["execution_id", "step_id"],
+                                                    set_={f: stmt.excluded[f] for f in _ROW_FIELDS})
     return _UPSERTS[name]
 
 
@@ -179,20 +150,90 @@ def stored(value: Any, redactor: Any = None) -> Any:
     return cap(redact(value))
 
 
+class Definitions:
+    """Typed definitions and their planners by (workflow id, version), the most recently used
+    ``size`` of them: a version never changes, so its typed form is built once, not per run."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, int], tuple[Definition, Planner]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, workflow_id: int, version: int, raw: dict[str, Any]) -> tuple[Definition, Planner]:
+        key = (workflow_id, version)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        definition = load_definition(raw)
+        found = (definition, Planner(definition))
+        with self._lock:
+            self._items[key] = found
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return found
+
+
+@dataclass(slots=True)
+class Fresh:
+    """What the engine knows of an execution it has just created (so the runner reads none
+    of it back): its row's columns and the pinned version's definition."""
+
+    id: int
+    workflow_id: int
+    version: int
+    depth: int
+    root_id: int | None
+    trigger_payload: Any
+    definition: dict[str, Any]
+    name: str
+    started_at: datetime | None = None  # set by the claim
+
+
+class VersionMissing(Exception):
+    """The version an execution is pinned to has no row (it ends failed, not stranded)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunServices:
+    """What a run needs from outside it, passed in by whoever starts it (the engine): the
+    runner calls no one back and looks nothing up globally.
+
+    :ivar submit_step: runs an I/O step's callable on the step pool (a Future).
+    :ivar submit_child: runs a sub-workflow step's callable where it cannot starve the pool.
+    :ivar run_child: ``(parent_id, depth, step, context, root_id) -> outcome``: runs a
+        sub-workflow execution to its end.
+    :ivar runtime: the integrations runtime (connections' circuits and redactors).
+    :ivar health: ``(service, exclude_connection) -> health``: monitoring's view of an
+        integration (:func:`atom.intelligence.history.health`), for fallback routing.
+    """
+
+    submit_step: Callable[..., Future]
+    submit_child: Callable[..., Future]
+    run_child: Callable[..., Any]
+    runtime: Any
+    health: Callable[[str, int | None], Any]
+    definitions: Definitions
+
+
 class ExecutionRun:
     """Runs one execution to its end. Create it in the orchestrator thread, call :meth:`run`."""
 
-    def __init__(self, engine: Any, execution_id: int) -> None:
-        self.engine = engine
-        self.app: Flask = engine.app
+    def __init__(self, app: Flask, execution_id: int, services: RunServices,
+                 fresh: Fresh | None = None) -> None:
+        self.services = services
+        self.fresh = fresh
+        self.app = app
         self.id = execution_id
         self.results: dict[str, dict[str, Any]] = {}
+        self.states: dict[str, StepState] = {}  # what the planner plans from
         self.rows: dict[str, dict[str, Any]] = {}  # step id -> its row as last written
         self.attempts: dict[str, int] = {}
         self.running: dict[Future, str] = {}
         self.completed: queue.SimpleQueue[Future] = queue.SimpleQueue()
         self.completed_early: list[Future] = []
-        self.to_submit: list[tuple[str, dict[str, Any], Any, Any]] = []
+        self.to_submit: list[tuple[str, Step, Any, Any]] = []
         self.connections: dict[tuple[str, Any], tuple[float, Any]] = {}
         self.dirty: set[str] = set()  # steps whose row changed since the last flush
         self.conn: Any = None  # the database connection step rows are written on, while busy
@@ -215,52 +256,59 @@ class ExecutionRun:
 
     # -- set-up ----------------------------------------------------------------------------------
 
-    def _load(self) -> None:
+    def _read_execution(self) -> Any:
         # Plain column reads (no ORM objects): this runs once per execution, before any step.
         execution = db.session.execute(
             db.select(Execution.id, Execution.workflow_id, Execution.version, Execution.depth,
                       Execution.root_id, Execution.trigger_payload, Execution.started_at,
                       WorkflowVersion.definition, Workflow.name)
-            .join(WorkflowVersion, (WorkflowVersion.workflow_id == Execution.workflow_id)
-                  & (WorkflowVersion.version == Execution.version))
+            .outerjoin(WorkflowVersion, (WorkflowVersion.workflow_id == Execution.workflow_id)
+                       & (WorkflowVersion.version == Execution.version))
             .join(Workflow, Workflow.id == Execution.workflow_id)
             .where(Execution.id == self.id)).one()
+        return execution
+
+    def _load(self) -> None:
+        fresh = self.fresh
+        if fresh is not None:  # started here a moment ago: nothing to read back
+            execution = fresh
+        else:
+            execution = self._read_execution()
         definition, name = execution.definition, execution.name
+        if definition is None:  # runs are pinned to their version: never another one
+            db.session.commit()
+            raise VersionMissing(f"version {execution.version} of workflow {execution.workflow_id} "
+                                 f"is missing: the execution cannot go on")
         self.depth = execution.depth
         self.root_id = execution.root_id or execution.id
         # What this execution's service calls send as X-Atom-Execution.
         self.chain = chains.outbound_value(self.app, self.root_id, self.depth)
-        self.definition = definition
-        self.steps = {s["id"]: s for s in self.definition["steps"]}
-        # failing step id -> the id of the step that handles its failure
-        self.handlers = {s["id"]: s["on_error"] for s in self.definition["steps"]
-                         if s.get("on_error") not in (None, "fail", "continue")}
+        self.definition, self.planner = self.services.definitions.get(
+            execution.workflow_id, execution.version, definition)
+        self.steps = self.definition.by_id
+        self.open = set(self.steps)  # the steps without a final state yet
         self.context: dict[str, Any] = {
             "trigger": execution.trigger_payload or {},
             "steps": {},
             "workflow": {"id": execution.workflow_id, "name": name, "version": execution.version},
             "execution": {"id": execution.id, "started_at": isoformat(execution.started_at)},
         }
+        if fresh is not None:
+            return  # a new execution has no step rows yet
         columns = [_STEP_TABLE.c[f] for f in ("step_id", *_ROW_FIELDS)]
         for row in db.session.execute(db.select(*columns).where(_STEP_TABLE.c.execution_id == self.id)):
             self.rows[row.step_id] = {f: row._mapping[f] for f in _ROW_FIELDS}
             self.stored.add(row.step_id)
             self.attempts[row.step_id] = row.attempt
-            if row.step_type == "wait" and row.status == "running" and row.started_at:
+            if row.step_type == "wait" and row.status == StepStatus.RUNNING and row.started_at:
                 self.wait_began[row.step_id] = row.started_at
             # Finished steps keep their outcome; interrupted ("running") ones run again.
-            if row.status in FINAL_STATES and row.step_id in self.steps:
+            if row.status in STEP_FINAL and row.step_id in self.steps:
                 self._remember(row.step_id, row.status, row.output)
                 step = self.steps[row.step_id]
-                if row.status == "failed" and step.get("on_error", "fail") == "fail":
+                if row.status == StepStatus.FAILED and fails_execution(step):
                     self.failure = self.failure or f"step {row.step_id} failed ({row.error_class}): {row.error}"
         db.session.commit()  # end the read transaction: step rows are written on other connections
-
-    def _graph(self) -> dict[str, set[str]]:
-        graph = {sid: set(step.get("depends_on") or []) for sid, step in self.steps.items()}
-        for failing, handler in self.handlers.items():
-            graph[handler].add(failing)  # a handler waits for the step it handles
-        return graph
 
     # -- main loop ---------------------------------------------------------------------------------
 
@@ -274,34 +322,57 @@ class ExecutionRun:
             expressions.limits_scope.reset(limits)
 
     def _run(self) -> str:
-        self._load()
-        sorter = graphlib.TopologicalSorter(self._graph())
-        sorter.prepare()
+        try:
+            self._load()
+        except VersionMissing as exc:
+            logger.error("execution %s: %s", self.id, exc)
+            self._flush(update(Execution.__table__).where(Execution.__table__.c.id == self.id).values(
+                status=ExecutionStatus.FAILED, error=str(exc), finished_at=utcnow(), heartbeat_at=utcnow()))
+            return ExecutionStatus.FAILED
         # The claim has just set the heartbeat and checked for a cancel request.
         next_poll = time.monotonic() + CANCEL_POLL_S
         next_beat = time.monotonic() + HEARTBEAT_S
-        while sorter.is_active():
-            progressed = False
-            for sid in sorter.get_ready():
-                for finished in self._begin(sid):
-                    sorter.done(finished)
-                    progressed = True
+        self._ended(self._apply(self.planner.initial(self.states, self.cancelled)))
+        while self.open:
             self._dispatch()
             now = time.monotonic()
             if now >= next_poll:
-                for sid in self._check_cancel():
-                    sorter.done(sid)
+                self._ended(self._check_cancel())
                 next_poll = now + CANCEL_POLL_S
             if now >= next_beat:
                 self._flush()
                 self._release()  # never two pooled connections at once (see _release)
-                self.engine.heartbeat(self.id)
+                self._heartbeat()
                 next_beat = now + HEARTBEAT_S
-            # Steps that finished inline may have made others ready: start those first.
-            budget = 0.0 if progressed else self._wait_budget(next_poll)
-            for sid in self._advance(budget):
-                sorter.done(sid)
+            if not self.open:
+                break
+            self._ended(self._advance(self._wait_budget(next_poll)))
         return self._finish()
+
+    def _ended(self, sids: list[str]) -> None:
+        """Plan after each step that has ended: start what is ready now, end what is skipped
+        (steps that end inline, pure or skipped, are planned after in turn)."""
+        todo = list(sids)
+        while todo:
+            sid = todo.pop()
+            todo += self._apply(self.planner.after(sid, self.states, self.cancelled,
+                                                   self.failure is not None))
+
+    def _apply(self, plan: Plan) -> list[str]:
+        """Carry out a plan; return the steps it ended (to plan after)."""
+        finished: list[str] = []
+        for sid, why in plan.skipped:
+            if sid not in self.states:
+                status = StepStatus.CANCELLED if self.cancelled else StepStatus.SKIPPED
+                finished += self._end(sid, status, None, None, why)
+        for sid in plan.ready:
+            if sid not in self.states:
+                finished += self._begin(sid)
+        return finished
+
+    def _heartbeat(self) -> None:
+        db.session.execute(update(Execution).where(Execution.id == self.id).values(heartbeat_at=utcnow()))
+        db.session.commit()
 
     def _wait_budget(self, next_poll: float) -> float:
         now = time.monotonic()
@@ -372,7 +443,7 @@ class ExecutionRun:
             if kind == "wait":
                 finished += self._succeed(sid, {"waited_s": round(now - self.started[sid], 3)})
             elif self.cancelled:
-                finished += self._end(sid, "cancelled", None, None, "cancelled before retry")
+                finished += self._end(sid, StepStatus.CANCELLED, None, None, "cancelled before retry")
             else:
                 finished += self._launch(sid)
         return finished
@@ -388,56 +459,33 @@ class ExecutionRun:
                 del self.running[future]
                 del self.deadlines[sid]
                 future.cancel()  # a late result is ignored either way
-                limit = self.steps[sid]["timeout_s"]
+                limit = self.steps[sid].timeout_s
                 finished += self._failed(sid, "timeout", f"step timed out after {limit}s", True)
         return finished
 
     # -- starting a step -------------------------------------------------------------------------
 
     def _begin(self, sid: str) -> list[str]:
-        """Start a ready step; return the steps that are finished now (skipped, resumed, pure)."""
-        if sid in self.results:
-            return [sid]
-        skip = self._skip_reason(sid)
-        if skip is not None:
-            return self._end(sid, "cancelled" if self.cancelled else "skipped", None, None, skip)
+        """Start a ready step; return the steps that are finished now (``when`` false, pure)."""
         step = self.steps[sid]
-        if step.get("when"):
+        if step.when:
             try:
-                if not truthy(evaluate(step["when"], self.context)):
-                    return self._end(sid, "skipped", None, None, "when was false")
+                if not truthy(evaluate(step.when, self.context)):
+                    return self._end(sid, StepStatus.SKIPPED, None, None, "when was false")
             except ExpressionError as exc:
+                self.states[sid] = RUNNING_STATE
                 return self._failed(sid, "expression", str(exc), False)
         return self._launch(sid)
 
-    def _skip_reason(self, sid: str) -> str | None:
-        if self.cancelled:
-            return "execution cancelled"
+    def _launch(self, sid: str, reroute: tuple[tuple[int, ServiceStep] | None, dict[str, Any]] | None = None) -> list[str]:
         step = self.steps[sid]
-        handled = [failing for failing, handler in self.handlers.items() if handler == sid]
-        if handled and not any(self.results.get(h, {}).get("status") == "failed" for h in handled):
-            return f"{', '.join(handled)} did not fail"
-        for dep in step.get("depends_on") or []:
-            result = self.results.get(dep, {})
-            if result.get("status") == "skipped":
-                return f"{dep} was skipped"
-            if self.steps[dep]["type"] == "condition" and (result.get("output") or {}).get("result") is False:
-                return f"condition {dep} was false"
-            # A failed dependency skips the step, unless it goes on or this step is its handler.
-            if result.get("status") == "failed" and self.steps[dep].get("on_error") not in ("continue", sid):
-                return f"{dep} failed"
-        if self.failure is not None and sid not in self.handlers.values():
-            return "an earlier step failed"
-        return None
-
-    def _launch(self, sid: str, reroute: tuple[int, dict[str, Any]] | None = None) -> list[str]:
-        step = self.steps[sid]
-        if "fallback" in step:  # the primary, or the alternative to run this attempt on
+        if getattr(step, "fallback", ()):  # the primary, or the alternative to run this attempt on
             step = self._route(sid, step, reroute)
         attempt = self.attempts.get(sid, 0) + 1
         self.attempts[sid] = attempt
+        self.states[sid] = RUNNING_STATE
         self.started[sid] = time.monotonic()
-        kind = step["type"]
+        kind = step.type
         try:
             shown_input = self._input(step)
         except ExpressionError as exc:
@@ -450,7 +498,7 @@ class ExecutionRun:
                 conn = self._connection(step)
             except step_types.StepFailure as exc:
                 return self._failed(sid, exc.error_class, str(exc), exc.retryable)
-        if kind in step_types.PURE_TYPES:
+        if step.pure:
             try:
                 output = step_types.run_pure(step, self.context)
             except Exception as exc:  # every failure of a step is recorded with its class
@@ -467,10 +515,10 @@ class ExecutionRun:
         self.to_submit.append((sid, step, shown_input, conn))
         return []
 
-    def _connection(self, step: dict[str, Any]) -> Any:
+    def _connection(self, step: ServiceStep) -> Any:
         """The step's connection, looked up here (not on the step thread) and reused by the
         steps of this execution for ``CONNECTION_TTL_S``; detached, so any thread can read it."""
-        key = (step["service"], step.get("connection"))
+        key = (step.service, step.connection)
         now = time.monotonic()
         cached = self.connections.get(key)
         if cached is not None and now - cached[0] < CONNECTION_TTL_S:
@@ -494,48 +542,48 @@ class ExecutionRun:
             # A sub-workflow renders its payload itself, on its thread: from a copy, as the
             # orchestrator goes on adding step results to its own context meanwhile.
             context = ({**self.context, "steps": dict(self.context["steps"])}
-                       if step["type"] == "workflow" else None)
-            submit = self.engine.submit_child if step["type"] == "workflow" else self.engine.submit_step
+                       if step.type == "workflow" else None)
+            submit = self.services.submit_child if step.type == "workflow" else self.services.submit_step
             future = submit(self._run_io, sid, step, rendered, conn, context)
             self.running[future] = sid
-            if step.get("timeout_s"):
-                self.deadlines[sid] = time.monotonic() + float(step["timeout_s"])
+            if step.timeout_s:
+                self.deadlines[sid] = time.monotonic() + step.timeout_s
             future.add_done_callback(self.completed.put)
 
-    def _input(self, step: dict[str, Any]) -> Any:
+    def _input(self, step: Step) -> Any:
         """The step's input, rendered once here (raises :class:`ExpressionError`)."""
-        if step["type"] == "action":
-            return render(step.get("parameters") or {}, self.context)
-        if step["type"] == "notification":
-            return {"channel": render(step.get("channel"), self.context),
-                    "message": render(step["message"], self.context)}
-        if step["type"] == "workflow":
-            return render(step.get("payload") or {}, self.context)
+        if step.type == "action":
+            return render(step.parameters, self.context)
+        if step.type == "notification":
+            return {"channel": render(step.channel, self.context),
+                    "message": render(step.message, self.context)}
+        if step.type == "workflow":
+            return render(step.payload, self.context)
         return None
 
-    def _wait_seconds(self, step: dict[str, Any]) -> float:
+    def _wait_seconds(self, step: Any) -> float:
         """Seconds left to wait; after a restart, a wait counts from when it first started."""
-        sid = step["id"]
-        if "seconds" in step:
+        sid = step.id
+        if step.seconds is not None:
             begun = self.wait_began.get(sid)
             elapsed = (utcnow() - begun).total_seconds() if begun else 0.0
-            return max(0.0, float(step["seconds"]) - elapsed)
-        until = render(step["until"], self.context)
+            return max(0.0, float(step.seconds) - elapsed)
+        until = render(step.until, self.context)
         when = datetime.fromisoformat(str(until).replace("Z", "+00:00"))
         if when.tzinfo is not None:
             when = when.astimezone(UTC).replace(tzinfo=None)
         return max(0.0, (when - utcnow()).total_seconds())
 
-    def _run_io(self, sid: str, step: dict[str, Any], rendered: Any, conn: Any,
+    def _run_io(self, sid: str, step: Step, rendered: Any, conn: Any,
                 context: dict[str, Any] | None) -> Any:
         """Runs on the step pool, in its own app context."""
         with self.app.app_context():
-            if step["type"] == "workflow":
-                return self.engine.run_child(self.id, self.depth, step, context, self.root_id)
+            if step.type == "workflow":
+                return self.services.run_child(self.id, self.depth, step, context, self.root_id)
             key = f"atom-{self.id}-{sid}"
             token = execution_chain.set(self.chain)  # the service calls say which chain they are
             try:
-                if step["type"] == "action":
+                if step.type == "action":
                     return jsonable(step_types.run_action(step, None, key, params=rendered, conn=conn))
                 return jsonable(step_types.run_notification(step, None, key, rendered=rendered, conn=conn))
             finally:
@@ -543,8 +591,8 @@ class ExecutionRun:
 
     # -- fallback routing -----------------------------------------------------------------------------
 
-    def _route(self, sid: str, step: dict[str, Any],
-               reroute: tuple[int, dict[str, Any]] | None) -> dict[str, Any]:
+    def _route(self, sid: str, step: ServiceStep,
+               reroute: tuple[tuple[int, ServiceStep] | None, dict[str, Any]] | None) -> ServiceStep:
         """The step as this attempt runs it: the primary, unless its circuit is open or its
         integration's health is critical and an alternative is not (``reroute``: the
         alternative already chosen after the primary answered ``circuit_open``)."""
@@ -562,36 +610,30 @@ class ExecutionRun:
         index, chosen = picked
         self.route_index[sid] = index
         self.fallback_rows[sid] = {
-            "index": index, "service": chosen["service"], "connection": chosen.get("_conn_id"),
-            "action": chosen.get("action") if step["type"] == "action" else None,
+            "index": index, "service": chosen.service, "connection": self._connection(chosen).id,
+            "action": chosen.action if step.type == "action" else None,
             "reason": reason["reason"], "evidence": reason["evidence"],
-            "primary": {"service": step["service"], "connection": reason.get("connection")}}
+            "primary": {"service": step.service, "connection": reason.get("connection")}}
         self.dirty.add(sid)
         return chosen
 
-    def _alternative(self, step: dict[str, Any], index: int) -> dict[str, Any]:
-        alt = step["fallback"][index]
-        out = {**step, "service": alt["service"], "connection": alt.get("connection")}
-        for key in ("action", "parameters", "channel", "message"):
-            if key in alt:
-                out[key] = alt[key]
-        return out
+    def _alternative(self, step: ServiceStep, index: int) -> ServiceStep:
+        return step.on(step.fallback[index])
 
-    def _pick(self, step: dict[str, Any], start: int) -> tuple[int, dict[str, Any]] | None:
+    def _pick(self, step: ServiceStep, start: int) -> tuple[int, ServiceStep] | None:
         """The first alternative from ``start`` whose connection exists and whose circuit is
         not open nor its health critical."""
-        for index in range(start, len(step["fallback"])):
+        for index in range(start, len(step.fallback)):
             alt = self._alternative(step, index)
             try:
                 if self._unavailable(alt, primary=False, beside=step) is None:
-                    alt["_conn_id"] = self._connection(alt).id
                     return index, alt
             except step_types.StepFailure:
                 continue  # no usable connection: not an alternative
         return None
 
-    def _unavailable(self, step: dict[str, Any], primary: bool,
-                     beside: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    def _unavailable(self, step: ServiceStep, primary: bool,
+                     beside: ServiceStep | None = None) -> dict[str, Any] | None:
         """Why ``step``'s route cannot be used now (``{"reason", "evidence", "connection"}``),
         or None. The primary's own lookup failure is left to the step (it fails as usual)."""
         try:
@@ -600,7 +642,7 @@ class ExecutionRun:
             if primary:
                 return None
             raise
-        circuit = get_state(self.app).runtime.circuit(conn)
+        circuit = self.services.runtime.circuit(conn)
         if circuit is not None and circuit["state"] == "open":
             return {"reason": "circuit_open", "connection": conn.id,
                     "evidence": {"connection": conn.id, "circuit": circuit["state"],
@@ -609,12 +651,12 @@ class ExecutionRun:
         # An alternative on the primary's own service is judged without the primary
         # connection's calls: was the service down for everyone, or only for that connection?
         exclude = None
-        if beside is not None and beside["service"] == step["service"]:
+        if beside is not None and beside.service == step.service:
             try:
                 exclude = self._connection(beside).id
             except step_types.StepFailure:
                 exclude = None
-        health = self._health(step["service"], exclude)
+        health = self._health(step.service, exclude)
         if health.status == "unhealthy":
             return {"reason": "health_critical", "connection": conn.id,
                     "evidence": {"integration": health.integration, "status": health.status,
@@ -628,8 +670,6 @@ class ExecutionRun:
 
     def _health(self, service: str, exclude: int | None) -> Any:
         """The integration's health (as monitoring scores it), reused for ``CONNECTION_TTL_S``."""
-        from atom.intelligence import history
-
         key = (service, exclude)
         now = time.monotonic()
         cached = self.health_seen.get(key)
@@ -637,7 +677,7 @@ class ExecutionRun:
             return cached[1]
         self._release()
         try:
-            health = history.health(service, app=self.app, exclude_connection=exclude)
+            health = self.services.health(service, exclude)
         finally:
             db.session.commit()
         self.health_seen[key] = (now, health)
@@ -669,7 +709,7 @@ class ExecutionRun:
         if exc is None:
             return self._succeed(sid, future.result())
         cls, message, retryable = step_types.error_of(exc)
-        if cls == "circuit_open" and "fallback" in self.steps[sid] and not self.cancelled:
+        if cls == "circuit_open" and getattr(self.steps[sid], "fallback", ()) and not self.cancelled:
             rerouted = self._reroute(sid, message)
             if rerouted is not None:
                 return rerouted
@@ -678,25 +718,23 @@ class ExecutionRun:
         return self._failed(sid, cls, message, retryable, getattr(exc, "retry_after", None))
 
     def _succeed(self, sid: str, output: Any) -> list[str]:
-        return self._end(sid, "succeeded", output, None, None)
+        return self._end(sid, StepStatus.SUCCEEDED, output, None, None)
 
     def _failed(self, sid: str, cls: str, message: str, retryable: bool,
                 retry_after: float | None = None) -> list[str]:
         message = self._redact_text(sid, message)  # also kept in the execution's error
         step = self.steps[sid]
-        policy = step.get("retry") or {}
         attempt = self.attempts.get(sid, 1)
-        if retryable and attempt < policy.get("max_attempts", 1) and not self.cancelled:
-            delay = policy.get("delay_s", 1.0) * policy.get("backoff", 2.0) ** (attempt - 1)
-            delay = max(delay, retry_after or 0.0)
+        if retryable and attempt < step.retry.max_attempts and not self.cancelled:
+            delay = max(step.retry.delay(attempt), retry_after or 0.0)
             self._write_retry(sid, cls, message)
             heapq.heappush(self.timers, (time.monotonic() + delay, sid, "start"))
             return []
-        finished = self._end(sid, "failed", None, cls, message)
-        if step.get("on_error", "fail") == "fail" and self.failure is None:
+        finished = self._end(sid, StepStatus.FAILED, None, cls, message)
+        if fails_execution(step) and self.failure is None:
             self.failure = f"step {sid} failed ({cls}): {message}"
-        elif step.get("on_error") not in ("fail", "continue") and self.failure is None:
-            logger.info("step %s of execution %s failed; handler %s runs", sid, self.id, step["on_error"])
+        elif step.handler is not None and self.failure is None:
+            logger.info("step %s of execution %s failed; handler %s runs", sid, self.id, step.handler)
         return finished
 
     def _end(self, sid: str, status: str, output: Any, cls: str | None, message: str | None) -> list[str]:
@@ -707,6 +745,9 @@ class ExecutionRun:
 
     def _remember(self, sid: str, status: str, output: Any) -> None:
         self.results[sid] = {"status": status, "output": output}
+        result = output.get("result") if self.steps[sid].type == "condition" and isinstance(output, dict) else None
+        self.states[sid] = StepState(StepStatus(status), result if isinstance(result, bool) else None)
+        self.open.discard(sid)
         self.context["steps"][sid] = {"status": status, "output": output}
 
     # -- persistence (the only writes of an execution, all in this thread) -------------------------
@@ -715,7 +756,7 @@ class ExecutionRun:
         """Change a step's row in memory; it is committed by the next :meth:`_flush`."""
         row = self.rows.get(sid)
         if row is None:
-            row = self.rows[sid] = {"step_type": self.steps[sid]["type"], "attempt": 0, "started_at": None,
+            row = self.rows[sid] = {"step_type": self.steps[sid].type, "attempt": 0, "started_at": None,
                                     "finished_at": None, "duration_ms": None, "input": None,
                                     "output": None, "error_class": None, "error": None,
                                     "attempts": None}
@@ -737,17 +778,9 @@ class ExecutionRun:
         conn = self.conn
         try:
             upsert = _upsert_step(conn.dialect)
-            raw = False
             if upsert is not None and dirty:
-                # The DBAPI cursor of the connection's own transaction (committed below).
-                cursor = conn.connection.cursor()
-                try:
-                    cursor.executemany(upsert.sql, [
-                        upsert.params({"execution_id": self.id, "step_id": sid, **self.rows[sid]})
-                        for sid in dirty])
-                finally:
-                    cursor.close()
-                raw = True
+                conn.execute(upsert, [{"execution_id": self.id, "step_id": sid, **self.rows[sid]}
+                                      for sid in dirty])
             elif dirty:
                 new = [sid for sid in dirty if sid not in self.stored]
                 old = [sid for sid in dirty if sid in self.stored]
@@ -764,9 +797,7 @@ class ExecutionRun:
             if final is not None:
                 conn.execute(final)
             if conn.in_transaction():
-                conn.commit()  # commits the DBAPI transaction, raw writes included
-            elif raw:
-                conn.connection.commit()
+                conn.commit()
         except BaseException:
             self._release()
             raise
@@ -783,9 +814,9 @@ class ExecutionRun:
             conn, self.conn = self.conn, None
             conn.close()
 
-    def _write_start(self, sid: str, step: dict[str, Any], attempt: int, shown_input: Any) -> None:
+    def _write_start(self, sid: str, step: Step, attempt: int, shown_input: Any) -> None:
         redactor = self.redactors[sid] = self._redactor(step)
-        self._write(sid, {"status": "running", "attempt": attempt, "started_at": utcnow(),
+        self._write(sid, {"status": StepStatus.RUNNING, "attempt": attempt, "started_at": utcnow(),
                           "finished_at": None, "duration_ms": None,
                           "input": stored(shown_input, redactor),
                           "output": None, "error_class": None, "error": None})
@@ -798,7 +829,7 @@ class ExecutionRun:
         now = utcnow()
         began = row.get("started_at")
         earlier = list(row.get("attempts") or [])
-        earlier.append({"attempt": self.attempts[sid], "status": "failed",
+        earlier.append({"attempt": self.attempts[sid], "status": AttemptStatus.FAILED,
                         "started_at": isoformat(began) if began else None,
                         "finished_at": isoformat(now),
                         "duration_ms": (time.monotonic() - self.started[sid]) * 1000.0
@@ -817,15 +848,15 @@ class ExecutionRun:
             values["attempt"] = self.attempts.get(sid, 0)
         self._write(sid, values)
 
-    def _redactor(self, step: dict[str, Any]) -> Any:
+    def _redactor(self, step: Step) -> Any:
         """The redactor of the step's connection (None for steps without secrets)."""
-        if step["type"] not in ("action", "notification"):
+        if not isinstance(step, ServiceStep):
             return None
         try:
             conn = self._connection(step)  # cached: the step's own lookup reuses it
             key = (conn.id, conn.revision)
             if key not in self.conn_redactors:
-                self.conn_redactors[key] = get_state(self.app).runtime.redactor(conn) or None
+                self.conn_redactors[key] = self.services.runtime.redactor(conn) or None
             return self.conn_redactors[key]
         except Exception:  # no usable connection: the step fails on its own, calling no one
             return None
@@ -846,7 +877,7 @@ class ExecutionRun:
             self.cancelled = True
             for sid, kind in [(t[1], t[2]) for t in self.timers]:
                 if kind == "wait":
-                    finished += self._end(sid, "cancelled", None, None, "execution cancelled")
+                    finished += self._end(sid, StepStatus.CANCELLED, None, None, "execution cancelled")
             self.timers = [t for t in self.timers if t[2] != "wait"]
         return finished
 
@@ -854,12 +885,9 @@ class ExecutionRun:
         # Steps abandoned after a timeout may still be running; their results are ignored.
         for future in list(self.running):
             future.cancel()
-        if self.cancelled:
-            status, error = "cancelled", "cancelled on request"
-        elif self.failure is not None:
-            status, error = "failed", self.failure
-        else:
-            status, error = "succeeded", None
+        status = self.planner.outcome(self.states, self.cancelled)
+        error = {ExecutionStatus.CANCELLED: "cancelled on request",
+                 ExecutionStatus.FAILED: self.failure}.get(status)
         # The last step rows and the execution's outcome are committed together.
         self._flush(update(Execution.__table__).where(Execution.__table__.c.id == self.id).values(
             status=status, error=error, finished_at=utcnow(), heartbeat_at=utcnow()))

@@ -20,7 +20,6 @@ from atom.integrations.errors import ValidationFailed
 from atom.models import Connection
 from atom.state import get_state
 
-PURE_TYPES = ("transform", "condition")
 
 
 class StepFailure(Exception):
@@ -32,14 +31,16 @@ class StepFailure(Exception):
         self.retryable = retryable
 
 
-def run_pure(step: dict[str, Any], context: dict[str, Any]) -> Any:
+def run_pure(step: Any, context: dict[str, Any]) -> Any:
+    """A transform or condition step (:class:`atom.engine.definition.TransformStep`,
+    :class:`~atom.engine.definition.ConditionStep`), run inline."""
     try:
-        if step["type"] == "condition":
-            value = evaluate(step["expression"], context)
+        if step.type == "condition":
+            value = evaluate(step.expression, context)
             return {"result": truthy(value), "value": value}
-        if "mapping" in step:
-            return {name: evaluate(expr, context) for name, expr in step["mapping"].items()}
-        return aggregate(step["aggregate"], context)
+        if step.mapping is not None:
+            return {name: evaluate(expr, context) for name, expr in step.mapping.items()}
+        return aggregate(step.aggregate, context)
     except ExpressionError as exc:
         raise StepFailure(str(exc), "expression") from exc
 
@@ -73,48 +74,49 @@ def _reduce(spec: dict[str, Any], items: list[Any]) -> Any:
     return _REDUCERS[spec["op"]](numbers) if numbers else None
 
 
-def resolve_connection(step: dict[str, Any]) -> Connection:
-    """The step's connection, or the first enabled connection of its service."""
-    if step.get("connection") is not None:
-        conn = db.session.get(Connection, step["connection"])
-        if conn is None or conn.integration != step["service"]:
-            raise StepFailure(f"connection {step['connection']} not found for {step['service']}",
+def resolve_connection(step: Any) -> Connection:
+    """The step's connection (a :class:`atom.engine.definition.ServiceStep`), or the first
+    enabled connection of its service."""
+    if step.connection is not None:
+        conn = db.session.get(Connection, step.connection)
+        if conn is None or conn.integration != step.service:
+            raise StepFailure(f"connection {step.connection} not found for {step.service}",
                               "configuration")
     else:
         conn = db.session.execute(
-            db.select(Connection).filter_by(integration=step["service"], enabled=True)
+            db.select(Connection).filter_by(integration=step.service, enabled=True)
             .order_by(Connection.id).limit(1)
         ).scalar_one_or_none()
         if conn is None:
-            raise StepFailure(f"no {step['service']} connection: create one first", "configuration")
+            raise StepFailure(f"no {step.service} connection: create one first", "configuration")
     if not conn.enabled:
         raise StepFailure(f"connection {conn.id} is disabled", "configuration")
     return conn
 
 
-def run_action(step: dict[str, Any], context: dict[str, Any] | None, idempotency_key: str,
+def run_action(step: Any, context: dict[str, Any] | None, idempotency_key: str,
                params: Any = None, conn: Connection | None = None) -> Any:
     """Run an action step; ``params`` are its rendered parameters and ``conn`` its connection
     (else rendered and looked up here)."""
     if params is None:
-        params = _render(step.get("parameters") or {}, context)
+        params = _render(step.parameters, context)
     conn = conn or resolve_connection(step)
     try:
-        return get_state().runtime.run_action(conn, step["action"], params, idempotency_key).output
+        return get_state().runtime.run_action(conn, step.action, params, idempotency_key).output
     except ValidationFailed as exc:
         # The plugin no longer has the action (a definition saved before it changed): the
         # workflow's set-up is wrong, not the data sent.
-        if exc.details.get("action") == [f"unknown action {step['action']!r}"]:
+        if exc.details.get("action") == [f"unknown action {step.action!r}"]:
             raise StepFailure(exc.message, "configuration") from exc
         raise
 
 
-def run_notification(step: dict[str, Any], context: dict[str, Any] | None, idempotency_key: str,
+def run_notification(step: Any, context: dict[str, Any] | None, idempotency_key: str,
                      rendered: dict[str, Any] | None = None, conn: Connection | None = None) -> Any:
     """Post a notification step's message; ``rendered`` is ``{"channel", "message"}`` if done."""
     conn = conn or resolve_connection(step)
     if rendered is None:
-        rendered = {"message": _render(step["message"], context), "channel": _render(step.get("channel"), context)}
+        rendered = {"message": _render(step.message, context), "channel": _render(step.channel, context)}
     message, channel = rendered["message"], rendered["channel"]
     return get_state().runtime.notify(conn, channel, str(message), idempotency_key)
 

@@ -18,6 +18,7 @@ from atom.engine.chains import Chain
 from atom.engine.chains import ExecutionRefused
 from atom.engine.polling import prune_poll_items
 from atom.engine.polling import run_polls
+from atom.engine.states import EXECUTION_FINAL
 from atom.extensions import db
 from atom.models import ScheduleFire
 from atom.models import WebhookEvent
@@ -229,7 +230,7 @@ def prune_executions(app: Flask) -> int:
     with app.app_context():
         cutoff = utcnow() - timedelta(days=app.config["EXECUTION_RETENTION_DAYS"])
         old = db.select(Execution.id).where(Execution.finished_at < cutoff,
-                                            Execution.status.in_(("succeeded", "failed", "cancelled")))
+                                            Execution.status.in_(EXECUTION_FINAL))
         ids = list(db.session.scalars(old))
         if ids:
             db.session.execute(StepRun.__table__.delete().where(StepRun.execution_id.in_(ids)))

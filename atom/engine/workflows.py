@@ -16,6 +16,7 @@ from atom.engine.definition import DefinitionError
 from atom.engine.definition import expand_compact
 from atom.engine.definition import is_compact
 from atom.engine.definition import validate_definition
+from atom.engine.states import StepStatus
 from atom.extensions import db
 from atom.integrations.vault import MASK
 from atom.integrations.vault import Vault
@@ -83,9 +84,11 @@ def _sealed(trigger: dict[str, Any]) -> str | None:
     return None
 
 
-def webhook_secret(workflow: Workflow) -> str | None:
-    """The plain secret of the workflow's webhook trigger, or None (an unsigned webhook)."""
-    trigger = current_definition(workflow)["trigger"]
+def webhook_secret(workflow: Workflow, definition: dict[str, Any] | None = None) -> str | None:
+    """The plain secret of the workflow's webhook trigger, or None (an unsigned webhook).
+
+    :param definition: the workflow's current definition, if read already."""
+    trigger = (definition or current_definition(workflow))["trigger"]
     if trigger.get(SEALED):
         return get_state().vault.decrypt_text(trigger[SEALED])
     return trigger.get("secret") or None
@@ -201,7 +204,7 @@ def _attempts_of(row: StepRun) -> list[dict[str, Any]]:
     """Every finished attempt of a step, oldest first: the kept earlier ones, then the row's
     own when it has ended."""
     out = [dict(a) for a in (row.attempts or []) if isinstance(a, dict)]
-    if row.status in ("succeeded", "failed") and row.attempt >= 1 and not (
+    if row.status in (StepStatus.SUCCEEDED, StepStatus.FAILED) and row.attempt >= 1 and not (
             out and out[-1].get("attempt") == row.attempt):
         out.append({"attempt": row.attempt, "status": row.status,
                     "started_at": isoformat(row.started_at), "finished_at": isoformat(row.finished_at),

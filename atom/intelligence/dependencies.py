@@ -30,6 +30,7 @@ from typing import Iterable
 from flask import Flask
 from flask import current_app
 
+from atom.engine.definition import error_policy
 from atom.extensions import db
 from atom.intelligence import history
 from atom.models import Connection
@@ -85,7 +86,7 @@ def uses_of(definition: dict[str, Any]) -> list[Use]:
         out.append(Use("trigger", None, trigger["service"], trigger.get("connection_id")))
     for step in definition.get("steps") or []:
         kind = step.get("type")
-        required = step.get("on_error", "fail") == "fail"
+        required = error_policy(step) == ("fail", None)
         if kind in ("action", "notification") and step.get("service"):
             use = Use(kind, step["id"], step["service"], step.get("connection"), required=required)
             for n, alt in enumerate(step.get("fallback") or ()):

@@ -18,6 +18,7 @@ import numpy as np
 from flask import Flask
 from flask import current_app
 
+from atom.engine.states import FINISHED
 from atom.extensions import db
 from atom.models import CallRecord
 from atom.models import Execution
@@ -27,7 +28,6 @@ from atom.models import WorkflowVersion
 from atom.monitoring import score as scoring
 from atom.monitoring import thresholds
 
-FINISHED = ("succeeded", "failed", "cancelled")
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from typing import Iterable
 from flask import Flask
 from flask import current_app
 
+from atom.engine.definition import error_policy
 from atom.engine.definition import DefinitionError
 from atom.engine.definition import _expressions
 from atom.engine.expressions import ExpressionError
@@ -275,7 +276,7 @@ def _weights(ctx: Context) -> dict[str, float]:
 
 def _parallelise(ctx: Context) -> list[Finding]:
     steps = ctx.definition["steps"]
-    handlers = {s["on_error"] for s in steps if s.get("on_error") in ctx.steps}
+    handlers = {error_policy(s)[1] for s in steps if error_policy(s)[1] in ctx.steps}
     direct = predecessors(steps)
     before = closure(direct)
     reads = {sid: references(s) for sid, s in ctx.steps.items()}
@@ -535,7 +536,7 @@ def _cache(ctx: Context) -> list[Finding]:
         action = ctx.action(step)
         if step["type"] != "action" or action is None or not action.read_only:
             continue
-        if step.get("when") or step.get("on_error") not in ("fail", None):
+        if step.get("when") or error_policy(step) != ("fail", None):
             continue  # a read that runs only sometimes, or hands its failure on, is not the same
         groups.setdefault(_signature(step), []).append(sid)
     out = []
@@ -767,6 +768,8 @@ def apply_change(definition: dict[str, Any], change: dict[str, Any]) -> dict[str
                     step["depends_on"] = list(dict.fromkeys(d for d in deps if d != step["id"]))
                 if step.get("on_error") == dup:
                     step["on_error"] = "fail"
+                if step.get("handler") == dup:
+                    del step["handler"]
                 for key in [k for k in step if k not in ("id", "type", "depends_on", "on_error")]:
                     step[key] = _rewrite(step[key], dup, keep)
             # what the dropped step waited for, the kept one now waits for too (no earlier data

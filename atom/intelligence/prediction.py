@@ -41,6 +41,7 @@ import numpy as np
 from flask import Flask
 from flask import current_app
 
+from atom.engine.definition import error_policy
 from atom.extensions import db
 from atom.intelligence import history
 from atom.intelligence import models_config
@@ -173,8 +174,8 @@ def _graph(steps: list[dict[str, Any]]) -> tuple[list[str], dict[str, list[str]]
     preds = {s["id"]: [d for d in s.get("depends_on") or [] if d in ids] for s in steps}
     handled: dict[str, str] = {}
     for s in steps:
-        handler = s.get("on_error", "fail")
-        if handler not in ("fail", "continue") and handler in ids and handler != s["id"]:
+        handler = error_policy(s)[1]
+        if handler in ids and handler != s["id"]:
             preds[handler].append(s["id"])
             handled[s["id"]] = handler
     order = list(graphlib.TopologicalSorter(preds).static_order())
@@ -456,8 +457,8 @@ def _step_model(step: dict[str, Any], workflow_id: int | None, agg: Aggregate,
     timeout = step.get("timeout_s")
     return StepModel(step["id"], kind, key, service, attempts, float(policy.get("delay_s", 1.0)),
                      float(policy.get("backoff", 2.0)), float(timeout) * 1000 if timeout else None,
-                     step.get("on_error", "fail") == "fail",
-                     step.get("on_error") == "continue", handles, q, r, run_p, conditional,
+                     error_policy(step) == ("fail", None),
+                     error_policy(step)[0] == "continue", handles, q, r, run_p, conditional,
                      p_fail, durations, chosen[0], wait_ms, sources)
 
 

@@ -28,6 +28,7 @@ from typing import Iterable
 from flask import Flask
 from flask import current_app
 
+from atom.engine.definition import error_policy
 from atom.extensions import db
 from atom.intelligence import history
 from atom.models import Connection
@@ -226,7 +227,8 @@ def _failures(record: history.ExecutionRecord, definition: dict[str, Any] | None
             "class": cls, "recorded_class": step.error_class, "error": step.error,
             "status_code": status_code(step.error), "retry_after_s": retry_after(step.error),
             "finished_at": _z(step.finished_at), "attempts": attempts,
-            "on_error": spec.get("on_error", "fail"),
+            # the old form's one value: "fail", "continue", or the handler's step id
+            "on_error": error_policy(spec)[1] or error_policy(spec)[0],
         }
         if service:
             failure["health"] = _relation(service, conn_id, step.finished_at)

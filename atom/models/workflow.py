@@ -13,11 +13,12 @@ from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
+from atom.engine.states import EXECUTION_STATUSES  # noqa: F401  (re-exported: one definition)
+from atom.engine.states import FINISHED  # noqa: F401
+from atom.engine.states import ExecutionStatus
 from atom.extensions import db
 from atom.models.base import utcnow
 
-EXECUTION_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-FINISHED = ("succeeded", "failed", "cancelled")
 
 
 class Workflow(db.Model):
@@ -61,7 +62,7 @@ class Execution(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
     version: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=ExecutionStatus.QUEUED.value)
     trigger_type: Mapped[str] = mapped_column(String(16), default="manual")
     trigger_payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))

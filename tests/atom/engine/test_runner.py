@@ -330,6 +330,33 @@ def test_a_handler_step_runs_only_when_the_step_it_handles_fails(api, fake, conn
     assert fake.count("/alert") == 1
 
 
+@pytest.mark.parametrize("policy", [{"on_error": "alert"}, {"on_error": "fail", "handler": "alert"}])
+def test_the_old_and_the_new_handler_forms_run_the_same(api, fake, conn, policy):
+    """``on_error: <step id>`` (the old form) is read as ``on_error: fail, handler: <step id>``."""
+    fake.always("/bad", reply(500, {}))
+    fake.always("/ok", reply(200, {}))
+    wf = api.create(manual("forms", [post_step("work", "/bad", **policy),
+                                     post_step("after", "/ok", deps=["work"]),
+                                     post_step("alert", "/ok")]))
+    steps = steps_of(done := api.run(wf["id"]))
+    assert (done["status"], steps["work"]["status"], steps["after"]["status"], steps["alert"]["status"]) \
+        == ("succeeded", "failed", "skipped", "succeeded")
+    assert api.client.get(f"/api/v2/ai-workflows/{wf['id']}", headers=api.headers).get_json()[
+        "steps"][0] | {} == wf["steps"][0]  # returned as stored
+
+
+def test_on_error_continue_with_a_handler_runs_both_the_handler_and_the_dependents(api, fake, conn):
+    fake.always("/bad", reply(500, {}))
+    fake.always("/ok", reply(200, {}))
+    wf = api.create(manual("both", [post_step("work", "/bad", on_error="continue", handler="alert"),
+                                    post_step("after", "/ok", deps=["work"]),
+                                    post_step("alert", "/ok")]))
+    steps = steps_of(done := api.run(wf["id"]))
+    assert (done["status"], steps["work"]["status"], steps["after"]["status"], steps["alert"]["status"]) \
+        == ("succeeded", "failed", "succeeded", "succeeded")
+    assert _ts(steps["alert"]["started_at"]) >= _ts(steps["work"]["finished_at"])
+
+
 def test_one_handler_for_two_steps_runs_when_either_fails(api, fake, conn):
     fake.always("/ok", reply(200, {}))
     fake.always("/bad", reply(500, {}))
