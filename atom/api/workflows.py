@@ -180,6 +180,10 @@ class AnalyticsQuery(PageQuery):
 
 # -- workflows ---------------------------------------------------------------------------------
 
+# What :func:`~atom.engine.workflows.present` reads of a workflow.
+LISTED = (Workflow.id, Workflow.name, Workflow.description, Workflow.enabled, Workflow.version,
+          Workflow.webhook_token, Workflow.created_at, Workflow.updated_at)
+
 
 @blp.route("", methods=["POST"])
 @blp.response(201, WorkflowOut)
@@ -193,14 +197,14 @@ def create():
 @blp.arguments(PageQuery, location="query")
 @blp.alt_response(200, **ok(WorkflowList))
 def list_workflows(query):
-    """Workflows by id, a page at a time, each with its current definition (one query)."""
-    stmt = (db.select(Workflow, WorkflowVersion.definition)
+    """Workflows by id, a page at a time, each with its current definition: one query, of
+    the columns shown (rows, not ORM objects)."""
+    stmt = (db.select(*LISTED, WorkflowVersion.definition)
             .join(WorkflowVersion, (WorkflowVersion.workflow_id == Workflow.id)
                   & (WorkflowVersion.version == Workflow.version))
             .where(Workflow.deleted_at.is_(None)))
-    page = paginate(stmt, query, (Workflow.id,), count=True, scalars=False,
-                    key_of=lambda row: (row[0].id,))
-    return page.answer("workflows", [present(w, definition) for w, definition in page.rows])
+    page = paginate(stmt, query, (Workflow.id,), scalars=False, key_of=lambda row: (row.id,))
+    return page.answer("workflows", [present(row, row.definition) for row in page.rows])
 
 
 @blp.route("/<id:wf_id>", methods=["GET"])

@@ -197,8 +197,8 @@ def current_definition(workflow: Workflow) -> dict[str, Any]:
 
 
 def present(workflow: Workflow, definition: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The API view of a workflow; ``definition`` is its current version's, when the caller
-    read it already (a list reads them in its one query)."""
+    """The API view of a workflow (or of a row of its columns); ``definition`` is its current
+    version's, when the caller read it already (a list reads them in its one query)."""
     definition = public_definition(current_definition(workflow) if definition is None else definition)
     out = {
         "id": workflow.id,
