@@ -91,9 +91,13 @@ def _per_workflow(since: Any, ids: list[int] | None) -> list[dict[str, Any]]:
         entry["statuses"][status] += 1
         if status in ENDED and ms is not None:
             entry["durations"].append(ms)
-    for wf_id, step_id, status, duration_ms in db.session.execute(
-            db.select(Execution.workflow_id, StepRun.step_id, StepRun.status, StepRun.duration_ms)
-            .join(Execution, Execution.id == StepRun.execution_id).where(*chosen)):
+    # The step runs of the chosen executions through the step runs' execution index (a join
+    # filtered on the workflows would scan every step run).
+    steps = (db.select(Execution.workflow_id, StepRun.step_id, StepRun.status, StepRun.duration_ms)
+             .join(Execution, Execution.id == StepRun.execution_id))
+    steps = steps.where(*chosen) if ids is None else steps.where(
+        StepRun.execution_id.in_(db.select(Execution.id).where(*chosen)))
+    for wf_id, step_id, status, duration_ms in db.session.execute(steps):
         step = per_wf[wf_id]["steps"].setdefault(step_id, {"runs": 0, "failed": 0, "durations": []})
         step["runs"] += 1
         if status == "failed":
@@ -127,7 +131,7 @@ def services_status() -> dict[str, Any]:
             db.select(WorkflowService.service, WorkflowService.workflow_id)
             .join(Workflow, Workflow.id == WorkflowService.workflow_id)
             .where(Workflow.deleted_at.is_(None))
-            .order_by(WorkflowService.service, WorkflowService.workflow_id)):
+            .order_by(WorkflowService.workflow_id)):  # the primary key's order: no sort
         used[service].append(wf_id)
     by_service: dict[str, list[Connection]] = defaultdict(list)
     if used:
