@@ -88,6 +88,11 @@ def present_key(key: ApiKey) -> dict[str, Any]:
 @keys_blp.response(200, KeyList)
 def list_keys(query):
     """List API keys by id, masked (prefix only)."""
+    return keys_page(query)
+
+
+def keys_page(query: dict[str, Any]) -> dict[str, Any]:
+    """A page of ``GET /api/v2/keys`` (the CLI's ``atom keys list`` too)."""
     page = paginate(db.select(ApiKey), query, (ApiKey.id,), count=True)
     return page.answer("keys", [present_key(k) for k in page.rows])
 
@@ -135,6 +140,11 @@ def present_user(user: User, one_time: str | None = None) -> dict[str, Any]:
 @users_blp.response(200, UserList)
 def list_users(query):
     """Users by id."""
+    return users_page(query)
+
+
+def users_page(query: dict[str, Any]) -> dict[str, Any]:
+    """A page of ``GET /api/v2/users`` (the CLI's ``atom users list`` too)."""
     page = paginate(db.select(User), query, (User.id,), count=True)
     return page.answer("users", [present_user(u) for u in page.rows])
 

@@ -81,7 +81,12 @@ def _enabled(conn_id: int) -> Connection:
 @blp.arguments(ConnectionQuery, location="query")
 @blp.response(200, ConnectionUptimeList)
 def list_connections(query):
-    """List connections (credentials masked), each with its uptime."""
+    """List connections by id (credentials masked), each with its uptime."""
+    return connections_page(query)
+
+
+def connections_page(query: dict) -> dict:
+    """A page of ``GET /api/v2/connections`` (the CLI's ``atom connections list`` too)."""
     stmt = db.select(Connection)
     if query.get("integration"):
         stmt = stmt.filter_by(integration=query["integration"])

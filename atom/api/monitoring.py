@@ -168,6 +168,11 @@ def _alert(alert_id: int) -> Alert:
 def list_alerts(query):
     """Alerts, newest first; filter by status (or ``active``), severity, integration,
     connection and rule."""
+    return alerts_page(query)
+
+
+def alerts_page(query: dict[str, Any]) -> dict[str, Any]:
+    """A page of ``GET /api/v2/monitoring/alerts`` (the CLI's ``atom alerts list`` too)."""
     stmt = alerts.alerts_query({k: v for k, v in query.items() if k not in ("limit", "cursor")})
     page = paginate(stmt, query, (Alert.id,), descending=True)
     found = [alerts.present(a) for a in page.rows]

@@ -13,7 +13,6 @@ from marshmallow import validate
 from atom.api.admin_schemas import PLAIN_TEXT
 from atom.api.admin_schemas import _text
 from atom.api.pagination import CountedPageOut
-from atom.api.pagination import PageQuery
 from atom.api.schemas import ConnectionOut
 from atom.api.schemas import StrictSchema
 

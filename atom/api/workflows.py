@@ -199,6 +199,11 @@ def create():
 def list_workflows(query):
     """Workflows by id, a page at a time, each with its current definition: one query, of
     the columns shown (rows, not ORM objects)."""
+    return workflows_page(query)
+
+
+def workflows_page(query: dict) -> dict:
+    """A page of ``GET /api/v2/ai-workflows`` (the CLI's ``atom workflows list`` too)."""
     stmt = (db.select(*LISTED, WorkflowVersion.definition)
             .join(WorkflowVersion, (WorkflowVersion.workflow_id == Workflow.id)
                   & (WorkflowVersion.version == Workflow.version))
@@ -349,6 +354,11 @@ def _execution(ex_id: int) -> Execution:
 @executions_blp.alt_response(200, **ok(ExecutionList))
 def list_executions(query):
     """Executions newest first; filter by workflow, status, trigger type and creation time."""
+    return executions_page(query)
+
+
+def executions_page(query: dict) -> dict:
+    """A page of ``GET /api/v2/executions`` (the CLI's ``atom executions list`` too)."""
     filters = ("workflow_id", "status", "trigger_type", "since", "until")
     stmt = select_executions(**{k: query[k] for k in filters if k in query})
     page = paginate(stmt, query, (Execution.id,), descending=True)
