@@ -157,7 +157,7 @@ class CatalogueOut(CountedPageOut):
 # -- workflows -------------------------------------------------------------------------------
 
 
-class WorkflowList(CountedPageOut):
+class WorkflowList(PageOut):
     workflows = fields.List(fields.Nested("WorkflowOut"))
 
 
