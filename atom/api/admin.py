@@ -26,6 +26,8 @@ from atom.api.auth import actor
 from atom.api.auth import authenticate
 from atom.api.auth import require
 from atom.api.errors import ApiError
+from atom.api.pagination import PageQuery
+from atom.api.pagination import paginate
 from atom.extensions import db
 from atom.models import ApiKey
 from atom.models import AuditEvent
@@ -82,11 +84,17 @@ def present_key(key: ApiKey) -> dict[str, Any]:
 
 
 @keys_blp.route("", methods=["GET"])
+@keys_blp.arguments(PageQuery, location="query")
 @keys_blp.response(200, KeyList)
-def list_keys():
-    """List API keys, masked (prefix only)."""
-    rows = db.session.scalars(db.select(ApiKey).order_by(ApiKey.id))
-    return {"keys": [present_key(k) for k in rows]}
+def list_keys(query):
+    """List API keys by id, masked (prefix only)."""
+    return keys_page(query)
+
+
+def keys_page(query: dict[str, Any]) -> dict[str, Any]:
+    """A page of ``GET /api/v2/keys`` (the CLI's ``atom keys list`` too)."""
+    page = paginate(db.select(ApiKey), query, (ApiKey.id,), count=True)
+    return page.answer("keys", [present_key(k) for k in page.rows])
 
 
 @keys_blp.route("", methods=["POST"])
@@ -128,10 +136,17 @@ def present_user(user: User, one_time: str | None = None) -> dict[str, Any]:
 
 
 @users_blp.route("", methods=["GET"])
+@users_blp.arguments(PageQuery, location="query")
 @users_blp.response(200, UserList)
-def list_users():
-    rows = db.session.scalars(db.select(User).order_by(User.id))
-    return {"users": [present_user(u) for u in rows]}
+def list_users(query):
+    """Users by id."""
+    return users_page(query)
+
+
+def users_page(query: dict[str, Any]) -> dict[str, Any]:
+    """A page of ``GET /api/v2/users`` (the CLI's ``atom users list`` too)."""
+    page = paginate(db.select(User), query, (User.id,), count=True)
+    return page.answer("users", [present_user(u) for u in page.rows])
 
 
 @users_blp.route("", methods=["POST"])
@@ -195,10 +210,7 @@ def audit_select(query: dict[str, Any]) -> Any:
 @audit_blp.response(200, AuditList)
 def list_audit(query):
     """Audit events, newest first; ``actor``, ``action`` and ``subject`` match exactly."""
-    stmt = audit_select(query)
-    total = db.session.scalar(db.select(db.func.count()).select_from(stmt.subquery()))
-    rows = db.session.scalars(stmt.order_by(AuditEvent.id.desc())
-                              .limit(query["limit"]).offset(query["offset"]))
-    return {"total": total, "events": [
+    page = paginate(audit_select(query), query, (AuditEvent.id,), descending=True, count=True)
+    return page.answer("events", [
         {"id": e.id, "ts": isoformat(e.ts), "actor": e.actor, "action": e.action,
-         "subject": e.subject, "detail": e.detail or {}} for e in rows]}
+         "subject": e.subject, "detail": e.detail or {}} for e in page.rows])

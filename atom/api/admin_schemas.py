@@ -12,6 +12,8 @@ from marshmallow import validate
 from atom.accounts import MAX_EMAIL
 from atom.accounts import MAX_PASSWORD
 from atom.accounts import MIN_PASSWORD
+from atom.api.pagination import CountedPageOut
+from atom.api.pagination import PageQuery
 from atom.api.schemas import StrictSchema
 from atom.models.user import ROLES
 
@@ -67,7 +69,7 @@ class KeyCreated(KeyOut):
     key = fields.String(metadata={"description": "the key itself: shown in this response only"})
 
 
-class KeyList(Schema):
+class KeyList(CountedPageOut):
     keys = fields.List(fields.Nested(KeyOut))
 
 
@@ -104,11 +106,11 @@ class UserWithPassword(UserOut):
         "description": "shown in this response only; null when none was issued"})
 
 
-class UserList(Schema):
+class UserList(CountedPageOut):
     users = fields.List(fields.Nested(UserOut))
 
 
-class AuditQuery(StrictSchema):
+class AuditQuery(StrictSchema, PageQuery):
     actor = _text(200, metadata={"description": "exact, e.g. key:ci or alice@example.com"})
     action = _text(64, metadata={"description": "exact, e.g. key.create or auth.login_failed"})
     subject = _text(200, metadata={"description": "exact, e.g. user:3 or connection:7"})
@@ -116,8 +118,9 @@ class AuditQuery(StrictSchema):
                                  metadata={"description": "ISO-8601, inclusive (UTC unless given)"})
     until = fields.AwareDateTime(default_timezone=UTC,
                                  metadata={"description": "ISO-8601, exclusive (UTC unless given)"})
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET),
+                            metadata={"description": "deprecated (use cursor): events to "
+                                                     "skip after the cursor"})
 
     @post_load
     def _naive_utc(self, data, **kwargs):
@@ -133,6 +136,5 @@ class AuditEventOut(Schema):
     detail = fields.Dict()
 
 
-class AuditList(Schema):
+class AuditList(CountedPageOut):
     events = fields.List(fields.Nested(AuditEventOut))
-    total = fields.Integer(metadata={"description": "events matching the filters"})

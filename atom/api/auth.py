@@ -72,14 +72,17 @@ def _from_bearer() -> Principal | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "malformed Authorization header: use Bearer <api key>")
+    # The columns it needs, not the ORM object: this runs before every API request.
     key = db.session.execute(
-        db.select(ApiKey).filter_by(key_hash=ApiKey.hash(token.strip()))
-    ).scalar_one_or_none()
+        db.select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.revoked_at, ApiKey.expires_at,
+                  ApiKey.last_used_at).filter_by(key_hash=ApiKey.hash(token.strip()))
+    ).one_or_none()
     now = utcnow()
-    if key is None or not key.works_at(now):
+    if key is None or not ApiKey.works_at(key, now):
         raise ApiError(401, "invalid, revoked or expired API key")
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-        key.last_used_at = now  # coarse, so a busy key does not write on every request
+        # coarse, so a busy key does not write on every request
+        db.session.execute(db.update(ApiKey).filter_by(id=key.id).values(last_used_at=now))
         db.session.commit()
     return Principal(f"key:{key.name}", key.role, "key")
 

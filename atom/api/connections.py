@@ -14,6 +14,8 @@ from atom.api.errors import ApiError
 from atom.api.errors import error_response
 from atom.api.monitoring_schemas import UptimeRatios
 from atom.api.openapi import json_body
+from atom.api.pagination import CountedPageOut
+from atom.api.pagination import paginate
 from atom.api.schemas import ActionOut
 from atom.api.schemas import AnyObject
 from atom.api.schemas import ConnectionCreate
@@ -44,7 +46,7 @@ class ConnectionUptimeOut(ConnectionOut):
         "description": "share of passed health checks over 24h, 7d, 30d (0-1, null: no checks)"})
 
 
-class ConnectionUptimeList(Schema):
+class ConnectionUptimeList(CountedPageOut):
     connections = fields.List(fields.Nested(ConnectionUptimeOut))
 
 
@@ -79,11 +81,17 @@ def _enabled(conn_id: int) -> Connection:
 @blp.arguments(ConnectionQuery, location="query")
 @blp.response(200, ConnectionUptimeList)
 def list_connections(query):
-    """List connections (credentials masked), each with its uptime."""
-    stmt = db.select(Connection).order_by(Connection.id)
+    """List connections by id (credentials masked), each with its uptime."""
+    return connections_page(query)
+
+
+def connections_page(query: dict) -> dict:
+    """A page of ``GET /api/v2/connections`` (the CLI's ``atom connections list`` too)."""
+    stmt = db.select(Connection)
     if query.get("integration"):
         stmt = stmt.filter_by(integration=query["integration"])
-    return {"connections": present_with_uptime(list(db.session.scalars(stmt)))}
+    page = paginate(stmt, query, (Connection.id,), count=True)
+    return page.answer("connections", present_with_uptime(page.rows))
 
 
 @blp.route("", methods=["POST"])

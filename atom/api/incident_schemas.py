@@ -9,19 +9,21 @@ from marshmallow import validates_schema
 
 from atom.api.inputs import UtcDateTime
 from atom.api.monitoring_schemas import AlertOut
+from atom.api.pagination import CountedPageOut
+from atom.api.pagination import PageOut
+from atom.api.pagination import PageQuery
 from atom.api.schemas import StrictSchema
 from atom.models.incidents import INCIDENT_STATUSES
 from atom.models.monitoring import SEVERITIES
 from atom.monitoring.alerts import RULES
 
 
-class IncidentQuery(StrictSchema):
+class IncidentQuery(StrictSchema, PageQuery):
     status = fields.String(validate=validate.OneOf((*INCIDENT_STATUSES, "active")),
                            metadata={"description": "open, acknowledged, resolved, or active "
                                                     "(not resolved)"})
     severity = fields.String(validate=validate.OneOf(SEVERITIES))
     integration = fields.String(validate=validate.Length(min=1, max=64))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class IncidentCounts(Schema):
@@ -73,9 +75,9 @@ class IncidentOut(Schema):
                                 metadata={"description": "one incident only"})
 
 
-class IncidentList(Schema):
+class IncidentList(PageOut):
     incidents = fields.List(fields.Nested(IncidentOut))
-    count = fields.Integer()
+    count = fields.Integer(metadata={"description": "incidents on this page"})
 
 
 # -- escalation policies ----------------------------------------------------------------------
@@ -124,7 +126,7 @@ class PolicyOut(Schema):
     updated_at = fields.String()
 
 
-class PolicyList(Schema):
+class PolicyList(CountedPageOut):
     policies = fields.List(fields.Nested(PolicyOut))
 
 
@@ -169,5 +171,5 @@ class SilenceOut(Schema):
     matching = fields.Integer(metadata={"description": "active alerts it matches now"})
 
 
-class SilenceList(Schema):
+class SilenceList(CountedPageOut):
     silences = fields.List(fields.Nested(SilenceOut))

@@ -26,6 +26,9 @@ from atom.api.incident_schemas import SilenceCreate
 from atom.api.incident_schemas import SilenceList
 from atom.api.incident_schemas import SilenceOut
 from atom.api.openapi import ok
+from atom.api.pagination import PageQuery
+from atom.api.pagination import paginate
+from atom.api.pagination import paginate_items
 from atom.extensions import db
 from atom.integrations.registry import UnknownPlugin
 from atom.models import EscalationPolicy
@@ -72,11 +75,13 @@ def present_incident(incident: Incident, detail: bool = True) -> dict[str, Any]:
 @blp.alt_response(200, **ok(IncidentList))
 def list_incidents(query):
     """Incidents, newest first; filter by status (or ``active``), severity and integration."""
-    rows = list(db.session.scalars(incidents.incidents_query(query)))
-    members = incidents.alerts_of([i.id for i in rows])
+    stmt = incidents.incidents_query({k: v for k, v in query.items()
+                                      if k not in ("limit", "cursor")})
+    page = paginate(stmt, query, (Incident.id,), descending=True)
+    members = incidents.alerts_of([i.id for i in page.rows])
     held = incidents.Held(_now())
-    found = [incidents.present(i, members[i.id], held) for i in rows]
-    return {"incidents": found, "count": len(found)}
+    found = [incidents.present(i, members[i.id], held) for i in page.rows]
+    return page.answer("incidents", found, count=len(found))
 
 
 @blp.route("/incidents/<id:incident_id>", methods=["GET"])
@@ -126,11 +131,12 @@ def _matcher_checked(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/escalation-policies", methods=["GET"])
+@blp.arguments(PageQuery, location="query")
 @blp.alt_response(200, **ok(PolicyList))
-def list_policies():
-    """Escalation policies; the first enabled one (by id) matching an incident applies."""
-    rows = db.session.scalars(db.select(EscalationPolicy).order_by(EscalationPolicy.id))
-    return {"policies": [escalation.present(p) for p in rows]}
+def list_policies(query):
+    """Escalation policies by id; the first enabled one matching an incident applies."""
+    page = paginate(db.select(EscalationPolicy), query, (EscalationPolicy.id,), count=True)
+    return page.answer("policies", [escalation.present(p) for p in page.rows])
 
 
 @blp.route("/escalation-policies", methods=["POST"])
@@ -176,15 +182,17 @@ def delete_policy(policy_id: int):
 
 
 @blp.route("/silences", methods=["GET"])
+@blp.arguments(PageQuery, location="query")
 @blp.doc(parameters=[ALL_SILENCES])
 @blp.alt_response(200, **ok(SilenceList))
-def list_silences():
+def list_silences(query):
     """Silences that have not ended (``?all=1``: every one), newest first, with how many
     active alerts each matches now."""
     now = _now()
-    rows = silences.listing(now, every=request.args.get("all") in ("1", "true"))
+    page = paginate_items(silences.listing(now, every=request.args.get("all") in ("1", "true")),
+                          query, key=lambda s: (-s.id,))
     active = silences.active_alerts()
-    return {"silences": [silences.present(s, now, active) for s in rows]}
+    return page.answer("silences", [silences.present(s, now, active) for s in page.rows])
 
 
 @blp.route("/silences", methods=["POST"])

@@ -5,6 +5,8 @@ from flask_smorest import Blueprint
 
 from atom.api.auth import authenticate
 from atom.api.openapi import ok
+from atom.api.pagination import PageQuery
+from atom.api.pagination import paginate_items
 from atom.api.schemas import CatalogueOut
 from atom.api.schemas import IntegrationOut
 from atom.integrations.catalogue import catalogue
@@ -21,10 +23,11 @@ enhanced_blp.before_request(authenticate)
 
 
 @blp.route("")
+@blp.arguments(PageQuery, location="query")
 @blp.alt_response(200, **ok(CatalogueOut))
-def list_integrations():
-    """List loaded integrations, and plugins that did not load with the reason."""
-    return catalogue(get_state().registry)
+def list_integrations(query):
+    """List loaded integrations by name, and plugins that did not load with the reason."""
+    return _page(catalogue(get_state().registry), query)
 
 
 @blp.route("/<name>")
@@ -35,7 +38,13 @@ def get_integration(name: str):
 
 
 @enhanced_blp.route("/management/discover")
+@enhanced_blp.arguments(PageQuery, location="query")
 @enhanced_blp.alt_response(200, **ok(CatalogueOut))
-def discover():
+def discover(query):
     """The full catalogue, with every schema (same data as ``/api/v2/integrations/{name}``)."""
-    return catalogue(get_state().registry, detail=True)
+    return _page(catalogue(get_state().registry, detail=True), query)
+
+
+def _page(found: dict, query: dict) -> dict:
+    page = paginate_items(found["integrations"], query, key=lambda i: (i["name"],))
+    return page.answer("integrations", page.rows, not_loaded=found["not_loaded"])

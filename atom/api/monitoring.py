@@ -18,6 +18,8 @@ from atom.api.monitoring_schemas import AnalyticsQuery
 from atom.api.monitoring_schemas import ChannelCreate
 from atom.api.monitoring_schemas import MaintenanceCreate
 from atom.api.openapi import json_body
+from atom.api.pagination import PageQuery
+from atom.api.pagination import paginate
 from atom.api.openapi import ok
 from atom.api.monitoring_schemas import AlertList
 from atom.api.monitoring_schemas import AlertOut
@@ -166,9 +168,15 @@ def _alert(alert_id: int) -> Alert:
 def list_alerts(query):
     """Alerts, newest first; filter by status (or ``active``), severity, integration,
     connection and rule."""
-    stmt = alerts.alerts_query(query)
-    found = [alerts.present(a) for a in db.session.scalars(stmt)]
-    return {"alerts": found, "count": len(found)}
+    return alerts_page(query)
+
+
+def alerts_page(query: dict[str, Any]) -> dict[str, Any]:
+    """A page of ``GET /api/v2/monitoring/alerts`` (the CLI's ``atom alerts list`` too)."""
+    stmt = alerts.alerts_query({k: v for k, v in query.items() if k not in ("limit", "cursor")})
+    page = paginate(stmt, query, (Alert.id,), descending=True)
+    found = [alerts.present(a) for a in page.rows]
+    return page.answer("alerts", found, count=len(found))
 
 
 @blp.route("/alerts/<id:alert_id>", methods=["GET"])
@@ -212,11 +220,12 @@ def _channel(channel_id: int) -> NotificationChannel:
 
 
 @blp.route("/channels", methods=["GET"])
+@blp.arguments(PageQuery, location="query")
 @blp.alt_response(200, **ok(ChannelList))
-def list_channels():
-    """Where alert notifications go."""
-    rows = db.session.scalars(db.select(NotificationChannel).order_by(NotificationChannel.id))
-    return {"channels": [notify.present_channel(c) for c in rows]}
+def list_channels(query):
+    """Where alert notifications go, by id."""
+    page = paginate(db.select(NotificationChannel), query, (NotificationChannel.id,), count=True)
+    return page.answer("channels", [notify.present_channel(c) for c in page.rows])
 
 
 @blp.route("/channels", methods=["POST"])
@@ -251,15 +260,17 @@ def test_channel(channel_id: int):
 
 
 @blp.route("/maintenance", methods=["GET"])
+@blp.arguments(PageQuery, location="query")
 @blp.doc(parameters=[ALL_WINDOWS])
 @blp.alt_response(200, **ok(MaintenanceList))
-def list_maintenance():
-    """Maintenance windows that have not ended yet (``?all=1``: every window)."""
+def list_maintenance(query):
+    """Maintenance windows that have not ended yet (``?all=1``: every window), by start."""
     now = _now()
-    stmt = db.select(MaintenanceWindow).order_by(MaintenanceWindow.starts_at)
+    stmt = db.select(MaintenanceWindow)
     if request.args.get("all") not in ("1", "true"):
         stmt = stmt.where(MaintenanceWindow.ends_at > now)
-    return {"windows": [maintenance.present(w, now) for w in db.session.scalars(stmt)]}
+    page = paginate(stmt, query, (MaintenanceWindow.starts_at, MaintenanceWindow.id), count=True)
+    return page.answer("windows", [maintenance.present(w, now) for w in page.rows])
 
 
 @blp.route("/maintenance", methods=["POST"])

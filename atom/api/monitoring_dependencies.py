@@ -12,6 +12,9 @@ from atom.api.auth import authenticate
 from atom.api.auth import require
 from atom.api.errors import ApiError
 from atom.api.openapi import ok
+from atom.api.pagination import CountedPageOut
+from atom.api.pagination import PageQuery
+from atom.api.pagination import paginate_items
 from atom.api.schemas import StrictSchema
 from atom.extensions import db
 from atom.models import MonitoringDependency
@@ -23,7 +26,7 @@ blp = Blueprint("monitoring_dependencies", __name__, url_prefix="/api/v2/monitor
 blp.before_request(authenticate)
 
 
-class MonitoringDependencyQuery(StrictSchema):
+class MonitoringDependencyQuery(StrictSchema, PageQuery):
     subject = fields.String(validate=validate.Length(min=1, max=64),
                             metadata={"description": "only this subject's (connection:<id>, "
                                                      "workflow:<id>)"})
@@ -55,9 +58,9 @@ class MonitoringDependencyOut(Schema):
     created_by = fields.String(allow_none=True)
 
 
-class MonitoringDependencyList(Schema):
+class MonitoringDependencyList(CountedPageOut):
     dependencies = fields.List(fields.Nested(MonitoringDependencyOut))
-    count = fields.Integer()
+    count = fields.Integer(metadata={"description": "dependencies on this page"})
 
 
 def _refused(exc: suppression.DependencyError) -> ApiError:
@@ -71,7 +74,10 @@ def list_dependencies(query):
     """Every dependency: declared ones, and those derived from the workflows' steps and from
     connections sharing a host; each with its source."""
     found = suppression.listing(query.get("subject"), query.get("source"))
-    return {"dependencies": found, "count": len(found)}
+    order = {s: n for n, s in enumerate(suppression.SOURCES)}
+    page = paginate_items(found, query, key=lambda d: (order[d["source"]], d["subject"],
+                                                       d["parent"], d["id"] or 0))
+    return page.answer("dependencies", page.rows, count=len(page.rows))
 
 
 @blp.route("/dependencies", methods=["POST"])

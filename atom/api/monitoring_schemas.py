@@ -9,13 +9,16 @@ from marshmallow import validate
 from marshmallow import validates_schema
 
 from atom.api.inputs import UtcDateTime
+from atom.api.pagination import CountedPageOut
+from atom.api.pagination import PageOut
+from atom.api.pagination import PageQuery
 from atom.api.schemas import StrictSchema
 from atom.models.monitoring import ALERT_STATUSES
 from atom.models.monitoring import SEVERITIES
 from atom.monitoring.alerts import RULES
 
 
-class AlertQuery(StrictSchema):
+class AlertQuery(StrictSchema, PageQuery):
     status = fields.String(validate=validate.OneOf((*ALERT_STATUSES, "active")),
                            metadata={"description": "open, acknowledged, suppressed, resolved, "
                                                     "or active (not resolved)"})
@@ -23,7 +26,6 @@ class AlertQuery(StrictSchema):
     integration = fields.String(validate=validate.Length(min=1, max=64))
     connection_id = fields.Integer()
     rule = fields.String(validate=validate.OneOf(RULES))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class AnalyticsQuery(StrictSchema):
@@ -277,9 +279,9 @@ class AlertOut(Schema):
     notifications = fields.List(fields.Dict(), metadata={"description": "one alert only"})
 
 
-class AlertList(Schema):
+class AlertList(PageOut):
     alerts = fields.List(fields.Nested(AlertOut))
-    count = fields.Integer()
+    count = fields.Integer(metadata={"description": "alerts on this page"})
 
 
 class ChannelOut(Schema):
@@ -293,7 +295,7 @@ class ChannelOut(Schema):
     created_by = fields.String(allow_none=True)
 
 
-class ChannelList(Schema):
+class ChannelList(CountedPageOut):
     channels = fields.List(fields.Nested(ChannelOut))
 
 
@@ -314,5 +316,5 @@ class MaintenanceOut(Schema):
     created_at = fields.String(allow_none=True)
 
 
-class MaintenanceList(Schema):
+class MaintenanceList(CountedPageOut):
     windows = fields.List(fields.Nested(MaintenanceOut))

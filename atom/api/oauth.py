@@ -50,6 +50,8 @@ from atom.api.oauth_schemas import OAuthAppList
 from atom.api.oauth_schemas import OAuthAppOut
 from atom.api.oauth_schemas import OAuthStartIn
 from atom.api.oauth_schemas import OAuthStartOut
+from atom.api.pagination import PageQuery
+from atom.api.pagination import paginate_items
 from atom.extensions import db
 from atom.integrations.connections import present
 from atom.integrations.errors import IntegrationError
@@ -80,13 +82,15 @@ def _is_admin() -> bool:
 
 
 @apps_blp.route("", methods=["GET"])
+@apps_blp.arguments(PageQuery, location="query")
 @apps_blp.response(200, OAuthAppList)
-def list_apps():
+def list_apps(query):
     """Every integration that offers OAuth2, and whether its app is configured. Admins also
     see the client id (the secret masked), the settings and the redirect URI to register."""
     require("editor")
     full = _is_admin()
-    return {"apps": [present_app(slug, full) for slug in oauth_slugs()]}
+    page = paginate_items(oauth_slugs(), query, key=lambda slug: (slug,))
+    return page.answer("apps", [present_app(slug, full) for slug in page.rows])
 
 
 @apps_blp.route("/<integration>", methods=["GET"])

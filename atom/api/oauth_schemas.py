@@ -12,6 +12,7 @@ from marshmallow import validate
 
 from atom.api.admin_schemas import PLAIN_TEXT
 from atom.api.admin_schemas import _text
+from atom.api.pagination import CountedPageOut
 from atom.api.schemas import ConnectionOut
 from atom.api.schemas import StrictSchema
 
@@ -75,7 +76,7 @@ class OAuthAppOut(Schema):
     updated_at = fields.String(allow_none=True)
 
 
-class OAuthAppList(Schema):
+class OAuthAppList(CountedPageOut):
     apps = fields.List(fields.Nested(OAuthAppOut), metadata={
         "description": "every integration that offers OAuth2, configured or not"})
 

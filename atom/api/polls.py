@@ -8,6 +8,9 @@ from marshmallow import Schema
 from marshmallow import fields
 
 from atom.api.auth import authenticate
+from atom.api.pagination import CountedPageOut
+from atom.api.pagination import PageQuery
+from atom.api.pagination import paginate_items
 from atom.api.schemas import StrictSchema
 from atom.engine.polling import PollCollector
 from atom.engine.polling import poll_states
@@ -17,7 +20,7 @@ blp = Blueprint("polls", __name__, url_prefix="/api/v2/triggers",
 blp.before_request(authenticate)
 
 
-class PollQuery(StrictSchema):
+class PollQuery(StrictSchema, PageQuery):
     integration = fields.String(metadata={"description": "only this integration's cursors"})
     connection_id = fields.Integer(metadata={"description": "only this connection's cursors"})
     failing = fields.Boolean(metadata={"description": "true: only cursors whose last poll failed"})
@@ -56,7 +59,7 @@ class PollOut(Schema):
     created_at = fields.String(allow_none=True)
 
 
-class PollList(Schema):
+class PollList(CountedPageOut):
     polls = fields.List(fields.Nested(PollOut))
 
 
@@ -66,8 +69,10 @@ class PollList(Schema):
 def list_polls(query):
     """Every poll cursor: its connection, trigger and params, the workflows it serves, the
     last and next poll, the last error and how many items it fired."""
-    return {"polls": poll_states(current_app, query.get("integration"), query.get("connection_id"),
-                                 query.get("failing"))}
+    found = poll_states(current_app, query.get("integration"), query.get("connection_id"),
+                        query.get("failing"))
+    page = paginate_items(found, query, key=lambda poll: (poll["id"],))
+    return page.answer("polls", page.rows)
 
 
 def init_metrics(app: Flask, registry) -> None:

@@ -8,6 +8,9 @@ from marshmallow import fields
 from marshmallow import validate
 
 from atom.api.inputs import BoundedSchema
+from atom.api.pagination import CountedPageOut
+from atom.api.pagination import PageOut
+from atom.api.pagination import PageQuery
 
 
 class StrictSchema(BoundedSchema):
@@ -54,7 +57,7 @@ class ConnectionOut(Schema):
     last_test = fields.Nested(LastTest)
 
 
-class ConnectionList(Schema):
+class ConnectionList(CountedPageOut):
     connections = fields.List(fields.Nested(ConnectionOut))
 
 
@@ -145,7 +148,7 @@ class IntegrationOut(Schema):
     settings_schema = fields.Dict(allow_none=True, metadata={"description": "detail view"})
 
 
-class CatalogueOut(Schema):
+class CatalogueOut(CountedPageOut):
     integrations = fields.List(fields.Nested(IntegrationOut))
     not_loaded = fields.List(fields.Dict(), metadata={"description": "plugins that did not "
                                                                      "load, with the reason"})
@@ -154,7 +157,7 @@ class CatalogueOut(Schema):
 # -- workflows -------------------------------------------------------------------------------
 
 
-class WorkflowList(Schema):
+class WorkflowList(PageOut):
     workflows = fields.List(fields.Nested("WorkflowOut"))
 
 
@@ -165,7 +168,7 @@ class VersionOut(Schema):
     definition = fields.Dict()
 
 
-class VersionList(Schema):
+class VersionList(CountedPageOut):
     versions = fields.List(fields.Nested(VersionOut))
 
 
@@ -190,21 +193,22 @@ class TemplateOut(Schema):
                        "are missing)"})
 
 
-class TemplateList(Schema):
+class TemplateList(CountedPageOut):
     templates = fields.List(fields.Nested(TemplateOut))
 
 
-class WorkflowAnalyticsOut(Schema):
+class WorkflowAnalyticsOut(PageOut):
     window_days = fields.Integer()
     executions = fields.Integer()
     success_rate = fields.Float(allow_none=True)
     p50_ms = fields.Float(allow_none=True)
     p95_ms = fields.Float(allow_none=True)
     failures_by_error_class = fields.Dict(keys=fields.String(), values=fields.Integer())
-    workflows = fields.List(fields.Dict())
+    workflows = fields.List(fields.Dict(), metadata={
+        "description": "a page of the workflows with executions in the window, by id"})
 
 
-class ExecutionList(Schema):
+class ExecutionList(PageOut):
     executions = fields.List(fields.Nested("ExecutionOut"), metadata={
         "description": "newest first, without their steps"})
 
@@ -214,5 +218,5 @@ class ServicesStatusOut(Schema):
         "description": "by service: status, the workflows using it, its connections"})
 
 
-class ConnectionQuery(StrictSchema):
+class ConnectionQuery(StrictSchema, PageQuery):
     integration = fields.String()

@@ -23,6 +23,9 @@ from atom.api.intelligence.prediction import PredictionOut
 from atom.api.inputs import UtcDateTime
 from atom.api.openapi import json_body
 from atom.api.openapi import ok
+from atom.api.pagination import PageQuery
+from atom.api.pagination import paginate
+from atom.api.pagination import paginate_items
 from atom.api.schemas import AnyObject
 from atom.api.schemas import ExecutionList
 from atom.api.schemas import ServicesStatusOut
@@ -32,6 +35,7 @@ from atom.api.schemas import WorkflowAnalyticsOut
 from atom.api.schemas import WorkflowIn
 from atom.api.schemas import WorkflowList
 from atom.engine import get_engine
+from atom.engine.analytics import analysed_workflows
 from atom.engine.analytics import services_status
 from atom.engine.analytics import workflow_analytics
 from atom.engine.chains import ExecutionRefused
@@ -161,21 +165,25 @@ class ExecuteQuery(BoundedSchema):
     wait = fields.Float(validate=validate.Range(min=0, max=MAX_WAIT_S))
 
 
-class ExecutionQuery(BoundedSchema):
+class ExecutionQuery(PageQuery):
     workflow_id = fields.Integer()
     status = fields.String(validate=validate.OneOf(EXECUTION_STATUSES))
     trigger_type = fields.String(validate=validate.OneOf(EXECUTION_TRIGGERS))
     since = UtcDateTime(default_timezone=UTC)
     until = UtcDateTime(default_timezone=UTC)
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata={
+        "description": "deprecated (use cursor): rows to skip after the cursor"})
 
 
-class AnalyticsQuery(BoundedSchema):
+class AnalyticsQuery(PageQuery):
     days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
 
 
 # -- workflows ---------------------------------------------------------------------------------
+
+# What :func:`~atom.engine.workflows.present` reads of a workflow.
+LISTED = (Workflow.id, Workflow.name, Workflow.description, Workflow.enabled, Workflow.version,
+          Workflow.webhook_token, Workflow.created_at, Workflow.updated_at)
 
 
 @blp.route("", methods=["POST"])
@@ -187,10 +195,22 @@ def create():
 
 
 @blp.route("", methods=["GET"])
+@blp.arguments(PageQuery, location="query")
 @blp.alt_response(200, **ok(WorkflowList))
-def list_workflows():
-    rows = db.session.scalars(db.select(Workflow).filter_by(deleted_at=None).order_by(Workflow.id))
-    return {"workflows": [present(w) for w in rows]}
+def list_workflows(query):
+    """Workflows by id, a page at a time, each with its current definition: one query, of
+    the columns shown (rows, not ORM objects)."""
+    return workflows_page(query)
+
+
+def workflows_page(query: dict) -> dict:
+    """A page of ``GET /api/v2/ai-workflows`` (the CLI's ``atom workflows list`` too)."""
+    stmt = (db.select(*LISTED, WorkflowVersion.definition)
+            .join(WorkflowVersion, (WorkflowVersion.workflow_id == Workflow.id)
+                  & (WorkflowVersion.version == Workflow.version))
+            .where(Workflow.deleted_at.is_(None)))
+    page = paginate(stmt, query, (Workflow.id,), scalars=False, key_of=lambda row: (row.id,))
+    return page.answer("workflows", [present(row, row.definition) for row in page.rows])
 
 
 @blp.route("/<id:wf_id>", methods=["GET"])
@@ -236,14 +256,17 @@ def _set_enabled(wf_id: int, enabled: bool):
 
 
 @blp.route("/<id:wf_id>/versions", methods=["GET"])
+@blp.arguments(PageQuery, location="query")
 @blp.alt_response(200, **ok(VersionList))
-def versions(wf_id: int):
+def versions(query, wf_id: int):
+    """The workflow's versions, oldest first."""
     _workflow(wf_id)
-    rows = db.session.scalars(db.select(WorkflowVersion).filter_by(workflow_id=wf_id)
-                              .order_by(WorkflowVersion.version))
-    return {"versions": [{"version": v.version, "created_at": v.created_at.isoformat() + "Z",
-                          "created_by": v.created_by, "definition": public_definition(v.definition)}
-                         for v in rows]}
+    page = paginate(db.select(WorkflowVersion).filter_by(workflow_id=wf_id), query,
+                    (WorkflowVersion.version,), count=True)
+    return page.answer("versions", [
+        {"version": v.version, "created_at": v.created_at.isoformat() + "Z",
+         "created_by": v.created_by, "definition": public_definition(v.definition)}
+        for v in page.rows])
 
 
 @blp.route("/<id:wf_id>/execute", methods=["POST"])
@@ -278,10 +301,13 @@ def _started(execution: Execution, created: bool, wait: float | None):
 
 
 @blp.route("/templates", methods=["GET"])
+@blp.arguments(PageQuery, location="query")
 @blp.alt_response(200, **ok(TemplateList))
-def templates():
-    """Ready-made workflows; ``available`` says whether their integrations are installed."""
-    return {"templates": list_templates()}
+def templates(query):
+    """Ready-made workflows by name; ``available`` says whether their integrations are
+    installed."""
+    page = paginate_items(list_templates(), query, key=lambda t: (t["name"],))
+    return page.answer("templates", page.rows)
 
 
 @blp.route("/templates/<name>/instantiate", methods=["POST"])
@@ -301,7 +327,11 @@ def instantiate(name: str):
 @blp.arguments(AnalyticsQuery, location="query", error_status_code=400)
 @blp.alt_response(200, **ok(WorkflowAnalyticsOut))
 def analytics(query):
-    return workflow_analytics(query["days"])
+    """The window's totals, and a page of the workflows with executions in it (by id), each
+    with its steps."""
+    page = paginate(analysed_workflows(query["days"]), query, (Execution.workflow_id,),
+                    key_of=lambda wf_id: (wf_id,))
+    return {**workflow_analytics(query["days"], page.rows), "next_cursor": page.next_cursor}
 
 
 @blp.route("/services/status", methods=["GET"])
@@ -325,10 +355,15 @@ def _execution(ex_id: int) -> Execution:
 @executions_blp.alt_response(200, **ok(ExecutionList))
 def list_executions(query):
     """Executions newest first; filter by workflow, status, trigger type and creation time."""
+    return executions_page(query)
+
+
+def executions_page(query: dict) -> dict:
+    """A page of ``GET /api/v2/executions`` (the CLI's ``atom executions list`` too)."""
     filters = ("workflow_id", "status", "trigger_type", "since", "until")
     stmt = select_executions(**{k: query[k] for k in filters if k in query})
-    rows = db.session.scalars(stmt.limit(query["limit"]).offset(query["offset"]))
-    return {"executions": [present_execution(e, with_steps=False) for e in rows]}
+    page = paginate(stmt, query, (Execution.id,), descending=True)
+    return page.answer("executions", [present_execution(e, with_steps=False) for e in page.rows])
 
 
 @executions_blp.route("/<id:ex_id>", methods=["GET"])

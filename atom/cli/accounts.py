@@ -14,8 +14,10 @@ from flask.cli import with_appcontext
 
 from atom.cli import main
 from atom.cli.base import OneLineError
+from atom.cli.base import api_page
 from atom.cli.base import echo_json
 from atom.cli.base import fetch
+from atom.cli.base import next_page_hint
 from atom.cli.base import table
 from atom.cli.base import when
 
@@ -51,24 +53,26 @@ def users_create(email: str, role: str, password: str | None) -> None:
 
 
 @users.command("list")
+@click.option("--limit", type=int, default=50, show_default=True, help="At most this many (1-500).")
+@click.option("--cursor", help="The page after the one that printed this cursor (its next_cursor).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (as GET /api/v2/users).")
 @with_appcontext
-def users_list(as_json: bool) -> None:
-    """List users: id, email, role, state, last sign-in."""
-    from atom.api.admin import present_user
-    from atom.extensions import db
-    from atom.models import User
+def users_list(limit: int, cursor: str | None, as_json: bool) -> None:
+    """List users by id, a page at a time: id, email, role, state, last sign-in."""
+    from atom.api.admin import users_page
+    from atom.api.admin_schemas import UserList
+    from atom.api.pagination import PageQuery
 
-    rows = [present_user(u) for u in db.session.scalars(db.select(User).order_by(User.id))]
+    body = api_page("/api/v2/users", users_page, PageQuery(), {"limit": limit, "cursor": cursor})
+    rows = body["users"]
     if as_json:
-        from atom.api.admin_schemas import UserList
-
-        echo_json(UserList().dump({"users": rows}))
+        echo_json(UserList().dump(body))
         return
     table(("ID", "EMAIL", "ROLE", "STATE", "LAST SIGN-IN"),
           [(u["id"], u["email"], u["role"], "active" if u["active"] else "inactive",
             when(u["last_login_at"])) for u in rows],
           empty="no users yet: atom users bootstrap creates the first admin")
+    next_page_hint(body)
 
 
 @users.command("reset-password")
@@ -239,24 +243,27 @@ def keys_create(name: str, role: str) -> None:
 
 
 @keys.command("list")
+@click.option("--limit", type=int, default=50, show_default=True, help="At most this many (1-500).")
+@click.option("--cursor", help="The page after the one that printed this cursor (its next_cursor).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (as GET /api/v2/keys).")
 @with_appcontext
-def keys_list(as_json: bool) -> None:
-    """List API keys, masked (their prefix only), with their state and last use."""
-    from atom.api.admin import present_key
-    from atom.extensions import db
-    from atom.models import ApiKey
+def keys_list(limit: int, cursor: str | None, as_json: bool) -> None:
+    """List API keys by id, a page at a time, masked (their prefix only), with their state
+    and last use."""
+    from atom.api.admin import keys_page
+    from atom.api.admin_schemas import KeyList
+    from atom.api.pagination import PageQuery
 
-    rows = [present_key(k) for k in db.session.scalars(db.select(ApiKey).order_by(ApiKey.id))]
+    body = api_page("/api/v2/keys", keys_page, PageQuery(), {"limit": limit, "cursor": cursor})
+    rows = body["keys"]
     if as_json:
-        from atom.api.admin_schemas import KeyList
-
-        echo_json(KeyList().dump({"keys": rows}))
+        echo_json(KeyList().dump(body))
         return
     table(("ID", "NAME", "ROLE", "KEY", "STATE", "CREATED", "LAST USED", "EXPIRES"),
           [(k["id"], k["name"], k["role"], f"{k['prefix']}…", _key_state(k), when(k["created_at"]),
             when(k["last_used_at"]), when(k["expires_at"])) for k in rows],
           empty="no API keys yet: atom keys create --name NAME --role ROLE")
+    next_page_hint(body)
 
 
 def _key_state(key: dict[str, Any]) -> str:

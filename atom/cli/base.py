@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 import threading
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import FlaskGroup
 from flask.cli import ScriptInfo
 
@@ -456,6 +458,30 @@ def load_options(schema: Any, values: dict[str, Any]) -> dict[str, Any]:
         ctx = click.get_current_context(silent=True)
         raise OneLineError("invalid input: " + _field_messages(exc.normalized_messages(), ctx),
                            exit_code=2) from exc
+
+
+def api_page(path: str, page_of: Callable[[dict[str, Any]], dict[str, Any]], schema: Any,
+             values: dict[str, Any]) -> dict[str, Any]:
+    """One page of an API list, as ``GET path`` answers it: ``values`` (the command's
+    ``--limit``, ``--cursor`` and filters) validated by the API's query schema, and the page
+    built in a request of ``path`` on the server's address, so that its ``next_cursor`` is one
+    the API accepts (and the API's cursors are accepted here) and its URLs are the server's."""
+    from atom.cli.accounts import server_base_url
+
+    query = load_options(schema, values)
+    with current_app.test_request_context(path, base_url=server_base_url()):
+        from atom.api.errors import ApiError
+
+        try:
+            return page_of(query)
+        except ApiError as exc:
+            raise OneLineError(f"invalid input: {exc.message}", exit_code=2) from exc
+
+
+def next_page_hint(body: dict[str, Any]) -> None:
+    """Say on stderr how to get the next page, when there is one."""
+    if body.get("next_cursor"):
+        click.echo(f"more: add --cursor {body['next_cursor']}", err=True)
 
 
 def operator(given: str | None = None) -> str:

@@ -14,9 +14,10 @@ from atom.cli import main
 from atom.cli.base import Live
 from atom.cli.base import OneLineError
 from atom.cli.base import duration
+from atom.cli.base import api_page
 from atom.cli.base import echo_json
 from atom.cli.base import fetch
-from atom.cli.base import load_options
+from atom.cli.base import next_page_hint
 from atom.cli.base import one_line
 from atom.cli.base import plural
 from atom.cli.base import stdout_is_tty
@@ -34,30 +35,31 @@ def connections() -> None:
 
 @connections.command("list")
 @click.option("--integration", help="Only connections of this integration (its slug).")
+@click.option("--limit", type=int, default=50, show_default=True, help="At most this many (1-500).")
+@click.option("--cursor", help="The page after the one that printed this cursor (its next_cursor).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (as GET /api/v2/connections).")
 @with_appcontext
-def connections_list(integration: str | None, as_json: bool) -> None:
+def connections_list(integration: str | None, limit: int, cursor: str | None,
+                     as_json: bool) -> None:
     """List connections: id, integration, label, enabled, status, health (status and score
     from the monitoring window) and the last test."""
-    from atom.api.connections import present_with_uptime
+    from atom.api.connections import ConnectionUptimeList
+    from atom.api.connections import connections_page
     from atom.api.schemas import ConnectionQuery
-    from atom.extensions import db
-    from atom.models import Connection
     from atom.monitoring.metrics import snapshot
 
-    query = load_options(ConnectionQuery(), {"integration": integration})
-    stmt = db.select(Connection).order_by(Connection.id)
-    if query.get("integration"):
-        stmt = stmt.filter_by(integration=query["integration"])
-    rows = present_with_uptime(list(db.session.scalars(stmt)))
+    body = api_page("/api/v2/connections", connections_page, ConnectionQuery(),
+                    {"integration": integration, "limit": limit, "cursor": cursor})
+    rows = body["connections"]
     if as_json:
-        echo_json({"connections": rows})
+        echo_json(ConnectionUptimeList().dump(body))
         return
     health = snapshot(current_app._get_current_object()).connections
     table(("ID", "INTEGRATION", "LABEL", "ENABLED", "STATUS", "HEALTH", "LAST TEST"),
           [(c["id"], c["integration"], c["label"], c["enabled"], c["status"],
             _health(health.get(c["id"])), _last_test(c["last_test"])) for c in rows],
           empty="no connections yet: add one in the dashboard or POST /api/v2/connections")
+    next_page_hint(body)
 
 
 def _health(metrics: Any) -> str:

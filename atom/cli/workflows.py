@@ -26,9 +26,10 @@ from atom.cli.base import Live
 from atom.cli.base import OneLineError
 from atom.cli.base import aligned
 from atom.cli.base import duration
+from atom.cli.base import api_page
 from atom.cli.base import echo_json
 from atom.cli.base import fetch
-from atom.cli.base import load_options
+from atom.cli.base import next_page_hint
 from atom.cli.base import one_line
 from atom.cli.base import plural
 from atom.cli.base import table
@@ -72,27 +73,26 @@ def workflows() -> None:
 
 
 @workflows.command("list")
+@click.option("--limit", type=int, default=50, show_default=True, help="At most this many (1-500).")
+@click.option("--cursor", help="The page after the one that printed this cursor (its next_cursor).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (as GET /api/v2/ai-workflows).")
 @with_appcontext
-def workflows_list(as_json: bool) -> None:
-    """List workflows: id, name, version, trigger, enabled."""
-    from atom.engine.workflows import present
-    from atom.extensions import db
-    from atom.models import Workflow
+def workflows_list(limit: int, cursor: str | None, as_json: bool) -> None:
+    """List workflows by id, a page at a time: id, name, version, trigger, enabled."""
+    from atom.api.pagination import PageQuery
+    from atom.api.workflows import workflows_page
 
-    rows = db.session.scalars(db.select(Workflow).filter_by(deleted_at=None)
-                              .order_by(Workflow.id)).all()
+    # Webhook URLs are built on the server's address, as the server would answer.
+    body = api_page("/api/v2/ai-workflows", workflows_page, PageQuery(),
+                    {"limit": limit, "cursor": cursor})
     if as_json:
-        from atom.cli.accounts import server_base_url
-
-        # Webhook URLs are built on the server's address, as the server would answer.
-        with current_app.test_request_context(base_url=server_base_url()):
-            echo_json({"workflows": [present(w) for w in rows]})
+        echo_json(body)
         return
     table(("ID", "NAME", "VERSION", "TRIGGER", "STATE"),
-          [(w.id, w.name, f"v{w.version}", w.trigger_type, "enabled" if w.enabled else "disabled")
-           for w in rows],
+          [(w["id"], w["name"], f"v{w['version']}", w["trigger"]["type"],
+            "enabled" if w["enabled"] else "disabled") for w in body["workflows"]],
           empty="no workflows yet: create one in the dashboard or POST /api/v2/ai-workflows")
+    next_page_hint(body)
 
 
 @workflows.command("run")
@@ -148,27 +148,25 @@ def executions() -> None:
                               "(30m, 6h, 7d).")
 @click.option("--until", help="Created at or before (the same forms).")
 @click.option("--limit", type=int, default=50, show_default=True, help="At most this many (1-500).")
-@click.option("--offset", type=int, default=0, help="Skip this many (paging).")
+@click.option("--cursor", help="The page after the one that printed this cursor (its next_cursor).")
+@click.option("--offset", type=int, default=0, help="Skip this many (deprecated: use --cursor).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (as GET /api/v2/executions).")
 @with_appcontext
 def executions_list(status: str | None, workflow_id: int | None, since: str | None,
-                    until: str | None, limit: int, offset: int, as_json: bool) -> None:
-    """List executions, newest first (the filters of GET /api/v2/executions)."""
+                    until: str | None, limit: int, cursor: str | None, offset: int,
+                    as_json: bool) -> None:
+    """List executions, newest first, a page at a time (the filters of GET /api/v2/executions)."""
     from atom.api.workflows import ExecutionQuery
-    from atom.engine.executions import select_executions
-    from atom.engine.workflows import present_execution
+    from atom.api.workflows import executions_page
     from atom.extensions import db
     from atom.models import Workflow
 
-    filters = load_options(ExecutionQuery(), {
+    body = api_page("/api/v2/executions", executions_page, ExecutionQuery(), {
         "status": status, "workflow_id": workflow_id, "since": _moment(since),
-        "until": _moment(until), "limit": limit, "offset": offset})
-    stmt = select_executions(filters.get("workflow_id"), filters.get("status"),
-                             since=filters.get("since"), until=filters.get("until"))
-    rows = [present_execution(e, with_steps=False) for e in db.session.scalars(
-        stmt.limit(filters.get("limit", 50)).offset(filters.get("offset", 0)))]
+        "until": _moment(until), "limit": limit, "cursor": cursor, "offset": offset})
+    rows = body["executions"]
     if as_json:
-        echo_json({"executions": rows})
+        echo_json(body)
         return
     names = dict(db.session.execute(db.select(Workflow.id, Workflow.name).where(
         Workflow.id.in_({r["workflow_id"] for r in rows}))).all())
@@ -177,6 +175,7 @@ def executions_list(status: str | None, workflow_id: int | None, since: str | No
             r["trigger_type"], when(r["created_at"]), duration(_elapsed_ms(r)),
             _short(r["error"], 80)) for r in rows],
           empty="no executions match")
+    next_page_hint(body)
 
 
 @executions.command("show")

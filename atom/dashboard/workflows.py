@@ -479,7 +479,7 @@ def workflows():
         newest = (db.select(db.func.max(Execution.id)).where(Execution.workflow_id.in_(ids))
                   .group_by(Execution.workflow_id))
         latest = {e.workflow_id: e for e in db.session.scalars(db.select(Execution).where(Execution.id.in_(newest)))}
-    analytics = workflow_analytics(30)
+    analytics = workflow_analytics(30, ids)
     per_wf = {w["workflow_id"]: w for w in analytics["workflows"]}
     rows = []
     for wf in page.items:
@@ -1053,7 +1053,7 @@ def _workflow_page(workflow: Workflow, payload_text: str | None = None, run_erro
     versions = _versions(workflow)
     executions = db.session.scalars(db.select(Execution).filter_by(workflow_id=workflow.id)
                                     .order_by(Execution.id.desc()).limit(20)).all()
-    stats = next((w for w in workflow_analytics(30)["workflows"] if w["workflow_id"] == workflow.id), None)
+    stats = next(iter(workflow_analytics(30, [workflow.id])["workflows"]), None)
     if payload_text is None:
         payload_text = _pretty(_default_payload(definition))
     connections = {c.id: c for c in db.session.scalars(db.select(Connection).where(Connection.id.in_(

@@ -24,6 +24,7 @@ from atom.models import Connection
 from atom.models import Execution
 from atom.models import StepRun
 from atom.models import Workflow
+from atom.models import WorkflowService
 from atom.models import WorkflowVersion
 from atom.models.audit import record
 from atom.models.base import isoformat
@@ -136,6 +137,20 @@ def _apply_trigger(workflow: Workflow, definition: dict[str, Any]) -> None:
         workflow.webhook_token = secrets.token_urlsafe(24)
 
 
+def services_of(definition: dict[str, Any]) -> set[str]:
+    """The services a definition uses: its trigger's and its steps'."""
+    found = {definition["trigger"].get("service")}
+    found |= {step.get("service") for step in definition["steps"]}
+    return {s for s in found if s}
+
+
+def _index_services(workflow: Workflow, definition: dict[str, Any]) -> None:
+    """Keep ``workflow_services`` in step with the workflow's current version."""
+    db.session.execute(db.delete(WorkflowService).filter_by(workflow_id=workflow.id))
+    for service in sorted(services_of(definition)):
+        db.session.add(WorkflowService(workflow_id=workflow.id, service=service))
+
+
 def create_workflow(body: Any, actor: str) -> Workflow:
     definition = normalise(body)
     _seal_secret(definition, None)
@@ -147,6 +162,7 @@ def create_workflow(body: Any, actor: str) -> Workflow:
     db.session.flush()
     db.session.add(WorkflowVersion(workflow_id=workflow.id, version=1, definition=definition,
                                    created_by=actor))
+    _index_services(workflow, definition)
     record(actor, "workflow.create", f"workflow:{workflow.id}", name=workflow.name)
     db.session.commit()
     return workflow
@@ -164,6 +180,7 @@ def update_workflow(workflow: Workflow, body: Any, actor: str) -> Workflow:
     _apply_trigger(workflow, definition)
     db.session.add(WorkflowVersion(workflow_id=workflow.id, version=workflow.version,
                                    definition=definition, created_by=actor))
+    _index_services(workflow, definition)
     record(actor, "workflow.update", f"workflow:{workflow.id}", version=workflow.version)
     db.session.commit()
     return workflow
@@ -182,8 +199,10 @@ def current_definition(workflow: Workflow) -> dict[str, Any]:
         workflow_id=workflow.id, version=workflow.version)).scalar_one()
 
 
-def present(workflow: Workflow) -> dict[str, Any]:
-    definition = public_definition(current_definition(workflow))
+def present(workflow: Workflow, definition: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The API view of a workflow (or of a row of its columns); ``definition`` is its current
+    version's, when the caller read it already (a list reads them in its one query)."""
+    definition = public_definition(current_definition(workflow) if definition is None else definition)
     out = {
         "id": workflow.id,
         "name": workflow.name,

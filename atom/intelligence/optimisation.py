@@ -926,12 +926,16 @@ def present_application(row: OptimisationApplication) -> dict[str, Any]:
             "created_at": isoformat(row.created_at), "created_by": row.created_by}
 
 
-def applications(workflow_id: int | None = None, limit: int = 100) -> list[OptimisationApplication]:
-    stmt = (db.select(OptimisationApplication)
-            .order_by(OptimisationApplication.id.desc()).limit(limit))
+def applications_query(workflow_id: int | None = None) -> Any:
+    """The applications (of one workflow, or all), newest first."""
+    stmt = db.select(OptimisationApplication).order_by(OptimisationApplication.id.desc())
     if workflow_id is not None:
         stmt = stmt.where(OptimisationApplication.workflow_id == workflow_id)
-    return list(db.session.scalars(stmt))
+    return stmt
+
+
+def applications(workflow_id: int | None = None, limit: int = 100) -> list[OptimisationApplication]:
+    return list(db.session.scalars(applications_query(workflow_id).limit(limit)))
 
 
 # -- the compact form's ai_optimized ---------------------------------------------------------------

@@ -825,13 +825,19 @@ def get(session_id: int) -> TroubleshootingSession:
     return refresh(session)
 
 
-def sessions(workflow_id: int | None = None, execution_id: int | None = None,
-             limit: int = 50) -> list[TroubleshootingSession]:
-    stmt = db.select(TroubleshootingSession).order_by(TroubleshootingSession.id.desc()).limit(limit)
+def sessions_query(workflow_id: int | None = None, execution_id: int | None = None) -> Any:
+    """The sessions of a workflow or an execution (or all of them), newest first."""
+    stmt = db.select(TroubleshootingSession).order_by(TroubleshootingSession.id.desc())
     if workflow_id is not None:
         stmt = stmt.where(TroubleshootingSession.workflow_id == workflow_id)
     if execution_id is not None:
         stmt = stmt.where(TroubleshootingSession.execution_id == execution_id)
+    return stmt
+
+
+def sessions(workflow_id: int | None = None, execution_id: int | None = None,
+             limit: int = 50) -> list[TroubleshootingSession]:
+    stmt = sessions_query(workflow_id, execution_id).limit(limit)
     return [refresh(s) for s in db.session.scalars(stmt).all()]
 
 

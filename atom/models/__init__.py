@@ -35,11 +35,12 @@ from atom.models.workflow import Execution
 from atom.models.workflow import ScheduleFire
 from atom.models.workflow import StepRun
 from atom.models.workflow import Workflow
+from atom.models.workflow import WorkflowService
 from atom.models.workflow import WorkflowVersion
 
 __all__ = [
     "ApiKey", "AuditEvent", "CallRecord", "Connection", "Execution", "ScheduleFire", "StepRun",
-    "User", "WebhookEvent", "WebhookReceipt", "Workflow", "WorkflowVersion",
+    "User", "WebhookEvent", "WebhookReceipt", "Workflow", "WorkflowService", "WorkflowVersion",
     "Alert", "AlertNotification", "AlertState", "HealthSample", "MaintenanceWindow",
     "MetricRollup", "NotificationChannel", "ThresholdSetting", "OAuthApp", "OAuthState", "PollCursor",
     "PollItem", "ModelState", "OptimisationApplication", "TroubleshootingSession",

@@ -51,6 +51,16 @@ class WorkflowVersion(db.Model):
     created_by: Mapped[str] = mapped_column(String(200), default="system")
 
 
+class WorkflowService(db.Model):
+    """A service a workflow's current version uses (its trigger's, its steps'): kept on every
+    save so that ``services/status`` reads one small table instead of every definition."""
+    __tablename__ = "workflow_services"
+
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    service: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
 class Execution(db.Model):
     __tablename__ = "executions"
     __table_args__ = (

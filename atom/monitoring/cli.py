@@ -21,7 +21,6 @@ from atom.cli.base import Live
 from atom.cli.base import OutputFile
 from atom.cli.base import echo_json
 from atom.cli.base import fetch
-from atom.cli.base import load_options
 from atom.cli.base import operator
 from atom.cli.base import require_schema
 from atom.cli.base import table
@@ -199,30 +198,34 @@ def alerts_cmd() -> None:
 @click.option("--integration", help="Only alerts about this integration (its slug).")
 @click.option("--connection", "connection_id", type=int, help="Only alerts about this connection.")
 @click.option("--rule", help="Only alerts of this rule (response_time, success_rate, ...).")
-@click.option("--limit", type=int, default=100, show_default=True,
-              help="At most this many (1-1000).")
+@click.option("--limit", type=int, default=50, show_default=True,
+              help="At most this many (1-500).")
+@click.option("--cursor", help="The page after the one that printed this cursor (its next_cursor).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print JSON (as GET /api/v2/monitoring/alerts).")
 @with_appcontext
 def alerts_list(status: str | None, severity: str | None, integration: str | None,
-                connection_id: int | None, rule: str | None, limit: int, as_json: bool) -> None:
-    """List alerts, newest first (the filters of GET /api/v2/monitoring/alerts)."""
+                connection_id: int | None, rule: str | None, limit: int, cursor: str | None,
+                as_json: bool) -> None:
+    """List alerts, newest first, a page at a time (the filters of GET
+    /api/v2/monitoring/alerts)."""
+    from atom.api.monitoring import alerts_page
     from atom.api.monitoring_schemas import AlertQuery
-    from atom.extensions import db
-    from atom.monitoring import alerts
+    from atom.cli.base import api_page
+    from atom.cli.base import next_page_hint
 
-    filters = load_options(AlertQuery(), {"status": status, "severity": severity,
-                                          "integration": integration,
-                                          "connection_id": connection_id, "rule": rule,
-                                          "limit": limit})
-    rows = [alerts.present(a) for a in db.session.scalars(alerts.alerts_query(filters))]
+    body = api_page("/api/v2/monitoring/alerts", alerts_page, AlertQuery(), {
+        "status": status, "severity": severity, "integration": integration,
+        "connection_id": connection_id, "rule": rule, "limit": limit, "cursor": cursor})
+    rows = body["alerts"]
     if as_json:
-        echo_json({"alerts": rows, "count": len(rows)})
+        echo_json(body)
         return
     table(("ID", "SEVERITY", "STATUS", "RULE", "SUBJECT", "MESSAGE", "SINCE", "BY"),
           [(a["id"], a["severity"], a["status"], a["rule"], a["subject"], _cut(a["message"], 70),
             when(a["created_at"]), a["resolved_by"] or a["acknowledged_by"]) for a in rows],
           empty="no alerts match")
+    next_page_hint(body)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -14,9 +14,11 @@ from atom.api.auth import actor
 from atom.api.auth import reads_only
 from atom.api.auth import require
 from atom.api.errors import ApiError
-from atom.api.inputs import BoundedSchema
 from atom.api.intelligence import blp
 from atom.api.intelligence import requires
+from atom.api.pagination import PageOut
+from atom.api.pagination import PageQuery
+from atom.api.pagination import paginate
 from atom.api.schemas import StrictSchema
 from atom.engine.definition import DefinitionError
 from atom.extensions import db
@@ -63,7 +65,7 @@ class ApplyIn(StrictSchema):
     strategy = fields.String(load_default="hybrid", validate=validate.OneOf(opt.STRATEGIES))
 
 
-class ApplicationsQuery(BoundedSchema):
+class ApplicationsQuery(PageQuery):
     workflow_id = fields.Integer()
 
 
@@ -123,7 +125,7 @@ class ApplicationOut(Schema):
     created_by = fields.String()
 
 
-class ApplicationList(Schema):
+class ApplicationList(PageOut):
     applications = fields.List(fields.Nested(ApplicationOut))
 
 
@@ -201,5 +203,6 @@ def optimization_application(app_id: int):
 @blp.response(200, ApplicationList)
 def optimization_applications(query):
     """Applications, newest first (``?workflow_id=``: of one workflow)."""
-    return {"applications": [opt.present_application(r)
-                             for r in opt.applications(query.get("workflow_id"))]}
+    page = paginate(opt.applications_query(query.get("workflow_id")), query,
+                    (OptimisationApplication.id,), descending=True)
+    return page.answer("applications", [opt.present_application(r) for r in page.rows])

@@ -19,8 +19,12 @@ from atom.api.auth import require
 from atom.api.errors import ApiError
 from atom.api.intelligence import blp
 from atom.api.intelligence import requires
+from atom.api.pagination import PageOut
+from atom.api.pagination import PageQuery
+from atom.api.pagination import paginate
 from atom.api.schemas import StrictSchema
 from atom.intelligence import troubleshooting as ts
+from atom.models.intelligence import TroubleshootingSession
 
 MAX_WAIT_S = 60.0
 
@@ -66,10 +70,9 @@ class ResolveIn(StrictSchema):
                               "description": "wait up to this many seconds for the re-run to finish"})
 
 
-class SessionQuery(StrictSchema):
+class SessionQuery(StrictSchema, PageQuery):
     workflow_id = fields.Integer(validate=validate.Range(min=1))
     execution_id = fields.Integer(validate=validate.Range(min=1))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class ServiceHealthThenOut(Schema):
@@ -175,7 +178,7 @@ class SessionOut(Schema):
     created_by = fields.String()
 
 
-class SessionList(Schema):
+class SessionList(PageOut):
     sessions = fields.List(fields.Nested(SessionOut))
 
 
@@ -228,8 +231,9 @@ def troubleshooting_resolve(data):
 @requires("troubleshooting")
 def troubleshooting_sessions(query):
     """Troubleshooting sessions, newest first (filter by workflow or execution)."""
-    return {"sessions": [ts.present(s) for s in ts.sessions(
-        query.get("workflow_id"), query.get("execution_id"), query["limit"])]}
+    page = paginate(ts.sessions_query(query.get("workflow_id"), query.get("execution_id")),
+                    query, (TroubleshootingSession.id,), descending=True)
+    return page.answer("sessions", [ts.present(ts.refresh(s)) for s in page.rows])
 
 
 @blp.route("/troubleshooting/sessions/<id:session_id>", methods=["GET"])

@@ -50,7 +50,7 @@ def test_list_get_and_filter(client, keys, conn, create_connection):
     one = client.get(f"/api/v2/connections/{conn['id']}", headers=keys["viewer"]).get_json()
     assert one["id"] == conn["id"]
     assert client.get("/api/v2/connections?integration=slack", headers=keys["viewer"]).get_json() == {
-        "connections": []}
+        "connections": [], "next_cursor": None, "total": 0}
 
 
 def test_a_masked_secret_sent_back_keeps_the_stored_one(app, client, keys, conn):

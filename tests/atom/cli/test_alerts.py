@@ -90,4 +90,4 @@ def test_resolve_records_who_and_refuses_a_resolved_one(app, atom, alerts, clien
 def test_no_alerts(atom):
     result = atom("alerts", "list")
     assert result.exit_code == 0 and result.stdout == "" and "no alerts match" in result.stderr
-    assert json.loads(atom("alerts", "list", "--json").stdout) == {"alerts": [], "count": 0}
+    assert json.loads(atom("alerts", "list", "--json").stdout) == {"alerts": [], "count": 0, "next_cursor": None}

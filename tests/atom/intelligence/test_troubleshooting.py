@@ -381,7 +381,7 @@ def test_sessions_are_listed_and_fetched(api, fake, conn, client, keys):
     assert client.get(f"{BASE}/sessions?execution_id={done['id']}&limit=1",
                       headers=keys["viewer"]).get_json()["sessions"][0]["id"] == second["id"]
     assert client.get(f"{BASE}/sessions?workflow_id=999", headers=keys["viewer"]).get_json() == {
-        "sessions": []}
+        "sessions": [], "next_cursor": None}
     one = client.get(f"{BASE}/sessions/{first['id']}", headers=keys["viewer"])
     assert one.status_code == 200 and one.get_json()["root_cause"] == first["root_cause"]
     # The same paths answer without /api/v2.
