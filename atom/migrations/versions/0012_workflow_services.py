@@ -1,6 +1,6 @@
 """Services each workflow uses (for services/status at scale)
 
-Revision ID: 0013_workflow_services
+Revision ID: 0012_workflow_services
 Revises: 0011_dependencies
 Create Date: 2026-12-02 13:10:00
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013_workflow_services'
+revision = '0012_workflow_services'
 down_revision = '0011_dependencies'
 branch_labels = None
 depends_on = None
