@@ -6,7 +6,7 @@ from atom import __version__
 from atom.cli import main
 
 OURS = ["connections", "workflows", "executions", "alerts", "health", "test", "monitoring",
-        "anomaly", "users", "keys", "plugins", "scheduler", "generate"]
+        "anomaly", "users", "keys", "plugins", "scheduler", "worker", "generate"]
 THEIRS = ["db", "run", "shell", "routes"]
 # Commands outside ORDER follow ATOM's own, by name (issue 11's intelligence commands).
 LATER = ["optimise", "troubleshoot"]
