@@ -235,3 +235,65 @@ def test_an_inner_step_may_not_reuse_a_workflow_step_id(api):
         double(), loop(step=double())]), headers=api.headers)
     assert response.status_code == 422
     assert "an id of its own" in str(response.get_json())
+
+
+# -- resume -----------------------------------------------------------------------------------------
+
+
+def test_a_resumed_loop_runs_only_the_items_that_had_not_finished(app, api, fake, conn):
+    """As a killed process leaves it: item 0 finished, item 1 interrupted, 2 and 3 not begun."""
+    from tests.atom.engine.test_recovery import dead_pid
+    from tests.atom.engine.test_recovery import recover
+    from atom.engine.engine import HOST
+    from atom.models.base import utcnow
+
+    fake.always("/item", lambda req: reply(200, {"n": req.json()["n"]}))
+    wf = api.create(manual("resume", [
+        loop(concurrency=2, step=post_step("call", "/item", {"n": "{{ item }}"})),
+        {"id": "after", "type": "transform", "depends_on": ["loop"],
+         "mapping": {"ns": "steps.loop.output.items[].body.n"}}]))
+    now = utcnow()
+    with app.app_context():
+        ex = Execution(workflow_id=wf["id"], version=1, status="running", trigger_type="manual",
+                       trigger_payload={"items": [10, 11, 12, 13]}, claimed_by=f"{HOST}:{dead_pid()}:x",
+                       started_at=now, heartbeat_at=now)
+        db.session.add(ex)
+        db.session.flush()
+        db.session.add_all([
+            StepRun(execution_id=ex.id, step_id="loop", step_type="foreach", status="running",
+                    attempt=1, started_at=now, input=[10, 11, 12, 13]),
+            StepRun(execution_id=ex.id, step_id="loop[0]", step_type="action", status="succeeded",
+                    attempt=1, started_at=now, finished_at=now, input={"path": "/item"},
+                    output={"status": 200, "headers": {}, "body": {"n": "kept"}}),
+            StepRun(execution_id=ex.id, step_id="loop[1]", step_type="action", status="running",
+                    attempt=1, started_at=now, input={"path": "/item"})])
+        db.session.commit()
+        ex_id = ex.id
+    assert recover(app) == [ex_id]
+    done = api.wait_finished(ex_id)
+    assert done["status"] == "succeeded", done
+    steps = steps_of(done)
+    # item 0 was not called again; its kept output is the loop's first
+    assert sorted(c.json()["n"] for c in fake.calls("/item")) == [11, 12, 13]
+    assert steps["after"]["output"] == {"ns": ["kept", 11, 12, 13]}
+    # the interrupted item ran again, with the idempotency key of its first run
+    again = next(c for c in fake.calls("/item") if c.json()["n"] == 11)
+    assert again.headers["Idempotency-Key"] == f"atom-{ex_id}-loop[1]-1"
+    assert steps["loop[1]"]["attempt"] == 2 and steps["loop[2]"]["attempt"] == 1
+
+
+def test_retrying_a_failed_loop_runs_only_the_items_that_did_not_succeed(app, api, fake, conn):
+    fake.script("/item", reply(200, {"first": True}), reply(500, {}))
+    fake.always("/item", reply(200, {"again": True}))
+    wf = api.create(manual("retry", [loop(step=post_step("call", "/item", {"n": "{{ item }}"}))]))
+    failed = api.run(wf["id"], {"items": [0, 1, 2]})
+    assert failed["status"] == "failed"
+    assert fake.count("/item") == 2  # fail_fast: item 2 never started
+    response = api.client.post(f"/api/v2/executions/{failed['id']}/retry", headers=api.headers)
+    assert response.status_code in (200, 202), response.get_json()
+    done = api.wait_finished(failed["id"])
+    assert done["status"] == "succeeded", done
+    # item 0 kept its output; items 1 and 2 ran
+    assert sorted(c.json()["n"] for c in fake.calls("/item")) == [0, 1, 1, 2]
+    assert [i["body"] for i in steps_of(done)["loop"]["output"]["items"]] == [
+        {"first": True}, {"again": True}, {"again": True}]
