@@ -475,6 +475,9 @@ def _check_foreach(loop: dict, outer: list[dict], registry: Registry, connection
     (defaults filled in). Their expressions may use ``item`` and ``index``, the outputs of the
     loop's inner steps before them and of the workflow's steps before the loop."""
     problems: dict[str, Any] = {}
+    for name in ("retry", "timeout_s"):
+        if name in loop:
+            problems[name] = ["not for a foreach step: set it on its inner steps"]
     concurrency = loop.get("concurrency", 1)
     if concurrency > max_concurrency:
         problems["concurrency"] = [f"at most {max_concurrency} (FOREACH_MAX_CONCURRENCY)"]

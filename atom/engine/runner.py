@@ -736,7 +736,8 @@ class ExecutionRun:
         loop.active.discard(index)
         del loop.contexts[index]
         states = self._item_states(loop, index)
-        outputs = {inner.id: self.results[step.item_id(index, inner.id)]["output"]
+        # as the rows keep them (redacted, capped): the same in a run and in a resumed one
+        outputs = {inner.id: self.rows[step.item_id(index, inner.id)]["output"]
                    for inner in step.body}
         failed = next((inner.id for inner in step.body
                        if states[inner.id].status == StepStatus.FAILED

@@ -180,6 +180,24 @@ def test_an_inner_step_with_on_error_continue_does_not_fail_its_item(api, fake, 
     assert steps_of(done)["loop"]["output"]["items"][0]["note"] == {"status": "failed"}
 
 
+def test_cancel_lets_running_items_finish_and_starts_no_new_one(api, fake, conn):
+    fake.always("/slow", lambda req: reply(200, {"n": req.json()["n"]}, delay=0.4))
+    wf = api.create(manual("cancel", [loop(concurrency=2, step=post_step("call", "/slow", {"n": "{{ item }}"})),
+                                      {"id": "after", "type": "transform", "depends_on": ["loop"],
+                                       "mapping": {"x": "`1`"}}]))
+    response = api.execute(wf["id"], {"items": list(range(6))}, wait=None)
+    ex_id = response.get_json()["id"]
+    api.wait_for(ex_id, lambda b: fake.count("/slow") >= 2)
+    assert api.client.post(f"/api/v2/executions/{ex_id}/cancel", headers=api.headers).status_code in (200, 202)
+    done = api.wait_finished(ex_id)
+    assert done["status"] == "cancelled"
+    steps = steps_of(done)
+    assert steps["loop"]["status"] == "cancelled"
+    assert fake.count("/slow") <= 4  # at most the round running when the request was read
+    assert steps["after"]["status"] in ("cancelled", "skipped")
+    assert steps["loop"]["output"]["not_run"]
+
+
 # -- limits -----------------------------------------------------------------------------------------
 
 
@@ -209,6 +227,8 @@ def test_more_items_than_the_fan_out_budget_fail_the_step(app, api):
     (loop(step=double(), concurrency=0), "concurrency", ""),
     (loop(step=double(), concurrency=500), "concurrency", "FOREACH_MAX_CONCURRENCY"),
     (loop(step=double(), on_item_error="ignore"), "on_item_error", ""),
+    (loop(step=double(), retry={"max_attempts": 2}), "retry", "on its inner steps"),
+    (loop(step=double(), timeout_s=5), "timeout_s", "on its inner steps"),
     (loop(step={"id": "x", "type": "transform"}), "step.mapping", "either a mapping"),
     (loop(step={**double(), "depends_on": ["a"]}), "step.depends_on", "no depends_on"),
     (loop(step=loop("deeper", step=double())), "step.type", "cannot run a foreach"),
