@@ -317,3 +317,34 @@ def test_retrying_a_failed_loop_runs_only_the_items_that_did_not_succeed(app, ap
     assert sorted(c.json()["n"] for c in fake.calls("/item")) == [0, 1, 1, 2]
     assert [i["body"] for i in steps_of(done)["loop"]["output"]["items"]] == [
         {"first": True}, {"again": True}, {"again": True}]
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------------
+
+from tests.atom.engine.test_postgres import pg  # noqa: E402,F401  (fixtures)
+from tests.atom.engine.test_postgres import pg_app  # noqa: E402,F401
+
+
+@pytest.mark.postgres
+def test_item_rows_with_the_longest_ids_fit_on_postgresql(pg_app, pg, fake):
+    """A foreach id and an inner id of 90 characters together: item rows of 96 characters here,
+    99 at the largest index FOREACH_MAX_ITEMS allows (999999), within step_id's 100."""
+    fake.always("/item", lambda req: reply(200, {"n": req.json()["n"]}))
+    outer, inner = "L" * 45, "i" * 45
+    wf = pg.create(manual("pg-each", [loop(outer, concurrency=4, steps=[
+        post_step(inner, "/item", {"n": "{{ index }}"}),
+        {"id": "k", "type": "transform", "depends_on": [inner], "mapping": {"n": f"steps.{inner}.output.body.n"}}])]))
+    done = pg.run(wf["id"], {"items": list(range(200))}, wait=120)
+    assert done["status"] == "succeeded", done["error"]
+    steps = steps_of(done)
+    assert len(steps) == 1 + 2 * 200, len(steps)
+    assert steps[f"{outer}[199].{inner}"]["status"] == "succeeded"
+    assert [steps[f"{outer}[{n}].k"]["output"]["n"] for n in range(200)] == list(range(200))
+    assert [o["k"]["n"] for o in steps[outer]["output"]["items"]] == list(range(200))
+
+
+def test_an_id_pair_longer_than_item_rows_can_hold_is_a_422(api):
+    response = api.client.post("/api/v2/ai-workflows", json=manual("long", [loop("L" * 46, steps=[
+        {"id": "i" * 45, "type": "transform", "mapping": {"x": "item"}}])]), headers=api.headers)
+    assert response.status_code == 422
+    assert "together at most 90 characters" in str(response.get_json())
