@@ -38,6 +38,8 @@ UNPREFIXED = (*THRESHOLD_SETTINGS, *SWITCHES, "AI_MODELS_CONFIG")
 
 
 MIN_SECRET_KEY_BYTES = 32
+# The most items a foreach step may ever run (its item rows are named ``<id>[<n>]``).
+FOREACH_ITEMS_CEILING = 1_000_000
 
 # The alert fields an incident can be grouped by (ATOM_ALERT_GROUP_BY).
 ALERT_GROUP_FIELDS = ("integration", "host", "connection_id", "workflow_id", "rule", "subject")
@@ -100,10 +102,14 @@ def _finish(app: Flask) -> None:
         if isinstance(value, str):
             cfg[name] = [v.strip() for v in value.split(",") if v.strip()]
     _check_numbers(cfg)
+    if cfg["FOREACH_MAX_ITEMS"] > FOREACH_ITEMS_CEILING:
+        raise ConfigError(f"Unexpected value FOREACH_MAX_ITEMS={cfg['FOREACH_MAX_ITEMS']!r}, "
+                          f"use at most {FOREACH_ITEMS_CEILING}")
     if cfg["POLL_MIN_INTERVAL_S"] > 86_400:
         raise ConfigError(f"Unexpected value POLL_MIN_INTERVAL_S={cfg['POLL_MIN_INTERVAL_S']!r}, "
                           "use at most 86400 (a day)")
-    for name in ("POLL_TICK_S", "POLL_CONCURRENCY", "POLL_MAX_PER_TICK"):
+    for name in ("POLL_TICK_S", "POLL_CONCURRENCY", "POLL_MAX_PER_TICK",
+                 "FOREACH_MAX_ITEMS", "FOREACH_MAX_CONCURRENCY"):
         if not cfg[name] >= 1:
             raise ConfigError(f"Unexpected value {name}={cfg[name]!r}, use at least 1")
     _check_oauth(cfg)
@@ -288,6 +294,7 @@ def _check_numbers(cfg: Mapping[str, Any]) -> None:
         "MAX_CONTENT_LENGTH",
         "POLL_MIN_INTERVAL_S", "POLL_TICK_S", "POLL_CONCURRENCY", "POLL_MAX_PER_TICK",
         "POLL_MAX_BACKOFF_S", "POLL_ITEM_RETENTION_DAYS",
+        "FOREACH_MAX_ITEMS", "FOREACH_MAX_CONCURRENCY",
         "ALERT_GROUP_WAIT_S", "ALERT_GROUP_INTERVAL_S", "ALERT_REPEAT_INTERVAL_S",
         "STATUS_PAGE_CACHE_S", "ANOMALY_MIN_INCREASE_MS",
         *THRESHOLD_SETTINGS,

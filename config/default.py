@@ -199,6 +199,11 @@ class DefaultConfig:
     # 0 = no cap). Beyond it the API answers 429 with Retry-After; event and schedule runs are
     # not started (logged).
     WORKFLOW_MAX_RUNS_PER_MINUTE = 600
+    # For-each steps (type: foreach): the item runs one execution may make, over all its
+    # foreach steps (its fan-out budget; a list longer than what is left fails the step), and
+    # the largest ``concurrency`` a foreach step may ask for (checked when it is saved).
+    FOREACH_MAX_ITEMS = 1000
+    FOREACH_MAX_CONCURRENCY = 20
     # Expressions (JMESPath; atom/engine/expressions.py). Checked when a definition is saved:
     # an expression's length, how deep its syntax nests, and how many times over it can repeat
     # its input (each multi-select or projection multiplies it: `[@, @]` doubles). Checked while

@@ -114,7 +114,16 @@ class WorkflowIn(Schema):
     description = fields.String()
     enabled = fields.Boolean()
     trigger = fields.Dict(metadata={"description": "type: manual, webhook, schedule or event"})
-    steps = fields.List(fields.Dict(), metadata={"description": "1 to 500 steps"})
+    steps = fields.List(fields.Dict(), metadata={"description": (
+        "1 to 500 steps, each with id, type (action, transform, condition, wait, notification, "
+        "workflow or foreach), depends_on, when, retry, timeout_s, on_error (fail or continue) "
+        "and handler. A foreach step has items (an expression giving a list), either step (one "
+        "step) or steps (a sub-graph of up to 20 steps, ids local to the loop) run per item, "
+        "whose expressions also see item and index; concurrency (default 1, at most "
+        "FOREACH_MAX_CONCURRENCY) and on_item_error (fail_fast, the default: no new item "
+        "starts and the step fails; continue: every item runs and the step succeeds unless "
+        "every item failed). Its output: items (each item's output in item order, null for a "
+        "failed or unrun item), failed (indices), errors, count, succeeded, not_run")})
     trigger_service = fields.String(metadata={"description": "compact form"})
     action_services = fields.List(fields.String(), metadata={"description": "compact form"})
     conditions = fields.Dict(metadata={"description": "compact form"})

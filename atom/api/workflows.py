@@ -128,7 +128,9 @@ class WorkflowOut(Schema):
 
 
 class StepOut(Schema):
-    step_id = fields.String()
+    step_id = fields.String(metadata={"description": (
+        "the step's id; a foreach step's item runs are rows of their own: <id>[<n>] (the step "
+        "form) or <id>[<n>].<inner id> (the steps form), n counting items from 0")})
     type = fields.String()
     status = fields.String()
     attempt = fields.Integer()

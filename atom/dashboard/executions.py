@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import graphlib
 import math
+import re
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -230,14 +231,55 @@ def ordered_steps(definition_steps: list[dict[str, Any]], runs: dict[str, StepRu
     for s in definition_steps:
         if s.get("on_error") not in (None, "fail", "continue"):
             handles.setdefault(s["on_error"], []).append(s["id"])
+    items = _item_runs(definition_steps, runs)
     out = []
     for step in sorted(definition_steps, key=lambda s: (levels[s["id"]], index[s["id"]])):
-        out.append(_step_view(step, runs.get(step["id"]), levels[step["id"]],
-                              handles.get(step["id"]), now))
+        view = _step_view(step, runs.get(step["id"]), levels[step["id"]], handles.get(step["id"]), now)
+        if step.get("type") == "foreach":
+            view["loop_items"] = _item_views(step, items.get(step["id"], {}), now)
+        out.append(view)
+    in_items = {sid for by_index in items.values() for rows in by_index.values() for sid in rows}
     for sid, run in runs.items():  # a row of no step of this version (never expected)
-        if sid not in index:
+        if sid not in index and sid not in in_items:
             out.append(_step_view({"id": sid, "type": run.step_type}, run, None, None, now))
     return out
+
+
+_ITEM_ROW = re.compile(r"^(?P<loop>[^\[\]]+)\[(?P<index>\d+)\](?:\.(?P<inner>.+))?$")
+
+
+def _item_runs(definition_steps: list[dict[str, Any]],
+               runs: dict[str, StepRun]) -> dict[str, dict[int, dict[str, StepRun]]]:
+    """The rows of foreach items (``<loop>[<n>]``, ``<loop>[<n>].<inner>``): loop id -> item
+    index -> inner step id -> row."""
+    loops = {s["id"] for s in definition_steps if s.get("type") == "foreach"}
+    found: dict[str, dict[int, dict[str, StepRun]]] = {}
+    for sid, run in runs.items():
+        match = _ITEM_ROW.match(sid) if "[" in sid else None
+        if match and match["loop"] in loops:
+            found.setdefault(match["loop"], {}).setdefault(int(match["index"]), {})[sid] = run
+    return found
+
+
+def _item_views(step: dict[str, Any], by_index: dict[int, dict[str, StepRun]],
+                now: datetime) -> list[dict[str, Any]]:
+    """A foreach step's items in item order, each with its inner steps' views and a status
+    (failed, running, or the status all its steps share)."""
+    inner = [step["step"]] if step.get("step") else list(step.get("steps") or [])
+    views = []
+    for n in sorted(by_index):
+        rows = by_index[n]
+        steps = []
+        for s in inner:
+            sid = f"{step['id']}[{n}]" if step.get("step") else f"{step['id']}[{n}].{s.get('id')}"
+            view = _step_view({**s, "id": sid}, rows.get(sid), None, None, now)
+            view["local"] = s.get("id")
+            steps.append(view)
+        statuses = {v["status"] for v in steps}
+        status = ("failed" if "failed" in statuses else "running" if "running" in statuses
+                  else statuses.pop() if len(statuses) == 1 else "succeeded")
+        views.append({"index": n, "status": status, "steps": steps})
+    return views
 
 
 def _step_view(step: dict[str, Any], run: StepRun | None, level: int | None,

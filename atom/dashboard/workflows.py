@@ -161,6 +161,11 @@ def _step_summary(step: dict[str, Any]) -> str:
         return f"wait {step['seconds']:g} s" if step.get("seconds") is not None else f"until {step.get('until')}"
     if kind == "workflow":
         return f"run workflow {step.get('workflow_id')}"
+    if kind == "foreach":
+        inner = [step["step"]] if isinstance(step.get("step"), dict) else step.get("steps") or []
+        body = ", ".join(str(s.get("id")) for s in inner if isinstance(s, dict))
+        times = f" ×{step['concurrency']}" if (step.get("concurrency") or 1) > 1 else ""
+        return f"each{times}: {body} (items: {step.get('items')})"
     return str(kind)
 
 

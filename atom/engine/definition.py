@@ -33,7 +33,7 @@ from atom.engine.expressions import template_expressions
 from atom.integrations.registry import Registry
 from atom.integrations.registry import UnknownPlugin
 
-STEP_TYPES = ("action", "transform", "condition", "wait", "notification", "workflow")
+STEP_TYPES = ("action", "transform", "condition", "wait", "notification", "workflow", "foreach")
 TRIGGER_TYPES = ("event", "schedule", "webhook", "manual")
 AGGREGATES = ("count", "sum", "avg", "min", "max")
 STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
@@ -44,6 +44,14 @@ POLL_MAX_INTERVAL_S = 86_400
 EVENT_ONLY = ("connection_id", "params", "interval_s")
 # Alternatives an action or notification step may name (``fallback``), tried in order.
 MAX_FALLBACKS = 5
+# foreach steps: what to do when an item fails, the size of a per-item sub-graph, the largest
+# concurrency unless the caller says (FOREACH_MAX_CONCURRENCY), and how long a foreach id and
+# an inner step id may be together (item rows are ``<id>[<n>].<inner>``, at most 100 chars).
+ON_ITEM_ERROR = ("fail_fast", "continue")
+FOREACH_MAX_INNER = 20
+FOREACH_MAX_CONCURRENCY = 20
+FOREACH_MAX_ID_CHARS = 90
+FOREACH_ONLY = ("items", "step", "steps", "concurrency", "on_item_error")
 
 
 class DefinitionError(ValueError):
@@ -137,13 +145,26 @@ class StepSchema(Strict):
     # workflow
     workflow_id = fields.Integer()
     payload = fields.Dict(load_default=dict)
+    # foreach (checked further by _check_foreach)
+    items = fields.String()
+    step = fields.Dict()
+    steps = fields.List(fields.Dict(), validate=validate.Length(min=1, max=FOREACH_MAX_INNER))
+    concurrency = fields.Integer(strict=True, validate=validate.Range(min=1))
+    on_item_error = fields.String(validate=validate.OneOf(ON_ITEM_ERROR))
 
     @validates_schema
     def _by_type(self, data: dict, **_: Any) -> None:
         kind = data["type"]
         needs = {"action": ("service", "action"), "condition": ("expression",),
-                 "notification": ("service", "message"), "workflow": ("workflow_id",)}
+                 "notification": ("service", "message"), "workflow": ("workflow_id",),
+                 "foreach": ("items",)}
         _need(data, needs.get(kind, ()))
+        if kind == "foreach" and ("step" in data) == ("steps" in data):
+            raise ValidationError({"step": ["a foreach has either a step or steps"]})
+        if kind != "foreach":
+            extra = {n: ["only for a foreach step"] for n in FOREACH_ONLY if n in data}
+            if extra:
+                raise ValidationError(extra)
         if kind == "transform" and ("mapping" in data) == ("aggregate" in data):
             raise ValidationError({"mapping": ["a transform has either a mapping or an aggregate"]})
         if kind == "wait" and ("seconds" in data) == ("until" in data):
@@ -182,13 +203,15 @@ def _need(data: dict, names: tuple[str, ...]) -> None:
 
 def validate_definition(raw: Any, registry: Registry, connection_lookup=None,
                         workflow_lookup=None, *,
-                        poll_min_interval_s: float = POLL_MIN_INTERVAL_S) -> dict[str, Any]:
+                        poll_min_interval_s: float = POLL_MIN_INTERVAL_S,
+                        foreach_max_concurrency: int = FOREACH_MAX_CONCURRENCY) -> dict[str, Any]:
     """Validate a full definition and return it normalised (defaults filled in).
 
     :param connection_lookup: ``f(id) -> integration slug or None`` to check step connections
         and the trigger's ``connection_id``.
     :param workflow_lookup: ``f(id) -> bool``, whether a workflow step's workflow exists.
     :param poll_min_interval_s: the shortest ``interval_s`` a poll trigger may ask for.
+    :param foreach_max_concurrency: the largest ``concurrency`` a foreach step may ask for.
     :raises DefinitionError: with errors keyed by field, or ``steps.<id>`` for a step.
     """
     if not isinstance(raw, dict):
@@ -215,6 +238,9 @@ def validate_definition(raw: Any, registry: Registry, connection_lookup=None,
     _check_graph(steps, errors)
     for step in steps:
         problems = _check_step(step, registry, connection_lookup, workflow_lookup)
+        if step["type"] == "foreach":
+            problems.update(_check_foreach(step, steps, registry, connection_lookup,
+                                           workflow_lookup, foreach_max_concurrency))
         if problems:
             errors.setdefault(f"steps.{step['id']}", {}).update(problems)
     if not errors:
@@ -386,6 +412,8 @@ def _nesting(value: Any) -> int:
 
 def _expressions(step: dict) -> list[tuple[str, str]]:
     found = [("when", step["when"])] if step.get("when") else []
+    if step["type"] == "foreach":
+        found.append(("items", step["items"]))
     if step["type"] == "condition":
         found.append(("expression", step["expression"]))
     for name, expr in (step.get("mapping") or {}).items():
@@ -433,6 +461,73 @@ def _check_step(step: dict, registry: Registry, connection_lookup,
             datetime.fromisoformat(step["until"].replace("Z", "+00:00"))
         except ValueError:
             problems["until"] = ["an ISO-8601 time, or a template"]
+    return problems
+
+
+# -- foreach steps ------------------------------------------------------------------------------
+
+
+def _check_foreach(loop: dict, outer: list[dict], registry: Registry, connection_lookup,
+                   workflow_lookup, max_concurrency: int) -> dict[str, Any]:
+    """A foreach step's own fields and its inner steps (``step``, or ``steps``: a sub-graph
+    with ids of its own), each checked like a top-level step; problems are named
+    ``step.<field>`` or ``steps.<inner id>.<field>``. The inner steps are normalised in place
+    (defaults filled in). Their expressions may use ``item`` and ``index``, the outputs of the
+    loop's inner steps before them and of the workflow's steps before the loop."""
+    problems: dict[str, Any] = {}
+    for name in ("retry", "timeout_s"):
+        if name in loop:
+            problems[name] = ["not for a foreach step: set it on its inner steps"]
+    concurrency = loop.get("concurrency", 1)
+    if concurrency > max_concurrency:
+        problems["concurrency"] = [f"at most {max_concurrency} (FOREACH_MAX_CONCURRENCY)"]
+    single = "step" in loop
+    raws = [loop["step"]] if single else loop["steps"]
+    inner: list[dict] = []
+    for index, raw in enumerate(raws):
+        key = raw.get("id") if isinstance(raw.get("id"), str) else f"#{index}"
+        where = "step" if single else f"steps.{key}"
+        try:
+            step = StepSchema().load(raw)
+        except ValidationError as exc:
+            problems.update(_flatten(where, exc.normalized_messages()))
+            continue
+        if step["type"] == "foreach":
+            problems[f"{where}.type"] = ["a foreach step cannot run a foreach step"]
+            continue
+        if len(loop["id"]) + len(step["id"]) > FOREACH_MAX_ID_CHARS:
+            problems[f"{where}.id"] = [f"this id and the foreach step's together at most "
+                                       f"{FOREACH_MAX_ID_CHARS} characters"]
+        if step["id"] in {s["id"] for s in outer}:
+            problems[f"{where}.id"] = [f"the workflow has a step {step['id']!r}: an inner step "
+                                       f"needs an id of its own"]
+        if single and (step["depends_on"] or error_policy(step)[1] is not None):
+            problems[f"{where}.depends_on"] = ["a foreach's single step has no depends_on or "
+                                               "handler (use steps for a sub-graph)"]
+        inner.append(step)
+    if problems:
+        return problems
+    graph_errors: dict[str, Any] = {}
+    _check_graph(inner, graph_errors)
+    for step in inner:
+        found = _check_step(step, registry, connection_lookup, workflow_lookup)
+        if found:
+            graph_errors.setdefault(f"steps.{step['id']}", {}).update(found)
+    if not graph_errors:
+        # An inner step sees the steps before the loop (as if it depended on them) and its
+        # own sub-graph's.
+        before = [s for s in outer if s["id"] != loop["id"]]
+        scoped = [{**s, "depends_on": [*s["depends_on"], *loop["depends_on"]]} for s in inner]
+        check_references([*before, *scoped], _expressions, registry, graph_errors)
+        graph_errors = {k: v for k, v in graph_errors.items()
+                        if k[len("steps."):] in {s["id"] for s in inner}}
+    for key, found in graph_errors.items():
+        where = "step" if single else key
+        problems.update(_flatten(where, found))
+    if single:
+        loop["step"] = inner[0]
+    else:
+        loop["steps"] = inner
     return problems
 
 
@@ -710,6 +805,26 @@ class WorkflowStep(Step):
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForEachStep(Step):
+    """Runs ``body`` once per item of the list ``items`` gives, ``concurrency`` items at a time.
+
+    ``body`` is the inner steps, ids local to the loop (one step for the ``step`` form, then
+    ``single``: its runs are recorded as ``<id>[<n>]``; else ``<id>[<n>].<inner id>``)."""
+
+    items: str
+    body: tuple[Step, ...]
+    single: bool = False
+    concurrency: int = 1
+    on_item_error: str = "fail_fast"
+    # The body as a definition (for its planner), built once with the step.
+    inner: Definition | None = None
+
+    def item_id(self, index: int, local: str) -> str:
+        """The step id an item's run of inner step ``local`` is recorded under."""
+        return f"{self.id}[{index}]" if self.single else f"{self.id}[{index}].{local}"
+
+
 @dataclass(frozen=True, slots=True)
 class Definition:
     name: str
@@ -725,7 +840,7 @@ class Definition:
 
 STEP_CLASSES: dict[str, type[Step]] = {
     "action": ActionStep, "notification": NotificationStep, "transform": TransformStep,
-    "condition": ConditionStep, "wait": WaitStep, "workflow": WorkflowStep}
+    "condition": ConditionStep, "wait": WaitStep, "workflow": WorkflowStep, "foreach": ForEachStep}
 _COMMON = {f.name for f in fields_of(Step)}
 
 
@@ -742,6 +857,11 @@ def load_step(raw: dict[str, Any]) -> Step:
         values["fallback"] = tuple(Alternative(**alt) for alt in raw.get("fallback") or ())
     if "timeout_s" in values:
         values["timeout_s"] = float(values["timeout_s"])
+    if cls is ForEachStep:
+        single = raw.get("step") is not None
+        body = tuple(load_step(s) for s in ([raw["step"]] if single else raw["steps"]))
+        values.update(body=body, single=single,
+                      inner=Definition(name=raw["id"], steps=body))
     return cls(**values)
 
 

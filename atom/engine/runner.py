@@ -24,6 +24,8 @@ import time
 from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -37,6 +39,7 @@ from atom.engine import chains
 from atom.engine import expressions
 from atom.engine import steps as step_types
 from atom.engine.definition import Definition
+from atom.engine.definition import ForEachStep
 from atom.engine.definition import ServiceStep
 from atom.engine.definition import Step
 from atom.engine.definition import load_definition
@@ -217,6 +220,24 @@ class RunServices:
     definitions: Definitions
 
 
+@dataclass(slots=True)
+class LoopRun:
+    """A foreach step while it runs: its items, the next to start, those running, the outputs
+    and failures of those that ended (by index)."""
+
+    step: ForEachStep
+    planner: Planner  # of the body (ids local to the loop)
+    items: list[Any]
+    concurrency: int
+    next: int = 0
+    active: set[int] = field(default_factory=set)
+    contexts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    outputs: dict[int, Any] = field(default_factory=dict)
+    failed: dict[int, dict[str, Any]] = field(default_factory=dict)
+    stopped: bool = False  # fail_fast after an item failed: no new item starts
+    filling: bool = False
+
+
 class ExecutionRun:
     """Runs one execution to its end. Create it in the orchestrator thread, call :meth:`run`."""
 
@@ -253,6 +274,9 @@ class ExecutionRun:
         self.route_index: dict[str, int] = {}
         self.fallback_rows: dict[str, Any] = {}
         self.health_seen: dict[tuple[str, Any], tuple[float, Any]] = {}
+        # foreach steps running now, by step id; each item step's (loop id, index, local id).
+        self.loops: dict[str, LoopRun] = {}
+        self.item_of: dict[str, tuple[str, int, str]] = {}
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -286,6 +310,10 @@ class ExecutionRun:
         self.definition, self.planner = self.services.definitions.get(
             execution.workflow_id, execution.version, definition)
         self.steps = self.definition.by_id
+        if any(isinstance(s, ForEachStep) for s in self.definition.steps):
+            # item steps are added as their items start: to this run's own copy
+            self.steps = dict(self.steps)
+            self.item_budget = int(self.app.config["FOREACH_MAX_ITEMS"])
         self.open = set(self.steps)  # the steps without a final state yet
         self.context: dict[str, Any] = {
             "trigger": execution.trigger_payload or {},
@@ -355,6 +383,9 @@ class ExecutionRun:
         todo = list(sids)
         while todo:
             sid = todo.pop()
+            if sid in self.item_of:
+                todo += self._item_ended(sid)
+                continue
             todo += self._apply(self.planner.after(sid, self.states, self.cancelled,
                                                    self.failure is not None))
 
@@ -470,11 +501,13 @@ class ExecutionRun:
         step = self.steps[sid]
         if step.when:
             try:
-                if not truthy(evaluate(step.when, self.context)):
+                if not truthy(evaluate(step.when, self._context(sid))):
                     return self._end(sid, StepStatus.SKIPPED, None, None, "when was false")
             except ExpressionError as exc:
                 self.states[sid] = RUNNING_STATE
                 return self._failed(sid, "expression", str(exc), False)
+        if isinstance(step, ForEachStep):
+            return self._start_loop(sid, step)
         return self._launch(sid)
 
     def _launch(self, sid: str, reroute: tuple[tuple[int, ServiceStep] | None, dict[str, Any]] | None = None) -> list[str]:
@@ -500,7 +533,7 @@ class ExecutionRun:
                 return self._failed(sid, exc.error_class, str(exc), exc.retryable)
         if step.pure:
             try:
-                output = step_types.run_pure(step, self.context)
+                output = step_types.run_pure(step, self._context(sid))
             except Exception as exc:  # every failure of a step is recorded with its class
                 cls, message, retryable = step_types.error_of(exc)
                 return self._failed(sid, cls, message, retryable)
@@ -541,8 +574,8 @@ class ExecutionRun:
         for sid, step, rendered, conn in batch:
             # A sub-workflow renders its payload itself, on its thread: from a copy, as the
             # orchestrator goes on adding step results to its own context meanwhile.
-            context = ({**self.context, "steps": dict(self.context["steps"])}
-                       if step.type == "workflow" else None)
+            own = self._context(sid)
+            context = {**own, "steps": dict(own["steps"])} if step.type == "workflow" else None
             submit = self.services.submit_child if step.type == "workflow" else self.services.submit_step
             future = submit(self._run_io, sid, step, rendered, conn, context)
             self.running[future] = sid
@@ -552,13 +585,14 @@ class ExecutionRun:
 
     def _input(self, step: Step) -> Any:
         """The step's input, rendered once here (raises :class:`ExpressionError`)."""
+        context = self._context(step.id)
         if step.type == "action":
-            return render(step.parameters, self.context)
+            return render(step.parameters, context)
         if step.type == "notification":
-            return {"channel": render(step.channel, self.context),
-                    "message": render(step.message, self.context)}
+            return {"channel": render(step.channel, context),
+                    "message": render(step.message, context)}
         if step.type == "workflow":
-            return render(step.payload, self.context)
+            return render(step.payload, context)
         return None
 
     def _wait_seconds(self, step: Any) -> float:
@@ -568,7 +602,7 @@ class ExecutionRun:
             begun = self.wait_began.get(sid)
             elapsed = (utcnow() - begun).total_seconds() if begun else 0.0
             return max(0.0, float(step.seconds) - elapsed)
-        until = render(step.until, self.context)
+        until = render(step.until, self._context(sid))
         when = datetime.fromisoformat(str(until).replace("Z", "+00:00"))
         if when.tzinfo is not None:
             when = when.astimezone(UTC).replace(tzinfo=None)
@@ -588,6 +622,154 @@ class ExecutionRun:
                 return jsonable(step_types.run_notification(step, None, key, rendered=rendered, conn=conn))
             finally:
                 execution_chain.reset(token)
+
+    # -- foreach steps --------------------------------------------------------------------------------
+    #
+    # A foreach step runs its body once per item, ``concurrency`` items at a time. Each item's
+    # inner steps are steps of this run like any other (started, retried, timed out, recorded
+    # under ``<loop>[<n>]`` or ``<loop>[<n>].<inner>``), planned by the body's own planner and
+    # rendered in the item's context (``item``, ``index``, and the item's own steps). On a resume
+    # the rows of an item's finished inner steps are taken as they are: only the rest runs
+    # (again, with the same idempotency key ``atom-<execution>-<step row id>``).
+
+    def _context(self, sid: str) -> dict[str, Any]:
+        """The context ``sid``'s expressions are evaluated in (its item's, in a loop)."""
+        item = self.item_of.get(sid) if self.item_of else None
+        return self.context if item is None else self.loops[item[0]].contexts[item[1]]
+
+    def _start_loop(self, sid: str, step: ForEachStep) -> list[str]:
+        self.attempts[sid] = self.attempts.get(sid, 0) + 1
+        self.states[sid] = RUNNING_STATE
+        self.started[sid] = time.monotonic()
+        try:
+            items = evaluate(step.items, self.context)
+        except ExpressionError as exc:
+            self._write_start(sid, step, self.attempts[sid], None)
+            return self._failed(sid, "expression", f"items: {exc}", False)
+        self._write_start(sid, step, self.attempts[sid], items)
+        if not isinstance(items, list):
+            kind = "null" if items is None else type(items).__name__
+            return self._failed(sid, "expression", f"items gave {kind}, not a list", False)
+        if len(items) > self.item_budget:
+            limit = self.app.config["FOREACH_MAX_ITEMS"]
+            return self._failed(sid, "limit", f"items gave {len(items)} items; this execution may "
+                                f"run {self.item_budget} more (FOREACH_MAX_ITEMS={limit})", False)
+        self.item_budget -= len(items)
+        concurrency = min(step.concurrency, int(self.app.config["FOREACH_MAX_CONCURRENCY"]))
+        loop = self.loops[sid] = LoopRun(step, Planner(step.inner), items, max(1, concurrency))
+        return self._fill(loop)
+
+    def _fill(self, loop: LoopRun) -> list[str]:
+        """Start items while fewer than ``concurrency`` run; end the loop when none is left.
+        (Items that end at once, pure or resumed, come back here through the loop below.)"""
+        if loop.filling:
+            return []
+        loop.filling = True
+        finished: list[str] = []
+        try:
+            while (len(loop.active) < loop.concurrency and loop.next < len(loop.items)
+                   and not loop.stopped and not self.cancelled):
+                index = loop.next
+                loop.next += 1
+                finished += self._start_item(loop, index)
+        finally:
+            loop.filling = False
+        if not loop.active and self.loops.get(loop.step.id) is loop:
+            finished += self._end_loop(loop)
+        return finished
+
+    def _start_item(self, loop: LoopRun, index: int) -> list[str]:
+        step = loop.step
+        loop.active.add(index)
+        loop.contexts[index] = {**self.context, "steps": dict(self.context["steps"]),
+                                "item": loop.items[index], "index": index}
+        for inner in step.body:
+            sid = step.item_id(index, inner.id)
+            self.steps[sid] = replace(inner, id=sid)
+            self.item_of[sid] = (step.id, index, inner.id)
+            row = self.rows.get(sid)
+            if row is not None and row["status"] in STEP_FINAL:  # done before a restart
+                self._remember(sid, row["status"], row["output"])
+        states = self._item_states(loop, index)
+        finished = self._apply_item(loop, index, loop.planner.initial(states, self.cancelled))
+        if loop.planner.finished(self._item_states(loop, index)):
+            finished += self._item_done(loop, index)
+        return finished
+
+    def _item_states(self, loop: LoopRun, index: int) -> dict[str, StepState]:
+        states = {}
+        for inner in loop.step.body:
+            state = self.states.get(loop.step.item_id(index, inner.id))
+            if state is not None:
+                states[inner.id] = state
+        return states
+
+    def _apply_item(self, loop: LoopRun, index: int, plan: Plan) -> list[str]:
+        finished: list[str] = []
+        for local, why in plan.skipped:
+            sid = loop.step.item_id(index, local)
+            if sid not in self.states:
+                status = StepStatus.CANCELLED if self.cancelled else StepStatus.SKIPPED
+                finished += self._end(sid, status, None, None, why)
+        for local in plan.ready:
+            sid = loop.step.item_id(index, local)
+            if sid not in self.states:
+                finished += self._begin(sid)
+        return finished
+
+    def _item_ended(self, sid: str) -> list[str]:
+        """An item's inner step has ended: plan its item on; end the item when it is done."""
+        loop_id, index, local = self.item_of[sid]
+        loop = self.loops.get(loop_id)
+        if loop is None or index not in loop.active:
+            return []  # its item has already been concluded
+        planner = loop.planner
+        states = self._item_states(loop, index)
+        finished = self._apply_item(loop, index, planner.after(local, states, self.cancelled,
+                                                               planner.failing(states)))
+        if planner.finished(self._item_states(loop, index)):
+            finished += self._item_done(loop, index)
+        return finished
+
+    def _item_done(self, loop: LoopRun, index: int) -> list[str]:
+        step = loop.step
+        loop.active.discard(index)
+        del loop.contexts[index]
+        states = self._item_states(loop, index)
+        # as the rows keep them (redacted, capped): the same in a run and in a resumed one
+        outputs = {inner.id: self.rows[step.item_id(index, inner.id)]["output"]
+                   for inner in step.body}
+        failed = next((inner.id for inner in step.body
+                       if states[inner.id].status == StepStatus.FAILED
+                       and fails_execution(inner)), None)
+        if failed is not None:
+            row = self.rows.get(step.item_id(index, failed)) or {}
+            loop.failed[index] = {"index": index, "step": step.item_id(index, failed),
+                                  "error_class": row.get("error_class"), "error": row.get("error")}
+            loop.stopped = loop.stopped or step.on_item_error == "fail_fast"
+        else:
+            loop.outputs[index] = outputs[step.body[0].id] if step.single else outputs
+        for inner in step.body:  # the item's steps are done with: only their rows remain
+            self.steps.pop(step.item_id(index, inner.id), None)
+        return self._fill(loop)
+
+    def _end_loop(self, loop: LoopRun) -> list[str]:
+        """All started items have ended: the foreach step's outcome and output."""
+        step, total = loop.step, len(loop.items)
+        del self.loops[step.id]
+        output = {"items": [loop.outputs.get(i) for i in range(total)],
+                  "failed": sorted(loop.failed), "errors": [loop.failed[i] for i in sorted(loop.failed)],
+                  "count": total, "succeeded": len(loop.outputs),
+                  "not_run": list(range(loop.next, total))}
+        if self.cancelled:
+            return self._end(step.id, StepStatus.CANCELLED, output, None, "execution cancelled")
+        if loop.failed and (step.on_item_error == "fail_fast" or not loop.outputs):
+            first = loop.failed[min(loop.failed)]
+            why = ("every item failed" if step.on_item_error == "continue"
+                   else f"item {first['index']} failed")
+            return self._failed(step.id, "item_failed", f"{why}: step {first['step']} "
+                                f"({first['error_class']}): {first['error']}", False, output=output)
+        return self._succeed(step.id, output)
 
     # -- fallback routing -----------------------------------------------------------------------------
 
@@ -721,7 +903,7 @@ class ExecutionRun:
         return self._end(sid, StepStatus.SUCCEEDED, output, None, None)
 
     def _failed(self, sid: str, cls: str, message: str, retryable: bool,
-                retry_after: float | None = None) -> list[str]:
+                retry_after: float | None = None, output: Any = None) -> list[str]:
         message = self._redact_text(sid, message)  # also kept in the execution's error
         step = self.steps[sid]
         attempt = self.attempts.get(sid, 1)
@@ -730,7 +912,9 @@ class ExecutionRun:
             self._write_retry(sid, cls, message)
             heapq.heappush(self.timers, (time.monotonic() + delay, sid, "start"))
             return []
-        finished = self._end(sid, StepStatus.FAILED, None, cls, message)
+        finished = self._end(sid, StepStatus.FAILED, output, cls, message)
+        if sid in self.item_of:  # an item's failure is its foreach step's to judge
+            return finished
         if fails_execution(step) and self.failure is None:
             self.failure = f"step {sid} failed ({cls}): {message}"
         elif step.handler is not None and self.failure is None:
@@ -748,7 +932,11 @@ class ExecutionRun:
         result = output.get("result") if self.steps[sid].type == "condition" and isinstance(output, dict) else None
         self.states[sid] = StepState(StepStatus(status), result if isinstance(result, bool) else None)
         self.open.discard(sid)
-        self.context["steps"][sid] = {"status": status, "output": output}
+        item = self.item_of.get(sid) if self.item_of else None
+        if item is None:
+            self.context["steps"][sid] = {"status": status, "output": output}
+        elif item[1] in self.loops[item[0]].contexts:
+            self.loops[item[0]].contexts[item[1]]["steps"][item[2]] = {"status": status, "output": output}
 
     # -- persistence (the only writes of an execution, all in this thread) -------------------------
 

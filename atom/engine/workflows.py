@@ -38,7 +38,8 @@ def normalise(body: Any) -> dict[str, Any]:
     if is_compact(body):
         body = expand_compact(body, registry)
     return validate_definition(body, registry, _connection_owner, _workflow_exists,
-                               poll_min_interval_s=current_app.config["POLL_MIN_INTERVAL_S"])
+                               poll_min_interval_s=current_app.config["POLL_MIN_INTERVAL_S"],
+                               foreach_max_concurrency=current_app.config["FOREACH_MAX_CONCURRENCY"])
 
 
 def _connection_owner(conn_id: int) -> str | None:

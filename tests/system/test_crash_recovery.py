@@ -200,3 +200,84 @@ def test_kill_9_of_gunicorn_mid_execution_then_restart_finishes_it(tmp_path):
         first.stop()
         second.stop()
         fake.stop()
+
+
+@pytest.mark.system
+def test_kill_9_mid_foreach_then_restart_runs_only_the_unfinished_item(tmp_path):
+    """A foreach over 5 items, 2 at a time: item 2 hangs until gunicorn is killed; the others
+    finish first. After the restart only item 2 is called again, with its first key."""
+    from cryptography.fernet import Fernet
+
+    port = _free_port()
+    env = {**os.environ, "ATOM_INSTANCE_PATH": str(tmp_path), "ATOM_BIND": f"127.0.0.1:{port}",
+           "ATOM_ENCRYPTION_KEY": Fernet.generate_key().decode(), "ATOM_WEB_WORKERS": "2",
+           "ATOM_EXECUTION_RECOVERY_INTERVAL_S": "1", "ATOM_GUNICORN_LOGLEVEL": "warning"}
+    base = f"http://127.0.0.1:{port}"
+    subprocess.run([str(BIN / "atom"), "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    created = subprocess.run([str(BIN / "atom"), "keys", "create", "--name", "system", "--role", "admin"],
+                             env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    headers = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
+    fake = FakeServer()
+    hung = threading.Event()
+
+    def item(req):
+        n = req.json()["n"]
+        if n == 2 and not hung.is_set():
+            hung.set()
+            return reply(200, {"n": n}, delay=60)
+        return reply(200, {"n": n}, delay=0.1)
+
+    fake.always("/item", item)
+    first = Gunicorn(env, tmp_path / "gunicorn-1.log")
+    second = Gunicorn(env, tmp_path / "gunicorn-2.log")
+    try:
+        first.start()
+        _wait_ready(base, headers, first)
+        conn = requests.post(f"{base}/api/v2/connections", headers=headers, timeout=10, json={
+            "integration": "http", "label": "fake", "settings": {"base_url": fake.url, "max_attempts": 1},
+            "credentials": {}})
+        assert conn.status_code == 201, conn.text
+        wf = requests.post(f"{base}/api/v2/ai-workflows", headers=headers, timeout=10, json={
+            "name": "foreach survives kill -9", "trigger": {"type": "manual"}, "steps": [
+                {"id": "loop", "type": "foreach", "items": "trigger.items", "concurrency": 2,
+                 "step": {"id": "call", "type": "action", "service": "http", "action": "post",
+                          "connection": conn.json()["id"],
+                          "parameters": {"path": "/item", "json": {"n": "{{ item }}"}}}}]})
+        assert wf.status_code == 201, wf.text
+        started = requests.post(f"{base}/api/v2/ai-workflows/{wf.json()['id']}/execute", headers=headers,
+                                json={"items": [0, 1, 2, 3, 4]}, timeout=10)
+        assert started.status_code == 202, started.text
+        ex_id = started.json()["id"]
+
+        def state():
+            body = requests.get(f"{base}/api/v2/executions/{ex_id}", headers=headers, timeout=10).json()
+            return body, {s["step_id"]: s["status"] for s in body["steps"]}
+
+        def mid_flight():
+            body, steps = state()
+            ok = (all(steps.get(f"loop[{i}]") == "succeeded" for i in (0, 1, 3, 4))
+                  and steps.get("loop[2]") == "running")
+            return (body, steps) if ok else None
+
+        _poll(mid_flight, 30, "items 0, 1, 3, 4 done, item 2 running")
+        first.kill()
+        assert fake.count("/item") == 5
+        second.start()
+        _wait_ready(base, headers, second)
+
+        def finished():
+            body, steps = state()
+            return (body, steps) if body["status"] in ("succeeded", "failed", "cancelled") else None
+
+        done, steps = _poll(finished, 60, "the resumed execution to finish")
+        assert done["status"] == "succeeded", (done, (first.log() + second.log())[-4000:])
+        calls = [r.json()["n"] for r in fake.calls("/item")]
+        assert sorted(calls) == [0, 1, 2, 2, 3, 4]  # only the interrupted item again
+        keys = [r.headers["Idempotency-Key"] for r in fake.calls("/item") if r.json()["n"] == 2]
+        assert keys == [f"atom-{ex_id}-loop[2]-1"] * 2
+        loop_step = next(s for s in done["steps"] if s["step_id"] == "loop")
+        assert [o["body"]["n"] for o in loop_step["output"]["items"]] == [0, 1, 2, 3, 4]
+    finally:
+        first.stop()
+        second.stop()
+        fake.stop()

@@ -413,3 +413,23 @@ def test_an_error_handler_comes_after_the_step_it_handles(api, signed_in):
     passed = api.run(wf["id"], {"n": "abc"})
     page = html(signed_in.get(f"/executions/{passed['id']}"))
     assert "<strong>Skipped:</strong> risky, fine did not fail" in page
+
+
+def test_a_foreach_step_shows_its_items_grouped_under_it(app, api, signed_in):
+    wf = api.create(manual("Each", [
+        {"id": "loop", "type": "foreach", "items": "trigger.xs", "on_item_error": "continue",
+         "steps": [{"id": "shape", "type": "transform", "mapping": {"x": "item"}},
+                   {"id": "check", "type": "transform", "depends_on": ["shape"],
+                    "mapping": {"n": "length(steps.shape.output.x)"}}]}]))
+    ex = api.run(wf["id"], {"xs": ["ab", 3, "cde"]})  # length(3) fails: item 1 fails
+    assert ex["status"] == "succeeded", ex
+    page = html(signed_in.get(f"/executions/{ex['id']}"))
+    # the item rows are not steps of their own in the list: they are inside the loop's
+    assert re.findall(r'<li class="step" id="step-([\w\[\].-]+)"', page) == ["loop"]
+    start = page.index('class="foreach-items"')
+    items = page[start:page.index("</ol>\n        </details>", start)]
+    assert "3 items run, 1 failed" in items
+    assert " open>" in items  # a failure opens the group
+    assert re.findall(r'<li class="item" id="step-loop-(\d+)"', items) == ["0", "1", "2"]
+    assert "<code>loop[1].check</code>" in items and "expression" in items
+    assert items.index("loop[0].shape") < items.index("loop[0].check") < items.index("loop[1].shape")

@@ -622,3 +622,19 @@ def test_json_nested_too_deeply_is_an_error_not_a_crash(signed_in, api):
     wf = api(GRAPH_WF)
     run = signed_in.post(f"/workflows/{wf['id']}/run", data={"payload": "[" * 5000 + "]" * 5000})
     assert run.status_code == 422
+
+
+def test_the_graph_draws_a_foreach_as_one_node_naming_its_inner_steps(api, signed_in):
+    wf = api({"name": "Loop", "trigger": {"type": "manual"}, "steps": [
+        {"id": "loop", "type": "foreach", "items": "trigger.xs", "concurrency": 3,
+         "steps": [{"id": "shape", "type": "transform", "mapping": {"x": "item"}},
+                   {"id": "keep", "type": "transform", "depends_on": ["shape"],
+                    "mapping": {"y": "steps.shape.output.x"}}]},
+        {"id": "after", "type": "transform", "depends_on": ["loop"], "mapping": {"z": "`1`"}}]})
+    page = text_of(signed_in.get(f"/workflows/{wf['id']}"))
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    titles = re.findall(r"<title>([^<]+)</title>", svg)
+    loop_title = next(t for t in titles if t.startswith("loop ("))
+    assert "each ×3: shape, keep (items: trigger.xs)" in html.unescape(loop_title)
+    assert not any(t.startswith(("shape", "keep")) for t in titles)  # one node, not three
+    assert "type-foreach" in svg
