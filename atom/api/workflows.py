@@ -154,6 +154,9 @@ class ExecutionOut(Schema):
     started_at = fields.String(allow_none=True)
     finished_at = fields.String(allow_none=True)
     error = fields.String(allow_none=True)
+    waiting_until = fields.String(allow_none=True, metadata={"description": (
+        "only while the status is waiting: when its earliest durable timer (a wait step, a "
+        "retry backoff) is due")})
     steps = fields.List(fields.Nested(StepOut))
 
 

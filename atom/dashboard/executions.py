@@ -35,6 +35,8 @@ from atom.engine.executions import ExecutionConflict
 from atom.engine.executions import cancel_execution
 from atom.engine.executions import retry_execution
 from atom.engine.executions import select_executions
+from atom.engine.states import ExecutionStatus
+from atom.engine.timers import waiting_until
 from atom.extensions import db
 from atom.models import Execution
 from atom.models import StepRun
@@ -176,6 +178,8 @@ def _execution_context(ex: Execution) -> dict[str, Any]:
         "timeline_narrow": timeline(steps, ex, now, NARROW),
         "children": children, "workflow_url": workflow_url, "duration": duration_text,
         "counts": _counts(steps),
+        # Parked on a durable timer: when its earliest one is due.
+        "waiting_until": waiting_until(ex.id) if ex.status == ExecutionStatus.WAITING else None,
     }
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from atom.engine import chains
+from atom.engine import timers
 from atom.engine.definition import WorkflowStep
 from atom.engine.expressions import render
 from atom.engine.runner import Definitions
@@ -359,12 +360,15 @@ class Engine:
     # -- control ----------------------------------------------------------------------------------
 
     def cancel(self, execution: Execution) -> None:
-        """Request cancellation; a queued execution is cancelled at once."""
+        """Request cancellation; a queued or waiting execution is cancelled at once."""
+        execution_id = execution.id
         execution.cancel_requested = True
         if execution.status == ExecutionStatus.QUEUED:
             execution.status, execution.finished_at = ExecutionStatus.CANCELLED, utcnow()
             execution.error = "cancelled on request"
         db.session.commit()
+        # Parked on a durable timer (perhaps since it was read): no orchestrator sees the flag.
+        timers.cancel_waiting(execution_id)
 
     def cancel_tree(self, execution: Execution) -> None:
         """Cancel ``execution`` and the sub-workflow executions of its chain that have not

@@ -26,6 +26,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from typing import Callable
 
@@ -36,6 +37,7 @@ from sqlalchemy import update
 from atom.engine import chains
 from atom.engine import expressions
 from atom.engine import steps as step_types
+from atom.engine import timers
 from atom.engine.definition import Definition
 from atom.engine.definition import ServiceStep
 from atom.engine.definition import Step
@@ -55,6 +57,7 @@ from atom.engine.states import StepStatus
 from atom.extensions import db
 from atom.integrations.http import execution_chain
 from atom.models import Execution
+from atom.models import ExecutionTimer
 from atom.models import StepRun
 from atom.models import Workflow
 from atom.models import WorkflowVersion
@@ -89,6 +92,12 @@ _UPSERTS: dict[str, Any] = {}
 _FALLBACK_STEP = _STEP_TABLE.update().where(
     _STEP_TABLE.c.execution_id == bindparam("x_execution"),
     _STEP_TABLE.c.step_id == bindparam("x_step")).values(fallback=bindparam("x_fallback"))
+
+
+# Durable timers (see atom/engine/timers.py).
+_TIMER_TABLE = ExecutionTimer.__table__
+_INSERT_TIMER = _TIMER_TABLE.insert()
+_DELETE_TIMERS = _TIMER_TABLE.delete().where(_TIMER_TABLE.c.execution_id == bindparam("x_execution"))
 
 
 def _upsert_step(dialect: Any) -> Any:
@@ -253,6 +262,13 @@ class ExecutionRun:
         self.route_index: dict[str, int] = {}
         self.fallback_rows: dict[str, Any] = {}
         self.health_seen: dict[tuple[str, Any], tuple[float, Any]] = {}
+        # Durable timers (atom/engine/timers.py): the waits and retry backoffs longer than
+        # DURABLE_WAIT_S (step id -> (due_at, "wait" | "retry")), parked once nothing else
+        # runs; the timer rows a resumed run found (it deletes them when it parks or ends).
+        self.durable_s: float | None = None
+        self.parked: dict[str, tuple[datetime, str]] = {}
+        self.found_timers: dict[str, tuple[datetime, str]] = {}
+        self.had_timers = False
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -261,6 +277,7 @@ class ExecutionRun:
         execution = db.session.execute(
             db.select(Execution.id, Execution.workflow_id, Execution.version, Execution.depth,
                       Execution.root_id, Execution.trigger_payload, Execution.started_at,
+                      Execution.parent_id,
                       WorkflowVersion.definition, Workflow.name)
             .outerjoin(WorkflowVersion, (WorkflowVersion.workflow_id == Execution.workflow_id)
                        & (WorkflowVersion.version == Execution.version))
@@ -281,6 +298,9 @@ class ExecutionRun:
                                  f"is missing: the execution cannot go on")
         self.depth = execution.depth
         self.root_id = execution.root_id or execution.id
+        # A sub-workflow runs inline in its parent's step: it waits in memory, never parks.
+        if getattr(execution, "parent_id", None) is None:
+            self.durable_s = float(self.app.config.get("DURABLE_WAIT_S", 5.0))
         # What this execution's service calls send as X-Atom-Execution.
         self.chain = chains.outbound_value(self.app, self.root_id, self.depth)
         self.definition, self.planner = self.services.definitions.get(
@@ -308,6 +328,7 @@ class ExecutionRun:
                 step = self.steps[row.step_id]
                 if row.status == StepStatus.FAILED and fails_execution(step):
                     self.failure = self.failure or f"step {row.step_id} failed ({row.error_class}): {row.error}"
+        self._load_timers()
         db.session.commit()  # end the read transaction: step rows are written on other connections
 
     # -- main loop ---------------------------------------------------------------------------------
@@ -335,6 +356,8 @@ class ExecutionRun:
         self._ended(self._apply(self.planner.initial(self.states, self.cancelled)))
         while self.open:
             self._dispatch()
+            if self.parked and not (self.running or self.to_submit or self.timers):
+                return self._park()
             now = time.monotonic()
             if now >= next_poll:
                 self._ended(self._check_cancel())
@@ -441,7 +464,9 @@ class ExecutionRun:
         while self.timers and self.timers[0][0] <= now:
             _, sid, kind = heapq.heappop(self.timers)
             if kind == "wait":
-                finished += self._succeed(sid, {"waited_s": round(now - self.started[sid], 3)})
+                began = self.wait_began.get(sid)
+                waited = (utcnow() - began).total_seconds() if began else now - self.started[sid]
+                finished += self._succeed(sid, {"waited_s": round(waited, 3)})
             elif self.cancelled:
                 finished += self._end(sid, StepStatus.CANCELLED, None, None, "cancelled before retry")
             else:
@@ -468,6 +493,13 @@ class ExecutionRun:
     def _begin(self, sid: str) -> list[str]:
         """Start a ready step; return the steps that are finished now (``when`` false, pure)."""
         step = self.steps[sid]
+        found = self.found_timers.get(sid)
+        if found is not None and found[1] == "retry":  # a resumed run's backoff not over yet
+            del self.found_timers[sid]
+            delay = (found[0] - utcnow()).total_seconds()
+            if delay > 0:
+                self.states[sid] = RUNNING_STATE
+                return self._hold(sid, delay, "start")
         if step.when:
             try:
                 if not truthy(evaluate(step.when, self.context)):
@@ -510,8 +542,10 @@ class ExecutionRun:
                 delay = self._wait_seconds(step)
             except (ExpressionError, ValueError) as exc:
                 return self._failed(sid, "expression", f"until: {exc}", False)
-            heapq.heappush(self.timers, (time.monotonic() + delay, sid, "wait"))
-            return []
+            if sid in self.wait_began:  # resumed: the same attempt, begun when it first started
+                self.attempts[sid] = max(1, attempt - 1)
+                self._write(sid, {"attempt": self.attempts[sid], "started_at": self.wait_began[sid]})
+            return self._hold(sid, delay, "wait")
         self.to_submit.append((sid, step, shown_input, conn))
         return []
 
@@ -728,8 +762,7 @@ class ExecutionRun:
         if retryable and attempt < step.retry.max_attempts and not self.cancelled:
             delay = max(step.retry.delay(attempt), retry_after or 0.0)
             self._write_retry(sid, cls, message)
-            heapq.heappush(self.timers, (time.monotonic() + delay, sid, "start"))
-            return []
+            return self._hold(sid, delay, "start")
         finished = self._end(sid, StepStatus.FAILED, None, cls, message)
         if fails_execution(step) and self.failure is None:
             self.failure = f"step {sid} failed ({cls}): {message}"
@@ -749,6 +782,49 @@ class ExecutionRun:
         self.states[sid] = StepState(StepStatus(status), result if isinstance(result, bool) else None)
         self.open.discard(sid)
         self.context["steps"][sid] = {"status": status, "output": output}
+
+    # -- durable timers (atom/engine/timers.py) ---------------------------------------------------
+
+    def _hold(self, sid: str, delay: float, kind: str) -> list[str]:
+        """Start ``sid`` again (``start``) or end its wait (``wait``) in ``delay`` seconds: on an
+        in-memory timer, or past ``DURABLE_WAIT_S`` on a durable one (the execution parks once
+        nothing else of it runs)."""
+        if self.durable_s is not None and delay > self.durable_s:
+            self.parked[sid] = (utcnow() + timedelta(seconds=delay), "wait" if kind == "wait" else "retry")
+        else:
+            heapq.heappush(self.timers, (time.monotonic() + delay, sid, kind))
+        return []
+
+    def _load_timers(self) -> None:
+        """The timer rows of a resumed execution: a retry backoff not over yet is held again."""
+        for row in db.session.execute(db.select(_TIMER_TABLE.c.step_id, _TIMER_TABLE.c.due_at,
+                                                _TIMER_TABLE.c.kind)
+                                      .where(_TIMER_TABLE.c.execution_id == self.id)):
+            self.found_timers[row.step_id] = (row.due_at, row.kind)
+            self.had_timers = True
+
+    def _park(self) -> str:
+        """Nothing runs and only durable timers are pending: commit the step rows, the timers and
+        the status ``waiting`` (no owner) together, and give the thread back."""
+        conn = self.conn
+        if conn is None:
+            conn = self.conn = db.engine.connect()
+        if self.had_timers:
+            conn.execute(_DELETE_TIMERS, {"x_execution": self.id})
+        conn.execute(_INSERT_TIMER, [{"execution_id": self.id, "step_id": sid, "due_at": due, "kind": kind}
+                                     for sid, (due, kind) in self.parked.items()])
+        table = Execution.__table__
+        self._flush(update(table).where(table.c.id == self.id).values(
+            status=ExecutionStatus.WAITING, claimed_by=None, heartbeat_at=utcnow()))
+        self._release()
+        # A cancel requested since the last look ends it now (Engine.cancel does the same for
+        # an execution it sees waiting).
+        flag = db.session.execute(db.select(Execution.cancel_requested).filter_by(id=self.id)).scalar()
+        db.session.commit()
+        if flag:
+            timers.cancel_waiting(self.id)
+            return ExecutionStatus.CANCELLED
+        return ExecutionStatus.WAITING
 
     # -- persistence (the only writes of an execution, all in this thread) -------------------------
 
@@ -879,6 +955,10 @@ class ExecutionRun:
                 if kind == "wait":
                     finished += self._end(sid, StepStatus.CANCELLED, None, None, "execution cancelled")
             self.timers = [t for t in self.timers if t[2] != "wait"]
+            for sid, (_, kind) in list(self.parked.items()):
+                del self.parked[sid]
+                finished += self._end(sid, StepStatus.CANCELLED, None, None,
+                                      "execution cancelled" if kind == "wait" else "cancelled before retry")
         return finished
 
     def _finish(self) -> str:
@@ -889,6 +969,10 @@ class ExecutionRun:
         error = {ExecutionStatus.CANCELLED: "cancelled on request",
                  ExecutionStatus.FAILED: self.failure}.get(status)
         # The last step rows and the execution's outcome are committed together.
+        if self.had_timers:
+            if self.conn is None:
+                self.conn = db.engine.connect()
+            self.conn.execute(_DELETE_TIMERS, {"x_execution": self.id})
         self._flush(update(Execution.__table__).where(Execution.__table__.c.id == self.id).values(
             status=status, error=error, finished_at=utcnow(), heartbeat_at=utcnow()))
         return status

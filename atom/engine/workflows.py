@@ -16,7 +16,9 @@ from atom.engine.definition import DefinitionError
 from atom.engine.definition import expand_compact
 from atom.engine.definition import is_compact
 from atom.engine.definition import validate_definition
+from atom.engine.states import ExecutionStatus
 from atom.engine.states import StepStatus
+from atom.engine.timers import waiting_until
 from atom.extensions import db
 from atom.integrations.vault import MASK
 from atom.integrations.vault import Vault
@@ -226,6 +228,8 @@ def present_execution(execution: Execution, with_steps: bool = True) -> dict[str
         "finished_at": isoformat(execution.finished_at),
         "error": execution.error,
     }
+    if execution.status == ExecutionStatus.WAITING:
+        out["waiting_until"] = isoformat(waiting_until(execution.id))
     if with_steps:
         rows = db.session.scalars(db.select(StepRun).filter_by(execution_id=execution.id)
                                   .order_by(StepRun.id)).all()

@@ -32,13 +32,14 @@ from atom.models.user import User
 from atom.models.webhook import WebhookEvent
 from atom.models.webhook import WebhookReceipt
 from atom.models.workflow import Execution
+from atom.models.workflow import ExecutionTimer
 from atom.models.workflow import ScheduleFire
 from atom.models.workflow import StepRun
 from atom.models.workflow import Workflow
 from atom.models.workflow import WorkflowVersion
 
 __all__ = [
-    "ApiKey", "AuditEvent", "CallRecord", "Connection", "Execution", "ScheduleFire", "StepRun",
+    "ApiKey", "AuditEvent", "CallRecord", "Connection", "Execution", "ExecutionTimer", "ScheduleFire", "StepRun",
     "User", "WebhookEvent", "WebhookReceipt", "Workflow", "WorkflowVersion",
     "Alert", "AlertNotification", "AlertState", "HealthSample", "MaintenanceWindow",
     "MetricRollup", "NotificationChannel", "ThresholdSetting", "OAuthApp", "OAuthState", "PollCursor",

@@ -81,6 +81,26 @@ class Execution(db.Model):
     finished_at: Mapped[datetime | None]
 
 
+class ExecutionTimer(db.Model):
+    """A durable timer: a parked (``waiting``) execution's step wakes at ``due_at``.
+
+    ``kind`` is ``wait`` (a wait step) or ``retry`` (a retry backoff). The scheduler's timer
+    job (:func:`atom.engine.timers.fire_due_timers`) takes an execution whose earliest timer
+    is due back to ``queued`` and deletes its timers; the run then writes new ones if it parks
+    again.
+    """
+
+    __tablename__ = "execution_timers"
+    __table_args__ = (UniqueConstraint("execution_id", "step_id", name="uq_execution_timer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id", ondelete="CASCADE"),
+                                              index=True)
+    step_id: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+
+
 class StepRun(db.Model):
     """The state of one step of one execution; written when it starts and when it ends."""
 

@@ -1,0 +1,36 @@
+"""Durable timers of waiting executions
+
+Revision ID: 0012_waiting
+Revises: 0011_dependencies
+Create Date: 2026-12-02 14:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0012_waiting'
+down_revision = '0011_dependencies'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'execution_timers',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('execution_id', sa.Integer(), nullable=False),
+        sa.Column('step_id', sa.String(length=100), nullable=False),
+        sa.Column('due_at', sa.DateTime(), nullable=False),
+        sa.Column('kind', sa.String(length=16), nullable=False),
+        sa.ForeignKeyConstraint(['execution_id'], ['executions.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('execution_id', 'step_id', name='uq_execution_timer'))
+    op.create_index('ix_execution_timers_execution_id', 'execution_timers', ['execution_id'])
+    op.create_index('ix_execution_timers_due_at', 'execution_timers', ['due_at'])
+
+
+def downgrade():
+    op.drop_index('ix_execution_timers_due_at', table_name='execution_timers')
+    op.drop_index('ix_execution_timers_execution_id', table_name='execution_timers')
+    op.drop_table('execution_timers')
