@@ -118,12 +118,14 @@ class Engine:
     def start(self, workflow: Workflow, payload: dict[str, Any], trigger_type: str = "manual",
               idempotency_key: str | None = None,
               chain: chains.Chain | None = None,
-              definition: dict[str, Any] | None = None) -> tuple[Execution, bool]:
+              definition: dict[str, Any] | None = None,
+              started_by: str | None = None) -> tuple[Execution, bool]:
         """Create and queue an execution; with a known idempotency key return the existing one.
 
         :param chain: the execution chain the request came from (``X-Atom-Execution``), if any.
         :param definition: the workflow's current definition, when the caller has read it: the
             run then reads neither its execution row nor its definition back.
+        :param started_by: who started it (an approval step may refuse them as approver).
         :return: the execution and whether it was created now.
         :raises chains.ExecutionRefused: past a chain's limits or the workflow's runs a minute.
         """
@@ -135,7 +137,7 @@ class Engine:
         execution = Execution(workflow_id=workflow.id, version=workflow.version, status=ExecutionStatus.QUEUED,
                               trigger_type=trigger_type, trigger_payload=payload,
                               idempotency_key=idempotency_key, claimed_by=self.owner,
-                              heartbeat_at=utcnow(), **place)
+                              heartbeat_at=utcnow(), started_by=started_by, **place)
         db.session.add(execution)
         try:
             db.session.flush()

@@ -34,6 +34,7 @@ from flask import Flask
 from sqlalchemy import bindparam
 from sqlalchemy import update
 
+from atom.engine import approvals
 from atom.engine import chains
 from atom.engine import expressions
 from atom.engine import steps as step_types
@@ -266,7 +267,7 @@ class ExecutionRun:
         # DURABLE_WAIT_S (step id -> (due_at, "wait" | "retry")), parked once nothing else
         # runs; the timer rows a resumed run found (it deletes them when it parks or ends).
         self.durable_s: float | None = None
-        self.parked: dict[str, tuple[datetime, str]] = {}
+        self.parked: dict[str, tuple[datetime | None, str]] = {}  # None: no due time
         self.found_timers: dict[str, tuple[datetime, str]] = {}
         self.had_timers = False
 
@@ -320,7 +321,7 @@ class ExecutionRun:
             self.rows[row.step_id] = {f: row._mapping[f] for f in _ROW_FIELDS}
             self.stored.add(row.step_id)
             self.attempts[row.step_id] = row.attempt
-            if row.step_type == "wait" and row.status == StepStatus.RUNNING and row.started_at:
+            if row.step_type in ("wait", "approval") and row.status == StepStatus.RUNNING and row.started_at:
                 self.wait_began[row.step_id] = row.started_at
             # Finished steps keep their outcome; interrupted ("running") ones run again.
             if row.status in STEP_FINAL and row.step_id in self.steps:
@@ -328,7 +329,8 @@ class ExecutionRun:
                 step = self.steps[row.step_id]
                 if row.status == StepStatus.FAILED and fails_execution(step):
                     self.failure = self.failure or f"step {row.step_id} failed ({row.error_class}): {row.error}"
-        self._load_timers()
+        if self.durable_s is not None:
+            self._load_timers()
         db.session.commit()  # end the read transaction: step rows are written on other connections
 
     # -- main loop ---------------------------------------------------------------------------------
@@ -546,6 +548,8 @@ class ExecutionRun:
                 self.attempts[sid] = max(1, attempt - 1)
                 self._write(sid, {"attempt": self.attempts[sid], "started_at": self.wait_began[sid]})
             return self._hold(sid, delay, "wait")
+        if kind == "approval":
+            return self._approval(sid, step, attempt)
         self.to_submit.append((sid, step, shown_input, conn))
         return []
 
@@ -593,6 +597,9 @@ class ExecutionRun:
                     "message": render(step.message, self.context)}
         if step.type == "workflow":
             return render(step.payload, self.context)
+        if step.type == "approval":
+            return {"message": render(step.message, self.context) if step.message else None,
+                    "approvers": step.approvers, "required": step.required}
         return None
 
     def _wait_seconds(self, step: Any) -> float:
@@ -795,6 +802,40 @@ class ExecutionRun:
             heapq.heappush(self.timers, (time.monotonic() + delay, sid, kind))
         return []
 
+    def _approval(self, sid: str, step: Any, attempt: int) -> list[str]:
+        """An approval step (atom/engine/approvals.py): settled by its decisions or its
+        timeout, else it parks until a decision or the timeout wakes the execution."""
+        if self.durable_s is None:
+            return self._failed(sid, "validation", "an approval step cannot run in a sub-workflow", False)
+        began = self.wait_began.get(sid)
+        if began is not None:  # resumed: the same attempt, begun when it first started
+            self.attempts[sid] = max(1, attempt - 1)
+            self._write(sid, {"attempt": self.attempts[sid], "started_at": began})
+        else:
+            began = self.wait_began[sid] = self.rows[sid]["started_at"]
+        self._release()
+        try:
+            settled = approvals.outcome(self.id, step) if sid in self.stored else None
+        finally:
+            db.session.commit()
+        if settled is not None:
+            if settled.decision == approvals.APPROVED:
+                return self._succeed(sid, {"decision": settled.decision, "by": list(settled.by),
+                                           "comment": settled.comment})
+            return self._failed(sid, "rejected", f"rejected by {', '.join(settled.by)}"
+                                + (f": {settled.comment}" if settled.comment else ""), False)
+        due = began + timedelta(seconds=step.timeout_s) if step.timeout_s else None
+        if due is not None and utcnow() >= due:
+            if step.on_timeout == "approve":
+                return self._succeed(sid, {"decision": approvals.APPROVED, "by": [],
+                                           "comment": f"approved on timeout after {step.timeout_s}s"})
+            if step.on_timeout == "fail":
+                return self._failed(sid, "timeout", f"no decision within {step.timeout_s}s", False)
+            return self._failed(sid, "rejected", f"rejected on timeout: no decision within {step.timeout_s}s",
+                                False)
+        self.parked[sid] = (due, "approval")
+        return []
+
     def _load_timers(self) -> None:
         """The timer rows of a resumed execution: a retry backoff not over yet is held again."""
         for row in db.session.execute(db.select(_TIMER_TABLE.c.step_id, _TIMER_TABLE.c.due_at,
@@ -958,7 +999,7 @@ class ExecutionRun:
             for sid, (_, kind) in list(self.parked.items()):
                 del self.parked[sid]
                 finished += self._end(sid, StepStatus.CANCELLED, None, None,
-                                      "execution cancelled" if kind == "wait" else "cancelled before retry")
+                                      "cancelled before retry" if kind == "retry" else "execution cancelled")
         return finished
 
     def _finish(self) -> str:

@@ -12,6 +12,8 @@ from typing import Any
 from flask import current_app
 from flask import url_for
 
+from atom.engine.approvals import decisions_of
+from atom.engine.approvals import present_decision
 from atom.engine.definition import DefinitionError
 from atom.engine.definition import expand_compact
 from atom.engine.definition import is_compact
@@ -242,4 +244,11 @@ def present_execution(execution: Execution, with_steps: bool = True) -> dict[str
             "attempts": _attempts_of(r),
             "fallback": r.fallback,
         } for r in rows]
+        if any(r.step_type == "approval" for r in rows):
+            by_step: dict[str, list[dict[str, Any]]] = {}
+            for decision in decisions_of(execution.id):
+                by_step.setdefault(decision.step_id, []).append(present_decision(decision))
+            for step in out["steps"]:
+                if step["type"] == "approval":
+                    step["decisions"] = by_step.get(step["step_id"], [])
     return out

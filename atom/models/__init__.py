@@ -31,6 +31,7 @@ from atom.models.user import ApiKey
 from atom.models.user import User
 from atom.models.webhook import WebhookEvent
 from atom.models.webhook import WebhookReceipt
+from atom.models.workflow import ApprovalDecision
 from atom.models.workflow import Execution
 from atom.models.workflow import ExecutionTimer
 from atom.models.workflow import ScheduleFire
@@ -39,7 +40,7 @@ from atom.models.workflow import Workflow
 from atom.models.workflow import WorkflowVersion
 
 __all__ = [
-    "ApiKey", "AuditEvent", "CallRecord", "Connection", "Execution", "ExecutionTimer", "ScheduleFire", "StepRun",
+    "ApiKey", "ApprovalDecision", "AuditEvent", "CallRecord", "Connection", "Execution", "ExecutionTimer", "ScheduleFire", "StepRun",
     "User", "WebhookEvent", "WebhookReceipt", "Workflow", "WorkflowVersion",
     "Alert", "AlertNotification", "AlertState", "HealthSample", "MaintenanceWindow",
     "MetricRollup", "NotificationChannel", "ThresholdSetting", "OAuthApp", "OAuthState", "PollCursor",

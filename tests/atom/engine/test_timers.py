@@ -170,3 +170,27 @@ def test_the_dashboard_shows_a_waiting_execution_and_until_when(app, api, client
     text = page.get_data(as_text=True)
     assert "status-waiting" in text and "Waiting until" in text
     assert body["waiting_until"][:16] in text  # the due time, as ui.time shows it
+
+
+@pytest.mark.postgres
+def test_timers_park_and_wake_on_postgresql(app_factory, monkeypatch, tmp_path, pg_url):
+    from atom.state import get_state
+
+    monkeypatch.setenv("ATOM_INSTANCE_PATH", str(tmp_path / "pg-instance"))
+    pg_app = app_factory(SQLALCHEMY_DATABASE_URI=pg_url, **DURABLE)
+    try:
+        api = Api(pg_app.test_client(), {"Authorization": f"Bearer {make_key(pg_app, 'editor')}"})
+        wf = api.create(nap(1.5))
+        ids = [api.execute(wf["id"], {"n": n}, wait=None).get_json()["id"] for n in range(3)]
+        for ex_id in ids:
+            assert parked(api, ex_id)["waiting_until"]
+        for ex_id in ids:
+            done = fire_until_finished(pg_app, api, ex_id)
+            assert done["status"] == "succeeded", done
+        assert rows(pg_app, ExecutionTimer) == []
+    finally:
+        close_engine(pg_app)
+        get_state(pg_app).recorder.close()
+        from atom.extensions import db
+        with pg_app.app_context():
+            db.engine.dispose()
