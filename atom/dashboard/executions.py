@@ -133,13 +133,15 @@ def execution_retry(ex_id: int):
 def execution_cancel(ex_id: int):
     """Cancel (``POST /api/v2/executions/<id>/cancel``): running steps finish, no new one starts."""
     ex = _execution(ex_id)
+    was = ex.status
     try:
         cancel_execution(ex)
     except ExecutionConflict as exc:
         flash(f"Not cancelled: {exc.message}.", "error")
     else:
         if ex.status == "cancelled":
-            flash(f"Execution #{ex_id} was cancelled before it started.", "success")
+            flash(f"Execution #{ex_id} was cancelled while it waited." if was == ExecutionStatus.WAITING
+                  else f"Execution #{ex_id} was cancelled before it started.", "success")
         else:
             flash(f"Cancellation of execution #{ex_id} requested: running steps finish, "
                   "no new step starts.", "success")

@@ -161,6 +161,9 @@ def _step_summary(step: dict[str, Any]) -> str:
         return f"wait {step['seconds']:g} s" if step.get("seconds") is not None else f"until {step.get('until')}"
     if kind == "workflow":
         return f"run workflow {step.get('workflow_id')}"
+    if kind == "approval":
+        who = [*(step.get("approvers") or {}).get("roles", []), *(step.get("approvers") or {}).get("users", [])]
+        return f"{step.get('required', 1)} approval(s) by {', '.join(who)}"
     return str(kind)
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from itsdangerous import BadSignature
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
@@ -90,11 +92,12 @@ def allowed(step: ApprovalStep, name: str, role: str, started_by: str | None) ->
 
 
 def decide(execution_id: int, step_id: str, decision: str, name: str, role: str, via: str,
-           comment: str | None, engine: Any) -> dict[str, Any]:
+           comment: str | None, engine: Any, by_link: bool = False) -> dict[str, Any]:
     """Record ``name``'s decision; wake the execution when it settles the step.
 
     :raises DecisionError: 404 no such execution or approval step, 409 not waiting for this
-        decision or already decided by ``name``, 403 not an allowed approver.
+        decision or already decided by ``name``, 403 not an allowed approver (``by_link``: a
+        signed link stands for an approver, see :func:`link_token`).
     """
     execution = db.session.get(Execution, execution_id)
     if execution is None:
@@ -109,7 +112,7 @@ def decide(execution_id: int, step_id: str, decision: str, name: str, role: str,
             or row.status != StepStatus.RUNNING):
         raise DecisionError(409, f"execution {execution_id} is not waiting for a decision on "
                                  f"{step_id} (it is {execution.status})")
-    why = allowed(step, name, role, execution.started_by)
+    why = None if by_link else allowed(step, name, role, execution.started_by)
     if why is not None:
         raise DecisionError(403, why)
     if outcome(execution_id, step) is not None:
@@ -135,3 +138,46 @@ def decide(execution_id: int, step_id: str, decision: str, name: str, role: str,
     return {"execution_id": execution_id, "step_id": step_id, "decision": decision, "by": name,
             "settled": settled.decision if settled is not None else None,
             "decisions": [present_decision(d) for d in decisions_of(execution_id, step_id)]}
+
+
+# -- signed one-time links ------------------------------------------------------------------------
+
+LINK_SALT = "atom.approval-link"
+LINK_BY = "link"  # a link's decision is recorded as by "link": one per step, so a link works once
+
+
+def link_token(secret: str, execution_id: int, step_id: str, decision: str,
+               expires_at: float | None) -> str:
+    """A signed token bound to one execution, step and decision (``approved``/``rejected``),
+    good until ``expires_at`` (epoch seconds; None: until the step is decided)."""
+    return URLSafeSerializer(secret, salt=LINK_SALT).dumps(
+        {"e": execution_id, "s": step_id, "d": decision, "x": expires_at})
+
+
+def read_link(secret: str, token: str, now: float) -> dict[str, Any]:
+    """The link's ``{e, s, d, x}``; :class:`DecisionError` 400 tampered, 410 expired."""
+    try:
+        data = URLSafeSerializer(secret, salt=LINK_SALT).loads(token)
+    except BadSignature:
+        raise DecisionError(400, "this approval link is not valid") from None
+    if (not isinstance(data, dict) or data.get("d") not in (APPROVED, REJECTED)
+            or not isinstance(data.get("e"), int) or not isinstance(data.get("s"), str)):
+        raise DecisionError(400, "this approval link is not valid")
+    if data.get("x") is not None and now > data["x"]:
+        raise DecisionError(410, "this approval link has expired")
+    return data
+
+
+def links(secret: str, base_url: str, execution_id: int, steps: Any, now: float) -> dict[str, Any]:
+    """``{step_id: {approve_url, reject_url}}`` for the approval steps among ``steps``: what a
+    notification step templates as ``{{ approvals.<step>.approve_url }}`` (and, with one
+    approval step, ``{{ approval.approve_url }}``). A link expires ``timeout_s`` after the run
+    started (or when its step is decided)."""
+    out = {}
+    for step in steps:
+        if isinstance(step, ApprovalStep):
+            expires = now + step.timeout_s if step.timeout_s else None
+            out[step.id] = {
+                f"{verb}_url": f"{base_url}/approvals/{link_token(secret, execution_id, step.id, decision, expires)}"
+                for verb, decision in (("approve", APPROVED), ("reject", REJECTED))}
+    return out

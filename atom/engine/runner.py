@@ -314,6 +314,8 @@ class ExecutionRun:
             "workflow": {"id": execution.workflow_id, "name": name, "version": execution.version},
             "execution": {"id": execution.id, "started_at": isoformat(execution.started_at)},
         }
+        if any(step.type == "approval" for step in self.definition.steps):
+            self._approval_links()
         if fresh is not None:
             return  # a new execution has no step rows yet
         columns = [_STEP_TABLE.c[f] for f in ("step_id", *_ROW_FIELDS)]
@@ -835,6 +837,15 @@ class ExecutionRun:
                                 False)
         self.parked[sid] = (due, "approval")
         return []
+
+    def _approval_links(self) -> None:
+        """Signed one-time links of the approval steps, for notification steps to send."""
+        cfg = self.app.config
+        found = approvals.links(cfg["SECRET_KEY"], (cfg.get("PUBLIC_URL") or "").rstrip("/"), self.id,
+                                self.definition.steps, time.time())
+        self.context["approvals"] = found
+        if len(found) == 1:
+            self.context["approval"] = next(iter(found.values()))
 
     def _load_timers(self) -> None:
         """The timer rows of a resumed execution: a retry backoff not over yet is held again."""

@@ -2,6 +2,8 @@
 self-approval refused, roles, the timeout with each on_timeout, a restart while waiting."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from atom.engine import get_engine
@@ -181,3 +183,66 @@ def test_the_dashboard_offers_no_buttons_to_others(app, api, client, alice):
     assert ">Approve</button>" not in page and "not one of this step" in page
     client.post(f"/executions/{ex_id}/steps/ok/approve", data={})
     assert rows(app, ApprovalDecision) == []
+
+
+def with_link(**approval) -> dict:
+    definition = gate(**approval)
+    definition["steps"].append({"id": "notify", "type": "transform",
+                                "mapping": {"yes": "approval.approve_url", "no": "approvals.ok.reject_url"}})
+    return definition
+
+
+def link_path(url: str) -> str:
+    assert "/approvals/" in url
+    return url[url.index("/approvals/"):]
+
+
+def test_a_signed_link_decides_once_after_a_confirm_page(app, api, client):
+    ex_id = started(api, with_link())
+    urls = steps_of(api.execution(ex_id))["notify"]["output"]
+    page = client.get(link_path(urls["yes"]))
+    assert page.status_code == 200 and "Approve" in page.get_data(as_text=True)
+    assert rows(app, ApprovalDecision) == []  # a GET changes nothing
+    assert api.execution(ex_id)["status"] == "waiting"
+    used = client.post(link_path(urls["yes"]), data={"comment": "via slack"})
+    assert used.status_code == 200, used.get_data(as_text=True)
+    done = api.wait_finished(ex_id)
+    assert done["status"] == "succeeded"
+    [decision] = steps_of(done)["ok"]["decisions"]
+    assert decision["via"] == "link" and decision["comment"] == "via slack"
+    assert client.post(link_path(urls["yes"])).status_code == 409  # replayed
+    assert client.post(link_path(urls["no"])).status_code == 409  # the other one: decided
+    assert len(rows(app, ApprovalDecision)) == 1
+
+
+def test_a_tampered_or_expired_link_changes_nothing(app, api, client):
+    ex_id = started(api, with_link(timeout_s=1))
+    urls = steps_of(api.execution(ex_id))["notify"]["output"]
+    path = link_path(urls["no"])
+    assert client.get(path[:-2] + ("AA" if not path.endswith("AA") else "BB")).status_code == 400
+    assert client.post(path[:-2] + ("AA" if not path.endswith("AA") else "BB")).status_code == 400
+    # A link to another step or execution cannot be made without the secret.
+    assert client.post("/approvals/eyJlIjoxLCJzIjoib2siLCJkIjoiYXBwcm92ZWQiLCJ4IjpudWxsfQ.forged").status_code == 400
+    time.sleep(1.2)
+    assert client.post(path).status_code == 410  # expired with the timeout
+    assert rows(app, ApprovalDecision) == []
+    assert fire_until_finished(app, api, ex_id)["status"] == "failed"  # on_timeout: reject
+
+
+def test_a_hundred_approvals_resume_after_a_restart(app, app_factory, api):
+    wf = api.create(gate())
+    ids = [api.execute(wf["id"], {"what": n}, wait=None).get_json()["id"] for n in range(100)]
+    for ex_id in ids:
+        parked(api, ex_id)
+    close_engine(app)
+    restarted = app_factory()
+    try:
+        admin2 = Api(restarted.test_client(), {"Authorization": f"Bearer {make_key(restarted, 'admin')}"})
+        for ex_id in ids:
+            assert decide(admin2, ex_id, "approve").status_code == 200
+        for ex_id in ids:
+            done = admin2.wait_finished(ex_id, 60)
+            assert done["status"] == "succeeded", done
+            assert steps_of(done)["after"]["status"] == "succeeded"
+    finally:
+        close_engine(restarted)
