@@ -45,6 +45,7 @@ from atom.engine.states import ExecutionStatus
 from atom.engine.states import StepStatus
 from atom.engine.steps import StepFailure
 from atom.extensions import db
+from atom.models import ApprovalDecision
 from atom.models import Execution
 from atom.models import StepRun
 from atom.models import Workflow
@@ -384,6 +385,11 @@ class Engine:
 
     def retry(self, execution: Execution) -> None:
         """Run a failed execution again from its failed steps, keeping the successful outputs."""
+        # The decisions of approval steps that run again go with their rows (asked anew).
+        kept = db.select(StepRun.step_id).where(StepRun.execution_id == execution.id,
+                                                StepRun.status.not_in(STEP_RETRIED))
+        db.session.execute(ApprovalDecision.__table__.delete().where(
+            ApprovalDecision.execution_id == execution.id, ApprovalDecision.step_id.not_in(kept)))
         db.session.execute(StepRun.__table__.delete().where(
             StepRun.execution_id == execution.id,
             StepRun.status.in_(STEP_RETRIED)))

@@ -246,3 +246,15 @@ def test_a_hundred_approvals_resume_after_a_restart(app, app_factory, api):
             assert steps_of(done)["after"]["status"] == "succeeded"
     finally:
         close_engine(restarted)
+
+
+def test_a_retried_rejection_asks_again(app, api, admin):
+    ex_id = started(api, gate())
+    assert decide(admin, ex_id, "reject").status_code == 200
+    assert api.wait_finished(ex_id)["status"] == "failed"
+    again = api.client.post(f"/api/v2/executions/{ex_id}/retry", headers=api.headers)
+    assert again.status_code in (200, 202), again.get_json()
+    body = parked(api, ex_id)
+    assert steps_of(body)["ok"]["decisions"] == []
+    assert decide(admin, ex_id, "approve").status_code == 200
+    assert api.wait_finished(ex_id)["status"] == "succeeded"
