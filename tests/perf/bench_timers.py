@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import psutil
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from atom.models import ApiKey
     from atom.models import Execution
     from atom.models import ExecutionTimer
+    from atom.models import StepRun
     from atom.models import Workflow
     from atom.models.base import utcnow
     from atom.state import get_state
@@ -112,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         failed = waiting != args.count
         if not args.no_resume and not failed:
             with app.app_context():
-                db.session.execute(db.update(ExecutionTimer).values(due_at=utcnow()))  # a day later
+                # A day later: the timers are due and the waits began a day ago (a wait counts
+                # from when it started, so a woken run whose wait is not over parks again).
+                db.session.execute(db.update(ExecutionTimer).values(due_at=utcnow()))
+                db.session.execute(db.update(StepRun).where(StepRun.step_id == "nap").values(
+                    started_at=utcnow() - timedelta(days=1, seconds=1)))
                 db.session.commit()
             woke = time.perf_counter()
             with app.app_context():
