@@ -7,12 +7,14 @@ and waits until every execution is parked (status ``waiting``, its timer a row).
 process's threads and RSS before, every ``--sample`` executions and at the end (they must stay
 flat: no thread per waiting execution), and how long starting and parking took. Then every
 timer is made due (``due_at`` set to now, as a day later) and the scheduler's timer job
-(:func:`atom.engine.timers.fire_due_timers`) is run until every execution has finished::
+(:func:`atom.engine.timers.fire_due_timers`) is run until every execution has finished.
+Measured on 2 shared cores (2026-12-02, other test runs beside it)::
 
-    BEFORE threads=3 rss_mb=80.1
-    SAMPLE started=2000 waiting=1990 threads=21 rss_mb=85.0
-    PARKED executions=10000 start_s=20.1 parked_s=20.3 per_s=492 threads=21 rss_mb=86.0
-    RESUMED executions=10000 wake_s=25.3 per_s=395 threads=21 rss_mb=87.0
+    BEFORE threads=2 py_threads=1 rss_mb=132.2
+    SAMPLE started=2000 waiting=1997 threads=11 py_threads=10 rss_mb=138.5
+    SAMPLE started=10000 waiting=9998 threads=11 py_threads=10 rss_mb=140.1
+    PARKED executions=10000 timers=10000 start_s=109.0 parked_s=109.1 per_s=92 active=0 threads=11 py_threads=10 rss_mb=140.1
+    RESUMED executions=10000 wake_s=74.4 per_s=134 threads=18 py_threads=17 rss_mb=149.8
 
 Exit status 1 when an execution does not end parked, or then succeeded.
 """
