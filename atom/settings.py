@@ -108,6 +108,9 @@ def _finish(app: Flask) -> None:
     if cfg["POLL_MIN_INTERVAL_S"] > 86_400:
         raise ConfigError(f"Unexpected value POLL_MIN_INTERVAL_S={cfg['POLL_MIN_INTERVAL_S']!r}, "
                           "use at most 86400 (a day)")
+    for name in ("TIMER_TICK_S", "TIMER_MAX_PER_TICK"):
+        if isinstance(cfg[name], bool) or not isinstance(cfg[name], (int, float)) or not cfg[name] > 0:
+            raise ConfigError(f"Unexpected value {name}={cfg[name]!r}, use a positive number")
     for name in ("POLL_TICK_S", "POLL_CONCURRENCY", "POLL_MAX_PER_TICK",
                  "FOREACH_MAX_ITEMS", "FOREACH_MAX_CONCURRENCY"):
         if not cfg[name] >= 1:
@@ -292,6 +295,7 @@ def _check_numbers(cfg: Mapping[str, Any]) -> None:
         "WORKER_THREADS",
         "MAX_CONCURRENT_EXECUTIONS",
         "MAX_CONTENT_LENGTH",
+        "DURABLE_WAIT_S",
         "POLL_MIN_INTERVAL_S", "POLL_TICK_S", "POLL_CONCURRENCY", "POLL_MAX_PER_TICK",
         "POLL_MAX_BACKOFF_S", "POLL_ITEM_RETENTION_DAYS",
         "FOREACH_MAX_ITEMS", "FOREACH_MAX_CONCURRENCY",

@@ -182,6 +182,13 @@ class DefaultConfig:
     # old a heartbeat from another host must be before its executions are taken over.
     EXECUTION_RECOVERY_INTERVAL_S = 15.0
     EXECUTION_STALE_S = 30.0
+    # Durable timers: a wait step, or a retry backoff, longer than DURABLE_WAIT_S seconds holds
+    # no thread: the execution is parked (status "waiting", its wake-up time a row) and the
+    # scheduler's timer job, every TIMER_TICK_S seconds, queues the executions whose timer is
+    # due (at most TIMER_MAX_PER_TICK a tick, the most overdue first).
+    DURABLE_WAIT_S = 5.0
+    TIMER_TICK_S = 1.0
+    TIMER_MAX_PER_TICK = 1000
     # Where executions run: "thread" (the embedded default: this process's thread pools) or
     # "celery" (web processes only enqueue; `atom worker` processes run them), which needs
     # BROKER_URL (redis://, rediss://, amqp:// or amqps://) and PostgreSQL. CELERY_QUEUE is the

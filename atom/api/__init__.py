@@ -40,6 +40,7 @@ def register_api(app: Flask) -> None:
     from atom.api.oauth import apps_blp as oauth_apps_blp
     from atom.api.oauth import callback_blp as oauth_callback_blp
     from atom.api.oauth import pages_bp as oauth_pages_bp
+    from atom.api.approval_links import bp as approval_links_bp
     from atom.api.oauth import start_blp as oauth_start_blp
     from atom.api.polls import blp as polls_blp
     from atom.api.polls import init_metrics as init_poll_metrics
@@ -83,6 +84,7 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(docs_bp)
     app.register_blueprint(metrics_bp)  # /metrics, /healthz, /readyz
     app.register_blueprint(oauth_pages_bp)  # /oauth/start/<integration>: CSRF-checked forms
+    app.register_blueprint(approval_links_bp)  # /approvals/<token>: signed one-time links
     app.register_error_handler(HTTPException, errors.handle_http_exception)
     app.register_error_handler(errors.ApiError, errors.handle_api_error)
     app.register_error_handler(IntegrationError, errors.handle_integration_error)

@@ -8,6 +8,7 @@ from flask import Blueprint as FlaskBlueprint
 from flask import jsonify
 from flask import request
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
@@ -141,6 +142,9 @@ class StepOut(Schema):
     output = fields.Raw(allow_none=True)
     error = fields.Dict(allow_none=True)
     attempts = fields.List(fields.Dict(), metadata={"description": "every finished attempt, oldest first: attempt, status, started_at, finished_at, duration_ms, error_class, error"})
+    decisions = fields.List(fields.Dict(), metadata={"description": (
+        "approval steps only: every decision so far, oldest first: decision (approved or "
+        "rejected), by, via (api, dashboard or link), comment, decided_at")})
     fallback = fields.Dict(allow_none=True, metadata={"description": (
         "set when the step ran on one of its fallback alternatives instead of its primary: "
         "index (in the step's fallback list), service, connection, action, reason "
@@ -160,6 +164,9 @@ class ExecutionOut(Schema):
     started_at = fields.String(allow_none=True)
     finished_at = fields.String(allow_none=True)
     error = fields.String(allow_none=True)
+    waiting_until = fields.String(allow_none=True, metadata={"description": (
+        "only while the status is waiting: when its earliest durable timer (a wait step, a "
+        "retry backoff) is due")})
     steps = fields.List(fields.Nested(StepOut))
 
 
@@ -287,7 +294,8 @@ def execute(query, wf_id: int):
     if key is not None and not 1 <= len(key) <= 200:
         raise ApiError(400, "Idempotency-Key must be 1 to 200 characters",
                        errors={"Idempotency-Key": ["1 to 200 characters"]})
-    return _started(*get_engine().start(workflow, payload, "manual", idempotency_key=key),
+    return _started(*get_engine().start(workflow, payload, "manual", idempotency_key=key,
+                                        started_by=actor()),
                     wait=query.get("wait"))
 
 
@@ -384,6 +392,71 @@ def cancel(ex_id: int):
     except ExecutionConflict as exc:
         raise ApiError(409, exc.message, code="conflict") from exc
     return present_execution(execution)
+
+
+class DecisionIn(Schema):
+    """An approver's decision; the body is optional."""
+
+    class Meta:
+        unknown = RAISE
+
+    comment = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+class DecisionRecord(Schema):
+    decision = fields.String(metadata={"enum": ["approved", "rejected"]})
+    by = fields.String()
+    via = fields.String(metadata={"enum": ["api", "dashboard", "link"]})
+    comment = fields.String(allow_none=True)
+    decided_at = fields.String()
+
+
+class DecisionOut(Schema):
+    execution_id = fields.Integer()
+    step_id = fields.String()
+    decision = fields.String(metadata={"enum": ["approved", "rejected"]})
+    by = fields.String()
+    settled = fields.String(allow_none=True, metadata={
+        "description": "approved or rejected once the step is decided (the execution resumes); "
+                       "null while more approvals are required"})
+    decisions = fields.List(fields.Nested(DecisionRecord))
+
+
+def _decide(ex_id: int, step_id: str, decision: str):
+    from marshmallow import ValidationError as SchemaError
+
+    from atom.api.auth import require
+    from atom.engine.approvals import DecisionError
+    from atom.engine.approvals import decide
+
+    principal = require("viewer")
+    try:
+        body = DecisionIn().load(_json_body(required=False))
+    except SchemaError as exc:
+        raise ApiError(422, "invalid decision", errors=exc.messages) from exc
+    try:
+        return decide(ex_id, step_id, decision, principal.name, principal.role,
+                      "dashboard" if principal.kind == "session" else "api", body.get("comment"),
+                      get_engine())
+    except DecisionError as exc:
+        raise ApiError(exc.status, str(exc), errors={exc.field: [str(exc)]} if exc.field else None) from exc
+
+
+@executions_blp.route("/<id:ex_id>/steps/<step_id>/approve", methods=["POST"])
+@executions_blp.response(200, DecisionOut)
+@executions_blp.doc(requestBody=json_body(DecisionIn, "an optional comment", required=False))
+def approve(ex_id: int, step_id: str):
+    """Approve a waiting approval step (404 no such step, 409 not waiting or already decided,
+    403 not one of its approvers, or the one who started the run without ``allow_self``)."""
+    return _decide(ex_id, step_id, "approved")
+
+
+@executions_blp.route("/<id:ex_id>/steps/<step_id>/reject", methods=["POST"])
+@executions_blp.response(200, DecisionOut)
+@executions_blp.doc(requestBody=json_body(DecisionIn, "an optional comment", required=False))
+def reject(ex_id: int, step_id: str):
+    """Reject a waiting approval step: it fails with the error class ``rejected``."""
+    return _decide(ex_id, step_id, "rejected")
 
 
 @executions_blp.route("/<id:ex_id>/retry", methods=["POST"])

@@ -36,6 +36,8 @@ from atom.engine.executions import ExecutionConflict
 from atom.engine.executions import cancel_execution
 from atom.engine.executions import retry_execution
 from atom.engine.executions import select_executions
+from atom.engine.states import ExecutionStatus
+from atom.engine.timers import waiting_until
 from atom.extensions import db
 from atom.models import Execution
 from atom.models import StepRun
@@ -132,13 +134,15 @@ def execution_retry(ex_id: int):
 def execution_cancel(ex_id: int):
     """Cancel (``POST /api/v2/executions/<id>/cancel``): running steps finish, no new one starts."""
     ex = _execution(ex_id)
+    was = ex.status
     try:
         cancel_execution(ex)
     except ExecutionConflict as exc:
         flash(f"Not cancelled: {exc.message}.", "error")
     else:
         if ex.status == "cancelled":
-            flash(f"Execution #{ex_id} was cancelled before it started.", "success")
+            flash(f"Execution #{ex_id} was cancelled while it waited." if was == ExecutionStatus.WAITING
+                  else f"Execution #{ex_id} was cancelled before it started.", "success")
         else:
             flash(f"Cancellation of execution #{ex_id} requested: running steps finish, "
                   "no new step starts.", "success")
@@ -177,7 +181,61 @@ def _execution_context(ex: Execution) -> dict[str, Any]:
         "timeline_narrow": timeline(steps, ex, now, NARROW),
         "children": children, "workflow_url": workflow_url, "duration": duration_text,
         "counts": _counts(steps),
+        # Parked on a durable timer: when its earliest one is due.
+        "waiting_until": waiting_until(ex.id) if ex.status == ExecutionStatus.WAITING else None,
+        "approvals": _approvals(ex, definition),
     }
+
+
+def _approvals(ex: Execution, definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The approval steps' decisions, and whether the signed-in user may decide each now
+    (``why_not``: None when they may)."""
+    raw = [s for s in definition.get("steps") or [] if s.get("type") == "approval"]
+    if not raw:
+        return {}
+    from atom.accounts import session_user
+    from atom.engine.approvals import allowed
+    from atom.engine.approvals import decisions_of
+    from atom.engine.definition import load_step
+
+    user = session_user()
+    by_step: dict[str, list[Any]] = {}
+    for decision in decisions_of(ex.id):
+        by_step.setdefault(decision.step_id, []).append(decision)
+    out = {}
+    for step in map(load_step, raw):
+        decided = by_step.get(step.id, [])
+        why = None if user is None else allowed(step, user.email, user.role, ex.started_by)
+        if user is not None and any(d.decided_by == user.email for d in decided):
+            why = "you have decided already"
+        out[step.id] = {"decisions": decided, "why_not": why if user is not None else "not signed in",
+                        "required": step.required}
+    return out
+
+
+@bp.post("/executions/<int:ex_id>/steps/<step_id>/<any(approve, reject):verb>")
+def execution_decide(ex_id: int, step_id: str, verb: str):
+    """Approve or reject a waiting approval step
+    (``POST /api/v2/executions/<id>/steps/<step>/approve|reject``)."""
+    from atom.accounts import session_user
+    from atom.engine import get_engine
+    from atom.engine.approvals import DecisionError
+    from atom.engine.approvals import decide
+
+    _execution(ex_id)
+    user = session_user()
+    comment = (request.form.get("comment") or "").strip() or None
+    if comment is not None and len(comment) > 2000:
+        flash("Not decided: the comment is longer than 2000 characters.", "error")
+        return redirect(url_for("dashboard.execution", ex_id=ex_id))
+    decision = "approved" if verb == "approve" else "rejected"
+    try:
+        decide(ex_id, step_id, decision, user.email, user.role, "dashboard", comment, get_engine())
+    except DecisionError as exc:
+        flash(f"Not decided: {exc}.", "error")
+    else:
+        flash(f"You {decision} step {step_id} of execution #{ex_id}.", "success")
+    return redirect(url_for("dashboard.execution", ex_id=ex_id))
 
 
 def _counts(steps: list[dict[str, Any]]) -> list[tuple[str, int]]:

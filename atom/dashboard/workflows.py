@@ -166,6 +166,9 @@ def _step_summary(step: dict[str, Any]) -> str:
         body = ", ".join(str(s.get("id")) for s in inner if isinstance(s, dict))
         times = f" ×{step['concurrency']}" if (step.get("concurrency") or 1) > 1 else ""
         return f"each{times}: {body} (items: {step.get('items')})"
+    if kind == "approval":
+        who = [*(step.get("approvers") or {}).get("roles", []), *(step.get("approvers") or {}).get("users", [])]
+        return f"{step.get('required', 1)} approval(s) by {', '.join(who)}"
     return str(kind)
 
 

@@ -33,7 +33,11 @@ from atom.engine.expressions import template_expressions
 from atom.integrations.registry import Registry
 from atom.integrations.registry import UnknownPlugin
 
-STEP_TYPES = ("action", "transform", "condition", "wait", "notification", "workflow", "foreach")
+STEP_TYPES = ("action", "transform", "condition", "wait", "notification", "workflow", "foreach",
+              "approval")
+# approval: what happens when nobody decided within its timeout_s
+ON_TIMEOUT = ("reject", "approve", "fail")
+APPROVER_ROLES = ("viewer", "editor", "admin")
 TRIGGER_TYPES = ("event", "schedule", "webhook", "manual")
 AGGREGATES = ("count", "sum", "avg", "min", "max")
 STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
@@ -113,6 +117,20 @@ class AggregateSchema(Strict):
     group_by = fields.String()
 
 
+class ApproversSchema(Strict):
+    """Who may decide an approval: users with one of ``roles``, or the ``users`` named (by
+    email for dashboard users, ``key:<name>`` for API keys)."""
+
+    roles = fields.List(fields.String(validate=validate.OneOf(APPROVER_ROLES)), load_default=list)
+    users = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
+                        validate=validate.Length(max=100))
+
+    @validates_schema
+    def _someone(self, data: dict, **_: Any) -> None:
+        if not data["roles"] and not data["users"]:
+            raise ValidationError({"roles": ["name at least one role or user"]})
+
+
 class StepSchema(Strict):
     id = fields.String(required=True, validate=validate.Regexp(STEP_ID, error="use letters, digits, _ or -"))
     type = fields.String(required=True, validate=validate.OneOf(STEP_TYPES))
@@ -151,6 +169,11 @@ class StepSchema(Strict):
     steps = fields.List(fields.Dict(), validate=validate.Length(min=1, max=FOREACH_MAX_INNER))
     concurrency = fields.Integer(strict=True, validate=validate.Range(min=1))
     on_item_error = fields.String(validate=validate.OneOf(ON_ITEM_ERROR))
+    # approval (its ``message`` is the field above; ``timeout_s`` is how long it waits)
+    approvers = fields.Nested(ApproversSchema)
+    required = fields.Integer(validate=validate.Range(min=1, max=100))
+    on_timeout = fields.String(validate=validate.OneOf(ON_TIMEOUT))
+    allow_self = fields.Boolean()
 
     @validates_schema
     def _by_type(self, data: dict, **_: Any) -> None:
@@ -169,6 +192,16 @@ class StepSchema(Strict):
             raise ValidationError({"mapping": ["a transform has either a mapping or an aggregate"]})
         if kind == "wait" and ("seconds" in data) == ("until" in data):
             raise ValidationError({"seconds": ["a wait has either seconds or until"]})
+        if kind == "approval":
+            _need(data, ("approvers",))
+            approvers = data["approvers"]
+            if not approvers["roles"] and data.get("required", 1) > len(approvers["users"]):
+                raise ValidationError({"required": [f"at most the {len(approvers['users'])} users named"]})
+        else:
+            extra = {n: ["only for an approval step"] for n in ("approvers", "required", "on_timeout", "allow_self")
+                     if n in data}
+            if extra:
+                raise ValidationError(extra)
         if "fallback" in data and kind not in ("action", "notification"):
             raise ValidationError({"fallback": ["only for an action or notification step"]})
 
@@ -492,8 +525,8 @@ def _check_foreach(loop: dict, outer: list[dict], registry: Registry, connection
         except ValidationError as exc:
             problems.update(_flatten(where, exc.normalized_messages()))
             continue
-        if step["type"] == "foreach":
-            problems[f"{where}.type"] = ["a foreach step cannot run a foreach step"]
+        if step["type"] in ("foreach", "approval"):
+            problems[f"{where}.type"] = [f"a foreach step cannot run a {step['type']} step"]
             continue
         if len(loop["id"]) + len(step["id"]) > FOREACH_MAX_ID_CHARS:
             problems[f"{where}.id"] = [f"this id and the foreach step's together at most "
@@ -825,6 +858,18 @@ class ForEachStep(Step):
         return f"{self.id}[{index}]" if self.single else f"{self.id}[{index}].{local}"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalStep(Step):
+    """Waits (parked, see atom/engine/approvals.py) for ``required`` approvals by allowed
+    approvers, or one rejection; past ``timeout_s`` (None: no limit) ``on_timeout`` applies."""
+
+    approvers: dict[str, Any]
+    required: int = 1
+    message: str | None = None
+    on_timeout: str = "reject"
+    allow_self: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Definition:
     name: str
@@ -840,7 +885,8 @@ class Definition:
 
 STEP_CLASSES: dict[str, type[Step]] = {
     "action": ActionStep, "notification": NotificationStep, "transform": TransformStep,
-    "condition": ConditionStep, "wait": WaitStep, "workflow": WorkflowStep, "foreach": ForEachStep}
+    "condition": ConditionStep, "wait": WaitStep, "workflow": WorkflowStep, "foreach": ForEachStep,
+    "approval": ApprovalStep}
 _COMMON = {f.name for f in fields_of(Step)}
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from atom.engine import chains
+from atom.engine import timers
 from atom.engine.definition import WorkflowStep
 from atom.engine.expressions import render
 from atom.engine.runner import Definitions
@@ -44,6 +45,7 @@ from atom.engine.states import ExecutionStatus
 from atom.engine.states import StepStatus
 from atom.engine.steps import StepFailure
 from atom.extensions import db
+from atom.models import ApprovalDecision
 from atom.models import Execution
 from atom.models import StepRun
 from atom.models import Workflow
@@ -117,12 +119,14 @@ class Engine:
     def start(self, workflow: Workflow, payload: dict[str, Any], trigger_type: str = "manual",
               idempotency_key: str | None = None,
               chain: chains.Chain | None = None,
-              definition: dict[str, Any] | None = None) -> tuple[Execution, bool]:
+              definition: dict[str, Any] | None = None,
+              started_by: str | None = None) -> tuple[Execution, bool]:
         """Create and queue an execution; with a known idempotency key return the existing one.
 
         :param chain: the execution chain the request came from (``X-Atom-Execution``), if any.
         :param definition: the workflow's current definition, when the caller has read it: the
             run then reads neither its execution row nor its definition back.
+        :param started_by: who started it (an approval step may refuse them as approver).
         :return: the execution and whether it was created now.
         :raises chains.ExecutionRefused: past a chain's limits or the workflow's runs a minute.
         """
@@ -134,7 +138,7 @@ class Engine:
         execution = Execution(workflow_id=workflow.id, version=workflow.version, status=ExecutionStatus.QUEUED,
                               trigger_type=trigger_type, trigger_payload=payload,
                               idempotency_key=idempotency_key, claimed_by=self.owner,
-                              heartbeat_at=utcnow(), **place)
+                              heartbeat_at=utcnow(), started_by=started_by, **place)
         db.session.add(execution)
         try:
             db.session.flush()
@@ -359,12 +363,15 @@ class Engine:
     # -- control ----------------------------------------------------------------------------------
 
     def cancel(self, execution: Execution) -> None:
-        """Request cancellation; a queued execution is cancelled at once."""
+        """Request cancellation; a queued or waiting execution is cancelled at once."""
+        execution_id = execution.id
         execution.cancel_requested = True
         if execution.status == ExecutionStatus.QUEUED:
             execution.status, execution.finished_at = ExecutionStatus.CANCELLED, utcnow()
             execution.error = "cancelled on request"
         db.session.commit()
+        # Parked on a durable timer (perhaps since it was read): no orchestrator sees the flag.
+        timers.cancel_waiting(execution_id)
 
     def cancel_tree(self, execution: Execution) -> None:
         """Cancel ``execution`` and the sub-workflow executions of its chain that have not
@@ -378,6 +385,11 @@ class Engine:
 
     def retry(self, execution: Execution) -> None:
         """Run a failed execution again from its failed steps, keeping the successful outputs."""
+        # The decisions of approval steps that run again go with their rows (asked anew).
+        kept = db.select(StepRun.step_id).where(StepRun.execution_id == execution.id,
+                                                StepRun.status.not_in(STEP_RETRIED))
+        db.session.execute(ApprovalDecision.__table__.delete().where(
+            ApprovalDecision.execution_id == execution.id, ApprovalDecision.step_id.not_in(kept)))
         db.session.execute(StepRun.__table__.delete().where(
             StepRun.execution_id == execution.id,
             StepRun.status.in_(STEP_RETRIED)))

@@ -28,6 +28,7 @@ from dataclasses import field
 from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from typing import Callable
 
@@ -35,9 +36,11 @@ from flask import Flask
 from sqlalchemy import bindparam
 from sqlalchemy import update
 
+from atom.engine import approvals
 from atom.engine import chains
 from atom.engine import expressions
 from atom.engine import steps as step_types
+from atom.engine import timers
 from atom.engine.definition import Definition
 from atom.engine.definition import ForEachStep
 from atom.engine.definition import ServiceStep
@@ -58,6 +61,7 @@ from atom.engine.states import StepStatus
 from atom.extensions import db
 from atom.integrations.http import execution_chain
 from atom.models import Execution
+from atom.models import ExecutionTimer
 from atom.models import StepRun
 from atom.models import Workflow
 from atom.models import WorkflowVersion
@@ -92,6 +96,12 @@ _UPSERTS: dict[str, Any] = {}
 _FALLBACK_STEP = _STEP_TABLE.update().where(
     _STEP_TABLE.c.execution_id == bindparam("x_execution"),
     _STEP_TABLE.c.step_id == bindparam("x_step")).values(fallback=bindparam("x_fallback"))
+
+
+# Durable timers (see atom/engine/timers.py).
+_TIMER_TABLE = ExecutionTimer.__table__
+_INSERT_TIMER = _TIMER_TABLE.insert()
+_DELETE_TIMERS = _TIMER_TABLE.delete().where(_TIMER_TABLE.c.execution_id == bindparam("x_execution"))
 
 
 def _upsert_step(dialect: Any) -> Any:
@@ -277,6 +287,13 @@ class ExecutionRun:
         # foreach steps running now, by step id; each item step's (loop id, index, local id).
         self.loops: dict[str, LoopRun] = {}
         self.item_of: dict[str, tuple[str, int, str]] = {}
+        # Durable timers (atom/engine/timers.py): the waits and retry backoffs longer than
+        # DURABLE_WAIT_S (step id -> (due_at, "wait" | "retry")), parked once nothing else
+        # runs; the timer rows a resumed run found (it deletes them when it parks or ends).
+        self.durable_s: float | None = None
+        self.parked: dict[str, tuple[datetime | None, str]] = {}  # None: no due time
+        self.found_timers: dict[str, tuple[datetime, str]] = {}
+        self.had_timers = False
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -285,6 +302,7 @@ class ExecutionRun:
         execution = db.session.execute(
             db.select(Execution.id, Execution.workflow_id, Execution.version, Execution.depth,
                       Execution.root_id, Execution.trigger_payload, Execution.started_at,
+                      Execution.parent_id,
                       WorkflowVersion.definition, Workflow.name)
             .outerjoin(WorkflowVersion, (WorkflowVersion.workflow_id == Execution.workflow_id)
                        & (WorkflowVersion.version == Execution.version))
@@ -305,6 +323,9 @@ class ExecutionRun:
                                  f"is missing: the execution cannot go on")
         self.depth = execution.depth
         self.root_id = execution.root_id or execution.id
+        # A sub-workflow runs inline in its parent's step: it waits in memory, never parks.
+        if getattr(execution, "parent_id", None) is None:
+            self.durable_s = float(self.app.config.get("DURABLE_WAIT_S", 5.0))
         # What this execution's service calls send as X-Atom-Execution.
         self.chain = chains.outbound_value(self.app, self.root_id, self.depth)
         self.definition, self.planner = self.services.definitions.get(
@@ -321,6 +342,8 @@ class ExecutionRun:
             "workflow": {"id": execution.workflow_id, "name": name, "version": execution.version},
             "execution": {"id": execution.id, "started_at": isoformat(execution.started_at)},
         }
+        if any(step.type == "approval" for step in self.definition.steps):
+            self._approval_links()
         if fresh is not None:
             return  # a new execution has no step rows yet
         columns = [_STEP_TABLE.c[f] for f in ("step_id", *_ROW_FIELDS)]
@@ -328,7 +351,7 @@ class ExecutionRun:
             self.rows[row.step_id] = {f: row._mapping[f] for f in _ROW_FIELDS}
             self.stored.add(row.step_id)
             self.attempts[row.step_id] = row.attempt
-            if row.step_type == "wait" and row.status == StepStatus.RUNNING and row.started_at:
+            if row.step_type in ("wait", "approval") and row.status == StepStatus.RUNNING and row.started_at:
                 self.wait_began[row.step_id] = row.started_at
             # Finished steps keep their outcome; interrupted ("running") ones run again.
             if row.status in STEP_FINAL and row.step_id in self.steps:
@@ -336,6 +359,8 @@ class ExecutionRun:
                 step = self.steps[row.step_id]
                 if row.status == StepStatus.FAILED and fails_execution(step):
                     self.failure = self.failure or f"step {row.step_id} failed ({row.error_class}): {row.error}"
+        if self.durable_s is not None:
+            self._load_timers()
         db.session.commit()  # end the read transaction: step rows are written on other connections
 
     # -- main loop ---------------------------------------------------------------------------------
@@ -363,6 +388,8 @@ class ExecutionRun:
         self._ended(self._apply(self.planner.initial(self.states, self.cancelled)))
         while self.open:
             self._dispatch()
+            if self.parked and not (self.running or self.to_submit or self.timers):
+                return self._park()
             now = time.monotonic()
             if now >= next_poll:
                 self._ended(self._check_cancel())
@@ -472,7 +499,9 @@ class ExecutionRun:
         while self.timers and self.timers[0][0] <= now:
             _, sid, kind = heapq.heappop(self.timers)
             if kind == "wait":
-                finished += self._succeed(sid, {"waited_s": round(now - self.started[sid], 3)})
+                began = self.wait_began.get(sid)
+                waited = (utcnow() - began).total_seconds() if began else now - self.started[sid]
+                finished += self._succeed(sid, {"waited_s": round(waited, 3)})
             elif self.cancelled:
                 finished += self._end(sid, StepStatus.CANCELLED, None, None, "cancelled before retry")
             else:
@@ -499,6 +528,13 @@ class ExecutionRun:
     def _begin(self, sid: str) -> list[str]:
         """Start a ready step; return the steps that are finished now (``when`` false, pure)."""
         step = self.steps[sid]
+        found = self.found_timers.get(sid)
+        if found is not None and found[1] == "retry":  # a resumed run's backoff not over yet
+            del self.found_timers[sid]
+            delay = (found[0] - utcnow()).total_seconds()
+            if delay > 0:
+                self.states[sid] = RUNNING_STATE
+                return self._hold(sid, delay, "start")
         if step.when:
             try:
                 if not truthy(evaluate(step.when, self._context(sid))):
@@ -543,8 +579,12 @@ class ExecutionRun:
                 delay = self._wait_seconds(step)
             except (ExpressionError, ValueError) as exc:
                 return self._failed(sid, "expression", f"until: {exc}", False)
-            heapq.heappush(self.timers, (time.monotonic() + delay, sid, "wait"))
-            return []
+            if sid in self.wait_began:  # resumed: the same attempt, begun when it first started
+                self.attempts[sid] = max(1, attempt - 1)
+                self._write(sid, {"attempt": self.attempts[sid], "started_at": self.wait_began[sid]})
+            return self._hold(sid, delay, "wait")
+        if kind == "approval":
+            return self._approval(sid, step, attempt)
         self.to_submit.append((sid, step, shown_input, conn))
         return []
 
@@ -593,6 +633,9 @@ class ExecutionRun:
                     "message": render(step.message, context)}
         if step.type == "workflow":
             return render(step.payload, context)
+        if step.type == "approval":
+            return {"message": render(step.message, context) if step.message else None,
+                    "approvers": step.approvers, "required": step.required}
         return None
 
     def _wait_seconds(self, step: Any) -> float:
@@ -910,8 +953,7 @@ class ExecutionRun:
         if retryable and attempt < step.retry.max_attempts and not self.cancelled:
             delay = max(step.retry.delay(attempt), retry_after or 0.0)
             self._write_retry(sid, cls, message)
-            heapq.heappush(self.timers, (time.monotonic() + delay, sid, "start"))
-            return []
+            return self._hold(sid, delay, "start")
         finished = self._end(sid, StepStatus.FAILED, output, cls, message)
         if sid in self.item_of:  # an item's failure is its foreach step's to judge
             return finished
@@ -937,6 +979,92 @@ class ExecutionRun:
             self.context["steps"][sid] = {"status": status, "output": output}
         elif item[1] in self.loops[item[0]].contexts:
             self.loops[item[0]].contexts[item[1]]["steps"][item[2]] = {"status": status, "output": output}
+
+    # -- durable timers (atom/engine/timers.py) ---------------------------------------------------
+
+    def _hold(self, sid: str, delay: float, kind: str) -> list[str]:
+        """Start ``sid`` again (``start``) or end its wait (``wait``) in ``delay`` seconds: on an
+        in-memory timer, or past ``DURABLE_WAIT_S`` on a durable one (the execution parks once
+        nothing else of it runs)."""
+        if self.durable_s is not None and delay > self.durable_s:
+            self.parked[sid] = (utcnow() + timedelta(seconds=delay), "wait" if kind == "wait" else "retry")
+        else:
+            heapq.heappush(self.timers, (time.monotonic() + delay, sid, kind))
+        return []
+
+    def _approval(self, sid: str, step: Any, attempt: int) -> list[str]:
+        """An approval step (atom/engine/approvals.py): settled by its decisions or its
+        timeout, else it parks until a decision or the timeout wakes the execution."""
+        if self.durable_s is None:
+            return self._failed(sid, "validation", "an approval step cannot run in a sub-workflow", False)
+        began = self.wait_began.get(sid)
+        if began is not None:  # resumed: the same attempt, begun when it first started
+            self.attempts[sid] = max(1, attempt - 1)
+            self._write(sid, {"attempt": self.attempts[sid], "started_at": began})
+        else:
+            began = self.wait_began[sid] = self.rows[sid]["started_at"]
+        self._release()
+        try:
+            settled = approvals.outcome(self.id, step) if sid in self.stored else None
+        finally:
+            db.session.commit()
+        if settled is not None:
+            if settled.decision == approvals.APPROVED:
+                return self._succeed(sid, {"decision": settled.decision, "by": list(settled.by),
+                                           "comment": settled.comment})
+            return self._failed(sid, "rejected", f"rejected by {', '.join(settled.by)}"
+                                + (f": {settled.comment}" if settled.comment else ""), False)
+        due = began + timedelta(seconds=step.timeout_s) if step.timeout_s else None
+        if due is not None and utcnow() >= due:
+            if step.on_timeout == "approve":
+                return self._succeed(sid, {"decision": approvals.APPROVED, "by": [],
+                                           "comment": f"approved on timeout after {step.timeout_s}s"})
+            if step.on_timeout == "fail":
+                return self._failed(sid, "timeout", f"no decision within {step.timeout_s}s", False)
+            return self._failed(sid, "rejected", f"rejected on timeout: no decision within {step.timeout_s}s",
+                                False)
+        self.parked[sid] = (due, "approval")
+        return []
+
+    def _approval_links(self) -> None:
+        """Signed one-time links of the approval steps, for notification steps to send."""
+        cfg = self.app.config
+        found = approvals.links(cfg["SECRET_KEY"], (cfg.get("PUBLIC_URL") or "").rstrip("/"), self.id,
+                                self.definition.steps, time.time())
+        self.context["approvals"] = found
+        if len(found) == 1:
+            self.context["approval"] = next(iter(found.values()))
+
+    def _load_timers(self) -> None:
+        """The timer rows of a resumed execution: a retry backoff not over yet is held again."""
+        for row in db.session.execute(db.select(_TIMER_TABLE.c.step_id, _TIMER_TABLE.c.due_at,
+                                                _TIMER_TABLE.c.kind)
+                                      .where(_TIMER_TABLE.c.execution_id == self.id)):
+            self.found_timers[row.step_id] = (row.due_at, row.kind)
+            self.had_timers = True
+
+    def _park(self) -> str:
+        """Nothing runs and only durable timers are pending: commit the step rows, the timers and
+        the status ``waiting`` (no owner) together, and give the thread back."""
+        conn = self.conn
+        if conn is None:
+            conn = self.conn = db.engine.connect()
+        if self.had_timers:
+            conn.execute(_DELETE_TIMERS, {"x_execution": self.id})
+        conn.execute(_INSERT_TIMER, [{"execution_id": self.id, "step_id": sid, "due_at": due, "kind": kind}
+                                     for sid, (due, kind) in self.parked.items()])
+        table = Execution.__table__
+        self._flush(update(table).where(table.c.id == self.id).values(
+            status=ExecutionStatus.WAITING, claimed_by=None, heartbeat_at=utcnow()))
+        self._release()
+        # A cancel requested since the last look ends it now (Engine.cancel does the same for
+        # an execution it sees waiting).
+        flag = db.session.execute(db.select(Execution.cancel_requested).filter_by(id=self.id)).scalar()
+        db.session.commit()
+        if flag:
+            timers.cancel_waiting(self.id)
+            return ExecutionStatus.CANCELLED
+        return ExecutionStatus.WAITING
 
     # -- persistence (the only writes of an execution, all in this thread) -------------------------
 
@@ -1067,6 +1195,10 @@ class ExecutionRun:
                 if kind == "wait":
                     finished += self._end(sid, StepStatus.CANCELLED, None, None, "execution cancelled")
             self.timers = [t for t in self.timers if t[2] != "wait"]
+            for sid, (_, kind) in list(self.parked.items()):
+                del self.parked[sid]
+                finished += self._end(sid, StepStatus.CANCELLED, None, None,
+                                      "cancelled before retry" if kind == "retry" else "execution cancelled")
         return finished
 
     def _finish(self) -> str:
@@ -1077,6 +1209,10 @@ class ExecutionRun:
         error = {ExecutionStatus.CANCELLED: "cancelled on request",
                  ExecutionStatus.FAILED: self.failure}.get(status)
         # The last step rows and the execution's outcome are committed together.
+        if self.had_timers:
+            if self.conn is None:
+                self.conn = db.engine.connect()
+            self.conn.execute(_DELETE_TIMERS, {"x_execution": self.id})
         self._flush(update(Execution.__table__).where(Execution.__table__.c.id == self.id).values(
             status=status, error=error, finished_at=utcnow(), heartbeat_at=utcnow()))
         return status

@@ -13,6 +13,9 @@ from enum import StrEnum
 class ExecutionStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
+    # Parked on a durable timer (a long ``wait``, a long retry backoff): no thread holds it;
+    # the scheduler's timer job queues it again when its timer is due.
+    WAITING = "waiting"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -45,8 +48,11 @@ class AttemptStatus(StrEnum):
 # (failed, cancelled).
 EXECUTION_FINAL: frozenset[ExecutionStatus] = frozenset(
     {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED})
-# An execution in one of these is someone's to run (queued, or claimed and running).
-EXECUTION_ACTIVE: frozenset[ExecutionStatus] = frozenset(set(ExecutionStatus) - EXECUTION_FINAL)
+# An execution in one of these is someone's to run (queued, or claimed and running). A
+# ``waiting`` one is neither final nor active: no process owns it (recovery leaves it alone),
+# its timers are rows and the scheduler's timer job makes it ``queued`` again.
+EXECUTION_ACTIVE: frozenset[ExecutionStatus] = frozenset(
+    {ExecutionStatus.QUEUED, ExecutionStatus.RUNNING})
 # A step in one of these keeps its outcome when its execution resumes; a ``running`` one (it was
 # interrupted) runs again, and a ``cancelled`` one runs again when its execution is retried.
 STEP_FINAL: frozenset[StepStatus] = frozenset(

@@ -245,10 +245,13 @@ def prune_executions(app: Flask) -> int:
 def maintenance_jobs(app: Flask) -> list[Any]:
     """Scheduler provider: the engine's periodic jobs. Prune old executions (and old poll item
     ids) once a day, expired webhook receipts once per tolerance window, and poll the due poll
-    triggers every ``POLL_TICK_S`` (in the one scheduler process, like health checks)."""
+    triggers every ``POLL_TICK_S`` (in the one scheduler process, like health checks), and wake
+    the executions whose durable timer is due every ``TIMER_TICK_S`` (atom/engine/timers.py)."""
+    from atom.engine.timers import timer_jobs
     from atom.scheduler import JobSpec
 
-    return [JobSpec(id="engine:poll", func=run_polls, trigger="interval",
+    return [*timer_jobs(app),
+            JobSpec(id="engine:poll", func=run_polls, trigger="interval",
                     trigger_args={"seconds": float(app.config["POLL_TICK_S"])},
                     kwargs={"app": app}),
             JobSpec(id="engine:prune", func=prune_executions, trigger="interval",

@@ -12,11 +12,15 @@ from typing import Any
 from flask import current_app
 from flask import url_for
 
+from atom.engine.approvals import decisions_of
+from atom.engine.approvals import present_decision
 from atom.engine.definition import DefinitionError
 from atom.engine.definition import expand_compact
 from atom.engine.definition import is_compact
 from atom.engine.definition import validate_definition
+from atom.engine.states import ExecutionStatus
 from atom.engine.states import StepStatus
+from atom.engine.timers import waiting_until
 from atom.extensions import db
 from atom.integrations.vault import MASK
 from atom.integrations.vault import Vault
@@ -246,6 +250,8 @@ def present_execution(execution: Execution, with_steps: bool = True) -> dict[str
         "finished_at": isoformat(execution.finished_at),
         "error": execution.error,
     }
+    if execution.status == ExecutionStatus.WAITING:
+        out["waiting_until"] = isoformat(waiting_until(execution.id))
     if with_steps:
         rows = db.session.scalars(db.select(StepRun).filter_by(execution_id=execution.id)
                                   .order_by(StepRun.id)).all()
@@ -258,4 +264,11 @@ def present_execution(execution: Execution, with_steps: bool = True) -> dict[str
             "attempts": _attempts_of(r),
             "fallback": r.fallback,
         } for r in rows]
+        if any(r.step_type == "approval" for r in rows):
+            by_step: dict[str, list[dict[str, Any]]] = {}
+            for decision in decisions_of(execution.id):
+                by_step.setdefault(decision.step_id, []).append(present_decision(decision))
+            for step in out["steps"]:
+                if step["type"] == "approval":
+                    step["decisions"] = by_step.get(step["step_id"], [])
     return out

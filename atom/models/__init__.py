@@ -31,7 +31,9 @@ from atom.models.user import ApiKey
 from atom.models.user import User
 from atom.models.webhook import WebhookEvent
 from atom.models.webhook import WebhookReceipt
+from atom.models.workflow import ApprovalDecision
 from atom.models.workflow import Execution
+from atom.models.workflow import ExecutionTimer
 from atom.models.workflow import ScheduleFire
 from atom.models.workflow import StepRun
 from atom.models.workflow import Workflow
@@ -39,8 +41,9 @@ from atom.models.workflow import WorkflowService
 from atom.models.workflow import WorkflowVersion
 
 __all__ = [
-    "ApiKey", "AuditEvent", "CallRecord", "Connection", "Execution", "ScheduleFire", "StepRun",
-    "User", "WebhookEvent", "WebhookReceipt", "Workflow", "WorkflowService", "WorkflowVersion",
+    "ApiKey", "ApprovalDecision", "AuditEvent", "CallRecord", "Connection", "Execution",
+    "ExecutionTimer", "ScheduleFire", "StepRun", "User", "WebhookEvent", "WebhookReceipt",
+    "Workflow", "WorkflowService", "WorkflowVersion",
     "Alert", "AlertNotification", "AlertState", "HealthSample", "MaintenanceWindow",
     "MetricRollup", "NotificationChannel", "ThresholdSetting", "OAuthApp", "OAuthState", "PollCursor",
     "PollItem", "ModelState", "OptimisationApplication", "TroubleshootingSession",

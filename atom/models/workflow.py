@@ -85,10 +85,52 @@ class Execution(db.Model):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     # Which process runs it ("host:pid"), and when that process last said so.
     claimed_by: Mapped[str | None] = mapped_column(String(120))
+    # Who started it (``key:<name>``, a user's email; None: a trigger): an approval step that
+    # does not ``allow_self`` refuses this approver.
+    started_by: Mapped[str | None] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class ExecutionTimer(db.Model):
+    """A durable timer: a parked (``waiting``) execution's step wakes at ``due_at``.
+
+    ``kind`` is ``wait`` (a wait step), ``retry`` (a retry backoff) or ``approval`` (an
+    approval step's timeout; a decision wakes it too, see atom/engine/approvals.py). The scheduler's timer
+    job (:func:`atom.engine.timers.fire_due_timers`) takes an execution whose earliest timer
+    is due back to ``queued`` and deletes its timers; the run then writes new ones if it parks
+    again.
+    """
+
+    __tablename__ = "execution_timers"
+    __table_args__ = (UniqueConstraint("execution_id", "step_id", name="uq_execution_timer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id", ondelete="CASCADE"),
+                                              index=True)
+    step_id: Mapped[str] = mapped_column(String(100))
+    # None: no due time (an approval without a timeout waits for its decision only).
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+
+
+class ApprovalDecision(db.Model):
+    """One approver's decision on an approval step: who, when, how (api, dashboard, link)."""
+
+    __tablename__ = "approval_decisions"
+    __table_args__ = (UniqueConstraint("execution_id", "step_id", "decided_by", name="uq_approval_decision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id", ondelete="CASCADE"),
+                                              index=True)
+    step_id: Mapped[str] = mapped_column(String(100))
+    decision: Mapped[str] = mapped_column(String(16))  # approved | rejected
+    decided_by: Mapped[str] = mapped_column(String(200))
+    via: Mapped[str] = mapped_column(String(16))  # api | dashboard | link
+    comment: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class StepRun(db.Model):
