@@ -526,7 +526,7 @@ def _check_foreach(loop: dict, outer: list[dict], registry: Registry, connection
             problems.update(_flatten(where, exc.normalized_messages()))
             continue
         if step["type"] in ("foreach", "approval"):
-            problems[f"{where}.type"] = [f"a foreach step cannot run a {step['type']} step"]
+            problems[f"{where}.type"] = [f"a foreach step cannot hold {step['type']} steps"]
             continue
         if len(loop["id"]) + len(step["id"]) > FOREACH_MAX_ID_CHARS:
             problems[f"{where}.id"] = [f"this id and the foreach step's together at most "
