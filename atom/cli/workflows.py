@@ -267,8 +267,11 @@ def watch(execution_id: int, wait_s: float, grace_s: float, output: str | None) 
 
     engine = get_engine()
     reason = None
+    started = time.monotonic()
     try:
         finished = _wait(engine, execution_id, wait_s, "running")
+        if finished and _parked(execution_id):  # on a durable timer: it has not finished
+            finished = _wait_parked(engine, execution_id, wait_s - (time.monotonic() - started))
     except KeyboardInterrupt:
         finished, reason = False, "was interrupted"
     ended = finished
@@ -290,6 +293,27 @@ def watch(execution_id: int, wait_s: float, grace_s: float, output: str | None) 
                        f"{', '.join(running) or '?'} still run after {grace_s:g}s more; they "
                        "end as their calls return (atom executions show "
                        f"{execution_id})")
+
+
+def _parked(execution_id: int) -> bool:
+    from atom.engine.states import ExecutionStatus
+    from atom.extensions import db
+    from atom.models import Execution
+
+    status = db.session.execute(db.select(Execution.status).where(Execution.id == execution_id)).scalar()
+    db.session.rollback()
+    return status == ExecutionStatus.WAITING
+
+
+def _wait_parked(engine: Any, execution_id: int, wait_s: float) -> bool:
+    """Watch an execution parked on a durable timer until it has ended (woken by the scheduler,
+    here or in another process) or ``wait_s`` more have passed."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if not _parked(execution_id) and engine.wait(execution_id, max(0.0, deadline - time.monotonic())):
+            return True
+        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+    return False
 
 
 def _wait(engine: Any, execution_id: int, timeout: float, doing: str) -> bool:
