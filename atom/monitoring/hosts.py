@@ -56,8 +56,24 @@ def connection_host(conn: Connection) -> str | None:
 
 
 def connection_hosts(connection_ids: Iterable[int] | None = None) -> dict[int, str | None]:
-    """The host of each connection (every connection when ``connection_ids`` is None)."""
-    stmt = db.select(Connection).order_by(Connection.id)
+    """The host of each connection (every connection when ``connection_ids`` is None).
+
+    Reads only ids and revisions for the connections already known (every evaluation asks for
+    all of them); the settings of the others are loaded once."""
+    stmt = db.select(Connection.id, Connection.revision).order_by(Connection.id)
     if connection_ids is not None:
         stmt = stmt.where(Connection.id.in_(list(connection_ids)))
-    return {conn.id: connection_host(conn) for conn in db.session.scalars(stmt)}
+    rows = db.session.execute(stmt).all()
+    database = str(db.engine.url)
+    found: dict[int, str | None] = {}
+    with _LOCK:
+        for row in rows:
+            key = (database, row.id, row.revision)
+            if key in _CACHE:
+                found[row.id] = _CACHE[key]
+    missing = [row.id for row in rows if row.id not in found]
+    for start in range(0, len(missing), 500):
+        for conn in db.session.scalars(db.select(Connection).where(
+                Connection.id.in_(missing[start:start + 500]))):
+            found[conn.id] = connection_host(conn)
+    return {row.id: found.get(row.id) for row in rows}
