@@ -35,7 +35,7 @@ WRONG_CREDENTIALS = "Wrong email or password."
 EXPIRED = ("Your one-time password has expired; ask an admin for a new one "
            "(atom users create, or PATCH /api/v2/users/<id> with reset_password).")
 
-_dummy_hash: str | None = None
+_dummy_hashes: dict[str, str] = {}
 
 
 class AccountError(Exception):
@@ -308,13 +308,14 @@ def _find_user(email: str) -> User | None:
 
 
 def _dummy() -> str:
-    global _dummy_hash
-    if _dummy_hash is None:
-        from atom.models.user import password_hash_method
+    from atom.models.user import password_hash_method
 
-        # The same method as real hashes, so a check against it costs what a real one does.
-        _dummy_hash = generate_password_hash(secrets.token_urlsafe(16), method=password_hash_method())
-    return _dummy_hash
+    # The same method as real hashes (one dummy per method, as it may differ between apps), so a
+    # check against it costs what a real one does.
+    method = password_hash_method()
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    return _dummy_hashes[method]
 
 
 def _audit_failure(email: str, address: str | None, reason: str) -> None:
