@@ -43,12 +43,14 @@ def _page(status: int, title: str, message: str, confirm: str | None = None) -> 
 
 @bp.route("/<token>", methods=["GET", "POST"])
 def link(token: str):
+    from atom.accounts import session_user
     from atom.engine import get_engine
     from atom.engine.approvals import APPROVED
     from atom.engine.approvals import LINK_BY
     from atom.engine.approvals import DecisionError
     from atom.engine.approvals import decide
     from atom.engine.approvals import read_link
+    from atom.security import client_address
 
     try:
         data = read_link(current_app.config["SECRET_KEY"], token, time.time())
@@ -59,13 +61,22 @@ def link(token: str):
     if execution is None:
         return _page(404, "This link does not work", f"there is no execution {data['e']}")
     if request.method == "GET":
+        user = session_user()
+        who = (f" You are signed in as {user.email}: the decision is recorded as yours." if user is not None
+               else " You are not signed in: the decision is recorded as made through this link.")
         return _page(200, f"{verb.capitalize()} step {data['s']}?",
-                     f"This decides step {data['s']} of execution #{execution.id}: {verb}.", confirm=verb)
+                     f"This decides step {data['s']} of execution #{execution.id}: {verb}.{who}", confirm=verb)
     comment = (request.form.get("comment") or "").strip() or None
     if comment is not None and len(comment) > 2000:
         return _page(422, "Not decided", "the comment is longer than 2000 characters", confirm=verb)
+    user = session_user()
     try:
-        decide(execution.id, data["s"], data["d"], LINK_BY, "", "link", comment, get_engine(), by_link=True)
+        if user is None:
+            decide(execution.id, data["s"], data["d"], LINK_BY, "", "link", comment, get_engine(),
+                   by_link=True, address=client_address())
+        else:
+            decide(execution.id, data["s"], data["d"], user.email, user.role, "link", comment, get_engine(),
+                   address=client_address())
     except DecisionError as exc:
         return _page(exc.status, "Not decided", str(exc))
     return _page(200, "Thank you", f"Step {data['s']} of execution #{execution.id}: {data['d']}.")

@@ -31,7 +31,7 @@ def authenticate() -> None:
         raise ApiError(401, "authentication required: send Authorization: Bearer <api key>")
     g.principal = principal
     if request.method not in READ_METHODS:
-        if not _reads_only():
+        if not _marked("reads_only") and not _marked("decides_access"):
             require("editor")
         if principal.kind == "session":
             _check_csrf()
@@ -44,11 +44,18 @@ def reads_only(view):
     return view
 
 
-def _reads_only() -> bool:
+def decides_access(view):
+    """Mark a POST endpoint whose view decides who may call it, below editor too (an approval
+    decision: the step names its approvers, who may be viewers); the view calls ``require``."""
+    view.decides_access = True
+    return view
+
+
+def _marked(attribute: str) -> bool:
     from flask import current_app
 
     view = current_app.view_functions.get(request.endpoint or "")
-    return bool(getattr(view, "reads_only", False))
+    return bool(getattr(view, attribute, False))
 
 
 def require(role: str) -> Principal:

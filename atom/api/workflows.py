@@ -15,6 +15,7 @@ from marshmallow import validate
 
 from atom.api.auth import actor
 from atom.api.auth import authenticate
+from atom.api.auth import decides_access
 from atom.api.errors import ApiError
 from atom.api.hooks import refused
 from atom.api.hooks import verify_delivery
@@ -428,6 +429,7 @@ def _decide(ex_id: int, step_id: str, decision: str):
     from atom.api.auth import require
     from atom.engine.approvals import DecisionError
     from atom.engine.approvals import decide
+    from atom.security import client_address
 
     principal = require("viewer")
     try:
@@ -437,12 +439,13 @@ def _decide(ex_id: int, step_id: str, decision: str):
     try:
         return decide(ex_id, step_id, decision, principal.name, principal.role,
                       "dashboard" if principal.kind == "session" else "api", body.get("comment"),
-                      get_engine())
+                      get_engine(), address=client_address())
     except DecisionError as exc:
         raise ApiError(exc.status, str(exc), errors={exc.field: [str(exc)]} if exc.field else None) from exc
 
 
 @executions_blp.route("/<id:ex_id>/steps/<step_id>/approve", methods=["POST"])
+@decides_access
 @executions_blp.response(200, DecisionOut)
 @executions_blp.doc(requestBody=json_body(DecisionIn, "an optional comment", required=False))
 def approve(ex_id: int, step_id: str):
@@ -452,6 +455,7 @@ def approve(ex_id: int, step_id: str):
 
 
 @executions_blp.route("/<id:ex_id>/steps/<step_id>/reject", methods=["POST"])
+@decides_access
 @executions_blp.response(200, DecisionOut)
 @executions_blp.doc(requestBody=json_body(DecisionIn, "an optional comment", required=False))
 def reject(ex_id: int, step_id: str):

@@ -32,6 +32,8 @@ bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder
 PUBLIC = {"dashboard.login", "dashboard.static", "dashboard.status_page"}
 # All that a session signed in with a one-time password may open.
 ONE_TIME_PASSWORD_PAGES = {"dashboard.password", "dashboard.logout"}
+# Forms a viewer may send: their view decides who may (an approval step names its approvers).
+VIEWER_FORMS = {"dashboard.execution_decide"}
 
 
 @bp.before_app_request
@@ -54,7 +56,7 @@ def require_login():
     if g.user.must_change_password and request.endpoint not in ONE_TIME_PASSWORD_PAGES:
         return redirect(url_for("dashboard.password"))
     if (request.method not in ("GET", "HEAD") and request.endpoint not in ONE_TIME_PASSWORD_PAGES
-            and not role_allows(g.user.role, "editor")):
+            and request.endpoint not in VIEWER_FORMS and not role_allows(g.user.role, "editor")):
         abort(403, "Viewers can look but not change anything; ask an admin for the editor role.")
     return None
 

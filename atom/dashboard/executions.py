@@ -221,6 +221,7 @@ def execution_decide(ex_id: int, step_id: str, verb: str):
     from atom.engine import get_engine
     from atom.engine.approvals import DecisionError
     from atom.engine.approvals import decide
+    from atom.security import client_address
 
     _execution(ex_id)
     user = session_user()
@@ -230,7 +231,8 @@ def execution_decide(ex_id: int, step_id: str, verb: str):
         return redirect(url_for("dashboard.execution", ex_id=ex_id))
     decision = "approved" if verb == "approve" else "rejected"
     try:
-        decide(ex_id, step_id, decision, user.email, user.role, "dashboard", comment, get_engine())
+        decide(ex_id, step_id, decision, user.email, user.role, "dashboard", comment, get_engine(),
+               address=client_address())
     except DecisionError as exc:
         flash(f"Not decided: {exc}.", "error")
     else:

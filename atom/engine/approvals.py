@@ -92,8 +92,10 @@ def allowed(step: ApprovalStep, name: str, role: str, started_by: str | None) ->
 
 
 def decide(execution_id: int, step_id: str, decision: str, name: str, role: str, via: str,
-           comment: str | None, engine: Any, by_link: bool = False) -> dict[str, Any]:
-    """Record ``name``'s decision; wake the execution when it settles the step.
+           comment: str | None, engine: Any, by_link: bool = False,
+           address: str | None = None) -> dict[str, Any]:
+    """Record ``name``'s decision (and an audit event ``execution.step.approved|rejected`` with
+    the step, the channel and the client ``address``); wake the execution when it settles the step.
 
     :raises DecisionError: 404 no such execution or approval step, 409 not waiting for this
         decision or already decided by ``name``, 403 not an allowed approver (``by_link``: a
@@ -117,8 +119,12 @@ def decide(execution_id: int, step_id: str, decision: str, name: str, role: str,
         raise DecisionError(403, why)
     if outcome(execution_id, step) is not None:
         raise DecisionError(409, f"{step_id} has already been decided")
+    from atom.models.audit import record
+
     db.session.add(ApprovalDecision(execution_id=execution_id, step_id=step_id, decision=decision,
                                     decided_by=name, via=via, comment=comment))
+    record(name, f"execution.step.{decision}", f"execution:{execution_id}", step=step_id, via=via,
+           **({"address": address} if address else {}))
     try:
         db.session.commit()
     except IntegrityError:
@@ -143,7 +149,10 @@ def decide(execution_id: int, step_id: str, decision: str, name: str, role: str,
 # -- signed one-time links ------------------------------------------------------------------------
 
 LINK_SALT = "atom.approval-link"
-LINK_BY = "link"  # a link's decision is recorded as by "link": one per step, so a link works once
+# An anonymous visitor's link decision is recorded as by "link" (one per step, so the step's links
+# work once; the audit event keeps the address). A visitor signed in to the dashboard decides as
+# themselves, and the step's rules (approvers, self-approval, once each) apply to them.
+LINK_BY = "link"
 
 
 def link_token(secret: str, execution_id: int, step_id: str, decision: str,

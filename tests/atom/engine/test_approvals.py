@@ -8,6 +8,7 @@ import pytest
 
 from atom.engine import get_engine
 from atom.models import ApprovalDecision
+from atom.models import AuditEvent
 from tests.atom.engine.conftest import Api
 from tests.atom.engine.conftest import close_engine
 from tests.atom.engine.conftest import manual
@@ -213,6 +214,66 @@ def test_a_signed_link_decides_once_after_a_confirm_page(app, api, client):
     assert client.post(link_path(urls["yes"])).status_code == 409  # replayed
     assert client.post(link_path(urls["no"])).status_code == 409  # the other one: decided
     assert len(rows(app, ApprovalDecision)) == 1
+
+
+def test_an_anonymous_link_decision_is_audited_with_the_address(app, api, client):
+    ex_id = started(api, with_link())
+    urls = steps_of(api.execution(ex_id))["notify"]["output"]
+    assert "not signed in" in client.get(link_path(urls["no"])).get_data(as_text=True)
+    assert client.post(link_path(urls["no"]), environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 200
+    [decision] = steps_of(api.wait_finished(ex_id))["ok"]["decisions"]
+    assert decision["by"] == "link" and decision["via"] == "link" and decision["decision"] == "rejected"
+    [event] = [e for e in rows(app, AuditEvent) if e.action.startswith("execution.step.")]
+    assert (event.actor, event.action, event.subject) == ("link", "execution.step.rejected", f"execution:{ex_id}")
+    assert event.detail == {"step": "ok", "via": "link", "address": "192.0.2.7"}
+
+
+def test_a_signed_in_user_decides_a_link_as_themselves(app, api, client, alice):
+    ex_id = started(api, with_link(approvers={"users": ["alice@example.com"]}))
+    urls = steps_of(api.execution(ex_id))["notify"]["output"]
+    assert client.post("/login", data=alice).status_code == 302
+    assert "signed in as alice@example.com" in client.get(link_path(urls["yes"])).get_data(as_text=True)
+    assert client.post(link_path(urls["yes"]), data={"comment": "ok"}).status_code == 200
+    [decision] = steps_of(api.wait_finished(ex_id))["ok"]["decisions"]
+    assert (decision["by"], decision["via"]) == ("alice@example.com", "link")
+    assert [e.actor for e in rows(app, AuditEvent) if e.action == "execution.step.approved"] == ["alice@example.com"]
+
+
+def test_a_signed_in_user_who_is_no_approver_cannot_use_a_link(app, api, client, alice):
+    ex_id = started(api, with_link(approvers={"users": ["bob@example.com"]}))
+    urls = steps_of(api.execution(ex_id))["notify"]["output"]
+    assert client.post("/login", data=alice).status_code == 302
+    refused = client.post(link_path(urls["yes"]))
+    assert refused.status_code == 403 and "not one of this step" in refused.get_data(as_text=True)
+    assert rows(app, ApprovalDecision) == []
+    assert api.execution(ex_id)["status"] == "waiting"
+
+
+def test_a_viewer_named_by_role_approves_through_the_api(app, api, keys):
+    viewer = Api(api.client, keys["viewer"])
+    ex_id = started(api, gate())  # admins and editors only
+    refused = decide(viewer, ex_id, "approve")
+    assert refused.status_code == 403 and rows(app, ApprovalDecision) == []
+    ex2 = started(api, gate(approvers={"roles": ["viewer"]}))
+    answer = decide(viewer, ex2, "approve", "seen")
+    assert answer.status_code == 200, answer.get_json()
+    assert api.wait_finished(ex2)["status"] == "succeeded"
+    assert [d.decided_by for d in rows(app, ApprovalDecision)] == ["key:viewer-key"]
+
+
+def test_a_viewer_named_by_the_step_approves_in_the_dashboard(app, api, client):
+    from tests.atom.dashboard.test_sessions import make_user
+
+    make_user(app, "vera@example.com", role="viewer")
+    ex_id = started(api, gate(approvers={"users": ["vera@example.com"]}))
+    assert client.post("/login", data={"email": "vera@example.com",
+                                       "password": "a long enough password"}).status_code == 302
+    assert ">Approve</button>" in client.get(f"/executions/{ex_id}").get_data(as_text=True)
+    assert client.post(f"/executions/{ex_id}/steps/ok/approve", data={}).status_code == 302
+    assert api.wait_finished(ex_id)["status"] == "succeeded"
+    assert [d.decided_by for d in rows(app, ApprovalDecision)] == ["vera@example.com"]
+    # Everything else stays closed to a viewer.
+    assert client.post(f"/executions/{ex_id}/retry", data={}).status_code == 403
 
 
 def test_a_tampered_or_expired_link_changes_nothing(app, api, client):
