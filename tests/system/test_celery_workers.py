@@ -5,7 +5,10 @@ or RabbitMQ), each test on a queue of its own.
 * executions finish, each run by a worker (its pid is in ``claimed_by``), every step once;
 * ``kill -9`` of the worker in the middle of a step: the other worker finishes the execution,
   no finished step is called again, and the interrupted step is resumed, once, with the same
-  idempotency key.
+  idempotency key;
+* durable timers and approvals: executions parked on a wait and then on an approval hold no
+  worker; the deployment's one scheduler wakes the timers, the API's decisions wake the
+  approvals, and the workers finish them.
 
 The fake service runs on a thread of this test process (127.0.0.1) and counts every request.
 Skipped, saying why, when PostgreSQL, Redis or RabbitMQ is absent.
@@ -87,7 +90,7 @@ class Worker:
 class Deployment:
     """A scaled-out ATOM: its database, its queue, one gunicorn and ``workers`` workers."""
 
-    def __init__(self, tmp: Path, broker: str, workers: int) -> None:
+    def __init__(self, tmp: Path, broker: str, workers: int, **settings: str) -> None:
         from cryptography.fernet import Fernet
 
         self.tmp, self.broker = tmp, broker
@@ -100,7 +103,8 @@ class Deployment:
                     "ATOM_EXECUTION_RECOVERY_INTERVAL_S": "1", "ATOM_GUNICORN_LOGLEVEL": "warning",
                     "ATOM_SQLALCHEMY_DATABASE_URI":
                         f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.dbname}",
-                    "ATOM_EXECUTOR": "celery", "ATOM_BROKER_URL": broker, "ATOM_CELERY_QUEUE": self.queue}
+                    "ATOM_EXECUTOR": "celery", "ATOM_BROKER_URL": broker, "ATOM_CELERY_QUEUE": self.queue,
+                    **settings}
         self.web = Gunicorn(self.env, tmp / "gunicorn.log")
         self.workers = [Worker(self.env, tmp / f"worker-{n}.log") for n in range(workers)]
         self.headers: dict[str, str] = {}
@@ -192,9 +196,9 @@ def _needs(broker: str) -> None:
 
 @pytest.fixture
 def deployment(request, tmp_path):
-    broker, workers = request.param
+    broker, workers, *settings = request.param
     _needs(broker)
-    deployed = Deployment(tmp_path, BROKERS[broker], workers)
+    deployed = Deployment(tmp_path, BROKERS[broker], workers, **(settings[0] if settings else {}))
     try:
         deployed.up()
         yield deployed
@@ -283,3 +287,47 @@ def test_kill_9_of_a_worker_mid_step_another_worker_finishes(deployment):
         assert steps["slow"]["attempt"] == 2 and steps["a"]["attempt"] == 1
         assert int(deployment.owners()[ex_id].split(":")[1]) == survivor.proc.pid
         assert logs.count(f"resuming execution {ex_id} ") == 1, logs[-4000:]
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("deployment", [("redis", 2, {"ATOM_DURABLE_WAIT_S": "1", "ATOM_TIMER_TICK_S": "0.5"})],
+                         indirect=True, ids=["redis"])
+def test_timers_and_approvals_park_off_the_workers_and_resume_on_them(deployment):
+    wf = deployment.api("POST", "/ai-workflows", json={
+        "name": "wait then approve", "trigger": {"type": "manual"}, "steps": [
+            {"id": "nap", "type": "wait", "seconds": 3},
+            {"id": "ok", "type": "approval", "message": "Go {{ trigger.n }}?", "depends_on": ["nap"],
+             "approvers": {"roles": ["admin"]}, "allow_self": True},
+            {"id": "after", "type": "transform", "mapping": {"n": "trigger.n"}, "depends_on": ["ok"]}]})
+    assert wf.status_code == 201, wf.text
+    ids = [deployment.execute(wf.json()["id"], {"n": n}) for n in range(30)]
+
+    def at(step: str, status: str):
+        bodies = [deployment.execution(i) for i in ids]
+        ok = all(b["status"] == "waiting" and {s["step_id"]: s["status"] for s in b["steps"]}.get(step) == status
+                 for b in bodies)
+        return bodies if ok else None
+
+    # Parked on the timer, then (woken by the scheduler, run by a worker) on the approval.
+    _poll(lambda: at("nap", "running"), 60, "30 executions waiting on their timer")
+    _poll(lambda: at("ok", "running"), 60, "30 executions waiting for approval")
+    for ex_id in ids:
+        decided = deployment.api("POST", f"/executions/{ex_id}/steps/ok/approve", json={})
+        assert decided.status_code == 200, decided.text
+
+    def finished():
+        bodies = [deployment.execution(i) for i in ids]
+        return bodies if all(b["status"] in FINAL for b in bodies) else None
+
+    bodies = _poll(finished, 90, "30 approved executions to finish")
+    assert [b["status"] for b in bodies] == ["succeeded"] * 30, deployment.logs()[-4000:]
+    outputs = []
+    for body in bodies:
+        steps = {s["step_id"]: s for s in body["steps"]}
+        assert [steps[s]["attempt"] for s in ("nap", "ok", "after")] == [1, 1, 1]
+        assert steps["ok"]["output"]["decision"] == "approved"
+        outputs.append(steps["after"]["output"]["n"])
+    assert outputs == list(range(30))
+    worker_pids = {w.proc.pid for w in deployment.workers}
+    owners = deployment.owners()
+    assert {int(owners[i].split(":")[1]) for i in ids} <= worker_pids, owners
