@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func
 
+from atom.engine.definition import run_path
 from atom.extensions import db
 from atom.models import Connection
 from atom.models import Execution
@@ -107,7 +108,9 @@ def _per_workflow(since: Any, ids: list[int] | None) -> list[dict[str, Any]]:
     steps = steps.where(*chosen) if ids is None else steps.where(
         StepRun.execution_id.in_(db.select(Execution.id).where(*chosen)))
     for wf_id, step_id, status, duration_ms in db.session.execute(steps):
-        step = per_wf[wf_id]["steps"].setdefault(step_id, {"runs": 0, "failed": 0, "durations": []})
+        # The item runs of a foreach's inner step are one entry (``loop[*]``, ``loop[*].call``).
+        step = per_wf[wf_id]["steps"].setdefault(run_path(step_id),
+                                                 {"runs": 0, "failed": 0, "durations": []})
         step["runs"] += 1
         if status == "failed":
             step["failed"] += 1

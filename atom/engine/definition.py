@@ -7,6 +7,7 @@ each bad step or field and the reason. Nothing is written by validation.
 from __future__ import annotations
 
 import graphlib
+import re
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import fields as fields_of
@@ -226,6 +227,35 @@ class DefinitionSchema(Strict):
     trigger = fields.Nested(TriggerSchema, required=True)
     steps = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=MAX_STEPS))
     enabled = fields.Boolean(load_default=True)
+
+
+def every_step(steps: Any, within: str | None = None) -> Any:
+    """Each raw step of a stored definition's ``steps`` as ``(path, step)``, a foreach's inner
+    steps after it (``step`` or ``steps``) with the path ``<loop id>[*]`` (one inner step) or
+    ``<loop id>[*].<inner id>``: what reads a definition for the services and actions it uses
+    (the services index, dependencies, predictions) sees the loop's body too. ``path`` is the
+    name analytics gives an inner step's item runs (:func:`run_path`)."""
+    for step in steps or ():
+        if not isinstance(step, dict) or not isinstance(step.get("id"), str):
+            continue
+        path = step["id"] if within is None else within
+        yield path, step
+        if step.get("type") == "foreach":
+            if isinstance(step.get("step"), dict):
+                yield from every_step([step["step"]], f"{path}[*]")
+            elif isinstance(step.get("steps"), list):
+                for inner in step["steps"]:
+                    if isinstance(inner, dict) and isinstance(inner.get("id"), str):
+                        yield from every_step([inner], f"{path}[*].{inner['id']}")
+
+
+def run_path(step_id: str) -> str:
+    """The recorded id of an item's run of a foreach inner step (``loop[3]``, ``loop[3].call``)
+    with its index as ``*`` (``loop[*]``, ``loop[*].call``): one name for all the items' runs."""
+    return _INDEX.sub("[*]", step_id)
+
+
+_INDEX = re.compile(r"\[\d+\]")
 
 
 def _need(data: dict, names: tuple[str, ...]) -> None:

@@ -15,6 +15,7 @@ from flask import url_for
 from atom.engine.approvals import decisions_of
 from atom.engine.approvals import present_decision
 from atom.engine.definition import DefinitionError
+from atom.engine.definition import every_step
 from atom.engine.definition import expand_compact
 from atom.engine.definition import is_compact
 from atom.engine.definition import validate_definition
@@ -143,9 +144,9 @@ def _apply_trigger(workflow: Workflow, definition: dict[str, Any]) -> None:
 
 
 def services_of(definition: dict[str, Any]) -> set[str]:
-    """The services a definition uses: its trigger's and its steps'."""
+    """The services a definition uses: its trigger's and its steps' (a foreach's inner ones too)."""
     found = {definition["trigger"].get("service")}
-    found |= {step.get("service") for step in definition["steps"]}
+    found |= {step.get("service") for _path, step in every_step(definition["steps"])}
     return {s for s in found if s}
 
 

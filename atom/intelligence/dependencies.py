@@ -31,6 +31,8 @@ from flask import Flask
 from flask import current_app
 
 from atom.engine.definition import error_policy
+from atom.engine.definition import every_step
+from atom.engine.definition import run_path
 from atom.extensions import db
 from atom.intelligence import history
 from atom.models import Connection
@@ -84,20 +86,21 @@ def uses_of(definition: dict[str, Any]) -> list[Use]:
     trigger = definition.get("trigger") or {}
     if trigger.get("type") == "event" and trigger.get("service"):
         out.append(Use("trigger", None, trigger["service"], trigger.get("connection_id")))
-    for step in definition.get("steps") or []:
+    # A foreach's inner steps are named by their runs' path (``loop[*]``, ``loop[*].call``).
+    for path, step in every_step(definition.get("steps")):
         kind = step.get("type")
         required = error_policy(step) == ("fail", None)
         if kind in ("action", "notification") and step.get("service"):
-            use = Use(kind, step["id"], step["service"], step.get("connection"), required=required)
+            use = Use(kind, path, step["service"], step.get("connection"), required=required)
             for n, alt in enumerate(step.get("fallback") or ()):
                 if isinstance(alt, dict) and alt.get("service"):
-                    fb = Use("fallback", step["id"], alt["service"], alt.get("connection"),
-                             required=required, of_step=step["id"], index=n)
+                    fb = Use("fallback", path, alt["service"], alt.get("connection"),
+                             required=required, of_step=path, index=n)
                     use.fallbacks.append(fb)
                     out.append(fb)
             out.append(use)
         elif kind == "workflow" and step.get("workflow_id") is not None:
-            out.append(Use("subworkflow", step["id"], child=int(step["workflow_id"]),
+            out.append(Use("subworkflow", path, child=int(step["workflow_id"]),
                            required=required))
     return out
 
@@ -192,7 +195,8 @@ def _load(window_days: int, app: Flask) -> Graph:
         if trigger is not None and ex.trigger_type in ("event", "poll", "webhook"):
             for node in _node_of(trigger, default_connection):
                 count(ex.workflow_id, node, "trigger", False, ex.created_at, None)
-        for sid, step in ex.steps.items():
+        for run_id, step in ex.steps.items():
+            sid = run_path(run_id)  # an item's run of a foreach inner step counts for that step
             use = by_step.get(sid)
             if use is None or step.status not in ("succeeded", "failed"):
                 continue

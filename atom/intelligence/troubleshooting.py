@@ -29,6 +29,8 @@ from flask import Flask
 from flask import current_app
 
 from atom.engine.definition import error_policy
+from atom.engine.definition import every_step
+from atom.engine.definition import run_path
 from atom.extensions import db
 from atom.intelligence import history
 from atom.models import Connection
@@ -140,7 +142,9 @@ def _transient(cls: str, message: str | None) -> bool:
 
 
 def _step_defs(definition: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    return {s["id"]: s for s in (definition or {}).get("steps", []) if isinstance(s, dict)}
+    """The definition's steps by id, a foreach's inner steps by their runs' path (``loop[*].call``:
+    look a run up with :func:`run_path`); the dicts are the definition's own, so a fix edits it."""
+    return dict(every_step((definition or {}).get("steps")))
 
 
 def _connection_of(step: dict[str, Any]) -> Connection | None:
@@ -210,7 +214,7 @@ def _failures(record: history.ExecutionRecord, definition: dict[str, Any] | None
     for sid, step in record.steps.items():
         if step.status != "failed":
             continue
-        spec = steps.get(sid, {})
+        spec = steps.get(run_path(sid), {})
         attempts = [{"attempt": a.attempt, "class": classify(a.error_class, a.error),
                      "recorded_class": a.error_class, "error": a.error,
                      "status_code": status_code(a.error),
@@ -293,6 +297,8 @@ def _parallel_peers(definition: dict[str, Any], sid: str) -> list[str]:
     """Action/notification steps calling the same service as ``sid`` (same connection choice)
     that may run at the same time as it: neither depends on the other, directly or not."""
     steps = _step_defs(definition)
+    if run_path(sid) != sid:  # a foreach item: its peers are the loop's other items
+        return []
     me = steps[sid]
 
     def ancestors(step_id: str) -> set[str]:
@@ -330,7 +336,7 @@ def _fixes(session_failures: list[dict[str, Any]], workflow: Workflow,
 
     for f in session_failures:
         definition = definitions.get(f["version"]) or {}
-        spec = _step_defs(definition).get(f["step_id"], {})
+        spec = _step_defs(definition).get(run_path(f["step_id"]), {})
         sid, cls, service = f["step_id"], f["class"], f["service"]
         where = f"step {sid} of execution {f['execution_id']}"
         if cls == "timeout" and _STEP_TIMEOUT.match(f["error"] or "") and spec.get("timeout_s"):
@@ -652,6 +658,7 @@ def _apply(definition: dict[str, Any], fixes: list[dict[str, Any]]) -> list[dict
 
 
 def _needs_step(steps: dict[str, dict[str, Any]], sid: str, fix: dict[str, Any]) -> dict[str, Any]:
+    sid = run_path(sid)
     if sid not in steps:
         raise TroubleshootingError(409, f"fix {fix['id']} no longer applies: the workflow's "
                                         f"current version has no step {sid}", "fixes")
