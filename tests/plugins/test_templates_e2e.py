@@ -198,6 +198,15 @@ def test_atom_test_html_shows_every_integration_against_its_contract_server(
     failed = {c["integration"]: c.get("error") or c for c in report["connections"]
               if not c.get("ok", c.get("check", {}).get("ok", True))}
     assert report["summary"]["checks_failed"] == 0, failed or result.output
+    from tests.atom.api.test_integrations import CATALOGUE
+
+    assert set(report["integrations"]) == CATALOGUE  # the 30, whatever is installed
     html = out_html.read_text()
+    # Each integration has its own row in the "By integration" table with its one check passed,
+    # and its connection a row in the "Connections" table with the health check passed (a
+    # bare slug could match elsewhere in the page: "box", "http", "aws").
     for manifest in manifests:
-        assert manifest.slug in html, manifest.slug
+        assert re.search(rf'<tr><td>{manifest.slug}</td>\s*<td class="ok">1/1</td>', html), \
+            f"{manifest.slug} has no passed row in the By integration table"
+        assert re.search(rf'<small>{manifest.slug}</small></td>\s*<td class="ok">passed', html), \
+            f"{manifest.slug}'s connection has no passed health check row"

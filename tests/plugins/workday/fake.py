@@ -68,6 +68,7 @@ class FakeWorkday(LoopbackFake):
         self.expires_in = expires_in
         self.workers: dict[str, dict[str, Any]] = {}
         self.hires: list[dict[str, Any]] = []
+        self.organizations: list[dict[str, Any]] = [HR_ORG]
         self.tokens: set[str] = set()
         self.refresh_tokens = {REFRESH}
         self._lock = threading.Lock()
@@ -158,8 +159,8 @@ class FakeWorkday(LoopbackFake):
                            "expires_in": self.expires_in})
 
     def _organizations(self, rec: Recorded) -> Reply:
-        orgs = [{**HR_ORG, "href": f"{self.url}/ccx/api/v1/{self.tenant}/supervisoryOrganizations/"
-                                    f"{HR_ORG['id']}"}]
+        orgs = [{**org, "href": f"{self.url}/ccx/api/v1/{self.tenant}/supervisoryOrganizations/"
+                                 f"{org['id']}"} for org in self.organizations]
         return self._paged(rec, orgs)
 
     def _workers(self, rec: Recorded, rest: list[str]) -> Reply:

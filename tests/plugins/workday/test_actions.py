@@ -92,6 +92,34 @@ def test_list_workers_stops_at_max_items_and_passes_search(connect, run, wd):
     assert wd.api_calls()[0].query["search"] == ["worker"]
 
 
+def test_list_organizations_pages_the_supervisory_organizations(connect, run, wd):
+    wd.organizations.append({"id": "f" * 32, "descriptor": "Engineering"})
+    wd.organizations.append({"id": "e" * 32, "descriptor": "Finance"})
+    status, body = run(connect(), "list_organizations", {"page_size": 2})
+    assert status == 200, body
+    out = body["output"]
+    assert (out["count"], out["total"]) == (3, 3)
+    assert [o["descriptor"] for o in out["organizations"]] == [
+        "Human Resources", "Engineering", "Finance"]
+    assert out["organizations"][1]["href"].endswith("/supervisoryOrganizations/" + "f" * 32)
+    calls = wd.api_calls()
+    assert {c.path for c in calls} == {"/ccx/api/v1/acme/supervisoryOrganizations"}
+    assert [(c.query["limit"], c.query["offset"]) for c in calls] == [(["2"], ["0"]),
+                                                                       (["2"], ["2"])]
+
+
+def test_list_organizations_stops_at_max_items_and_checks_its_input(connect, run, wd):
+    wd.organizations.append({"id": "f" * 32, "descriptor": "Engineering"})
+    status, body = run(connect(), "list_organizations", {"max_items": 1})
+    assert status == 200, body
+    assert (body["output"]["count"], body["output"]["total"]) == (1, 2)
+    assert [c.query["limit"] for c in wd.api_calls()] == [["1"]]
+    before = len(wd.requests)
+    status, body = run(connect(), "list_organizations", {"page_size": 101})
+    assert status == 422 and "page_size" in body["errors"], body
+    assert len(wd.requests) == before
+
+
 def test_run_report_sends_prompts_and_asks_for_json(connect, run, wd):
     wd.hire("21002", "Teresa Serrano", "2026-04-10")
     status, body = run(connect(), "run_report", {
