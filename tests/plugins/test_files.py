@@ -243,3 +243,36 @@ def test_a_gmail_file_id_without_the_attachment_part_is_a_422(client, keys, crea
     status, body = _copy(client, keys, drive, {"source_connection_id": gmail["id"],
                                                "source_file_id": "18c1f0a2b3"})
     assert status == 422 and "source_file_id" in body["errors"], body
+
+
+def test_a_workflow_copies_200_mb_with_the_memory_growing_by_less_than_50_mb(
+        client, keys, source_and_drive, fake_url):
+    """The same copy as a workflow's step (what users build: "back up new files to Drive"): the
+    engine records the step's output (the new file's metadata), never the bytes."""
+    source, drive = source_and_drive
+    step = {"id": "backup", "type": "action", "service": "google_drive", "action": "copy_file",
+            "connection": drive["id"],
+            "parameters": {"source_connection_id": source["id"], "source_file_id": "{{ trigger.path }}",
+                           "name": "{{ trigger.name }}"}}
+    wf = client.post("/api/v2/ai-workflows", headers=keys["editor"], json={
+        "name": "back up exports", "trigger": {"type": "manual"}, "steps": [step]})
+    assert wf.status_code == 201, wf.get_json()
+
+    def run(path: str, name: str) -> dict:
+        done = client.post(f"/api/v2/ai-workflows/{wf.get_json()['id']}/execute?wait=120",
+                           headers=keys["editor"], json={"path": path, "name": name})
+        assert done.status_code == 200, done.get_json()
+        return done.get_json()
+
+    run("/files/9.bin", "warm.bin")  # warm every code path up
+    with PeakRSS() as rss:
+        done = run("/files/200.bin", "workflow-backup.bin")
+    assert done["status"] == "succeeded", done
+    stats = requests.get(f"{fake_url}/stats", timeout=5).json()
+    assert stats["received"] == 200 * MIB and stats["sha256"] == expected_sha256(200)
+    assert stats["metadata"]["name"] == "workflow-backup.bin"
+    [backup] = [s for s in done["steps"] if s["step_id"] == "backup"]
+    assert backup["output"]["size"] == str(200 * MIB)
+    assert len(repr(backup["output"])) < 10_000  # metadata, not content
+    print(f"RSS growth {rss.growth_mb:.1f} MB")
+    assert rss.growth_mb < 50, f"RSS grew by {rss.growth_mb:.0f} MB"
