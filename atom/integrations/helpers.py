@@ -26,6 +26,7 @@ from atom.integrations.errors import IntegrationError
 from atom.integrations.errors import RateLimited
 from atom.integrations.errors import UpstreamError
 from atom.integrations.errors import ValidationFailed
+from atom.integrations.pagination import first_page_wanted
 from atom.integrations.http import IntegrationClient
 from atom.integrations.http import parse_retry_after
 
@@ -310,7 +311,7 @@ class GraphQLPages:
                                       json={"query": query, "variables": variables}, **kw)
             body = json_or_empty(response)
             yield from (jmespath.search(items, body) or [])
-            if has_more and not jmespath.search(has_more, body):
+            if first_page_wanted() or (has_more and not jmespath.search(has_more, body)):
                 return
             token = jmespath.search(cursor, body)
             if not token:

@@ -1,10 +1,14 @@
 """Pagination strategies for ``IntegrationClient.paginate``.
 
 Each strategy knows how to ask for the next page and where the items are. All of them stop
-on a repeated cursor (a server bug that would loop forever) and after ``max_pages``.
+on a repeated cursor (a server bug that would loop forever) and after ``max_pages``; inside
+:func:`first_page_only` (``atom test``'s smoke run of read-only actions: one request each is
+enough to show an action works, and spares the service a full listing) after the first page.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from typing import Callable
@@ -15,6 +19,24 @@ from urllib.parse import urlsplit
 import jmespath
 
 from atom.integrations.errors import UpstreamError
+
+
+_FIRST_PAGE_ONLY: ContextVar[bool] = ContextVar("atom_first_page_only", default=False)
+
+
+@contextmanager
+def first_page_only() -> Iterator[None]:
+    """Listings in this block stop after their first page."""
+    token = _FIRST_PAGE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _FIRST_PAGE_ONLY.reset(token)
+
+
+def first_page_wanted() -> bool:
+    """Whether listings should stop after their first page (inside :func:`first_page_only`)."""
+    return _FIRST_PAGE_ONLY.get()
 
 
 def _get(body: Any, path: str | None) -> Any:
@@ -32,12 +54,12 @@ class _Base:
                 **kw: Any) -> Iterator[Any]:
         seen: set[Any] = set()
         url: str | None = path
-        for _ in range(self.max_pages):
+        for _ in range(1 if _FIRST_PAGE_ONLY.get() else self.max_pages):
             response = client.request(method, url, params=params, **kw)
             body = response.json() if response.content else None
             yield from (_get(body, self.items) or [])
             token = self.next(response, body, params)
-            if token is None:
+            if token is None or _FIRST_PAGE_ONLY.get():
                 return
             if token in seen:
                 raise UpstreamError(f"pagination loop: token {token!r} came back twice")

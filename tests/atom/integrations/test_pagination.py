@@ -29,6 +29,18 @@ def test_cursor_in_body(server, clock, make_client):
         {"limit": "2"}, {"limit": "2", "cursor": "c2"}, {"limit": "2", "cursor": "c3"}]
 
 
+def test_first_page_only_stops_after_one_request_even_on_a_repeating_cursor(server, clock, make_client):
+    from atom.integrations.pagination import first_page_only
+
+    server.always("/users.list", reply(200, {"members": [1, 2], "response_metadata": {"next_cursor": "same"}}))
+    pager = CursorPaginator(items="members", cursor_path="response_metadata.next_cursor")
+    with first_page_only():
+        assert list(make_client().paginate("/users.list", pager)) == [1, 2]
+    assert server.count("/users.list") == 1
+    with pytest.raises(UpstreamError, match="came back twice"):  # outside it: the loop guard
+        list(make_client().paginate("/users.list", pager))
+
+
 def test_cursor_has_more_false_stops(server, clock, make_client):
     server.script("/v1/customers",
                   reply(200, {"data": [{"id": "a"}], "has_more": True, "next": "a"}),
