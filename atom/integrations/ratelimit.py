@@ -7,7 +7,27 @@ from atom.integrations.clock import Clock
 from atom.integrations.errors import RateLimited
 
 
-class TokenBucket:
+class ServerSynced:
+    """What a bucket does with the server's own count (``X-RateLimit-Remaining`` and reset):
+    an empty quota pauses it until the reset, else it holds at most ``remaining`` tokens."""
+
+    def sync(self, remaining: int | None, reset_in: float | None) -> None:
+        """Re-sync from the server: ``remaining`` calls left; the window resets in ``reset_in`` s."""
+        if remaining is None:
+            return
+        if remaining <= 0 and reset_in and reset_in > 0:
+            self.pause(reset_in)
+            return
+        self.hold_at_most(float(remaining))
+
+    def pause(self, seconds: float) -> None:
+        raise NotImplementedError
+
+    def hold_at_most(self, tokens: float) -> None:
+        raise NotImplementedError
+
+
+class TokenBucket(ServerSynced):
     """``rate`` tokens per second up to ``burst``; ``acquire`` waits for one.
 
     Tokens accrue from ``_updated``, which lies in the future while the server has told us to
@@ -44,15 +64,9 @@ class TokenBucket:
         self._clock.sleep(wait)
         return wait
 
-    def sync(self, remaining: int | None, reset_in: float | None) -> None:
-        """Re-sync from the server: ``remaining`` calls left; the window resets in ``reset_in`` s."""
-        if remaining is None:
-            return
-        if remaining <= 0 and reset_in and reset_in > 0:
-            self.pause(reset_in)
-            return
+    def hold_at_most(self, tokens: float) -> None:
         with self._lock:
-            self._tokens = min(self._tokens, float(remaining))
+            self._tokens = min(self._tokens, tokens)
 
     def pause(self, seconds: float) -> None:
         """Give out no token for ``seconds`` (a 429 with ``Retry-After``, or an empty quota)."""

@@ -30,6 +30,7 @@ from atom.integrations.breaker import CircuitBreaker
 from atom.integrations.clock import Clock
 from atom.integrations.errors import CircuitOpen
 from atom.integrations.errors import RateLimited
+from atom.integrations.ratelimit import ServerSynced
 from atom.integrations.ratelimit import TokenBucket
 
 logger = logging.getLogger(__name__)
@@ -205,7 +206,7 @@ class SharedState:
                         "are shared again")
 
 
-class SharedBucket:
+class SharedBucket(ServerSynced):
     """A :class:`TokenBucket` whose tokens live in Redis, shared by every process."""
 
     def __init__(self, shared: SharedState, key: str, rate: float, burst: int,
@@ -237,15 +238,8 @@ class SharedBucket:
             self._clock.sleep(wait)
         return wait
 
-    def sync(self, remaining: int | None, reset_in: float | None) -> None:
-        """Re-sync from the server: ``remaining`` calls left; the window resets in ``reset_in`` s."""
-        if remaining is None:
-            return
-        if remaining <= 0 and reset_in and reset_in > 0:
-            self.pause(reset_in)
-            return
-        self._shared.run(lambda: self._script("sync", float(remaining)),
-                         lambda: self.local.sync(remaining, reset_in))
+    def hold_at_most(self, tokens: float) -> None:
+        self._shared.run(lambda: self._script("sync", tokens), lambda: self.local.hold_at_most(tokens))
 
     def pause(self, seconds: float) -> None:
         """Give out no token for ``seconds`` (a 429 with ``Retry-After``), in every process."""
