@@ -17,19 +17,20 @@ from atom.state import get_state
 # simply absent from the navigation.
 PAGE_MODULES = ("views", "connections", "workflows", "executions", "monitoring", "settings",
                 "ai_describe", "ai_prediction", "ai_optimise", "ai_troubleshoot",
-                "ai_dependencies", "incidents", "status_page", "monitoring_dependencies")
+                "ai_dependencies", "ai_status", "incidents", "status_page", "monitoring_dependencies")
 
-# (endpoint, label, section, role): the main navigation, in order. ``section`` is the first
-# path segment of the pages it covers, which marks the current item.
+# (endpoint, label, sections, role): the main navigation, in order. ``sections`` are the first
+# path segments of the pages an item covers, which mark the current item.
 NAV = (
-    ("dashboard.home", "Home", "", "viewer"),
-    ("dashboard.connections", "Connections", "connections", "viewer"),
-    ("dashboard.workflows", "Workflows", "workflows", "viewer"),
-    ("dashboard.executions", "Executions", "executions", "viewer"),
-    ("dashboard.monitoring", "Monitoring", "monitoring", "viewer"),
-    ("dashboard.dependencies", "Dependencies", "dependencies", "viewer"),
-    ("dashboard.settings", "Settings", "settings", "admin"),
-    ("apidocs.docs", "API", "api", "viewer"),
+    ("dashboard.home", "Home", ("",), "viewer"),
+    ("dashboard.connections", "Connections", ("connections",), "viewer"),
+    ("dashboard.workflows", "Workflows", ("workflows",), "viewer"),
+    ("dashboard.executions", "Executions", ("executions",), "viewer"),
+    ("dashboard.monitoring", "Monitoring", ("monitoring",), "viewer"),
+    # The intelligence pages: the components and what they did, and the dependency map.
+    ("dashboard.intelligence", "Intelligence", ("intelligence", "dependencies"), "viewer"),
+    ("dashboard.settings", "Settings", ("settings",), "admin"),
+    ("apidocs.docs", "API", ("api",), "viewer"),
 )
 
 
@@ -56,11 +57,11 @@ def register_dashboard(app: Flask) -> None:
                                    url_prefix=f"/integrations/{plugin.name}")
 
 
-def _nav_items() -> list[tuple[str, str, str]]:
+def _nav_items() -> list[tuple[str, str, tuple[str, ...]]]:
     from atom.dashboard.base import can
 
     views = current_app.view_functions
-    return [(endpoint, label, section) for endpoint, label, section, role in NAV
+    return [(endpoint, label, sections) for endpoint, label, sections, role in NAV
             if endpoint in views and can(role)]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
@@ -512,22 +513,29 @@ def connection(conn_id: int):
     return render_template("dashboard/connections/detail.html", **_detail(_connection(conn_id)))
 
 
-def _detail(conn: Connection, **extra: Any) -> dict[str, Any]:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    manifest = _manifest_or_none(conn.integration)
-    snap = snapshot(app, integration=conn.integration)
-    metrics = snap.connections.get(conn.id)
-    now = get_monitor(app).now()
+def _charts(conn: Connection, now: datetime) -> dict[str, Any]:
+    """The response-time and success-rate charts of the period asked for (``?range=``)."""
     range_ = request.args.get("range", "24h")
-    hours = RANGES.get(range_, 24)
-    buckets = rollup.trends(now, hours, connection_id=conn.id)
+    if range_ not in RANGES:
+        range_ = "24h"
+    buckets = rollup.trends(now, RANGES[range_], connection_id=conn.id)
     x = [int(_epoch(b["hour"])) for b in buckets]
     latency = [{"label": "p50", "values": [b.get("p50_response_time_ms") for b in buckets]},
                {"label": "p95", "values": [b["p95_response_time_ms"] for b in buckets]}]
     success = [{"label": "success", "values": [None if b["success_rate"] is None
                                                else round(100 * b["success_rate"], 2)
                                                for b in buckets]}]
-    has_data = any(b["calls"] for b in buckets)
+    return {"range": range_, "ranges": RANGES, "chart_x": x, "latency_series": latency,
+            "success_series": success, "has_data": any(b["calls"] for b in buckets)}
+
+
+def _detail(conn: Connection, **extra: Any) -> dict[str, Any]:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    manifest = _manifest_or_none(conn.integration)
+    snap = snapshot(app, integration=conn.integration)
+    metrics = snap.connections.get(conn.id)
+    now = get_monitor(app).now()
+    charts = _charts(conn, now)
     alerts = db.session.scalars(db.select(Alert).where(Alert.connection_id == conn.id)
                                 .order_by(Alert.id.desc()).limit(20)).all()
     windows = db.session.scalars(
@@ -543,9 +551,7 @@ def _detail(conn: Connection, **extra: Any) -> dict[str, Any]:
         "metrics": metrics, "thresholds": snap.thresholds, "window_s": snap.window_s,
         "status": connection_status(conn.enabled, conn.status, metrics, snap.thresholds,
                                     conn.last_test_ok),
-        "uptimes": uptimes(now, conn.id), "range": range_ if range_ in RANGES else "24h",
-        "ranges": RANGES, "chart_x": x, "latency_series": latency, "success_series": success,
-        "has_data": has_data, "alerts": alerts,
+        "uptimes": uptimes(now, conn.id), **charts, "alerts": alerts,
         "windows": [(w, w.starts_at <= now < w.ends_at) for w in windows],
         "action_options": [(a.name, f"{a.title} ({a.name})") for a in manifest.actions] if manifest else [],
         "last_result": {"ok": conn.last_test_ok, "latency_ms": conn.last_test_latency_ms,
@@ -608,7 +614,7 @@ def connection_enabled(conn_id: int):
 def connection_test(conn_id: int):
     """Run the health check now (``POST /api/v2/connections/<id>/test``). htmx gets the result
     as a fragment (``?row=1``: the list's row, with the new status) with the page's figures
-    (status, score, uptime) swapped out of band."""
+    (status, score, uptime, the details and the charts) swapped out of band."""
     conn = _connection(conn_id)
     if not conn.enabled:
         result = {"ok": False, "latency_ms": None, "error_class": "disabled",
@@ -622,13 +628,23 @@ def connection_test(conn_id: int):
             body = render_template("dashboard/connections/_row.html", c=conn, result=result,
                                    health={conn.id: health_of(conn)}, names=names)
         else:
-            health = health_of(conn)
+            # The page's figures, details and charts come along, swapped out of band (the
+            # snapshot writes the check's buffered call first, so the charts include it).
             app = current_app._get_current_object()  # type: ignore[attr-defined]
-            body = render_template("dashboard/connections/_test_result.html", result=result,
-                                   conn=conn) + render_template(
-                "dashboard/connections/_summary.html", conn=conn, oob=True,
-                status=health["status"], metrics=health["metrics"],
-                uptimes=uptimes(get_monitor(app).now(), conn.id))
+            snap = snapshot(app, integration=conn.integration)
+            now = get_monitor(app).now()
+            metrics = snap.connections.get(conn.id)
+            status = connection_status(conn.enabled, conn.status, metrics, snap.thresholds,
+                                       conn.last_test_ok)
+            body = "".join((
+                render_template("dashboard/connections/_test_result.html", result=result, conn=conn),
+                render_template("dashboard/connections/_summary.html", conn=conn, oob=True,
+                                status=status, metrics=metrics, uptimes=uptimes(now, conn.id)),
+                render_template("dashboard/connections/_details.html", conn=conn, oob=True,
+                                m=_manifest_or_none(conn.integration), metrics=metrics,
+                                window_s=snap.window_s),
+                render_template("dashboard/connections/_charts.html", conn=conn, oob=True,
+                                **_charts(conn, now))))
         return body
     if result["ok"]:
         flash(f"Test passed in {result['latency_ms']:.0f} ms.", "success")

@@ -71,6 +71,11 @@ def test_add_and_test_a_connection_against_a_local_fake(live, page, check_page, 
     result.filter(has_text="Test passed").wait_for()
     assert re.search(r"\d+ ms", result.inner_text())
     assert fake.count("/health") == 1
+    # The details and the charts came along with the result: the check is in them, drawn.
+    charts = page.locator("#conn-charts")
+    expect(charts).not_to_contain_text("No calls in this period")
+    expect(charts.locator(".chart .uplot")).to_have_count(2)
+    expect(page.locator("#conn-details")).to_contain_text("100.0% of 1 in the last")
 
     fake.script("/health", reply(500, {"error": "boom"}))
     page.get_by_role("button", name="Test").click()

@@ -69,6 +69,35 @@ def test_troubleshoot_a_failed_execution_and_apply_the_safe_fixes(live, page, ch
         shot(page, "intelligence-troubleshoot")
         assert fake.count("/stock") >= 2
 
+    # The Intelligence page lists the session, and an editor retrains the prediction model
+    # there (the workflow page said "not trained yet").
+    page.get_by_role("link", name="Intelligence").click()
+    page.wait_for_url(live.url + "/intelligence")
+    check_page(page)
+    sessions = page.locator("table.ai-sessions tbody tr")
+    expect(sessions).to_have_count(1)
+    expect(sessions.first.get_by_role("link", name=f"#{ex['id']}")).to_be_visible()
+    prediction = page.locator("#component-prediction")
+    expect(prediction).to_contain_text("not trained yet")
+    page.get_by_role("button", name="Retrain the prediction model").click()
+    page.wait_for_url(live.url + "/intelligence")
+    expect(page.locator(".flash-success")).to_contain_text("Retrained the prediction model")
+    expect(prediction).not_to_contain_text("not trained yet")
+    expect(prediction.locator("td[data-label=Trained] time")).to_be_visible()
+    check_page(page)
+    shot(page, "intelligence-status")
+    sessions.first.get_by_role("link", name=f"#{ex['id']}").click()
+    page.wait_for_url(f"{live.url}/executions/{ex['id']}")
+
+
+def test_the_intelligence_page_at_390px(live, new_page, check_page, shot):
+    phone = new_page(width=390)
+    phone.goto(live.url + "/intelligence")
+    check_page(phone)
+    assert phone.locator("nav.nav a[aria-current=page]").inner_text() == "Intelligence"
+    expect(phone.locator("#component-cross_service")).to_be_visible()
+    shot(phone, "intelligence-status-390")
+
 
 def test_the_dependency_map_at_1280_and_390px(live, new_page, check_page, shot):
     live.api("POST", "/api/v2/ai-workflows", json={

@@ -80,7 +80,12 @@
       var opts = {
         width: width, height: spec.height || 220, series: series,
         scales: unit === "%" ? { y: { range: [0, 100] } } : {},
-        axes: [{}, { values: function (u, vals) { return vals.map(function (v) { return v + (unit ? " " + unit : ""); }); }, size: 60 }],
+        axes: [{}, { values: function (u, vals) { return vals.map(function (v) { return v + (unit ? " " + unit : ""); }); },
+                     // wide enough for the longest tick label ("4.25 ms", "1200 ms"): a fixed width cut them
+                     size: function (u, labels) {
+                       var longest = (labels || []).reduce(function (n, l) { return Math.max(n, String(l).length); }, 0);
+                       return Math.max(50, longest * 8 + 18);
+                     } }],
         legend: { show: true }
       };
       el.replaceChildren();

@@ -251,6 +251,18 @@ def test_test_shows_ok_and_latency_inline_then_the_error_class(app, signed_in, f
     # The page's figures come along, swapped out of band: 4 checks, 3 passed.
     again = html(signed_in.post(f"/connections/{conn_id}/test", headers={"HX-Request": "true"}))
     assert 'id="conn-summary" hx-swap-oob="true"' in again and "75%" in again and "4 checks" in again
+    # So do the details' figures and the charts, with this test's call in them (a page loaded
+    # before the first test said "No calls in this period yet").
+    assert 'id="conn-details" hx-swap-oob="true"' in again
+    assert re.search(r"Success rate</dt><dd>75\.0% of 4 in the last \d+ min", again), again
+    assert 'id="conn-charts" hx-swap-oob="true"' in again and "No calls in this period" not in again
+    charts = re.findall(r"data-chart='([^']*)'", again)
+    assert len(charts) == 2
+    import json
+    success = json.loads(charts[1].replace("&#34;", '"'))["series"][0]["values"]
+    assert [v for v in success if v is not None]  # this hour's (and, past an hour, the last one's)
+    week = html(signed_in.post(f"/connections/{conn_id}/test?range=7d", headers={"HX-Request": "true"}))
+    assert len(json.loads(re.findall(r"data-chart='([^']*)'", week)[0].replace("&#34;", '"'))["x"]) == 24 * 7
     # Without htmx: back to the page with a message.
     plain = signed_in.post(f"/connections/{conn_id}/test")
     assert plain.status_code == 302 and "Test passed" in html(signed_in.get(plain.headers["Location"]))
