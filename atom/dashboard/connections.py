@@ -64,7 +64,6 @@ from atom.models import Connection
 from atom.models import MaintenanceWindow
 from atom.models.audit import record
 from atom.monitoring import rollup
-from atom.monitoring.metrics import snapshot
 from atom.monitoring.monitor import get_monitor
 from atom.monitoring.uptime import STATUSES
 from atom.monitoring.uptime import connection_status
@@ -300,7 +299,7 @@ def workflow_url(workflow_id: int) -> str | None:
 
 def statuses() -> dict[int, dict[str, Any]]:
     """Each connection's health now: ``{id: {"status", "score", "metrics"}}`` (one snapshot)."""
-    snap = snapshot(current_app._get_current_object())  # type: ignore[attr-defined]
+    snap = get_monitor().snapshot()
     out = {}
     for conn in db.session.scalars(db.select(Connection)):
         m = snap.connections.get(conn.id)
@@ -312,8 +311,7 @@ def statuses() -> dict[int, dict[str, Any]]:
 
 def health_of(conn: Connection) -> dict[str, Any]:
     """One connection's health now (a snapshot of its integration only)."""
-    snap = snapshot(current_app._get_current_object(),  # type: ignore[attr-defined]
-                    integration=conn.integration)
+    snap = get_monitor().snapshot(conn.integration)
     m = snap.connections.get(conn.id)
     return {"status": connection_status(conn.enabled, conn.status, m, snap.thresholds,
                                         conn.last_test_ok),
@@ -515,7 +513,7 @@ def connection(conn_id: int):
 def _detail(conn: Connection, **extra: Any) -> dict[str, Any]:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     manifest = _manifest_or_none(conn.integration)
-    snap = snapshot(app, integration=conn.integration)
+    snap = get_monitor(app).snapshot(conn.integration)
     metrics = snap.connections.get(conn.id)
     now = get_monitor(app).now()
     range_ = request.args.get("range", "24h")
