@@ -200,14 +200,14 @@ def evaluate(app: Flask, snap: Snapshot, *, detectors: DetectorBank | None = Non
         db.select(Alert).where(Alert.dedup_key.is_not(None)))}
     states = {s.key: s for s in db.session.scalars(db.select(AlertState))}
     findings: dict[Subject, dict[str, Finding]] = {}
-    anomalies = detectors.evaluate(snap.connections, snap.now) \
-        if detectors is not None and cfg["ANOMALY_DETECTION"] else {}
+    anomalies: dict[int, Anomaly] = {}
+    if detectors is not None and cfg["ANOMALY_DETECTION"]:
+        anomalies, threshold = detectors.evaluate(snap.connections, snap.now), detectors.threshold
     for m in snap.connections.values():
         subject = Subject(f"connection:{m.connection_id}", m.label, m.integration, m.connection_id)
         findings[subject] = connection_findings(m, snap.thresholds, min_obs)
         if m.connection_id in anomalies:
-            findings[subject]["anomaly"] = anomaly_finding(
-                anomalies[m.connection_id], detectors.threshold)  # type: ignore[union-attr]
+            findings[subject]["anomaly"] = anomaly_finding(anomalies[m.connection_id], threshold)
     for subject, finding in workflow_findings(snap.now, snap.window_s, snap.thresholds,
                                               min_obs).items():
         findings[subject] = {"workflow_failure_rate": finding}

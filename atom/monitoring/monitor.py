@@ -25,10 +25,10 @@ from flask import current_app
 from atom.extensions import db
 from atom.integrations.metrics import CallStat
 from atom.integrations.runtime import TestResult
+from atom.intelligence import workflow_health
 from atom.models import Connection
 from atom.models import HealthSample
 from atom.models.base import utcnow
-from atom.intelligence import workflow_health
 from atom.monitoring import alerts
 from atom.monitoring import incidents
 from atom.monitoring import metrics
