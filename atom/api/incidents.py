@@ -36,6 +36,7 @@ from atom.models import Incident
 from atom.models import Silence
 from atom.monitoring import escalation
 from atom.monitoring import incidents
+from atom.monitoring import presentation
 from atom.monitoring import silences
 from atom.monitoring.monitor import get_monitor
 from atom.state import get_state
@@ -67,7 +68,8 @@ def _get(model: Any, row_id: int, what: str) -> Any:
 
 def present_incident(incident: Incident, detail: bool = True) -> dict[str, Any]:
     members = incidents.alerts_of([incident.id])[incident.id]
-    return incidents.present(incident, members, incidents.Held(_now()), detail=detail)
+    return presentation.present_incident(incident, members, incidents.Held(_now()),
+                                         detail=detail)
 
 
 @blp.route("/incidents", methods=["GET"])
@@ -80,7 +82,7 @@ def list_incidents(query):
     page = paginate(stmt, query, (Incident.id,), descending=True)
     members = incidents.alerts_of([i.id for i in page.rows])
     held = incidents.Held(_now())
-    found = [incidents.present(i, members[i.id], held) for i in page.rows]
+    found = [presentation.present_incident(i, members[i.id], held) for i in page.rows]
     return page.answer("incidents", found, count=len(found))
 
 

@@ -42,7 +42,6 @@ from atom.models import MaintenanceWindow
 from atom.models import NotificationChannel
 from atom.models.base import isoformat
 from atom.monitoring import alerts
-from atom.monitoring import incidents
 from atom.monitoring import maintenance
 from atom.monitoring import notify
 from atom.monitoring import overview
@@ -50,6 +49,7 @@ from atom.monitoring import rollup
 from atom.monitoring import thresholds
 from atom.monitoring.checks import run_round
 from atom.monitoring.monitor import get_monitor
+from atom.monitoring.presentation import present_alert
 from atom.monitoring.system import system_info
 from atom.state import get_state
 
@@ -175,7 +175,7 @@ def alerts_page(query: dict[str, Any]) -> dict[str, Any]:
     """A page of ``GET /api/v2/monitoring/alerts`` (the CLI's ``atom alerts list`` too)."""
     stmt = alerts.alerts_query({k: v for k, v in query.items() if k not in ("limit", "cursor")})
     page = paginate(stmt, query, (Alert.id,), descending=True)
-    found = [alerts.present(a) for a in page.rows]
+    found = [present_alert(a) for a in page.rows]
     return page.answer("alerts", found, count=len(found))
 
 
@@ -183,7 +183,7 @@ def alerts_page(query: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(200, **ok(AlertOut))
 def get_alert(alert_id: int):
     """One alert with its notifications."""
-    return alerts.present(_alert(alert_id), notifications=True)
+    return present_alert(_alert(alert_id), notifications=True)
 
 
 @blp.route("/alerts/<id:alert_id>/acknowledge", methods=["POST"])
@@ -194,7 +194,7 @@ def acknowledge_alert(alert_id: int):
         alert = alerts.acknowledge(_alert(alert_id), actor(), _now())
     except alerts.AlertConflict as exc:
         raise ApiError(409, str(exc)) from exc
-    return alerts.present(alert)
+    return present_alert(alert)
 
 
 @blp.route("/alerts/<id:alert_id>/resolve", methods=["POST"])
@@ -205,8 +205,8 @@ def resolve_alert(alert_id: int):
         alert = alerts.resolve(_alert(alert_id), actor(), _now())
     except alerts.AlertConflict as exc:
         raise ApiError(409, str(exc)) from exc
-    incidents.changed(_app())  # its incident may resolve with it
-    return alerts.present(alert)
+    get_monitor(_app()).alerts_changed()  # its incident may resolve with it
+    return present_alert(alert)
 
 
 # -- notification channels --------------------------------------------------------------------

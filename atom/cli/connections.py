@@ -46,7 +46,7 @@ def connections_list(integration: str | None, limit: int, cursor: str | None,
     from atom.api.connections import ConnectionUptimeList
     from atom.api.connections import connections_page
     from atom.api.schemas import ConnectionQuery
-    from atom.monitoring.metrics import snapshot
+    from atom.monitoring.monitor import get_monitor
 
     body = api_page("/api/v2/connections", connections_page, ConnectionQuery(),
                     {"integration": integration, "limit": limit, "cursor": cursor})
@@ -54,7 +54,7 @@ def connections_list(integration: str | None, limit: int, cursor: str | None,
     if as_json:
         echo_json(ConnectionUptimeList().dump(body))
         return
-    health = snapshot(current_app._get_current_object()).connections
+    health = get_monitor().snapshot().connections
     table(("ID", "INTEGRATION", "LABEL", "ENABLED", "STATUS", "HEALTH", "LAST TEST"),
           [(c["id"], c["integration"], c["label"], c["enabled"], c["status"],
             _health(health.get(c["id"])), _last_test(c["last_test"])) for c in rows],

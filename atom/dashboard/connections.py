@@ -65,7 +65,6 @@ from atom.models import Connection
 from atom.models import MaintenanceWindow
 from atom.models.audit import record
 from atom.monitoring import rollup
-from atom.monitoring.metrics import snapshot
 from atom.monitoring.monitor import get_monitor
 from atom.monitoring.uptime import STATUSES
 from atom.monitoring.uptime import connection_status
@@ -301,7 +300,7 @@ def workflow_url(workflow_id: int) -> str | None:
 
 def statuses() -> dict[int, dict[str, Any]]:
     """Each connection's health now: ``{id: {"status", "score", "metrics"}}`` (one snapshot)."""
-    snap = snapshot(current_app._get_current_object())  # type: ignore[attr-defined]
+    snap = get_monitor().snapshot()
     out = {}
     for conn in db.session.scalars(db.select(Connection)):
         m = snap.connections.get(conn.id)
@@ -313,8 +312,7 @@ def statuses() -> dict[int, dict[str, Any]]:
 
 def health_of(conn: Connection) -> dict[str, Any]:
     """One connection's health now (a snapshot of its integration only)."""
-    snap = snapshot(current_app._get_current_object(),  # type: ignore[attr-defined]
-                    integration=conn.integration)
+    snap = get_monitor().snapshot(conn.integration)
     m = snap.connections.get(conn.id)
     return {"status": connection_status(conn.enabled, conn.status, m, snap.thresholds,
                                         conn.last_test_ok),
@@ -532,7 +530,7 @@ def _charts(conn: Connection, now: datetime) -> dict[str, Any]:
 def _detail(conn: Connection, **extra: Any) -> dict[str, Any]:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     manifest = _manifest_or_none(conn.integration)
-    snap = snapshot(app, integration=conn.integration)
+    snap = get_monitor(app).snapshot(conn.integration)
     metrics = snap.connections.get(conn.id)
     now = get_monitor(app).now()
     charts = _charts(conn, now)
@@ -631,7 +629,7 @@ def connection_test(conn_id: int):
             # The page's figures, details and charts come along, swapped out of band (the
             # snapshot writes the check's buffered call first, so the charts include it).
             app = current_app._get_current_object()  # type: ignore[attr-defined]
-            snap = snapshot(app, integration=conn.integration)
+            snap = get_monitor(app).snapshot(conn.integration)
             now = get_monitor(app).now()
             metrics = snap.connections.get(conn.id)
             status = connection_status(conn.enabled, conn.status, metrics, snap.thresholds,

@@ -39,6 +39,7 @@ from atom.monitoring import incidents as incident_rules
 from atom.monitoring import silences as silence_rules
 from atom.monitoring.alerts import RULES
 from atom.monitoring.monitor import get_monitor
+from atom.monitoring.presentation import present_incident
 from atom.state import get_state
 
 STATUS_FILTERS = (("active", "Active"), ("open", "Open"), ("acknowledged", "Acknowledged"),
@@ -79,7 +80,7 @@ def incidents():
     page = paginate(incident_rules.incidents_query(query))
     members = incident_rules.alerts_of([i.id for i in page.items])
     held = incident_rules.Held(_now())
-    rows = [incident_rules.present(i, members[i.id], held) for i in page.items]
+    rows = [present_incident(i, members[i.id], held) for i in page.items]
     names = _display_names()
     return _render("dashboard/monitoring/incidents.html", 422 if errors else 200, page=page,
                    rows=rows, typed=typed, errors=errors, status_options=STATUS_FILTERS,
@@ -101,7 +102,7 @@ def incident(incident_id: int):
     acknowledged or resolved it and when."""
     row = _incident_or_404(incident_id)
     members = incident_rules.alerts_of([row.id])[row.id]
-    body = incident_rules.present(row, members, incident_rules.Held(_now()), detail=True)
+    body = present_incident(row, members, incident_rules.Held(_now()), detail=True)
     return _render("dashboard/monitoring/incident.html", incident=row, body=body,
                    channels=_channels(), **_alert_context())
 

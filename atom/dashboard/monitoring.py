@@ -43,17 +43,16 @@ from atom.models import NotificationChannel
 from atom.models import Workflow
 from atom.models.monitoring import SEVERITIES
 from atom.monitoring import alerts as alert_rules
-from atom.monitoring import incidents
 from atom.monitoring import maintenance
 from atom.monitoring import notify
 from atom.monitoring import overview
 from atom.monitoring import thresholds
 from atom.monitoring import uptime
-from atom.monitoring.metrics import snapshot
 from atom.monitoring.alerts import RULES
 from atom.monitoring.checks import run_round
 from atom.monitoring.metrics import recent_latencies
 from atom.monitoring.monitor import get_monitor
+from atom.monitoring.presentation import present_alert
 from atom.monitoring.system import system_info
 from atom.state import get_state
 
@@ -184,7 +183,7 @@ def _board() -> dict[str, Any]:
     (disabled ones too) and every installed integration, with uptime and latency series."""
     app = _app()
     summary = overview.overview(app)
-    snap = snapshot(app)
+    snap = get_monitor(app).snapshot()
     services = {name: m.to_dict() for name, m in snap.integrations.items()}
     metrics = {c["id"]: c for s in services.values() for c in s["connections"]}
     conns = db.session.scalars(db.select(Connection).order_by(Connection.integration,
@@ -325,7 +324,7 @@ def _alert_or_404(alert_id: int) -> Alert:
 def alert(alert_id: int):
     """One alert with every field the API has, and its notifications."""
     row = _alert_or_404(alert_id)
-    body = alert_rules.present(row, notifications=True)
+    body = present_alert(row, notifications=True)
     channels = dict(db.session.execute(db.select(NotificationChannel.id,
                                                  NotificationChannel.name)).all())
     return _render("dashboard/monitoring/alert.html", alert=row, body=body, channels=channels,
@@ -341,7 +340,7 @@ def _alert_action(alert_id: int, action: str):
             alert_rules.acknowledge(row, actor(), _now())
         else:
             alert_rules.resolve(row, actor(), _now())
-            incidents.changed(_app())  # its incident may resolve with it
+            get_monitor(_app()).alerts_changed()  # its incident may resolve with it
     except alert_rules.AlertConflict as exc:
         problem = str(exc)
     if is_htmx():

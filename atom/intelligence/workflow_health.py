@@ -8,15 +8,16 @@ is :func:`atom.monitoring.score.health_score` with the workflow's success rate a
 consecutive failed runs in place of a connection's success rate and failed checks (no
 response-time penalty: a workflow's duration is its own business, its waits included), so the
 same thresholds give the same statuses. Every monitoring round evaluates the monitored
-workflows (:func:`findings`, called by :func:`atom.monitoring.alerts.evaluate`) with the
-``health_score`` rule on the subject ``workflow:<id>``: alerts open, escalate, resolve and
-notify exactly as a connection's do.
+workflows (:func:`alert_findings`, a source the monitor passes to
+:func:`atom.monitoring.alerts.evaluate`) with the ``health_score`` rule on the subject
+``workflow:<id>``: alerts open, escalate, resolve and notify exactly as a connection's do.
 """
 from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from typing import Any
 
 from flask import Flask
@@ -30,6 +31,12 @@ from atom.models.base import isoformat
 from atom.models.intelligence import WorkflowMonitor
 from atom.monitoring import score as scoring
 from atom.monitoring import thresholds
+from atom.monitoring.findings import Finding
+from atom.monitoring.findings import Subject
+from atom.monitoring.findings import level
+
+if TYPE_CHECKING:
+    from atom.monitoring.metrics import Snapshot
 
 COMPONENT = "monitoring"
 RULE = "health_score"
@@ -154,12 +161,12 @@ def assess(workflow: Workflow, now: datetime, window_s: float,
 
 def present_monitor(monitor: WorkflowMonitor, workflow: Workflow, now: datetime,
                     window_s: float, th: dict[str, float]) -> dict[str, Any]:
-    from atom.monitoring import alerts
+    from atom.monitoring.presentation import present_alert
 
     body = assess(workflow, now, window_s, th)
     body.update({"monitoring": True, "monitored_since": isoformat(monitor.started_at),
                  "started_by": monitor.started_by,
-                 "alerts": [alerts.present(a) for a in _open_alerts(workflow.id)]})
+                 "alerts": [present_alert(a) for a in _open_alerts(workflow.id)]})
     return body
 
 
@@ -192,16 +199,12 @@ def metrics(now: datetime, window_s: float) -> dict[str, Any]:
 
 
 def findings(app: Flask, now: datetime, th: dict[str, float], min_observations: int,
-             window_s: float = DEFAULT_WINDOW_S) -> dict[Any, Any]:
+             window_s: float = DEFAULT_WINDOW_S) -> dict[Subject, Finding]:
     """The ``health_score`` finding of each monitored workflow with at least
     ``min_observations`` finished executions in the window, for the alert rules."""
-    from atom.monitoring.alerts import Finding
-    from atom.monitoring.alerts import Subject
-    from atom.monitoring.alerts import level
-
     if not enabled(COMPONENT, app):
         return {}
-    out = {}
+    out: dict[Subject, Finding] = {}
     rows = db.session.execute(
         db.select(Workflow).join(WorkflowMonitor, Workflow.id == WorkflowMonitor.workflow_id)
         .where(Workflow.deleted_at.is_(None))).scalars()
@@ -220,6 +223,15 @@ def findings(app: Flask, now: datetime, th: dict[str, float], min_observations: 
             f"executions succeeded, {h['consecutive_failures']} failed in a row "
             f"(failure classes: {classes}; newest: {h['execution_ids'][:3]})")
     return out
+
+
+def alert_findings(app: Flask, snap: Snapshot,
+                   min_observations: int) -> dict[Subject, dict[str, Finding]]:
+    """:func:`findings` as a source of the alert rules (``alerts.FindingSource``): the
+    monitor hands it to every evaluation."""
+    return {subject: {RULE: finding}
+            for subject, finding in findings(app, snap.now, snap.thresholds,
+                                             min_observations).items()}
 
 
 def status(app: Flask) -> dict[str, Any]:

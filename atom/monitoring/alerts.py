@@ -43,26 +43,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from typing import Callable
+from typing import Mapping
+from typing import Sequence
 
 from flask import Flask
 from sqlalchemy.exc import IntegrityError
 
 from atom.extensions import db
 from atom.models import Alert
-from atom.models import AlertNotification
 from atom.models import AlertState
 from atom.models import Execution
 from atom.models import Workflow
 from atom.models.audit import record
-from atom.models.base import isoformat
 from atom.models.monitoring import SEVERITIES
 from atom.monitoring import maintenance
 from atom.monitoring import suppression
 from atom.monitoring import thresholds
 from atom.monitoring.detectors import Anomaly
+from atom.monitoring.detectors import DetectorBank
+from atom.monitoring.findings import Finding
+from atom.monitoring.findings import Subject
+from atom.monitoring.findings import level
 from atom.monitoring.metrics import ConnectionMetrics
 from atom.monitoring.metrics import Snapshot
-from atom.monitoring.metrics import alert_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -72,34 +76,13 @@ _RANK = {None: 0, "warning": 1, "critical": 2}
 # The alert_states row holding the time of the latest evaluation.
 _EVALUATION_KEY = "evaluation"
 _FLAPPING = "flapping:"
-_UNSET: Any = object()
+#: ``previous`` not given to :func:`evaluate`: evaluate whatever another process did.
+UNSET: Any = object()
+#: A source of findings beyond the metric rules: ``source(app, snap, min_observations)``
+#: returns, by subject, each rule's finding.
+FindingSource = Callable[[Flask, Snapshot, int], Mapping[Subject, Mapping[str, Finding]]]
 # The kinds of event an evaluation reports (suppression adds its own).
 EVENTS = ("opened", "escalated", "deescalated", "resolved", "flapping", "settled")
-
-
-@dataclass
-class Finding:
-    """What a rule found: ``severity`` None means fine. ``holds`` says an existing alert's
-    condition is still present even without a new severity (an anomaly that goes on)."""
-
-    severity: str | None
-    value: float | None
-    threshold: float | None
-    message: str
-    holds: bool | None = None
-
-    def __post_init__(self) -> None:
-        if self.holds is None:
-            self.holds = self.severity is not None
-
-
-@dataclass(frozen=True)
-class Subject:
-    key: str
-    label: str
-    integration: str | None = None
-    connection_id: int | None = None
-    workflow_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,13 +95,6 @@ class Event:
 
 class AlertConflict(Exception):
     """The alert cannot make that transition (it is resolved)."""
-
-
-def level(value: float, warning: float, critical: float, higher_is_worse: bool) -> str | None:
-    """``critical``, ``warning`` or None for a value against a pair of thresholds."""
-    if higher_is_worse:
-        return "critical" if value > critical else "warning" if value > warning else None
-    return "critical" if value < critical else "warning" if value < warning else None
 
 
 def connection_findings(m: ConnectionMetrics, th: dict[str, float],
@@ -193,28 +169,27 @@ def workflow_findings(now: datetime, window_s: float, th: dict[str, float],
     return out
 
 
-def evaluate_now(app: Flask) -> list[Event]:
-    """Judge the evidence since the previous evaluation (in any process) and update the alerts.
-    Returns nothing when another process evaluated meanwhile (its evaluation covers this)."""
-    previous = last_evaluation()
-    return evaluate(app, alert_snapshot(app, previous), previous=previous)
-
-
 def last_evaluation() -> datetime | None:
     """When the rules were last evaluated, by any process (None: never)."""
     row = db.session.get(AlertState, _EVALUATION_KEY)
     return None if row is None else row.updated_at
 
 
-def evaluate(app: Flask, snap: Snapshot, previous: Any = _UNSET) -> list[Event]:
+def evaluate(app: Flask, snap: Snapshot, *, detectors: DetectorBank | None = None,
+             sources: Sequence[FindingSource] = (), previous: Any = UNSET) -> list[Event]:
     """Run every rule on ``snap`` and update the alerts; return what changed (committed).
+    The monitor calls it (:meth:`atom.monitoring.monitor.Monitor.evaluate_now`) with its parts.
 
+    :param detectors: the live anomaly detectors, fed the new points and judged at the
+        evaluation's time (``snap.now``; none, or ``ANOMALY_DETECTION`` off: no ``anomaly``
+        rule).
+    :param sources: more findings, by subject and rule, judged with the metric rules (the
+        monitored workflows' health score): each is called ``source(app, snap,
+        min_observations)``.
     :param previous: the evaluation time ``snap`` was computed from; when given, nothing
         happens if another process has evaluated since (the evaluations of a deployment are
         serialised through the ``evaluation`` row of ``alert_states``).
     """
-    from atom.monitoring.monitor import get_monitor
-
     cfg = app.config
     if not _claim(snap.now, previous):
         logger.info("another process evaluated the alert rules meanwhile; skipped")
@@ -225,22 +200,21 @@ def evaluate(app: Flask, snap: Snapshot, previous: Any = _UNSET) -> list[Event]:
         db.select(Alert).where(Alert.dedup_key.is_not(None)))}
     states = {s.key: s for s in db.session.scalars(db.select(AlertState))}
     findings: dict[Subject, dict[str, Finding]] = {}
-    detectors = get_monitor(app).detectors
-    anomalies = detectors.evaluate(snap.connections) if cfg["ANOMALY_DETECTION"] else {}
+    anomalies: dict[int, Anomaly] = {}
+    if detectors is not None and cfg["ANOMALY_DETECTION"]:
+        anomalies, threshold = detectors.evaluate(snap.connections, snap.now), detectors.threshold
     for m in snap.connections.values():
         subject = Subject(f"connection:{m.connection_id}", m.label, m.integration, m.connection_id)
         findings[subject] = connection_findings(m, snap.thresholds, min_obs)
         if m.connection_id in anomalies:
-            findings[subject]["anomaly"] = anomaly_finding(anomalies[m.connection_id],
-                                                           detectors.threshold)
+            findings[subject]["anomaly"] = anomaly_finding(anomalies[m.connection_id], threshold)
     for subject, finding in workflow_findings(snap.now, snap.window_s, snap.thresholds,
                                               min_obs).items():
         findings[subject] = {"workflow_failure_rate": finding}
-    # Workflows under enhanced monitoring: their health score (atom.intelligence.workflow_health).
-    from atom.intelligence import workflow_health
-    for subject, finding in workflow_health.findings(app, snap.now, snap.thresholds,
-                                                     min_obs).items():
-        findings.setdefault(subject, {})["health_score"] = finding
+    # Other sources (workflows under enhanced monitoring: atom.intelligence.workflow_health).
+    for source in sources:
+        for subject, by_rule in source(app, snap, min_obs).items():
+            findings.setdefault(subject, {}).update(by_rule)
     # Parents that are subjects of their own (an upstream host all of whose connections fail).
     for subject, by_rule in suppression.parent_findings(app, snap).items():
         findings.setdefault(subject, {}).update(by_rule)
@@ -273,7 +247,7 @@ def _claim(now: datetime, previous: Any) -> bool:
     (another process evaluated since it was read). Starts the write transaction, so the
     evaluations of several processes run one after the other."""
     db.session.commit()  # end the snapshot's read transaction: the claim starts a fresh one
-    if previous is _UNSET:
+    if previous is UNSET:
         row = db.session.get(AlertState, _EVALUATION_KEY)
         if row is None:
             db.session.add(AlertState(key=_EVALUATION_KEY, updated_at=now))
@@ -514,45 +488,6 @@ def open_counts() -> dict[str, int]:
     for severity, count in rows:
         counts[severity] = count
     return counts
-
-
-def present(alert: Alert, notifications: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": alert.id,
-        "rule": alert.rule,
-        "subject": alert.subject,
-        "integration": alert.integration,
-        "connection_id": alert.connection_id,
-        "workflow_id": alert.workflow_id,
-        "severity": alert.severity,
-        "status": alert.status,
-        "message": alert.message,
-        "value": alert.value,
-        "threshold": alert.threshold,
-        "count": alert.count,
-        "created_at": isoformat(alert.created_at),
-        "last_seen_at": isoformat(alert.last_seen_at),
-        "escalated_at": isoformat(alert.escalated_at),
-        "acknowledged_at": isoformat(alert.acknowledged_at),
-        "acknowledged_by": alert.acknowledged_by,
-        "resolved_at": isoformat(alert.resolved_at),
-        "resolved_by": alert.resolved_by,
-        "suppressed_by": alert.suppressed_by,
-        "incident_id": alert.incident_id,
-        "flapping": alert.flapping,
-    }
-    if notifications:
-        from atom.monitoring.incidents import notifications_of
-
-        rows = db.session.scalars(db.select(AlertNotification).filter_by(alert_id=alert.id)
-                                  .order_by(AlertNotification.id))
-        # Per-alert messages from before incidents, then those of the alert's incident.
-        body["notifications"] = [
-            {"channel_id": n.channel_id, "event": n.event, "status": n.status,
-             "error_class": n.error_class, "message": n.message, "at": isoformat(n.created_at)}
-            for n in rows
-        ] + notifications_of(alert.incident_id)
-    return body
 
 
 def alerts_query(filters: dict[str, Any]) -> Any:

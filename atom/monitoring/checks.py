@@ -22,7 +22,6 @@ from atom.integrations.registry import UnknownPlugin
 from atom.models import Connection
 from atom.models.base import isoformat
 from atom.monitoring import alerts
-from atom.monitoring import incidents
 from atom.monitoring.monitor import get_monitor
 from atom.state import get_state
 
@@ -118,12 +117,13 @@ def _check_all(app: Flask, ids: list[int], jitter_s: float) -> list[dict[str, An
 
 def _evaluate(app: Flask) -> list[alerts.Event]:
     """Run the alert rules on fresh metrics and queue the notifications (never raises)."""
+    monitor = get_monitor(app)
     try:
         with app.app_context():
-            events = alerts.evaluate_now(app)
-            incidents.assign(app)  # every active alert in its incident (atom.monitoring.incidents)
+            events = monitor.evaluate_now()
+            monitor.assign_incidents()  # every active alert in its incident
         # Delivery reads the incidents, not the events: look for messages due now.
-        get_monitor(app).notifier.nudge()
+        monitor.notifier.nudge()
         return events
     except Exception:
         logger.exception("alert evaluation failed; the next round will try again")

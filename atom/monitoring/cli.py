@@ -39,12 +39,12 @@ def _app() -> Any:
 def health_cmd(check: bool, as_json: bool) -> None:
     """Print every connection's health; exit 1 if any is unhealthy."""
     from atom.monitoring.checks import run_round
-    from atom.monitoring.metrics import snapshot
+    from atom.monitoring.monitor import get_monitor
 
     app = _app()
     if check:
         run_round(app)
-    snap = snapshot(app)
+    snap = get_monitor(app).snapshot()
     rows = [m.to_dict() for m in snap.connections.values()]
     if as_json:
         click.echo(json.dumps({"connections": rows}, indent=2))
@@ -263,13 +263,12 @@ def alerts_resolve(alert_id: int, by: str | None) -> None:
     /api/v2/monitoring/alerts/<id>/resolve); if its condition persists a new alert opens later."""
     from atom.models import Alert
     from atom.monitoring import alerts
-    from atom.monitoring import incidents
     from atom.monitoring.monitor import get_monitor
 
     monitor = get_monitor()
     who = operator(by)
     alert = alerts.resolve(fetch(Alert, alert_id, "alert"), who, monitor.now())
-    incidents.changed(current_app)  # its incident may resolve with it
+    monitor.alerts_changed()  # its incident may resolve with it
     delivered = monitor.notifier.drain(timeout=30.0)  # before this process exits
     click.echo(f"resolved alert {alert_id} ({alert.severity} {alert.rule} on {alert.subject}) "
                f"as {who}")

@@ -102,16 +102,11 @@ class DetectorBank:
     def threshold(self) -> float:
         return StreamingDetector(**self.params).threshold
 
-    def evaluate(self, connection_ids: Iterable[int],
-                 now: datetime | None = None) -> dict[int, Anomaly]:
+    def evaluate(self, connection_ids: Iterable[int], now: datetime) -> dict[int, Anomaly]:
         """Feed every detector its new points; return each connection's worst new point.
 
-        :param now: the evaluation's time (the failure counts' timestamp); default the
-            monitor's clock.
+        :param now: the evaluation's time (the failure counts' timestamp).
         """
-        if now is None:
-            from atom.monitoring.monitor import get_monitor
-            now = get_monitor().now()
         with self._lock:
             ids = list(connection_ids)
             failed_calls = self._failed_calls(ids)

@@ -6,7 +6,8 @@ Grouping: an alert's group key is made of the fields named by ``ALERT_GROUP_BY``
 those fields set (a workflow's failure-rate alert) groups by its own subject
 (``subject=workflow:3``), so each workflow is an incident of its own.
 
-Lifecycle: :func:`assign` runs right after every evaluation (and before every delivery): it
+Lifecycle: :func:`assign` runs right after every evaluation (and before every delivery), and
+after alerts change by hand (:meth:`atom.monitoring.monitor.Monitor.alerts_changed`): it
 gives each active alert without an incident the open incident of its group, or opens one (a
 unique ``active_key`` keeps one open incident per group in every process); it sets the alert's
 ``host`` when empty; it refreshes each open incident's severity (the worst of its active
@@ -36,10 +37,8 @@ from sqlalchemy.exc import IntegrityError
 from atom.extensions import db
 from atom.models import Alert
 from atom.models import Incident
-from atom.models import IncidentNotification
 from atom.models import Silence
 from atom.models.audit import record
-from atom.models.base import isoformat
 from atom.models.monitoring import SEVERITIES
 from atom.monitoring import maintenance
 from atom.settings import ALERT_GROUP_FIELDS
@@ -129,15 +128,13 @@ def worst(severities: Iterable[str]) -> str:
 # -- assignment -------------------------------------------------------------------------------
 
 
-def assign(app: Flask) -> None:
-    """Put every active alert in its group's open incident and refresh the open incidents
-    (committed; never raises: a race with another process is retried, then left to the next
-    call)."""
-    from atom.monitoring.monitor import get_monitor
-
+def assign(app: Flask, now: datetime) -> None:
+    """Put every active alert in its group's open incident and refresh the open incidents at
+    ``now`` (the monitor's clock; committed; never raises: a race with another process is
+    retried, then left to the next call)."""
     for _attempt in range(3):
         try:
-            _assign(app, get_monitor(app).now())
+            _assign(app, now)
             db.session.commit()
             return
         except IntegrityError:  # another process opened the same group's incident first
@@ -195,15 +192,6 @@ def _refresh(incident: Incident, active: list[Alert], held: Held, now: datetime)
         incident.fingerprint, incident.changed_at = fingerprint, now
 
 
-def changed(app: Flask) -> None:
-    """After alerts changed by hand (resolved through the API, dashboard or CLI): bring their
-    incidents up to date now, and wake the delivery thread."""
-    from atom.monitoring.monitor import get_monitor
-
-    assign(app)
-    get_monitor(app).notifier.nudge()
-
-
 # -- derived state ----------------------------------------------------------------------------
 
 
@@ -255,48 +243,6 @@ def alerts_of(incident_ids: list[int]) -> dict[int, list[Alert]]:
                                         .order_by(Alert.id)):
             out[alert.incident_id].append(alert)
     return out
-
-
-def present(incident: Incident, alerts: list[Alert], held: Held,
-            detail: bool = False) -> dict[str, Any]:
-    from atom.monitoring import alerts as alert_rules
-
-    active = [a for a in alerts if a.status != "resolved"]
-    firing = firing_of(active, held)
-    body: dict[str, Any] = {
-        "id": incident.id,
-        "title": incident.title,
-        "group_key": incident.group_key,
-        "integration": incident.integration,
-        "host": incident.host,
-        "severity": incident.severity,
-        "status": status_of(incident, alerts),
-        "counts": {"alerts": len(alerts), "active": len(active), "firing": len(firing),
-                   "held": len(active) - len(firing), "resolved": len(alerts) - len(active)},
-        "created_at": isoformat(incident.created_at),
-        "changed_at": isoformat(incident.changed_at),
-        "acknowledged_at": isoformat(incident.acknowledged_at),
-        "acknowledged_by": incident.acknowledged_by,
-        "resolved_at": isoformat(incident.resolved_at),
-        "resolved_by": incident.resolved_by,
-        "notified_at": isoformat(incident.notified_at),
-        "escalation_level": max(incident.level, 0) if incident.notified_at else None,
-    }
-    if detail:
-        body["alerts"] = [{**alert_rules.present(a), "held": held.reason(a)} for a in alerts]
-        body["notifications"] = notifications_of(incident.id)
-    return body
-
-
-def notifications_of(incident_id: int | None) -> list[dict[str, Any]]:
-    if incident_id is None:
-        return []
-    rows = db.session.scalars(db.select(IncidentNotification)
-                              .filter_by(incident_id=incident_id).order_by(IncidentNotification.id))
-    return [{"incident_id": n.incident_id, "channel_id": n.channel_id, "event": n.event,
-             "level": n.level, "firing": n.firing, "resolved": n.resolved, "status": n.status,
-             "error_class": n.error_class, "message": n.message, "at": isoformat(n.created_at)}
-            for n in rows]
 
 
 # -- people acting on incidents ---------------------------------------------------------------

@@ -6,7 +6,7 @@ import logging
 from flask import Flask
 
 from atom.monitoring.checks import run_round
-from atom.monitoring.notify import notify_job
+from atom.monitoring.monitor import get_monitor
 from atom.monitoring.rollup import maintain
 from atom.scheduler import JobSpec
 
@@ -35,6 +35,12 @@ def scheduled_round(app: Flask) -> None:
         run_round(app, jitter_s=jitter)
     except Exception:  # never let one bad round take the job down
         logger.exception("scheduled health round failed")
+
+
+def notify_job(app: Flask) -> None:
+    """The ``monitoring:notify`` job: wake this process's delivery thread (group waits and
+    reminders fall due between rounds)."""
+    get_monitor(app).notifier.nudge()
 
 
 def run_maintenance(app: Flask) -> None:

@@ -183,9 +183,10 @@ class Snapshot:
 
 
 def snapshot(app: Flask | None = None, integration: str | None = None, *,
-             window_s: float | None = None, since: datetime | None = None,
+             now: datetime, window_s: float | None = None, since: datetime | None = None,
              sparse_checks: int = 0, history_s: float | None = None) -> Snapshot:
-    """Compute the metrics of every enabled connection (of ``integration``) now.
+    """Compute the metrics of every enabled connection (of ``integration``) at ``now`` (the
+    monitor's clock: :meth:`atom.monitoring.monitor.Monitor.snapshot` passes it).
 
     :param window_s: how far back the figures reach (default ``MONITORING_WINDOW_S``).
     :param since: start the figures later than ``now - window_s``: only newer observations.
@@ -194,13 +195,10 @@ def snapshot(app: Flask | None = None, integration: str | None = None, *,
     :param history_s: also count each connection's observations over this longer window
         (``ConnectionMetrics.history``).
     """
-    from atom.monitoring.monitor import get_monitor
-
     from atom.state import get_state
 
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     get_state(app).recorder.flush()  # this process's latest calls count at once
-    now = get_monitor(app).now()
     window_s = float(app.config["MONITORING_WINDOW_S"] if window_s is None else window_s)
     th = thresholds.current(app)
     stmt = db.select(Connection.id, Connection.integration, Connection.label) \
@@ -244,7 +242,7 @@ def snapshot(app: Flask | None = None, integration: str | None = None, *,
                     since=start)
 
 
-def alert_snapshot(app: Flask, since: datetime | None) -> Snapshot:
+def alert_snapshot(app: Flask, since: datetime | None, now: datetime) -> Snapshot:
     """The evidence the alert rules judge: each connection's observations since ``since`` (the
     previous evaluation), never older than ``ALERT_WINDOW_S``, so every evaluation judges
     what happened since the last one and a recovered service looks recovered at once. A
@@ -254,7 +252,7 @@ def alert_snapshot(app: Flask, since: datetime | None) -> Snapshot:
     rules are not judged. ``history`` counts the observations of ``MONITORING_WINDOW_S``, for
     ``ALERT_MIN_OBSERVATIONS``."""
     cfg = app.config
-    return snapshot(app, window_s=float(cfg["ALERT_WINDOW_S"]), since=since,
+    return snapshot(app, now=now, window_s=float(cfg["ALERT_WINDOW_S"]), since=since,
                     sparse_checks=int(cfg["ALERT_WINDOW_CHECKS"]),
                     history_s=float(cfg["MONITORING_WINDOW_S"]))
 

@@ -4,6 +4,11 @@
 database: it builds the app's Prometheus registry and subscribes to the two places outcomes
 are recorded, ``MetricsRecorder`` (every API call) and ``ConnectionRuntime.test`` (every health
 check), which then write a :class:`HealthSample` in the same transaction as the check.
+
+The :class:`Monitor` is the composition root of ``atom.monitoring``: it imports the pieces and
+hands them what they need (its clock, its detectors, its notifier, the sources of findings);
+none of them imports it back. Rounds, jobs, the API, the dashboard and the CLI reach the
+alert rules, the incidents and the deliveries through it (``get_monitor(app)``).
 """
 from __future__ import annotations
 
@@ -20,9 +25,14 @@ from flask import current_app
 from atom.extensions import db
 from atom.integrations.metrics import CallStat
 from atom.integrations.runtime import TestResult
+from atom.intelligence import workflow_health
 from atom.models import Connection
 from atom.models import HealthSample
 from atom.models.base import utcnow
+from atom.monitoring import alerts
+from atom.monitoring import incidents
+from atom.monitoring import metrics
+from atom.monitoring import notify
 from atom.monitoring.detectors import DetectorBank
 from atom.monitoring.notify import Notifier
 from atom.monitoring.prometheus import PrometheusMetrics
@@ -37,17 +47,21 @@ _CALL_SLACK_S = 0.005
 class Monitor:
     """Monitoring state of one app in one process.
 
-    :ivar clock: returns the current naive-UTC time; tests replace it to let time pass.
+    :ivar clock: returns the current naive-UTC time; tests replace it to let time pass (the
+        parts read it through :meth:`now`, so a replaced clock reaches them too).
+    :ivar finding_sources: findings judged with the metric rules at every evaluation, beyond
+        those of ``atom.monitoring`` itself (``alerts.FindingSource``).
     """
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.clock: Callable[[], datetime] = utcnow
-        self.prometheus = PrometheusMetrics(app)
-        self.notifier = Notifier(app)
+        self.prometheus = PrometheusMetrics(app, self.now)
+        self.notifier = Notifier(app, self.now)
         self.detectors = DetectorBank(app.config.get("ANOMALY_PARAMS") or {},
                                       float(app.config["ANOMALY_MIN_INCREASE_MS"]),
                                       float(app.config["ANOMALY_MIN_INCREASE_RATIO"]))
+        self.finding_sources: list[alerts.FindingSource] = [workflow_health.alert_findings]
         # One round at a time in this process (the scheduler and "run now" may overlap).
         self.round_lock = threading.Lock()
         self.last_round: dict[str, Any] | None = None
@@ -55,6 +69,39 @@ class Monitor:
 
     def now(self) -> datetime:
         return self.clock()
+
+    # -- the pieces, put together (an app context is current) ----------------------------------
+
+    def snapshot(self, integration: str | None = None, **options: Any) -> metrics.Snapshot:
+        """:func:`metrics.snapshot` now (same options)."""
+        return metrics.snapshot(self.app, integration, now=self.now(), **options)
+
+    def evaluate(self, snap: metrics.Snapshot, previous: Any = alerts.UNSET) -> list[alerts.Event]:
+        """:func:`alerts.evaluate` of ``snap`` with this monitor's detectors and sources."""
+        return alerts.evaluate(self.app, snap, detectors=self.detectors,
+                               sources=self.finding_sources, previous=previous)
+
+    def evaluate_now(self) -> list[alerts.Event]:
+        """Judge the evidence since the previous evaluation (in any process) and update the
+        alerts. Returns nothing when another process evaluated meanwhile (its evaluation
+        covers this)."""
+        previous = alerts.last_evaluation()
+        return self.evaluate(metrics.alert_snapshot(self.app, previous, self.now()),
+                             previous=previous)
+
+    def assign_incidents(self) -> None:
+        """Every active alert in its incident, now (:func:`incidents.assign`)."""
+        incidents.assign(self.app, self.now())
+
+    def alerts_changed(self) -> None:
+        """After alerts changed by hand (resolved through the API, dashboard or CLI): bring
+        their incidents up to date now, and wake the delivery thread."""
+        self.assign_incidents()
+        self.notifier.nudge()
+
+    def deliver_due(self) -> int:
+        """Send the incident messages due now, on this thread (:func:`notify.deliver_due`)."""
+        return notify.deliver_due(self.app, self.now)
 
     def on_call(self, stat: CallStat) -> None:
         """``MetricsRecorder`` listener: count the call for Prometheus (cheap, synchronous)."""

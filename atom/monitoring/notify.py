@@ -12,11 +12,12 @@ group arrives first); a changed incident (alerts added, resolved or escalated) a
 escalation level when its delay has passed unacknowledged (:mod:`atom.monitoring.escalation`);
 and one ``resolved`` message, once the group interval since the last one has passed, to the
 channels that heard of it. One message lists the incident's firing and resolved counts and its
-top alerts. :func:`deliver_due` runs on one background thread per process (:class:`Notifier`),
-woken after every round and by the ``monitoring:notify`` job; each message is claimed by a
-conditional UPDATE of the incident's ``notify_seq``, so several processes never send the same
-one (a process dying between the claim and the send loses that message rather than doubling
-it). Each attempt is stored as an :class:`IncidentNotification` (sent or failed).
+top alerts. :func:`deliver_due` runs on one background thread per process (:class:`Notifier`,
+owned by the app's :class:`~atom.monitoring.monitor.Monitor`), woken after every round and by
+the ``monitoring:notify`` job; each message is claimed by a conditional UPDATE of the
+incident's ``notify_seq``, so several processes never send the same one (a process dying
+between the claim and the send loses that message rather than doubling it). Each attempt is
+stored as an :class:`IncidentNotification` (sent or failed).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from concurrent.futures import wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from typing import Callable
 
 from flask import Flask
 
@@ -164,12 +166,13 @@ class Plan:
     resolved: int
 
 
-def deliver_due(app: Flask) -> int:
-    """Send every incident message that is due now; return how many were sent."""
-    from atom.monitoring.monitor import get_monitor
+def deliver_due(app: Flask, clock: Callable[[], datetime]) -> int:
+    """Send every incident message that is due now; return how many were sent.
 
-    incidents.assign(app)  # silences and maintenance windows start and end with time
-    now = get_monitor(app).now()
+    :param clock: the monitor's clock (``Monitor.now``).
+    """
+    incidents.assign(app, clock())  # silences and maintenance windows start and end with time
+    now = clock()
     due = db.session.scalars(db.select(Incident).where(
         (Incident.status != "resolved")
         | (Incident.notified_at.is_not(None) & Incident.resolved_notified.is_(False)))
@@ -302,10 +305,14 @@ def _attempt(row: IncidentNotification, channel: NotificationChannel, text: str,
 
 class Notifier:
     """Runs :func:`deliver_due` on one background thread; a wake-up while one is already
-    waiting to run is folded into it."""
+    waiting to run is folded into it.
 
-    def __init__(self, app: Flask) -> None:
+    :param clock: the monitor's clock, read at each pass.
+    """
+
+    def __init__(self, app: Flask, clock: Callable[[], datetime]) -> None:
         self.app = app
+        self.clock = clock
         self._pool: ThreadPoolExecutor | None = None
         self._futures: set[Future[Any]] = set()
         self._lock = threading.Lock()
@@ -348,14 +355,6 @@ class Notifier:
             self._pending = False
         with self.app.app_context():
             try:
-                deliver_due(self.app)
+                deliver_due(self.app, self.clock)
             except Exception:
                 logger.exception("delivering incident notifications failed")
-
-
-def notify_job(app: Flask) -> None:
-    """The ``monitoring:notify`` job: wake this process's delivery thread (group waits and
-    reminders fall due between rounds)."""
-    from atom.monitoring.monitor import get_monitor
-
-    get_monitor(app).notifier.nudge()

@@ -28,7 +28,6 @@ from atom.monitoring.alerts import open_counts
 from atom.monitoring.metrics import Figures
 from atom.monitoring.metrics import IntegrationMetrics
 from atom.monitoring.metrics import Snapshot
-from atom.monitoring.metrics import snapshot
 from atom.monitoring.monitor import get_monitor
 from atom.state import get_state
 
@@ -66,7 +65,7 @@ def views(app: Flask, integration: str | None = None, uptimes: bool = True) -> V
     """Read everything the views need once: metrics of every enabled connection (of
     ``integration``) and (unless ``uptimes`` is False) the uptimes, in a fixed number of
     queries."""
-    snap = snapshot(app, integration=integration)
+    snap = get_monitor(app).snapshot(integration)
     names = {integration} if integration else {p.name for p in get_state(app).registry.loaded()}
     names |= set(snap.integrations)  # connections of a plugin no longer loaded still show
     integrations = {name: snap.integrations.get(name) or IntegrationMetrics(name, Figures(), [])

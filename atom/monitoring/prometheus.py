@@ -20,7 +20,9 @@ import bisect
 import logging
 import os
 import threading
+from datetime import datetime
 from typing import Any
+from typing import Callable
 from typing import Iterator
 
 from flask import Flask
@@ -125,9 +127,12 @@ def shared_tally(*args: Any) -> SharedTally:
 
 
 class PrometheusMetrics:
-    """The app's registry: the call and check tallies and the database-backed collector."""
+    """The app's registry: the call and check tallies and the database-backed collector.
 
-    def __init__(self, app: Flask) -> None:
+    :param clock: the monitor's clock (the time of each scrape's figures).
+    """
+
+    def __init__(self, app: Flask, clock: Callable[[], datetime]) -> None:
         self.app = app
         self.registry = CollectorRegistry()
         calls = ("atom_api_calls", "API calls made through IntegrationClient",
@@ -148,7 +153,7 @@ class PrometheusMetrics:
             self.calls, self.checks = Tally(*calls), Tally(*checks)
             self.registry.register(self.calls)
             self.registry.register(self.checks)
-        self.state = StateCollector(app)
+        self.state = StateCollector(app, clock)
         self.registry.register(self.state)
 
     def observe_call(self, stat: CallStat) -> None:
@@ -166,8 +171,9 @@ class PrometheusMetrics:
 class StateCollector(Collector):
     """Health scores, statuses and open alerts, read from the database at scrape time."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, clock: Callable[[], datetime]) -> None:
         self.app = app
+        self.clock = clock
 
     def collect(self) -> Iterator[Any]:
         from atom.monitoring.alerts import open_counts
@@ -175,7 +181,7 @@ class StateCollector(Collector):
         from atom.monitoring.score import STATUSES
 
         with self.app.app_context():
-            snap = snapshot(self.app)
+            snap = snapshot(self.app, now=self.clock())
             alerts = open_counts()
             uptimes = _uptimes(snap)
         labels = ["integration", "connection_id", "connection"]

@@ -25,7 +25,6 @@ from atom.models import StatusPageItem
 from atom.models import audit
 from atom.models.base import isoformat
 from atom.monitoring import uptime
-from atom.monitoring.metrics import snapshot
 from atom.monitoring.monitor import get_monitor
 
 PUBLIC_STATUSES = ("operational", "degraded", "down", "unknown")
@@ -119,7 +118,7 @@ def public_status(app: Flask) -> dict[str, Any]:
 
 def _compute(app: Flask) -> dict[str, Any]:
     rows = _rows()
-    snap = snapshot(app)
+    snap = get_monitor(app).snapshot()
     ids = [conn.id for _item, conn in rows]
     ratios = uptime.connection_uptimes(ids, snap.now)
     days = uptime.daily_uptimes(ids, snap.now)

@@ -63,6 +63,8 @@ from atom.models import Workflow
 from atom.models import WorkflowVersion
 from atom.models.audit import record
 from atom.models.base import isoformat
+from atom.monitoring.findings import Finding
+from atom.monitoring.findings import Subject
 from atom.monitoring.hosts import connection_hosts
 
 if TYPE_CHECKING:
@@ -247,11 +249,8 @@ def build(hosts: dict[int, str | None] | None = None) -> Graph:
 # -- the host rule --------------------------------------------------------------------------
 
 
-def parent_findings(app: Flask, snap: Snapshot) -> dict[Any, dict[str, Any]]:
-    """Findings of the parent-only subjects (``host:<host>``), by ``alerts.Subject``."""
-    from atom.monitoring.alerts import Finding
-    from atom.monitoring.alerts import Subject
-
+def parent_findings(app: Flask, snap: Snapshot) -> dict[Subject, dict[str, Finding]]:
+    """Findings of the parent-only subjects (``host:<host>``), by subject and rule."""
     hosts = connection_hosts(list(snap.connections))
     setattr(g, _HOSTS, hosts)  # apply() of this evaluation reuses them
     enough = min_connections(app)
@@ -261,7 +260,7 @@ def parent_findings(app: Flask, snap: Snapshot) -> dict[Any, dict[str, Any]]:
     for cid, m in snap.connections.items():
         if hosts.get(cid):
             members[hosts[cid]].append(m)  # type: ignore[index]
-    out: dict[Any, dict[str, Any]] = {}
+    out: dict[Subject, dict[str, Finding]] = {}
     for host, ms in members.items():
         if len(ms) >= enough:
             # The integration its connections share (if one), so that the host's alert is
@@ -282,10 +281,8 @@ def parent_findings(app: Flask, snap: Snapshot) -> dict[Any, dict[str, Any]]:
 
 
 def host_finding(ms: list[ConnectionMetrics], fresh_since: datetime, enough: int,
-                 th: dict[str, float]) -> Any:
+                 th: dict[str, float]) -> Finding:
     """``host_down`` over the connections of one host (see the module's description)."""
-    from atom.monitoring.alerts import Finding
-
     live = [m for m in ms if not m.in_maintenance and m.last_check is not None
             and _checked_at(m.last_check) >= fresh_since]
     failing = [m for m in live if not m.last_check["ok"]]  # type: ignore[index]

@@ -52,15 +52,15 @@ def test_the_bank_scores_only_new_samples_and_learns_history_first(app):
     bank = DetectorBank(PARAMS)
     steady_history(app, 7)
     with app.app_context():
-        first = bank.evaluate([7])
+        first = bank.evaluate([7], utcnow())
         assert first[7].flagged is False  # the newest stored sample is ordinary
-        again = bank.evaluate([7])[7]
+        again = bank.evaluate([7], utcnow())[7]
         # No new check: only the per-round failure count (none) is scored.
         assert (again.series, again.value, again.flagged) == ("errors", 0.0, False)
         db.session.add(HealthSample(ts=utcnow(), connection_id=7, integration="http", ok=True,
                                     latency_ms=900.0, has_call=True))
         db.session.commit()
-        spike = bank.evaluate([7])[7]
+        spike = bank.evaluate([7], utcnow())[7]
     assert spike.flagged and spike.series == "latency" and spike.value == 900.0
 
 

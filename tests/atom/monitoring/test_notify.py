@@ -14,7 +14,6 @@ from atom.extensions import db
 from atom.models import Alert
 from atom.monitoring.incidents import silence_matches
 from atom.monitoring.monitor import get_monitor
-from atom.monitoring.notify import deliver_due
 from tests.atom.monitoring.conftest import alerts_of
 from tests.fakes import FakeServer
 from tests.fakes import reply
@@ -329,7 +328,7 @@ def test_two_processes_never_send_the_same_message(app, app_factory, settings, c
     def pass_of(which):
         with which.app_context():
             start.wait()
-            deliver_due(which)
+            get_monitor(which).deliver_due()
 
     threads = [threading.Thread(target=pass_of, args=(a,)) for a in (app, other)]
     for t in threads:

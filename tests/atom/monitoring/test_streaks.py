@@ -167,11 +167,12 @@ def test_an_evaluation_raced_by_another_process_changes_nothing(app, connect, se
     service.always("/api", reply(503, {}))
     connect("/api")
     run()
+    monitor = get_monitor(app)
     with app.app_context():
         previous = alerting.last_evaluation()
-        stale = alert_snapshot(app, previous)
-        alerting.evaluate_now(app)  # another process got there first
-        assert alerting.evaluate(app, stale, previous=previous) == []
+        stale = alert_snapshot(app, previous, monitor.now())
+        monitor.evaluate_now()  # another process got there first
+        assert monitor.evaluate(stale, previous=previous) == []
         assert alerting.last_evaluation() > previous
 
 
@@ -180,7 +181,8 @@ def test_no_fresh_observation_keeps_the_streaks(app, client, keys, connect, serv
     connect("/api")
     run()
     with app.app_context():
-        assert alerting.evaluate_now(app) == [], "nothing new to judge: not a second bad round"
+        assert get_monitor(app).evaluate_now() == [], \
+            "nothing new to judge: not a second bad round"
     assert not active(client, keys, rule="success_rate")
     run()
     assert active(client, keys, rule="success_rate")
@@ -196,7 +198,7 @@ def test_calls_between_rounds_are_judged_with_the_last_checks(app, client, keys,
     recorder = get_state(app).recorder
     recorder.record(CallStat(clock(), "http", conn["id"], "GET /items", 200, True, 5.0, 1, None))
     with app.app_context():
-        events = alerting.evaluate_now(app)  # one ok call and the failed check: 50 %
+        events = get_monitor(app).evaluate_now()  # one ok call and the failed check: 50 %
         opened = [db.session.get(alerting.Alert, e.alert_id).rule for e in events]
     assert opened == ["success_rate"]
 
