@@ -144,9 +144,14 @@ class StepStats:
 
 
 def step_stats(records: Iterable[ExecutionRecord]) -> dict[str, StepStats]:
+    """Each step's figures over ``records``; the item runs of a foreach's inner step are one
+    entry under its path (``loop[*].call``: every item's run counts as a run)."""
+    from atom.engine.definition import run_path
+
     out: dict[str, StepStats] = {}
     for ex in records:
-        for sid, step in ex.steps.items():
+        for run_id, step in ex.steps.items():
+            sid = run_path(run_id)
             st = out.setdefault(sid, StepStats())
             if step.status == "skipped":
                 st.skipped += 1
@@ -154,7 +159,8 @@ def step_stats(records: Iterable[ExecutionRecord]) -> dict[str, StepStats]:
             if step.status not in ("succeeded", "failed"):
                 continue
             st.runs += 1
-            st.execution_ids.append(ex.id)
+            if not st.execution_ids or st.execution_ids[-1] != ex.id:
+                st.execution_ids.append(ex.id)
             st.succeeded += step.status == "succeeded"
             st.failed += step.status == "failed"
             st.attempts += len(step.attempts) or 1

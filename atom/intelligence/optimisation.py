@@ -43,6 +43,8 @@ from flask import Flask
 from flask import current_app
 
 from atom.engine.definition import error_policy
+from atom.engine.definition import every_step
+from atom.engine.definition import run_path
 from atom.engine.definition import DefinitionError
 from atom.engine.definition import _expressions
 from atom.engine.expressions import ExpressionError
@@ -146,6 +148,11 @@ class Context:
     @property
     def runs(self) -> int:
         return len(self.records)
+
+    def each_step(self) -> list[tuple[str, dict[str, Any]]]:
+        """The top-level steps and a foreach's inner ones by path (``loop[*].call``, as their
+        stats are keyed): retries and timeouts are offered for a loop's body too."""
+        return list(every_step(self.definition["steps"]))
 
     def action(self, step: dict[str, Any]) -> Any:
         if step.get("type") not in ("action", "notification") or not step.get("service"):
@@ -392,14 +399,14 @@ def _has_retry(step: dict[str, Any]) -> bool:
 
 def _failing_executions(ctx: Context, sid: str, classes: Iterable[str]) -> list[int]:
     wanted = set(classes)
-    return [r.id for r in ctx.records if sid in r.steps and any(
-        a.status == "failed" and (a.error_class or "unknown") in wanted
-        for a in r.steps[sid].attempts)]
+    return [r.id for r in ctx.records if any(
+        run_path(run_id) == sid and a.status == "failed" and (a.error_class or "unknown") in wanted
+        for run_id, step in r.steps.items() for a in step.attempts)]
 
 
 def _retries(ctx: Context) -> list[Finding]:
     out = []
-    for sid, step in ctx.steps.items():
+    for sid, step in ctx.each_step():
         if step["type"] not in ("action", "notification") or _has_retry(step):
             continue
         action = ctx.action(step)
@@ -457,7 +464,7 @@ def _timeout_from(p99_ms: float) -> float:
 
 def _timeouts(ctx: Context) -> list[Finding]:
     out = []
-    for sid, step in ctx.steps.items():
+    for sid, step in ctx.each_step():
         if step["type"] != "action":
             continue
         st = ctx.stats.get(sid)
@@ -736,7 +743,7 @@ def _rewrite(value: Any, old: str, new: str) -> Any:
 def apply_change(definition: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``definition`` with ``change`` (a finding's) made."""
     out = copy.deepcopy(definition)
-    by_id = {s["id"]: s for s in out["steps"]}
+    by_id = dict(every_step(out["steps"]))  # a foreach's inner steps by path: the copy's own dicts
     op = change["op"]
     if op == "remove_dependencies":
         for edge in change["edges"]:

@@ -93,3 +93,29 @@ def test_the_upgrade_indexes_the_inner_services_of_stored_workflows(app, api, co
         upgrade()
         rows = db.session.execute(db.select(WorkflowService.workflow_id, WorkflowService.service))
         assert sorted(tuple(r) for r in rows) == [(wf["id"], "http"), (wf["id"], "slack")]
+
+
+def test_optimisation_offers_and_applies_a_retry_to_a_flaky_inner_step(api, client, keys, fake, conn):
+    """The loop's inner call fails transiently on some items: the analysis names the inner step
+    by its path and its item runs, and applying it gives the loop's body the retry policy."""
+    fake.script("/item", *[reply(503) if n % 3 == 1 else reply(200, {"ok": True}) for n in range(12)])
+    wf = api.create(manual("flaky loop", [{
+        "id": "loop", "type": "foreach", "items": "trigger.items", "on_item_error": "continue",
+        "step": {"id": "call", "type": "action", "service": "http", "action": "post",
+                 "connection": conn["id"], "timeout_s": 5,
+                 "parameters": {"path": "/item", "json": {"n": "{{ item }}"}}}}]))
+    for _ in range(4):
+        assert api.run(wf["id"], {"items": [0, 1, 2]})["status"] == "succeeded"
+    body = client.post(f"{BASE}/optimization/analyze", json={"workflow_id": wf["id"]},
+                       headers=keys["editor"]).get_json()
+    [retry] = [f for f in body["findings"] if f["kind"] == "add_retry"]
+    assert retry["steps"] == ["loop[*]"]
+    assert retry["evidence"]["runs"] == 12 and retry["evidence"]["transient"] == {"upstream": 4}
+    assert len(retry["evidence"]["failed_execution_ids"]) == 4
+    applied = client.post(f"{BASE}/optimization/apply", json={"workflow_id": wf["id"],
+                                                               "findings": [retry["id"]]},
+                          headers=keys["editor"])
+    assert applied.status_code == 201, applied.get_json()
+    definition = client.get(f"/api/v2/ai-workflows/{wf['id']}", headers=keys["viewer"]).get_json()
+    inner = definition["steps"][0]["step"]
+    assert inner["retry"]["max_attempts"] == 3 and definition["version"] == 2
