@@ -37,6 +37,11 @@ class AtomState:
 
 
 def init_app(app: Flask) -> None:
+    if str(app.config.get("SQLALCHEMY_DATABASE_URI") or "").startswith("sqlite"):
+        # A SQLite connection is a file handle that never goes stale: pinging it on every
+        # checkout is a wasted statement per request (PostgreSQL's connections keep the ping).
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+                                                   "pool_pre_ping": False}
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     csrf.init_app(app)
