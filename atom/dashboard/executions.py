@@ -443,7 +443,7 @@ def timeline(steps: list[dict[str, Any]], ex: Execution, now: datetime,
             a = _ms(t0, start or end) or 0.0
             b = _ms(t0, end or start) or a
             cls = step["status"]
-            if step["retrying"] or (step["type"] == "wait" and step["status"] == "running"):
+            if step["retrying"] or (step["type"] in ("wait", "approval") and step["status"] == "running"):
                 cls = "waiting"
             bar_width = max(x(b) - x(a), 3.0)
             row["bar"] = {"x": min(x(a), width - TL_RIGHT - bar_width),

@@ -53,6 +53,8 @@ def test_approve_a_waiting_execution_with_a_comment_and_watch_it_finish(live, pa
     expect(step.locator(".approval-message")).to_have_text("Pay Acme Paper 1250 EUR?")
     expect(step.locator(".step-head .status")).to_have_text("running")
     expect(page.locator("#step-pay .step-head .status")).to_have_text("pending")
+    # On the timeline it waits (the legend's "waiting or retrying" colour), not "running".
+    expect(page.locator(".timeline-wide rect.bar.waiting")).to_have_count(1)
     # Type the comment, then let the page refresh itself under it: what was typed stays, focused.
     comment = step.get_by_label("Comment")
     comment.fill(COMMENT)
