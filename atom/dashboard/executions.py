@@ -509,9 +509,11 @@ def _ms(start: datetime | None, end: datetime | None) -> float | None:
 
 
 def duration_text(ms: float | None) -> str:
-    """``0.4 ms``, ``120 ms``, ``2.35 s``, ``3 min 5 s``, ``2 h 10 min``."""
+    """``< 0.1 ms``, ``0.4 ms``, ``120 ms``, ``2.35 s``, ``3 min 5 s``, ``2 h 10 min``."""
     if ms is None:
         return "—"
+    if 0 < ms < 0.05:
+        return "< 0.1 ms"  # not "0.0 ms": it took some time
     if ms < 10:
         return f"{ms:.1f} ms"
     if ms < 1000:

@@ -280,6 +280,13 @@ def _trend_filters() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     return query, typed, errors
 
 
+def _window_text(hours: int) -> str:
+    """``24 hours``, ``7 days``, ``36 hours``: whole days from two days up."""
+    if hours >= 48 and hours % 24 == 0:
+        return f"{hours // 24} days"
+    return "hour" if hours == 1 else f"{hours} hours"
+
+
 @bp.get("/monitoring/trends")
 def monitoring_trends():
     """Hourly trends of each integration with connections (or the one asked for): response
@@ -308,7 +315,7 @@ def monitoring_trends():
         names.items(), key=lambda kv: kv[1].lower())
     return _render("dashboard/monitoring/trends.html", 422 if errors else 200, charts=charts,
                    hours=hours, typed=typed, errors=errors, windows=TREND_WINDOWS,
-                   integration_options=integration_options,
+                   integration_options=integration_options, window_text=_window_text(hours),
                    idle=sorted((names[s] for s in names if s not in with_connections), key=str.lower),
                    now=now)
 
