@@ -44,6 +44,7 @@ from atom.dashboard.base import field_errors
 from atom.dashboard.base import is_htmx
 from atom.dashboard.base import page_number
 from atom.dashboard.base import role_required
+from atom.dashboard.charts import trend_series
 from atom.extensions import db
 from atom.integrations.catalogue import describe
 from atom.integrations.connections import ConnectionInUse
@@ -517,14 +518,7 @@ def _charts(conn: Connection, now: datetime) -> dict[str, Any]:
     if range_ not in RANGES:
         range_ = "24h"
     buckets = rollup.trends(now, RANGES[range_], connection_id=conn.id)
-    x = [int(_epoch(b["hour"])) for b in buckets]
-    latency = [{"label": "p50", "values": [b.get("p50_response_time_ms") for b in buckets]},
-               {"label": "p95", "values": [b["p95_response_time_ms"] for b in buckets]}]
-    success = [{"label": "success", "values": [None if b["success_rate"] is None
-                                               else round(100 * b["success_rate"], 2)
-                                               for b in buckets]}]
-    return {"range": range_, "ranges": RANGES, "chart_x": x, "latency_series": latency,
-            "success_series": success, "has_data": any(b["calls"] for b in buckets)}
+    return {"range": range_, "ranges": RANGES, **trend_series(buckets)}
 
 
 def _detail(conn: Connection, **extra: Any) -> dict[str, Any]:
@@ -564,13 +558,6 @@ def _detail(conn: Connection, **extra: Any) -> dict[str, Any]:
         "action_result": None, "action_errors": {}, "action_values": {},
         **extra,
     }
-
-
-def _epoch(iso: str) -> float:
-    from datetime import UTC
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).replace(tzinfo=UTC).timestamp()
 
 
 @bp.route("/connections/<int:conn_id>/edit", methods=["GET", "POST"])

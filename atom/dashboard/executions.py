@@ -443,7 +443,7 @@ def timeline(steps: list[dict[str, Any]], ex: Execution, now: datetime,
             a = _ms(t0, start or end) or 0.0
             b = _ms(t0, end or start) or a
             cls = step["status"]
-            if step["retrying"] or (step["type"] == "wait" and step["status"] == "running"):
+            if step["retrying"] or (step["type"] in ("wait", "approval") and step["status"] == "running"):
                 cls = "waiting"
             bar_width = max(x(b) - x(a), 3.0)
             row["bar"] = {"x": min(x(a), width - TL_RIGHT - bar_width),
@@ -509,9 +509,11 @@ def _ms(start: datetime | None, end: datetime | None) -> float | None:
 
 
 def duration_text(ms: float | None) -> str:
-    """``0.4 ms``, ``120 ms``, ``2.35 s``, ``3 min 5 s``, ``2 h 10 min``."""
+    """``< 0.1 ms``, ``0.4 ms``, ``120 ms``, ``2.35 s``, ``3 min 5 s``, ``2 h 10 min``."""
     if ms is None:
         return "—"
+    if 0 < ms < 0.05:
+        return "< 0.1 ms"  # not "0.0 ms": it took some time
     if ms < 10:
         return f"{ms:.1f} ms"
     if ms < 1000:

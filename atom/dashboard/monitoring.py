@@ -24,6 +24,7 @@ from flask import url_for
 from marshmallow import ValidationError
 
 from atom.api.monitoring_schemas import AlertQuery
+from atom.api.monitoring_schemas import AnalyticsQuery
 from atom.api.monitoring_schemas import ChannelCreate
 from atom.api.monitoring_schemas import MaintenanceCreate
 from atom.api.monitoring_schemas import ThresholdsIn
@@ -33,6 +34,7 @@ from atom.dashboard.base import can
 from atom.dashboard.base import field_errors
 from atom.dashboard.base import is_htmx
 from atom.dashboard.base import paginate
+from atom.dashboard.charts import trend_series
 from atom.engine.polling import poll_states
 from atom.extensions import db
 from atom.integrations.registry import UnknownPlugin
@@ -46,6 +48,7 @@ from atom.monitoring import alerts as alert_rules
 from atom.monitoring import maintenance
 from atom.monitoring import notify
 from atom.monitoring import overview
+from atom.monitoring import rollup
 from atom.monitoring import thresholds
 from atom.monitoring import uptime
 from atom.monitoring.alerts import RULES
@@ -58,6 +61,7 @@ from atom.state import get_state
 
 TABS = (
     ("dashboard.monitoring", "Status board"),
+    ("dashboard.monitoring_trends", "Trends"),
     ("dashboard.incidents", "Incidents"),
     ("dashboard.alerts", "Alerts"),
     ("dashboard.monitoring_silences", "Silences"),
@@ -70,6 +74,8 @@ TABS = (
     ("dashboard.monitoring_polls", "Polls"),
     ("dashboard.monitoring_system", "System"),
 )
+# The trends' windows offered as links (hours); any 1 to 2160 (the API's range) can be typed.
+TREND_WINDOWS = (("24 h", 24), ("7 d", 24 * 7), ("30 d", 24 * 30), ("90 d", 24 * 90))
 ALERT_STATUS_FILTERS = (("active", "Active"), ("open", "Open"),
                         ("acknowledged", "Acknowledged"), ("suppressed", "Suppressed"),
                         ("resolved", "Resolved"), ("all", "All"))
@@ -245,6 +251,72 @@ def monitoring_run_checks():
     flash(f"Checked {result['checked']} connections in {result['duration_s']:.2f} s: "
           f"{result['failed']} failed.", "success" if not result["failed"] else "info")
     return redirect(url_for("dashboard.monitoring"))
+
+
+# -- hourly trends per integration ------------------------------------------------------------
+
+
+def _trend_filters() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """``?hours=`` and ``?integration=`` loaded with the API's ``AnalyticsQuery`` (hours 1 to
+    2160, default 24; an unknown integration named as the API names it): ``(query, typed,
+    errors)``."""
+    typed = {"hours": request.args.get("hours", "").strip(),
+             "integration": request.args.get("integration", "").strip()}
+    raw = {k: v for k, v in typed.items() if v}
+    errors: dict[str, str] = {}
+    try:
+        query = AnalyticsQuery().load(raw)
+    except ValidationError as exc:
+        errors = field_errors(exc.messages)
+        query = AnalyticsQuery().load({})
+    if query.get("integration"):
+        try:
+            query["integration"] = get_state().registry.get(query["integration"]).name
+        except UnknownPlugin as exc:
+            errors["integration"] = str(exc)
+            query.pop("integration")
+    typed["hours"] = typed["hours"] or str(query["hours"])
+    return query, typed, errors
+
+
+def _window_text(hours: int) -> str:
+    """``24 hours``, ``7 days``, ``36 hours``: whole days from two days up."""
+    if hours >= 48 and hours % 24 == 0:
+        return f"{hours // 24} days"
+    return "hour" if hours == 1 else f"{hours} hours"
+
+
+@bp.get("/monitoring/trends")
+def monitoring_trends():
+    """Hourly trends of each integration with connections (or the one asked for): response
+    time p50/p95 and success rate per hour, as GET /api/v2/monitoring/analytics?integration=."""
+    query, typed, errors = _trend_filters()
+    names = _display_names()
+    with_connections = {row[0] for row in db.session.execute(
+        db.select(Connection.integration).distinct())}
+    if query.get("integration"):
+        slugs = [query["integration"]]
+    else:
+        slugs = sorted(with_connections, key=lambda s: names.get(s, s).lower())
+    now = _now()
+    hours = query["hours"]
+    charts = []
+    for slug in slugs:
+        buckets = rollup.trends(now, hours, slug)
+        calls = sum(b["calls"] for b in buckets)
+        errors_ = sum(b["errors"] for b in buckets)
+        charts.append({"slug": slug, "name": names.get(slug, slug), **trend_series(buckets),
+                       "calls": calls, "errors": errors_,
+                       "success_rate": (calls - errors_) / calls if calls else None,
+                       "checks": sum(b["checks"] for b in buckets),
+                       "failed_checks": sum(b["failed_checks"] for b in buckets)})
+    integration_options = [("", "Every integration with connections")] + sorted(
+        names.items(), key=lambda kv: kv[1].lower())
+    return _render("dashboard/monitoring/trends.html", 422 if errors else 200, charts=charts,
+                   hours=hours, typed=typed, errors=errors, windows=TREND_WINDOWS,
+                   integration_options=integration_options, window_text=_window_text(hours),
+                   idle=sorted((names[s] for s in names if s not in with_connections), key=str.lower),
+                   now=now)
 
 
 # -- the system view --------------------------------------------------------------------------

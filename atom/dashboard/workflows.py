@@ -37,12 +37,15 @@ from atom.dashboard.base import bp
 from atom.dashboard.base import field_errors
 from atom.dashboard.base import is_htmx
 from atom.dashboard.base import paginate
+from atom.dashboard.executions import duration_text
 from atom.engine import get_engine
+from atom.engine.analytics import analysed_workflows
 from atom.engine.analytics import services_status
 from atom.engine.analytics import workflow_analytics
 from atom.engine.chains import ExecutionRefused
 from atom.engine.definition import TRIGGER_TYPES
 from atom.engine.definition import DefinitionError
+from atom.engine.definition import every_step
 from atom.engine.diffs import definition_diff
 from atom.engine.diffs import line_kinds
 from atom.engine.templates import get_template
@@ -69,6 +72,10 @@ BUILDER_KINDS = (("action", "Action (an integration does something)"),
                  ("condition", "Condition (continue only if true)"),
                  ("transform", "Transform (reshape data)"),
                  ("wait", "Wait"))
+# The windows of the per-step and workflows-wide figures (``?days=``, as the API's
+# ``GET /api/v2/ai-workflows/analytics?days=N``).
+DAY_WINDOWS = (1, 7, 30)
+DEFAULT_DAYS = 30
 
 
 # -- lookups --------------------------------------------------------------------------------------
@@ -447,6 +454,49 @@ def error_list(doc: Any, errors: dict[str, str]) -> list[dict[str, str]]:
 
 def _definition_errors(exc: DefinitionError) -> dict[str, str]:
     return field_errors(exc.errors)
+
+
+# -- analytics ------------------------------------------------------------------------------------
+
+
+def analytics_days() -> tuple[int, dict[str, str]]:
+    """``?days=`` as one of :data:`DAY_WINDOWS` (none: 30), and the field's error otherwise."""
+    raw = request.args.get("days", "")
+    if raw == "":
+        return DEFAULT_DAYS, {}
+    if raw.isdigit() and int(raw) in DAY_WINDOWS:
+        return int(raw), {}
+    return DEFAULT_DAYS, {"days": f"Choose 1, 7 or 30 days (not {raw[:20]!r})."}
+
+
+def day_options() -> list[tuple[int, str]]:
+    return [(n, "the last day" if n == 1 else f"the last {n} days") for n in DAY_WINDOWS]
+
+
+def step_figures(definition: dict[str, Any], stats: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The analytics' per-step entries (runs, failed, p50/p95) in the definition's order, a
+    foreach's item runs (``loop[*].call``) after the loop; steps that did not run in the window
+    are listed with no runs, and entries of steps since removed come last."""
+    by_id = {s["step_id"]: s for s in (stats or {}).get("steps", [])}
+    out = []
+    for path, step in every_step(definition.get("steps")):
+        entry = by_id.pop(path, None) or {"step_id": path, "runs": 0, "failed": 0,
+                                            "p50_ms": None, "p95_ms": None}
+        out.append({**entry, "type": step.get("type"), "current": True})
+    out += [{**entry, "type": None, "current": False} for entry in by_id.values()]
+    return out
+
+
+@bp.get("/workflows/analytics")
+def workflows_analytics():
+    """Every workflow with executions in the window (a page of them, by id, as the API pages
+    them): executions, by status, success rate, p50/p95, and the window's totals."""
+    days, errors = analytics_days()
+    page = paginate(analysed_workflows(days).order_by(Execution.workflow_id))
+    analytics = workflow_analytics(days, page.items)
+    return render_template("dashboard/workflows/analytics.html", analytics=analytics, page=page,
+                           days=days, errors=errors, day_options=day_options(),
+                           duration=duration_text), 422 if errors else 200
 
 
 # -- the list ---------------------------------------------------------------------------------------
@@ -1061,7 +1111,10 @@ def _workflow_page(workflow: Workflow, payload_text: str | None = None, run_erro
     versions = _versions(workflow)
     executions = db.session.scalars(db.select(Execution).filter_by(workflow_id=workflow.id)
                                     .order_by(Execution.id.desc()).limit(20)).all()
-    stats = next(iter(workflow_analytics(30, [workflow.id])["workflows"]), None)
+    days, days_errors = analytics_days()
+    stats = next(iter(workflow_analytics(days, [workflow.id])["workflows"]), None)
+    if days_errors and status == 200:
+        status = 422
     if payload_text is None:
         payload_text = _pretty(_default_payload(definition))
     connections = {c.id: c for c in db.session.scalars(db.select(Connection).where(Connection.id.in_(
@@ -1071,6 +1124,8 @@ def _workflow_page(workflow: Workflow, payload_text: str | None = None, run_erro
         "dashboard/workflows/detail.html", wf=workflow, definition=definition,
         graph=build_graph(definition), steps=steps_table(definition), trigger=_trigger_view(workflow, definition["trigger"]),
         versions=versions, executions=executions, stats=stats, payload=payload_text,
+        days=days, days_errors=days_errors, day_options=day_options(),
+        step_stats=step_figures(definition, stats), duration=duration_text,
         run_errors=run_errors or {}, idempotency_key=key, connections=connections,
         diff=_diff(workflow, versions, older, workflow.version) if older else None,
         diff_a=older, diff_b=workflow.version, public=public_definition,

@@ -580,8 +580,7 @@ class ExecutionRun:
             except (ExpressionError, ValueError) as exc:
                 return self._failed(sid, "expression", f"until: {exc}", False)
             if sid in self.wait_began:  # resumed: the same attempt, begun when it first started
-                self.attempts[sid] = max(1, attempt - 1)
-                self._write(sid, {"attempt": self.attempts[sid], "started_at": self.wait_began[sid]})
+                self._resumed(sid, attempt, self.wait_began[sid])
             return self._hold(sid, delay, "wait")
         if kind == "approval":
             return self._approval(sid, step, attempt)
@@ -992,6 +991,14 @@ class ExecutionRun:
             heapq.heappush(self.timers, (time.monotonic() + delay, sid, kind))
         return []
 
+    def _resumed(self, sid: str, attempt: int, began: datetime) -> None:
+        """A parked wait or approval taken up again (by a later runner): the same attempt, its
+        start the first one, and its duration counted from then (the whole wait, not the
+        moments since the resume)."""
+        self.attempts[sid] = max(1, attempt - 1)
+        self._write(sid, {"attempt": self.attempts[sid], "started_at": began})
+        self.started[sid] = time.monotonic() - max(0.0, (utcnow() - began).total_seconds())
+
     def _approval(self, sid: str, step: Any, attempt: int) -> list[str]:
         """An approval step (atom/engine/approvals.py): settled by its decisions or its
         timeout, else it parks until a decision or the timeout wakes the execution."""
@@ -999,8 +1006,7 @@ class ExecutionRun:
             return self._failed(sid, "validation", "an approval step cannot run in a sub-workflow", False)
         began = self.wait_began.get(sid)
         if began is not None:  # resumed: the same attempt, begun when it first started
-            self.attempts[sid] = max(1, attempt - 1)
-            self._write(sid, {"attempt": self.attempts[sid], "started_at": began})
+            self._resumed(sid, attempt, began)
         else:
             began = self.wait_began[sid] = self.rows[sid]["started_at"]
         self._release()

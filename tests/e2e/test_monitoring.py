@@ -167,3 +167,40 @@ def test_the_status_board_on_a_phone(live, new_page, check_page, shot, service):
     phone.goto(live.url + "/monitoring/system")
     check_page(phone)
     shot(phone, "monitoring-system-390")
+
+
+def test_hourly_trends_per_integration_at_1280_and_390(live, new_page, check_page, shot, service):
+    connect(live, service, "Billing API", "/health")
+    connect(live, service, "Ledger API", "/down")
+    for _ in range(3):
+        assert live.api("POST", "/api/v2/monitoring/checks/run").status_code == 200
+    page = new_page()
+    page.goto(live.url + "/monitoring")
+    page.get_by_role("link", name="Trends").click()
+    page.wait_for_url(live.url + "/monitoring/trends")
+    card = page.locator("#trend-http")
+    card.locator(".chart .u-over").first.wait_for()  # uPlot drew them
+    assert card.locator(".chart canvas").count() == 2
+    assert "6 checks, 3 failed" in card.inner_text()
+    check_page(page)
+    shot(page, "monitoring-trends")
+    # The API's windows: a link, then a typed number of hours.
+    page.get_by_role("link", name="7 d").click()
+    page.wait_for_url(re.compile(r".*hours=168"))
+    assert page.get_by_label("Window (hours, 1 to 2160)").input_value() == "168"
+    hours = page.get_by_label("Window (hours, 1 to 2160)")
+    hours.fill("0")
+    page.get_by_role("button", name="Show").click()  # the browser holds it back (min 1) ...
+    assert hours.evaluate("el => el.validity.rangeUnderflow") is True
+    assert page.url.endswith("hours=168")
+    page.goto(live.url + "/monitoring/trends?hours=0")  # ... and the server names the field too
+    assert "greater than or equal to 1" in page.locator("#f-hours-error").inner_text()
+    assert hours.input_value() == "0"
+    check_page(page)
+    phone = new_page(width=390)
+    phone.goto(live.url + "/monitoring/trends?hours=24")
+    phone.locator("#trend-http .chart .u-over").first.wait_for()
+    check_page(phone)
+    box = phone.locator("#trend-http .chart").first.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    shot(phone, "monitoring-trends-390")

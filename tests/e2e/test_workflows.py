@@ -176,3 +176,38 @@ def test_the_list_and_a_workflow_page_at_390_px(live, new_page, check_page, shot
     assert box["width"] <= 390
     shot(page, "workflows-page-390")
 
+
+
+def test_step_figures_and_the_analytics_tab_at_1280_and_390(live, new_page, check_page, shot):
+    wf = _seed(live, {"name": "Item sync", "trigger": {"type": "manual"}, "steps": [
+        {"id": "shape", "type": "transform", "mapping": {"xs": "trigger.xs"}},
+        {"id": "loop", "type": "foreach", "items": "steps.shape.output.xs", "depends_on": ["shape"],
+         "steps": [{"id": "call", "type": "transform", "mapping": {"x": "item"}}]}]})
+    for xs in ([1, 2, 3], [4]):
+        assert live.api("POST", f"/api/v2/ai-workflows/{wf['id']}/execute?wait=10",
+                        json={"xs": xs}).json()["status"] == "succeeded"
+    page = new_page()
+    page.goto(live.url + "/workflows")
+    page.get_by_role("link", name="Analytics").click()
+    page.wait_for_url(live.url + "/workflows/analytics")
+    check_page(page)
+    row = page.locator(f"#wa-{wf['id']}")
+    assert row.locator("td").nth(1).inner_text() == "2"
+    shot(page, "workflows-analytics")
+    row.get_by_role("link", name="Item sync").click()
+    page.wait_for_url(re.compile(rf".*/workflows/{wf['id']}\?days=30"))
+    assert page.locator("#figures-loop\\[\\*\\]\\.call td").nth(1).inner_text() == "4"
+    page.get_by_label("Over", exact=True).select_option("1")  # the form submits itself
+    page.wait_for_url(re.compile(r".*days=1"))
+    assert "Steps over the last day" in page.locator("#step-figures-h").inner_text()
+    check_page(page)
+    page.locator("#step-figures-h").scroll_into_view_if_needed()
+    shot(page, "workflows-step-figures", full_page=False)
+    phone = new_page(width=390)
+    phone.goto(f"{live.url}/workflows/{wf['id']}?days=7")
+    check_page(phone)
+    phone.locator("#step-figures-h").scroll_into_view_if_needed()
+    shot(phone, "workflows-step-figures-390", full_page=False)
+    phone.goto(live.url + "/workflows/analytics")
+    check_page(phone)
+    shot(phone, "workflows-analytics-390")

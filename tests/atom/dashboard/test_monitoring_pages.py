@@ -512,3 +512,77 @@ def test_the_polls_page_shows_each_cursor_with_its_last_error_and_filters_as_the
     assert [p["trigger"] for p in api["polls"]] == ["new_item"]
     assert "new_item" in failing and ">other<" not in failing
     assert "No polling trigger" in client.get("/monitoring/polls?integration=slack").get_data(as_text=True)
+
+
+# -- hourly trends per integration ------------------------------------------------------------
+
+
+def charts_of(page: str, slug: str) -> list[dict]:
+    """The data-chart specs drawn in one integration's trends card."""
+    import html as html_lib
+    import json
+
+    card = page[page.index(f'id="trend-{slug}"'):]
+    card = card[:card.index("</section>")]
+    return [json.loads(html_lib.unescape(spec)) for spec in re.findall(r"data-chart='([^']*)'", card)]
+
+
+def test_trends_chart_each_integration_from_its_real_checks_as_the_api_does(
+        signed_in, client, keys, two):
+    run_round(client, keys)
+    run_round(client, keys)
+    page = text(signed_in.get("/monitoring/trends"))
+    assert '<a href="/monitoring/trends" aria-current="page">Trends</a>' in page
+    assert "uPlot.iife.min.js" in page
+    answer = client.get("/api/v2/monitoring/analytics?integration=http",
+                        headers=keys["viewer"]).get_json()
+    buckets = answer["buckets"]
+    assert answer["hours"] == 24 and len(buckets) == 24
+    latency, success = charts_of(page, "http")
+    x = [int(datetime.fromisoformat(b["hour"].replace("Z", "+00:00")).timestamp()) for b in buckets]
+    assert latency["x"] == success["x"] == x and latency["unit"] == "ms" and success["unit"] == "%"
+    assert latency["series"] == [{"label": "p50", "values": [b["p50_response_time_ms"] for b in buckets]},
+                                 {"label": "p95", "values": [b["p95_response_time_ms"] for b in buckets]}]
+    assert success["series"][0]["values"] == [None if b["success_rate"] is None else round(100 * b["success_rate"], 2)
+                                              for b in buckets]
+    # What the four checks did: the Ledger's two failed (503), the Billing's two answered.
+    calls = sum(b["calls"] for b in buckets)
+    errors = sum(b["errors"] for b in buckets)
+    assert calls >= 4 and errors >= 2 and calls > errors
+    assert sum(b["checks"] for b in buckets) == 4 and sum(b["failed_checks"] for b in buckets) == 2
+    card = page[page.index('id="trend-http"'):]
+    card = card[:card.index("</section>")]
+    assert f"{calls} calls" in card and f"{errors} errors" in card and "4 checks, 2 failed" in card
+    assert f"{(calls - errors) / calls * 100:.1f} % succeeded" in card
+    assert any(v is not None for v in latency["series"][1]["values"])
+    # Integrations without connections have no card, and are named.
+    assert 'id="trend-slack"' not in page and "Installed without connections (no trends)" in page
+
+
+def test_trends_offer_the_apis_windows_and_refuse_what_it_refuses(signed_in, client, keys, two):
+    run_round(client, keys)
+    week = text(signed_in.get("/monitoring/trends?hours=168"))
+    assert '<a href="/monitoring/trends?hours=168" aria-current="page">7 d</a>' in week
+    assert len(charts_of(week, "http")[0]["x"]) == 168
+    assert value_of(week, "hours") == "168"
+    custom = text(signed_in.get("/monitoring/trends?hours=6"))
+    assert len(charts_of(custom, "http")[0]["x"]) == 6 and value_of(custom, "hours") == "6"
+    assert len(charts_of(text(signed_in.get("/monitoring/trends?hours=2160")), "http")[0]["x"]) == 2160
+    for bad in ("0", "2161", "soon"):
+        response = signed_in.get(f"/monitoring/trends?hours={bad}")
+        api = client.get(f"/api/v2/monitoring/analytics?hours={bad}", headers=keys["viewer"])
+        assert response.status_code == 422 and api.status_code in (400, 422)
+        assert error_of(text(response), "hours") == " ".join(api.get_json()["errors"]["hours"])
+        assert value_of(text(response), "hours") == bad  # what was typed stays
+    # One integration (slack, no connection): its card alone, saying there is nothing yet.
+    slack = text(signed_in.get("/monitoring/trends?integration=slack&hours=24"))
+    assert 'id="trend-slack"' in slack and 'id="trend-http"' not in slack
+    assert "No calls in this window yet." in slack
+    assert re.search(r'<option value="slack" selected>', slack)
+    unknown = signed_in.get("/monitoring/trends?integration=nope")
+    assert unknown.status_code == 422 and "nope" in error_of(text(unknown), "integration")
+
+
+def test_trends_with_no_connections_start_the_job(signed_in):
+    page = text(signed_in.get("/monitoring/trends"))
+    assert "No connections yet" in page and 'href="/connections"' in page

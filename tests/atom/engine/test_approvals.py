@@ -66,6 +66,15 @@ def test_an_approval_waits_and_an_approve_resumes_the_run(app, api, admin):
     assert decide(admin, ex_id, "reject").status_code == 409
 
 
+def test_an_approved_steps_duration_is_the_time_it_waited(app, api, admin):
+    ex_id = started(api, gate())
+    time.sleep(0.4)
+    assert decide(admin, ex_id, "approve").status_code == 200
+    step = steps_of(api.wait_finished(ex_id))["ok"]
+    assert step["duration_ms"] >= 400  # from its start to the decision, not the resume alone
+    assert step["attempt"] == 1
+
+
 def test_a_rejection_fails_the_step_with_class_rejected(app, api, admin):
     ex_id = started(api, gate())
     assert decide(admin, ex_id, "reject", "not now").status_code == 200

@@ -84,6 +84,8 @@ def test_a_long_wait_parks_the_execution_and_the_timer_job_resumes_it(app, api):
     assert steps["nap"]["attempt"] == 1
     assert steps["nap"]["started_at"] == steps_of(body)["nap"]["started_at"]
     assert steps["nap"]["output"]["waited_s"] >= 2
+    # Its duration is the whole wait, not the moment of the resume.
+    assert steps["nap"]["duration_ms"] >= 2000
     assert steps["after"]["output"] == steps["first"]["output"]
     assert "waiting_until" not in done
     assert rows(app, ExecutionTimer) == []
