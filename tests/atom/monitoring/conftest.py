@@ -24,7 +24,7 @@ QUICK = {
     "ALERT_MIN_OBSERVATIONS": 1,
     "ALERT_OPEN_AFTER": 1,  # one bad round opens an alert (test_streaks.py tests the default 2)
     "ALERT_RECOVERY_EVALUATIONS": 2,
-    "HEALTH_CHECK_TIMEOUT_S": 2.0,
+    "HEALTH_CHECK_TIMEOUT_S": 4.0,  # room for a loopback answer on a loaded 2-core machine
     "MONITORING_WINDOW_S": 600,
     "ANOMALY_DETECTION": False,
 }

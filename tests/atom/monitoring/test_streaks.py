@@ -19,9 +19,10 @@ from tests.fakes import wait_until
 
 URL = "/api/v2/monitoring/thresholds"
 # The defaults: an alert opens after 2 bad evaluations and resolves after 2 good ones. Slow
-# means above 40 ms (warning) or 250 ms (critical) at p95; the score rule stays out of it.
+# means above 150 ms (warning) or 600 ms (critical) at p95, far from what a fast loopback answer
+# takes even on a loaded machine; the score rule stays out of it.
 STREAKS = {"ALERT_OPEN_AFTER": 2, "ALERT_RECOVERY_EVALUATIONS": None, "ALERT_RESOLVE_AFTER": 2,
-           "RESPONSE_TIME_WARNING_MS": 40, "RESPONSE_TIME_CRITICAL_MS": 250,
+           "RESPONSE_TIME_WARNING_MS": 150, "RESPONSE_TIME_CRITICAL_MS": 600,
            "HEALTH_SCORE_WARNING": 0, "HEALTH_SCORE_CRITICAL": 0}
 
 
@@ -58,12 +59,12 @@ def test_a_down_service_opens_after_two_rounds_and_clears_two_rounds_after_it_re
 def test_a_slow_service_that_recovers_clears_within_two_rounds(client, keys, connect, service,
                                                                run):
     """The issue's bug: a p95 over the whole reporting window kept the alert open for minutes."""
-    service.always("/slow", reply(200, {"ok": True}, delay=0.1))
+    service.always("/slow", reply(200, {"ok": True}, delay=0.3))
     conn = connect("/slow")
     run()
     run()
     [alert] = active(client, keys, rule="response_time")
-    assert alert["severity"] == "warning" and alert["value"] > 40
+    assert alert["severity"] == "warning" and alert["value"] > 150
 
     service.always("/slow", reply(200, {"ok": True}))
     run()
@@ -72,7 +73,7 @@ def test_a_slow_service_that_recovers_clears_within_two_rounds(client, keys, con
     # The reporting window still remembers the slow checks: only the alerts judge fresh data.
     [shown] = client.get("/api/v2/monitoring/services/http",
                          headers=keys["viewer"]).get_json()["connections"]
-    assert shown["id"] == conn["id"] and shown["p95_response_time_ms"] > 40
+    assert shown["id"] == conn["id"] and shown["p95_response_time_ms"] > 150
 
 
 def test_per_rule_streaks_are_set_through_the_thresholds_api(client, keys, connect, service, run):
@@ -116,26 +117,26 @@ def test_viewers_and_editors_cannot_change_streaks(client, keys):
 
 def test_a_critical_alert_back_at_the_warning_level_is_deescalated(app, client, keys, connect,
                                                                    service, run):
-    service.always("/slow", reply(200, {"ok": True}, delay=0.3))
+    service.always("/slow", reply(200, {"ok": True}, delay=0.8))
     connect("/slow")
     run()
     run()
     [alert] = active(client, keys, rule="response_time")
     assert alert["severity"] == "critical"
 
-    service.always("/slow", reply(200, {"ok": True}, delay=0.08))
+    service.always("/slow", reply(200, {"ok": True}, delay=0.3))
     run()
     assert active(client, keys, rule="response_time")[0]["severity"] == "critical"
     lowered = run()
     [alert] = active(client, keys, rule="response_time")
     assert alert["severity"] == "warning" and lowered["alerts"]["deescalated"] == [alert["id"]]
-    assert alert["threshold"] == 40
+    assert alert["threshold"] == 150
     trail = client.get("/api/v2/audit", headers=keys["admin"],
                        query_string={"subject": f"alert:{alert['id']}"}).get_json()["events"]
     assert [(e["action"], e["detail"]["severity"]) for e in trail] == \
         [("alert.deescalate", "warning")]
 
-    service.always("/slow", reply(200, {"ok": True}, delay=0.3))
+    service.always("/slow", reply(200, {"ok": True}, delay=0.8))
     again = run()  # worse again: escalates at once
     assert again["alerts"]["escalated"] == [alert["id"]]
     assert active(client, keys, rule="response_time")[0]["severity"] == "critical"
