@@ -54,7 +54,7 @@ class _Base:
                 **kw: Any) -> Iterator[Any]:
         seen: set[Any] = set()
         url: str | None = path
-        for _ in range(1 if _FIRST_PAGE_ONLY.get() else self.max_pages):
+        for _ in range(self.max_pages):
             response = client.request(method, url, params=params, **kw)
             body = response.json() if response.content else None
             yield from (_get(body, self.items) or [])

@@ -1,11 +1,12 @@
 """``atom test``: run every connection's health check and read-only actions, and report.
 
-Read-only actions (``Action.read_only``) run, their listings to the first page only, with an empty input when it loads, else with the
-action's ``example`` (ids from the vendor's reference: a service that answers that it does not
-know them, a 404 or a validation error, makes the action skipped, not failed); an action neither loads for is listed
-as skipped with the fields it needs, as are the actions of a connection whose health check
-failed. The report has per-integration pass counts and
-latencies, and recommendations derived from the error classes and the thresholds.
+Read-only actions (``Action.read_only``) run, their listings to the first page only, with an
+empty input when it loads, else with the action's ``example`` (ids from the vendor's reference:
+a service that answers that it does not know them, a 404 or a validation error, makes the
+action skipped, not failed). An action neither loads for is listed as skipped with the fields it
+needs, as is one the service refuses for want of input, and the actions of a connection whose
+health check failed. The report has per-integration pass counts and latencies, and
+recommendations derived from the error classes and the thresholds.
 """
 from __future__ import annotations
 
