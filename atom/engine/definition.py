@@ -252,7 +252,7 @@ def every_step(steps: Any, within: str | None = None) -> Any:
 def run_path(step_id: str) -> str:
     """The recorded id of an item's run of a foreach inner step (``loop[3]``, ``loop[3].call``)
     with its index as ``*`` (``loop[*]``, ``loop[*].call``): one name for all the items' runs."""
-    return _INDEX.sub("[*]", step_id)
+    return _INDEX.sub("[*]", step_id) if "[" in step_id else step_id  # most ids are plain
 
 
 _INDEX = re.compile(r"\[\d+\]")
