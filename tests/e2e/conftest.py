@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -225,8 +226,22 @@ PAGE_CHECK_JS = r"""
 
 @pytest.fixture
 def check_page(live):
-    def check(page) -> None:
-        problems = page.evaluate(PAGE_CHECK_JS)
+    from playwright.sync_api import Error as PlaywrightError
+
+    def check(page, settle_s: float = 5.0) -> None:
+        # A click on a link returns before the next document has arrived, so the first look may
+        # see a page half torn down (0 h1 elements) or a context destroyed by the navigation.
+        # Look again until the page is right or settle_s has passed: a real defect stays and fails.
+        deadline = time.monotonic() + settle_s
+        while True:
+            page.wait_for_load_state("load")
+            try:
+                problems = page.evaluate(PAGE_CHECK_JS)
+            except PlaywrightError as exc:  # the navigation destroyed the context mid-look
+                problems = [f"page changed while it was checked ({exc.message.splitlines()[0]})"]
+            if not problems or time.monotonic() >= deadline:
+                break
+            page.wait_for_timeout(200)
         assert not problems, f"{page.url}: " + "; ".join(problems)
 
     return check
