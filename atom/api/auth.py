@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from flask import g
 from flask import request
+from sqlalchemy import bindparam
+from sqlalchemy import select
 
 from atom.accounts import session_user
 from atom.api.errors import ApiError
@@ -72,6 +74,14 @@ def actor() -> str:
     return principal.name if principal else "system"
 
 
+# The columns it needs, not the ORM object, in a statement built once: this runs before every
+# API request.
+_KEYS = ApiKey.__table__
+_KEY_BY_HASH = select(_KEYS.c.id, _KEYS.c.name, _KEYS.c.role, _KEYS.c.revoked_at, _KEYS.c.expires_at,
+                      _KEYS.c.last_used_at).where(_KEYS.c.key_hash == bindparam("hash"))
+_KEY_USED = _KEYS.update().where(_KEYS.c.id == bindparam("x_id")).values(last_used_at=bindparam("x_now"))
+
+
 def _from_bearer() -> Principal | None:
     header = request.headers.get("Authorization", "")
     if not header:
@@ -79,17 +89,13 @@ def _from_bearer() -> Principal | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "malformed Authorization header: use Bearer <api key>")
-    # The columns it needs, not the ORM object: this runs before every API request.
-    key = db.session.execute(
-        db.select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.revoked_at, ApiKey.expires_at,
-                  ApiKey.last_used_at).filter_by(key_hash=ApiKey.hash(token.strip()))
-    ).one_or_none()
+    key = db.session.execute(_KEY_BY_HASH, {"hash": ApiKey.hash(token.strip())}).one_or_none()
     now = utcnow()
     if key is None or not ApiKey.works_at(key, now):
         raise ApiError(401, "invalid, revoked or expired API key")
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         # coarse, so a busy key does not write on every request
-        db.session.execute(db.update(ApiKey).filter_by(id=key.id).values(last_used_at=now))
+        db.session.execute(_KEY_USED, {"x_id": key.id, "x_now": now})
         db.session.commit()
     return Principal(f"key:{key.name}", key.role, "key")
 

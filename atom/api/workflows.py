@@ -54,6 +54,7 @@ from atom.engine.triggers import claim_receipt
 from atom.engine.workflows import create_workflow
 from atom.engine.workflows import current_definition
 from atom.engine.workflows import delete_workflow
+from atom.engine.workflows import hook_target
 from atom.engine.workflows import present
 from atom.engine.workflows import present_execution
 from atom.engine.workflows import public_definition
@@ -296,7 +297,7 @@ def execute(query, wf_id: int):
         raise ApiError(400, "Idempotency-Key must be 1 to 200 characters",
                        errors={"Idempotency-Key": ["1 to 200 characters"]})
     return _started(*get_engine().start(workflow, payload, "manual", idempotency_key=key,
-                                        started_by=actor()),
+                                        started_by=actor(), definition=current_definition(workflow)),
                     wait=query.get("wait"))
 
 
@@ -307,6 +308,8 @@ def _started(execution: Execution, created: bool, wait: float | None):
         get_engine().wait(execution.id, wait)
         db.session.expire_all()
         execution = db.session.get(Execution, execution.id)
+    elif created:  # as it was created: queued, no step has a row yet (nothing is read back)
+        return {**present_execution(execution, with_steps=False), "steps": []}, 202
     status = 200 if not created or (wait and execution.status in FINISHED) else 202
     return present_execution(execution), status
 
@@ -486,11 +489,10 @@ def receive(token: str):
     """Start the workflow that owns this URL; signed (``X-Atom-Timestamp``, ``X-Signature-256``)
     when its trigger has a secret. A replayed signature, or a known ``X-Delivery-Id``, is a
     duplicate: 200, and nothing starts."""
-    workflow = db.session.execute(db.select(Workflow).filter_by(webhook_token=token,
-                                                                deleted_at=None)).scalar_one_or_none()
+    workflow = hook_target(token)  # with its definition, read once: the run reuses it
     if workflow is None:
         raise ApiError(404, "no workflow at this URL")
-    definition = current_definition(workflow)  # read once: the run reuses it
+    definition = workflow.definition
     digest = _verify_hook(workflow, definition)
     payload = _json_body(required=False)
     if not workflow.enabled:

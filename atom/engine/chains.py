@@ -20,19 +20,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import threading
+import time
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from typing import Mapping
 
 from flask import Flask
 from flask import current_app
+from sqlalchemy import bindparam
+from sqlalchemy import select
 
 from atom.extensions import db
 from atom.models import Execution
-from atom.models.base import utcnow
+from atom.models import WorkflowRunCount
+from atom.models.base import dialect_insert
 
 HEADER = "X-Atom-Execution"
 WINDOW_S = 60
@@ -134,24 +136,60 @@ def check_descendants(root_id: int) -> None:
                          f"already ran {started} more executions (WORKFLOW_MAX_DESCENDANTS={limit})")
 
 
+_COUNTS = WorkflowRunCount.__table__
+_WINDOW = (select(_COUNTS.c.second, _COUNTS.c.count)
+           .where(_COUNTS.c.workflow_id == bindparam("w"), _COUNTS.c.second > bindparam("since"))
+           .order_by(_COUNTS.c.second))
+_BUMP_UPDATE = (_COUNTS.update().where(_COUNTS.c.workflow_id == bindparam("w"), _COUNTS.c.second == bindparam("s"))
+                .values(count=_COUNTS.c.count + 1))
+_BUMPS: dict[str, Any] = {}
+
+
+def _bump(workflow_id: int, second: int) -> None:
+    """Count one start in ``second`` (an upsert where the dialect has one)."""
+    dialect = db.session.get_bind().dialect
+    if dialect.name not in _BUMPS:
+        insert = dialect_insert(dialect)
+        _BUMPS[dialect.name] = None if insert is None else insert(_COUNTS).values(
+            workflow_id=bindparam("w"), second=bindparam("s"), count=1).on_conflict_do_update(
+            index_elements=["workflow_id", "second"], set_={"count": _COUNTS.c.count + 1})
+    upsert = _BUMPS[dialect.name]
+    if upsert is not None:
+        db.session.execute(upsert, {"w": workflow_id, "s": second})
+    elif db.session.execute(_BUMP_UPDATE, {"w": workflow_id, "s": second}).rowcount == 0:
+        db.session.execute(_COUNTS.insert(), {"workflow_id": workflow_id, "second": second, "count": 1})
+
+
 def check_rate(workflow_id: int) -> None:
     """Refuse a run of a workflow that started ``WORKFLOW_MAX_RUNS_PER_MINUTE`` in the last
-    minute; ``retry_after`` is when the oldest of those leaves the window."""
+    minute (its last 60 per-second counters); ``retry_after`` is when the oldest of those
+    leaves the window. A run that may start is counted in the caller's transaction (so a
+    refused or rolled-back start counts nothing)."""
     limit = current_app.config["WORKFLOW_MAX_RUNS_PER_MINUTE"]
     if not limit:
         return
-    since = utcnow() - timedelta(seconds=WINDOW_S)
-    recent = (Execution.workflow_id == workflow_id, Execution.created_at >= since,
-              Execution.trigger_type != "workflow")
-    count = db.session.scalar(db.select(db.func.count()).select_from(Execution).where(*recent))
-    if count < limit:
+    now = int(time.time())
+    seconds = db.session.execute(_WINDOW, {"w": workflow_id, "since": now - WINDOW_S}).all()
+    started = sum(count for _, count in seconds)
+    if started < limit:
+        _bump(workflow_id, now)
         return
-    # The run that must leave the window before one more fits.
-    leaving = db.session.scalar(db.select(Execution.created_at).where(*recent)
-                                .order_by(Execution.created_at).offset(count - limit).limit(1))
-    wait = WINDOW_S - (utcnow() - leaving).total_seconds() if leaving else WINDOW_S
-    raise RunLimit(f"workflow {workflow_id} started {count} executions in the last minute; at most "
-                   f"{limit} (WORKFLOW_MAX_RUNS_PER_MINUTE)", retry_after=max(1, math.ceil(wait)))
+    # The second whose runs must leave the window before one more fits.
+    left = started
+    for second, count in seconds:
+        left -= count
+        if left < limit:
+            break
+    raise RunLimit(f"workflow {workflow_id} started {started} executions in the last minute; at most "
+                   f"{limit} (WORKFLOW_MAX_RUNS_PER_MINUTE)", retry_after=max(1, second + WINDOW_S - now))
+
+
+def prune_run_counts(app: Flask) -> int:
+    """Delete the per-second run counters no window reaches any more."""
+    with app.app_context():
+        result = db.session.execute(_COUNTS.delete().where(_COUNTS.c.second <= int(time.time()) - WINDOW_S))
+        db.session.commit()
+        return result.rowcount or 0
 
 
 def admit(workflow_id: int, chain: Chain | None) -> dict[str, Any]:

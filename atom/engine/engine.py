@@ -26,9 +26,11 @@ from typing import Protocol
 
 import psutil
 from flask import Flask
+from sqlalchemy import bindparam
 from sqlalchemy import or_
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from atom.engine import chains
 from atom.engine import timers
@@ -58,6 +60,17 @@ STALE_AFTER_S = 30.0
 MAX_DEPTH = 5
 # Engines alive in this process: an owner id of this pid that is not here died with its app.
 _LIVE_OWNERS: set[str] = set()
+
+
+# Core statements built once (an ORM or freshly built statement costs more than SQLite's work).
+_EXECUTIONS = Execution.__table__
+_INSERT_EXECUTION = _EXECUTIONS.insert()
+# A queued (or resumed) execution of ours, not cancelled, moves to running.
+_CLAIM = (update(_EXECUTIONS)
+          .where(_EXECUTIONS.c.id == bindparam("x_id"), _EXECUTIONS.c.claimed_by == bindparam("x_owner"),
+                 _EXECUTIONS.c.status.in_(EXECUTION_ACTIVE), _EXECUTIONS.c.cancel_requested.is_(False))
+          .values(status=ExecutionStatus.RUNNING, heartbeat_at=bindparam("x_now"),
+                  started_at=db.func.coalesce(_EXECUTIONS.c.started_at, bindparam("x_now"))))
 
 
 class Executor(Protocol):
@@ -116,7 +129,7 @@ class Engine:
 
     # -- starting ---------------------------------------------------------------------------------
 
-    def start(self, workflow: Workflow, payload: dict[str, Any], trigger_type: str = "manual",
+    def start(self, workflow: Any, payload: dict[str, Any], trigger_type: str = "manual",
               idempotency_key: str | None = None,
               chain: chains.Chain | None = None,
               definition: dict[str, Any] | None = None,
@@ -124,6 +137,7 @@ class Engine:
         """Create and queue an execution; with a known idempotency key return the existing one.
 
         :param chain: the execution chain the request came from (``X-Atom-Execution``), if any.
+        :param workflow: a :class:`Workflow`, or a row with its ``id``, ``version`` and ``name``.
         :param definition: the workflow's current definition, when the caller has read it: the
             run then reads neither its execution row nor its definition back.
         :param started_by: who started it (an approval step may refuse them as approver).
@@ -135,24 +149,29 @@ class Engine:
             if existing is not None:
                 return existing, False
         place = chains.admit(workflow.id, chain)
-        execution = Execution(workflow_id=workflow.id, version=workflow.version, status=ExecutionStatus.QUEUED,
-                              trigger_type=trigger_type, trigger_payload=payload,
-                              idempotency_key=idempotency_key, claimed_by=self.owner,
-                              heartbeat_at=utcnow(), started_by=started_by, **place)
-        db.session.add(execution)
+        now = utcnow()
+        row = dict(workflow_id=workflow.id, version=workflow.version, status=ExecutionStatus.QUEUED,
+                   trigger_type=trigger_type, trigger_payload=payload, idempotency_key=idempotency_key,
+                   claimed_by=self.owner, heartbeat_at=now, created_at=now, started_by=started_by,
+                   cancel_requested=False, parent_id=None, error=None, started_at=None,
+                   finished_at=None, **place)
         try:
-            db.session.flush()
-            execution_id = execution.id  # read before the commit expires it (no reload)
-            if definition is not None:
-                fresh = Fresh(execution_id, workflow.id, workflow.version, execution.depth or 0,
-                              execution.root_id, payload, definition, workflow.name)
+            # A Core insert (the ORM's unit of work costs several times SQLite's work).
+            execution_id = db.session.execute(_INSERT_EXECUTION, row).inserted_primary_key[0]
             db.session.commit()
         except IntegrityError:
             db.session.rollback()  # the same key raced in from another request
             return self._by_key(workflow.id, idempotency_key), False
+        # The row as inserted, a persistent instance of the session without a read: the
+        # execution as it was created (expire it, or start a new session, to see it run).
+        execution = Execution(id=execution_id, **row)
+        make_transient_to_detached(execution)
+        db.session.add(execution)
         if definition is not None:
             with self._lock:
-                self._fresh[execution_id] = fresh
+                self._fresh[execution_id] = Fresh(execution_id, workflow.id, workflow.version,
+                                                  place["depth"], place["root_id"], payload, definition,
+                                                  workflow.name)
         self.enqueue(execution_id)
         return execution, True
 
@@ -196,36 +215,40 @@ class Engine:
 
     def _run_claimed(self, execution_id: int) -> None:
         with self.app.app_context():
+            conn = None
             try:
-                if self._claim(execution_id):
-                    with self._lock:
-                        fresh = self._fresh.pop(execution_id, None)
-                    if fresh is None:
-                        self.run(execution_id)
-                    else:
-                        ExecutionRun(self.app, execution_id, self.services, fresh).run()
+                conn = db.engine.connect()  # the claim's, then (fresh) the run's step rows'
+                if not self._claim(execution_id, conn):
+                    return
+                with self._lock:
+                    fresh = self._fresh.pop(execution_id, None)
+                if fresh is None:
+                    conn.close()
+                    self.run(execution_id)
+                else:
+                    ExecutionRun(self.app, execution_id, self.services, fresh, conn=conn).run()
             except Exception:
                 logger.exception("execution %s crashed in its orchestrator", execution_id)
                 self._fail(execution_id, "internal error in the engine; see the log")
             finally:
+                if conn is not None:
+                    conn.close()  # a no-op when the run gave it back already
                 db.session.remove()
                 self._ended(execution_id)
 
-    def _claim(self, execution_id: int) -> bool:
-        """Move a queued (or resumed) execution of ours to running."""
+    def _claim(self, execution_id: int, conn: Any) -> bool:
+        """Move a queued (or resumed) execution of ours to running (committed on ``conn``)."""
         now = utcnow()
-        table = Execution.__table__  # a Core update: no ORM session synchronisation to do
-        ours = (table.c.id == execution_id, table.c.claimed_by == self.owner,
-                table.c.status.in_(EXECUTION_ACTIVE))
-        result = db.session.execute(
-            update(table).where(*ours, table.c.cancel_requested.is_(False))
-            .values(status=ExecutionStatus.RUNNING, heartbeat_at=now, started_at=db.func.coalesce(table.c.started_at, now)))
-        db.session.commit()
+        result = conn.execute(_CLAIM, {"x_id": execution_id, "x_owner": self.owner, "x_now": now})
+        conn.commit()
         if result.rowcount == 1:
             fresh = self._fresh.get(execution_id)
             if fresh is not None:
                 fresh.started_at = now  # as the row has it now (it had none)
             return True
+        table = _EXECUTIONS
+        ours = (table.c.id == execution_id, table.c.claimed_by == self.owner,
+                table.c.status.in_(EXECUTION_ACTIVE))
         cancelled = db.session.execute(db.select(Execution.cancel_requested).where(*ours)).scalar()
         if cancelled:  # cancelled while queued, or before a resume
             self._set_final(execution_id, ExecutionStatus.CANCELLED, "cancelled on request")

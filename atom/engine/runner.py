@@ -65,6 +65,7 @@ from atom.models import ExecutionTimer
 from atom.models import StepRun
 from atom.models import Workflow
 from atom.models import WorkflowVersion
+from atom.models.base import dialect_insert
 from atom.models.base import isoformat
 from atom.models.base import utcnow
 
@@ -98,6 +99,12 @@ _FALLBACK_STEP = _STEP_TABLE.update().where(
     _STEP_TABLE.c.step_id == bindparam("x_step")).values(fallback=bindparam("x_fallback"))
 
 
+# An execution's outcome, committed with its last step rows.
+_EXECUTIONS = Execution.__table__
+_FINISH_EXECUTION = _EXECUTIONS.update().where(_EXECUTIONS.c.id == bindparam("x_id")).values(
+    status=bindparam("x_status"), error=bindparam("x_error"), finished_at=bindparam("x_at"),
+    heartbeat_at=bindparam("x_at"))
+
 # Durable timers (see atom/engine/timers.py).
 _TIMER_TABLE = ExecutionTimer.__table__
 _INSERT_TIMER = _TIMER_TABLE.insert()
@@ -109,11 +116,8 @@ def _upsert_step(dialect: Any) -> Any:
     dialect has it (SQLite, PostgreSQL), built once per dialect; None elsewhere."""
     name = dialect.name
     if name not in _UPSERTS:
-        if name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        elif name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
+        insert = dialect_insert(dialect)
+        if insert is None:
             _UPSERTS[name] = None
             return None
         stmt = insert(_STEP_TABLE)
@@ -252,7 +256,9 @@ class ExecutionRun:
     """Runs one execution to its end. Create it in the orchestrator thread, call :meth:`run`."""
 
     def __init__(self, app: Flask, execution_id: int, services: RunServices,
-                 fresh: Fresh | None = None) -> None:
+                 fresh: Fresh | None = None, conn: Any = None) -> None:
+        """:param conn: a pooled connection the caller holds already (the engine's claim's):
+        the run writes its step rows on it and gives it back when it waits or ends."""
         self.services = services
         self.fresh = fresh
         self.app = app
@@ -267,7 +273,7 @@ class ExecutionRun:
         self.to_submit: list[tuple[str, Step, Any, Any]] = []
         self.connections: dict[tuple[str, Any], tuple[float, Any]] = {}
         self.dirty: set[str] = set()  # steps whose row changed since the last flush
-        self.conn: Any = None  # the database connection step rows are written on, while busy
+        self.conn: Any = conn  # the database connection step rows are written on, while busy
         self.stored: set[str] = set()  # steps whose row is in the database
         self.deadlines: dict[str, float] = {}
         self.timers: list[tuple[float, str, str]] = []  # (due, step id, "start" | "wait")
@@ -1086,8 +1092,9 @@ class ExecutionRun:
         self.dirty.add(sid)
 
     def _flush(self, final: Any = None) -> None:
-        """Commit the step rows changed since the last flush (and ``final``, a statement) in
-        one transaction: one upsert (executemany), or an update and an insert.
+        """Commit the step rows changed since the last flush (and ``final``, a statement or a
+        statement and its parameters) in one transaction: one upsert (executemany), or an
+        update and an insert.
 
         Called before a step's service call is made, before the orchestrator blocks, and at
         the end: a step's row is committed before anything that depends on it happens.
@@ -1116,7 +1123,9 @@ class ExecutionRun:
             if routed:
                 conn.execute(_FALLBACK_STEP, [{"x_execution": self.id, "x_step": sid,
                                                "x_fallback": self.fallback_rows[sid]} for sid in routed])
-            if final is not None:
+            if isinstance(final, tuple):
+                conn.execute(*final)
+            elif final is not None:
                 conn.execute(final)
             if conn.in_transaction():
                 conn.commit()
@@ -1219,7 +1228,7 @@ class ExecutionRun:
             if self.conn is None:
                 self.conn = db.engine.connect()
             self.conn.execute(_DELETE_TIMERS, {"x_execution": self.id})
-        self._flush(update(Execution.__table__).where(Execution.__table__.c.id == self.id).values(
-            status=status, error=error, finished_at=utcnow(), heartbeat_at=utcnow()))
+        self._flush((_FINISH_EXECUTION, {"x_id": self.id, "x_status": status, "x_error": error,
+                                         "x_at": utcnow()}))
         return status
 

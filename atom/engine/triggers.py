@@ -15,7 +15,9 @@ from sqlalchemy.exc import IntegrityError
 
 from atom.engine import get_engine
 from atom.engine.chains import Chain
+from atom.engine.chains import WINDOW_S
 from atom.engine.chains import ExecutionRefused
+from atom.engine.chains import prune_run_counts
 from atom.engine.polling import prune_poll_items
 from atom.engine.polling import run_polls
 from atom.engine.states import EXECUTION_FINAL
@@ -244,7 +246,8 @@ def prune_executions(app: Flask) -> int:
 
 def maintenance_jobs(app: Flask) -> list[Any]:
     """Scheduler provider: the engine's periodic jobs. Prune old executions (and old poll item
-    ids) once a day, expired webhook receipts once per tolerance window, and poll the due poll
+    ids) once a day, run counters past the per-minute window every minute, expired webhook
+    receipts once per tolerance window, and poll the due poll
     triggers every ``POLL_TICK_S`` (in the one scheduler process, like health checks), and wake
     the executions whose durable timer is due every ``TIMER_TICK_S`` (atom/engine/timers.py)."""
     from atom.engine.timers import timer_jobs
@@ -256,6 +259,8 @@ def maintenance_jobs(app: Flask) -> list[Any]:
                     kwargs={"app": app}),
             JobSpec(id="engine:prune", func=prune_executions, trigger="interval",
                     trigger_args={"hours": 24}, kwargs={"app": app}),
+            JobSpec(id="engine:prune-run-counts", func=prune_run_counts, trigger="interval",
+                    trigger_args={"seconds": WINDOW_S}, kwargs={"app": app}),
             JobSpec(id="engine:prune-receipts", func=prune_receipts, trigger="interval",
                     trigger_args={"seconds": max(60, int(app.config["WEBHOOK_TOLERANCE_S"]))},
                     kwargs={"app": app})]

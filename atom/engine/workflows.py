@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import current_app
 from flask import url_for
+from sqlalchemy import bindparam
+from sqlalchemy import select
 
 from atom.engine.approvals import decisions_of
 from atom.engine.approvals import present_decision
@@ -200,9 +202,26 @@ def delete_workflow(workflow: Workflow, actor: str) -> None:
     db.session.commit()
 
 
+_WORKFLOWS = Workflow.__table__
+_VERSIONS = WorkflowVersion.__table__
+# Built once: constructing an ORM select costs several times what SQLite takes to answer it.
+_DEFINITION = select(_VERSIONS.c.definition).where(
+    _VERSIONS.c.workflow_id == bindparam("w"), _VERSIONS.c.version == bindparam("v"))
+_HOOK_TARGET = (select(_WORKFLOWS.c.id, _WORKFLOWS.c.version, _WORKFLOWS.c.name, _WORKFLOWS.c.enabled,
+                       _VERSIONS.c.definition)
+                .join(_VERSIONS, (_VERSIONS.c.workflow_id == _WORKFLOWS.c.id)
+                      & (_VERSIONS.c.version == _WORKFLOWS.c.version))
+                .where(_WORKFLOWS.c.webhook_token == bindparam("token"), _WORKFLOWS.c.deleted_at.is_(None)))
+
+
 def current_definition(workflow: Workflow) -> dict[str, Any]:
-    return db.session.execute(db.select(WorkflowVersion.definition).filter_by(
-        workflow_id=workflow.id, version=workflow.version)).scalar_one()
+    return db.session.execute(_DEFINITION, {"w": workflow.id, "v": workflow.version}).scalar_one()
+
+
+def hook_target(token: str) -> Any:
+    """The live workflow behind a webhook URL, in one read: a row with ``id``, ``version``,
+    ``name``, ``enabled`` and its current ``definition`` (what starting a run needs), or None."""
+    return db.session.execute(_HOOK_TARGET, {"token": token}).one_or_none()
 
 
 def present(workflow: Workflow, definition: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -37,13 +37,14 @@ from atom.models.workflow import ExecutionTimer
 from atom.models.workflow import ScheduleFire
 from atom.models.workflow import StepRun
 from atom.models.workflow import Workflow
+from atom.models.workflow import WorkflowRunCount
 from atom.models.workflow import WorkflowService
 from atom.models.workflow import WorkflowVersion
 
 __all__ = [
     "ApiKey", "ApprovalDecision", "AuditEvent", "CallRecord", "Connection", "Execution",
     "ExecutionTimer", "ScheduleFire", "StepRun", "User", "WebhookEvent", "WebhookReceipt",
-    "Workflow", "WorkflowService", "WorkflowVersion",
+    "Workflow", "WorkflowRunCount", "WorkflowService", "WorkflowVersion",
     "Alert", "AlertNotification", "AlertState", "HealthSample", "MaintenanceWindow",
     "MetricRollup", "NotificationChannel", "ThresholdSetting", "OAuthApp", "OAuthState", "PollCursor",
     "PollItem", "ModelState", "OptimisationApplication", "TroubleshootingSession",

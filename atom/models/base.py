@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC
 from datetime import datetime
+from typing import Any
 
 
 def utcnow() -> datetime:
@@ -13,3 +14,15 @@ def utcnow() -> datetime:
 def isoformat(value: datetime | None) -> str | None:
     """Render a stored (naive UTC) timestamp as ISO-8601 with a ``Z``."""
     return None if value is None else value.isoformat(timespec="milliseconds") + "Z"
+
+
+def dialect_insert(dialect: Any) -> Any:
+    """The ``insert`` of ``dialect`` that has ``on_conflict_do_update`` (SQLite, PostgreSQL),
+    or None for a dialect without it."""
+    if dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        return None
+    return insert

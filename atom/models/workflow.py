@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON
+from sqlalchemy import BigInteger
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
@@ -92,6 +93,19 @@ class Execution(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class WorkflowRunCount(db.Model):
+    """How many top-level executions a workflow started in one second (``second``: Unix time).
+    ``WORKFLOW_MAX_RUNS_PER_MINUTE`` sums a workflow's last 60 rows: the same small read and
+    one upsert per start however busy the workflow is (counting its executions of the last
+    minute read every one of them). Rows older than the window are pruned every minute."""
+
+    __tablename__ = "workflow_run_counts"
+
+    workflow_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    second: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)
 
 
 class ExecutionTimer(db.Model):

@@ -136,11 +136,21 @@ class Bench:
             engine.wait(ex_id, 60)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         ids = deliver(count)
-        for ex_id in ids:
-            if not engine.wait(ex_id, 120):
-                raise RuntimeError(f"webhook execution {ex_id} did not finish")
-        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        # Wait for them all as one waiter would, not with a read per execution: the figure is
+        # what the server spends (a wait per id cost about 0.3 ms each, a tenth of the total).
         from atom.models import Execution
+
+        deadline = time.monotonic() + 120
+        while True:
+            with self.app.app_context():
+                left = self.db.session.scalar(self.db.select(self.db.func.count()).select_from(Execution).where(
+                    Execution.id.in_(ids), Execution.finished_at.is_(None)))
+            if not left:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{left} webhook executions did not finish")
+            time.sleep(0.02)
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
 
         with self.app.app_context():
             done = self.db.session.scalar(self.db.select(self.db.func.count()).select_from(Execution).where(

@@ -22,6 +22,7 @@ from atom.extensions import db
 from atom.integrations.webhooks import sign_atom
 from atom.models import Execution
 from atom.models import WebhookEvent
+from atom.models import WorkflowRunCount
 from atom.models.base import utcnow
 from tests.atom.engine.conftest import count
 from tests.atom.engine.conftest import manual
@@ -192,9 +193,10 @@ def test_three_self_calling_sub_workflow_steps_stop_at_the_fan_out_cap(app, api)
 
 
 def _age(app, seconds: float) -> None:
-    """Make every execution so many seconds old."""
+    """Make every execution, and every run counted for the per-minute cap, so many seconds old."""
     with app.app_context():
         db.session.execute(db.update(Execution).values(created_at=utcnow() - timedelta(seconds=seconds)))
+        db.session.execute(db.update(WorkflowRunCount).values(second=WorkflowRunCount.second - seconds))
         db.session.commit()
 
 
@@ -266,3 +268,35 @@ def test_the_cap_is_an_environment_setting_and_the_cli_reports_it(app_factory, m
     assert runner.invoke(atom.cli.main, ["workflows", "run", str(wf["id"])]).exit_code == 0
     result = runner.invoke(atom.cli.main, ["workflows", "run", str(wf["id"])])
     assert result.exit_code == 1 and "WORKFLOW_MAX_RUNS_PER_MINUTE" in result.output
+
+
+def test_the_cap_reads_per_second_counters_not_every_execution_and_old_counters_are_pruned(app, api):
+    """Starting a run reads at most the workflow's 60 per-second counters, however many runs
+    the minute holds: 120 starts leave a few counter rows, not 120 rows to count."""
+    from atom.engine.chains import prune_run_counts
+
+    app.config["WORKFLOW_MAX_RUNS_PER_MINUTE"] = 120
+    wf = api.create({"name": "hook", "trigger": {"type": "webhook"}, "steps": [NOOP]})
+    hook = _path(wf["webhook_url"])
+    assert all(api.client.post(hook, json={"n": i}).status_code == 202 for i in range(120))
+    assert api.client.post(hook, json={}).status_code == 429
+    with app.app_context():
+        rows = db.session.execute(db.select(WorkflowRunCount.second, WorkflowRunCount.count)
+                                  .filter_by(workflow_id=wf["id"])).all()
+    assert sum(c for _, c in rows) == 120 and 1 <= len(rows) <= 60
+    assert prune_run_counts(app) == 0  # all within the minute
+    _age(app, 61)
+    assert prune_run_counts(app) == len(rows)
+    assert api.client.post(hook, json={}).status_code == 202
+
+
+def test_a_refused_or_failed_start_counts_nothing(app, api):
+    app.config["WORKFLOW_MAX_RUNS_PER_MINUTE"] = 2
+    wf = api.create(manual("twice", [NOOP]))
+    assert api.execute(wf["id"], {}, **{"Idempotency-Key": "a"}).status_code == 200
+    # A known key answers with its execution and is not counted again.
+    assert api.execute(wf["id"], {}, **{"Idempotency-Key": "a"}).status_code == 200
+    assert api.execute(wf["id"], {}).status_code == 200
+    assert api.execute(wf["id"], {}).status_code == 429
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.sum(WorkflowRunCount.count))) == 2
