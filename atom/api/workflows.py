@@ -52,12 +52,12 @@ from atom.engine.templates import get_template
 from atom.engine.templates import list_templates
 from atom.engine.triggers import claim_receipt
 from atom.engine.workflows import create_workflow
-from atom.engine.workflows import current_definition
 from atom.engine.workflows import delete_workflow
 from atom.engine.workflows import hook_target
 from atom.engine.workflows import present
 from atom.engine.workflows import present_execution
 from atom.engine.workflows import public_definition
+from atom.engine.workflows import runnable
 from atom.engine.workflows import update_workflow
 from atom.engine.workflows import webhook_secret
 from atom.extensions import db
@@ -288,7 +288,9 @@ def versions(query, wf_id: int):
 def execute(query, wf_id: int):
     """Start an execution with the body as trigger payload. ``Idempotency-Key`` returns the
     same execution for the same key; ``?wait=S`` waits up to S seconds for it to finish."""
-    workflow = _workflow(wf_id)
+    workflow = runnable(wf_id)  # with its definition, read once: the run reuses it
+    if workflow is None:
+        raise ApiError(404, f"no workflow {wf_id}")
     payload = _json_body(required=False)
     if not workflow.enabled:
         raise ApiError(409, f"workflow {wf_id} is disabled", code="conflict")
@@ -297,7 +299,7 @@ def execute(query, wf_id: int):
         raise ApiError(400, "Idempotency-Key must be 1 to 200 characters",
                        errors={"Idempotency-Key": ["1 to 200 characters"]})
     return _started(*get_engine().start(workflow, payload, "manual", idempotency_key=key,
-                                        started_by=actor(), definition=current_definition(workflow)),
+                                        started_by=actor(), definition=workflow.definition),
                     wait=query.get("wait"))
 
 

@@ -163,8 +163,7 @@ def _bump(workflow_id: int, second: int) -> None:
 def check_rate(workflow_id: int) -> None:
     """Refuse a run of a workflow that started ``WORKFLOW_MAX_RUNS_PER_MINUTE`` in the last
     minute (its last 60 per-second counters); ``retry_after`` is when the oldest of those
-    leaves the window. A run that may start is counted in the caller's transaction (so a
-    refused or rolled-back start counts nothing)."""
+    leaves the window. The caller counts the run it starts with :func:`count_run`."""
     limit = current_app.config["WORKFLOW_MAX_RUNS_PER_MINUTE"]
     if not limit:
         return
@@ -172,7 +171,6 @@ def check_rate(workflow_id: int) -> None:
     seconds = db.session.execute(_WINDOW, {"w": workflow_id, "since": now - WINDOW_S}).all()
     started = sum(count for _, count in seconds)
     if started < limit:
-        _bump(workflow_id, now)
         return
     # The second whose runs must leave the window before one more fits.
     left = started
@@ -182,6 +180,14 @@ def check_rate(workflow_id: int) -> None:
             break
     raise RunLimit(f"workflow {workflow_id} started {started} executions in the last minute; at most "
                    f"{limit} (WORKFLOW_MAX_RUNS_PER_MINUTE)", retry_after=max(1, second + WINDOW_S - now))
+
+
+def count_run(workflow_id: int) -> None:
+    """Count a top-level run of the workflow in the caller's transaction (so a start that is
+    rolled back counts nothing). Call it last before the commit: on PostgreSQL the counter's
+    row stays locked until then, and the other starts of the workflow wait for it."""
+    if current_app.config["WORKFLOW_MAX_RUNS_PER_MINUTE"]:
+        _bump(workflow_id, int(time.time()))
 
 
 def prune_run_counts(app: Flask) -> int:

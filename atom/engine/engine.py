@@ -144,13 +144,15 @@ class Engine:
         :return: the execution and whether it was created now.
         :raises chains.ExecutionRefused: past a chain's limits or the workflow's runs a minute.
         """
+        # Read before the commit expires an ORM workflow (reading them after it would reload it).
+        workflow_id, version, name = workflow.id, workflow.version, workflow.name
         if idempotency_key:
-            existing = self._by_key(workflow.id, idempotency_key)
+            existing = self._by_key(workflow_id, idempotency_key)
             if existing is not None:
                 return existing, False
-        place = chains.admit(workflow.id, chain)
+        place = chains.admit(workflow_id, chain)
         now = utcnow()
-        row = dict(workflow_id=workflow.id, version=workflow.version, status=ExecutionStatus.QUEUED,
+        row = dict(workflow_id=workflow_id, version=version, status=ExecutionStatus.QUEUED,
                    trigger_type=trigger_type, trigger_payload=payload, idempotency_key=idempotency_key,
                    claimed_by=self.owner, heartbeat_at=now, created_at=now, started_by=started_by,
                    cancel_requested=False, parent_id=None, error=None, started_at=None,
@@ -158,10 +160,11 @@ class Engine:
         try:
             # A Core insert (the ORM's unit of work costs several times SQLite's work).
             execution_id = db.session.execute(_INSERT_EXECUTION, row).inserted_primary_key[0]
+            chains.count_run(workflow_id)
             db.session.commit()
         except IntegrityError:
             db.session.rollback()  # the same key raced in from another request
-            return self._by_key(workflow.id, idempotency_key), False
+            return self._by_key(workflow_id, idempotency_key), False
         # The row as inserted, a persistent instance of the session without a read: the
         # execution as it was created (expire it, or start a new session, to see it run).
         execution = Execution(id=execution_id, **row)
@@ -169,9 +172,8 @@ class Engine:
         db.session.add(execution)
         if definition is not None:
             with self._lock:
-                self._fresh[execution_id] = Fresh(execution_id, workflow.id, workflow.version,
-                                                  place["depth"], place["root_id"], payload, definition,
-                                                  workflow.name)
+                self._fresh[execution_id] = Fresh(execution_id, workflow_id, version, place["depth"],
+                                                  place["root_id"], payload, definition, name)
         self.enqueue(execution_id)
         return execution, True
 

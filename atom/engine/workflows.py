@@ -207,21 +207,28 @@ _VERSIONS = WorkflowVersion.__table__
 # Built once: constructing an ORM select costs several times what SQLite takes to answer it.
 _DEFINITION = select(_VERSIONS.c.definition).where(
     _VERSIONS.c.workflow_id == bindparam("w"), _VERSIONS.c.version == bindparam("v"))
-_HOOK_TARGET = (select(_WORKFLOWS.c.id, _WORKFLOWS.c.version, _WORKFLOWS.c.name, _WORKFLOWS.c.enabled,
-                       _VERSIONS.c.definition)
-                .join(_VERSIONS, (_VERSIONS.c.workflow_id == _WORKFLOWS.c.id)
-                      & (_VERSIONS.c.version == _WORKFLOWS.c.version))
-                .where(_WORKFLOWS.c.webhook_token == bindparam("token"), _WORKFLOWS.c.deleted_at.is_(None)))
+_RUNNABLE = (select(_WORKFLOWS.c.id, _WORKFLOWS.c.version, _WORKFLOWS.c.name, _WORKFLOWS.c.enabled,
+                     _VERSIONS.c.definition)
+             .join(_VERSIONS, (_VERSIONS.c.workflow_id == _WORKFLOWS.c.id)
+                   & (_VERSIONS.c.version == _WORKFLOWS.c.version))
+             .where(_WORKFLOWS.c.deleted_at.is_(None)))
+_RUNNABLE_BY_ID = _RUNNABLE.where(_WORKFLOWS.c.id == bindparam("id"))
+_RUNNABLE_BY_TOKEN = _RUNNABLE.where(_WORKFLOWS.c.webhook_token == bindparam("token"))
 
 
 def current_definition(workflow: Workflow) -> dict[str, Any]:
     return db.session.execute(_DEFINITION, {"w": workflow.id, "v": workflow.version}).scalar_one()
 
 
+def runnable(workflow_id: int) -> Any:
+    """A live (not deleted) workflow as starting a run needs it, in one read: a row with
+    ``id``, ``version``, ``name``, ``enabled`` and its current ``definition``; or None."""
+    return db.session.execute(_RUNNABLE_BY_ID, {"id": workflow_id}).one_or_none()
+
+
 def hook_target(token: str) -> Any:
-    """The live workflow behind a webhook URL, in one read: a row with ``id``, ``version``,
-    ``name``, ``enabled`` and its current ``definition`` (what starting a run needs), or None."""
-    return db.session.execute(_HOOK_TARGET, {"token": token}).one_or_none()
+    """The live workflow behind a webhook URL, as :func:`runnable` has it, or None."""
+    return db.session.execute(_RUNNABLE_BY_TOKEN, {"token": token}).one_or_none()
 
 
 def present(workflow: Workflow, definition: dict[str, Any] | None = None) -> dict[str, Any]:
