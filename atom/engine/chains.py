@@ -160,15 +160,24 @@ def _bump(workflow_id: int, second: int) -> None:
         db.session.execute(_COUNTS.insert(), {"workflow_id": workflow_id, "second": second, "count": 1})
 
 
-def check_rate(workflow_id: int) -> None:
+def run_window_start(now: int | None = None) -> int:
+    """The last second before the per-minute window (counters of later seconds are in it)."""
+    return (int(time.time()) if now is None else now) - WINDOW_S
+
+
+def check_rate(workflow_id: int, recent: int | None = None) -> None:
     """Refuse a run of a workflow that started ``WORKFLOW_MAX_RUNS_PER_MINUTE`` in the last
     minute (its last 60 per-second counters); ``retry_after`` is when the oldest of those
-    leaves the window. The caller counts the run it starts with :func:`count_run`."""
+    leaves the window. The caller counts the run it starts with :func:`count_run`.
+
+    :param recent: the window's sum, when the caller read it with the workflow (the
+        ``recent_runs`` of :func:`atom.engine.workflows.runnable`): under the limit, nothing
+        more is read."""
     limit = current_app.config["WORKFLOW_MAX_RUNS_PER_MINUTE"]
-    if not limit:
+    if not limit or (recent is not None and recent < limit):
         return
     now = int(time.time())
-    seconds = db.session.execute(_WINDOW, {"w": workflow_id, "since": now - WINDOW_S}).all()
+    seconds = db.session.execute(_WINDOW, {"w": workflow_id, "since": run_window_start(now)}).all()
     started = sum(count for _, count in seconds)
     if started < limit:
         return
@@ -198,17 +207,18 @@ def prune_run_counts(app: Flask) -> int:
         return result.rowcount or 0
 
 
-def admit(workflow_id: int, chain: Chain | None) -> dict[str, Any]:
+def admit(workflow_id: int, chain: Chain | None, recent: int | None = None) -> dict[str, Any]:
     """Check a new top-level execution against every limit; return its ``depth`` and
     ``root_id`` columns.
 
+    :param recent: the workflow's runs of the last minute, if read already (see :func:`check_rate`).
     :raises ExecutionRefused: a :class:`ChainLimit` or a :class:`RunLimit`.
     """
     if chain is None:
-        check_rate(workflow_id)
+        check_rate(workflow_id, recent)
         return {"depth": 0, "root_id": None}
     check_depth(chain)
     if chain.root_id is not None:
         check_descendants(chain.root_id)
-    check_rate(workflow_id)
+    check_rate(workflow_id, recent)
     return {"depth": chain.depth + 1, "root_id": chain.root_id}

@@ -137,7 +137,8 @@ class Engine:
         """Create and queue an execution; with a known idempotency key return the existing one.
 
         :param chain: the execution chain the request came from (``X-Atom-Execution``), if any.
-        :param workflow: a :class:`Workflow`, or a row with its ``id``, ``version`` and ``name``.
+        :param workflow: a :class:`Workflow`, or a row with its ``id``, ``version`` and ``name``
+            (and ``recent_runs``: :func:`atom.engine.workflows.runnable`'s rows have them).
         :param definition: the workflow's current definition, when the caller has read it: the
             run then reads neither its execution row nor its definition back.
         :param started_by: who started it (an approval step may refuse them as approver).
@@ -150,7 +151,7 @@ class Engine:
             existing = self._by_key(workflow_id, idempotency_key)
             if existing is not None:
                 return existing, False
-        place = chains.admit(workflow_id, chain)
+        place = chains.admit(workflow_id, chain, getattr(workflow, "recent_runs", None))
         now = utcnow()
         row = dict(workflow_id=workflow_id, version=version, status=ExecutionStatus.QUEUED,
                    trigger_type=trigger_type, trigger_payload=payload, idempotency_key=idempotency_key,

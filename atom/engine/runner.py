@@ -34,6 +34,7 @@ from typing import Callable
 
 from flask import Flask
 from sqlalchemy import bindparam
+from sqlalchemy import select
 from sqlalchemy import update
 
 from atom.engine import approvals
@@ -105,8 +106,24 @@ _FINISH_EXECUTION = _EXECUTIONS.update().where(_EXECUTIONS.c.id == bindparam("x_
     status=bindparam("x_status"), error=bindparam("x_error"), finished_at=bindparam("x_at"),
     heartbeat_at=bindparam("x_at"))
 
+# What a run started elsewhere (resumed, delivered to a worker) reads back, as plain columns
+# (no ORM objects), in statements built once.
+_READ_EXECUTION = (
+    select(_EXECUTIONS.c.id, _EXECUTIONS.c.workflow_id, _EXECUTIONS.c.version, _EXECUTIONS.c.depth,
+           _EXECUTIONS.c.root_id, _EXECUTIONS.c.trigger_payload, _EXECUTIONS.c.started_at,
+           _EXECUTIONS.c.parent_id, WorkflowVersion.__table__.c.definition, Workflow.__table__.c.name)
+    .select_from(_EXECUTIONS)
+    .outerjoin(WorkflowVersion.__table__, (WorkflowVersion.__table__.c.workflow_id == _EXECUTIONS.c.workflow_id)
+               & (WorkflowVersion.__table__.c.version == _EXECUTIONS.c.version))
+    .join(Workflow.__table__, Workflow.__table__.c.id == _EXECUTIONS.c.workflow_id)
+    .where(_EXECUTIONS.c.id == bindparam("x_id")))
+_READ_STEPS = select(*[_STEP_TABLE.c[f] for f in ("step_id", *_ROW_FIELDS)]).where(
+    _STEP_TABLE.c.execution_id == bindparam("x_id"))
+
 # Durable timers (see atom/engine/timers.py).
 _TIMER_TABLE = ExecutionTimer.__table__
+_READ_TIMERS = select(_TIMER_TABLE.c.step_id, _TIMER_TABLE.c.due_at, _TIMER_TABLE.c.kind).where(
+    _TIMER_TABLE.c.execution_id == bindparam("x_id"))
 _INSERT_TIMER = _TIMER_TABLE.insert()
 _DELETE_TIMERS = _TIMER_TABLE.delete().where(_TIMER_TABLE.c.execution_id == bindparam("x_execution"))
 
@@ -304,17 +321,7 @@ class ExecutionRun:
     # -- set-up ----------------------------------------------------------------------------------
 
     def _read_execution(self) -> Any:
-        # Plain column reads (no ORM objects): this runs once per execution, before any step.
-        execution = db.session.execute(
-            db.select(Execution.id, Execution.workflow_id, Execution.version, Execution.depth,
-                      Execution.root_id, Execution.trigger_payload, Execution.started_at,
-                      Execution.parent_id,
-                      WorkflowVersion.definition, Workflow.name)
-            .outerjoin(WorkflowVersion, (WorkflowVersion.workflow_id == Execution.workflow_id)
-                       & (WorkflowVersion.version == Execution.version))
-            .join(Workflow, Workflow.id == Execution.workflow_id)
-            .where(Execution.id == self.id)).one()
-        return execution
+        return db.session.execute(_READ_EXECUTION, {"x_id": self.id}).one()
 
     def _load(self) -> None:
         fresh = self.fresh
@@ -352,8 +359,7 @@ class ExecutionRun:
             self._approval_links()
         if fresh is not None:
             return  # a new execution has no step rows yet
-        columns = [_STEP_TABLE.c[f] for f in ("step_id", *_ROW_FIELDS)]
-        for row in db.session.execute(db.select(*columns).where(_STEP_TABLE.c.execution_id == self.id)):
+        for row in db.session.execute(_READ_STEPS, {"x_id": self.id}):
             self.rows[row.step_id] = {f: row._mapping[f] for f in _ROW_FIELDS}
             self.stored.add(row.step_id)
             self.attempts[row.step_id] = row.attempt
@@ -1049,9 +1055,7 @@ class ExecutionRun:
 
     def _load_timers(self) -> None:
         """The timer rows of a resumed execution: a retry backoff not over yet is held again."""
-        for row in db.session.execute(db.select(_TIMER_TABLE.c.step_id, _TIMER_TABLE.c.due_at,
-                                                _TIMER_TABLE.c.kind)
-                                      .where(_TIMER_TABLE.c.execution_id == self.id)):
+        for row in db.session.execute(_READ_TIMERS, {"x_id": self.id}):
             self.found_timers[row.step_id] = (row.due_at, row.kind)
             self.had_timers = True
 

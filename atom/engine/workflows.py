@@ -12,10 +12,12 @@ from typing import Any
 from flask import current_app
 from flask import url_for
 from sqlalchemy import bindparam
+from sqlalchemy import func
 from sqlalchemy import select
 
 from atom.engine.approvals import decisions_of
 from atom.engine.approvals import present_decision
+from atom.engine.chains import run_window_start
 from atom.engine.definition import DefinitionError
 from atom.engine.definition import every_step
 from atom.engine.definition import expand_compact
@@ -31,6 +33,7 @@ from atom.models import Connection
 from atom.models import Execution
 from atom.models import StepRun
 from atom.models import Workflow
+from atom.models import WorkflowRunCount
 from atom.models import WorkflowService
 from atom.models import WorkflowVersion
 from atom.models.audit import record
@@ -207,8 +210,12 @@ _VERSIONS = WorkflowVersion.__table__
 # Built once: constructing an ORM select costs several times what SQLite takes to answer it.
 _DEFINITION = select(_VERSIONS.c.definition).where(
     _VERSIONS.c.workflow_id == bindparam("w"), _VERSIONS.c.version == bindparam("v"))
+_COUNTS = WorkflowRunCount.__table__
 _RUNNABLE = (select(_WORKFLOWS.c.id, _WORKFLOWS.c.version, _WORKFLOWS.c.name, _WORKFLOWS.c.enabled,
-                     _VERSIONS.c.definition)
+                    _VERSIONS.c.definition,
+                    select(func.coalesce(func.sum(_COUNTS.c.count), 0))
+                    .where(_COUNTS.c.workflow_id == _WORKFLOWS.c.id, _COUNTS.c.second > bindparam("since"))
+                    .scalar_subquery().label("recent_runs"))
              .join(_VERSIONS, (_VERSIONS.c.workflow_id == _WORKFLOWS.c.id)
                    & (_VERSIONS.c.version == _WORKFLOWS.c.version))
              .where(_WORKFLOWS.c.deleted_at.is_(None)))
@@ -222,13 +229,14 @@ def current_definition(workflow: Workflow) -> dict[str, Any]:
 
 def runnable(workflow_id: int) -> Any:
     """A live (not deleted) workflow as starting a run needs it, in one read: a row with
-    ``id``, ``version``, ``name``, ``enabled`` and its current ``definition``; or None."""
-    return db.session.execute(_RUNNABLE_BY_ID, {"id": workflow_id}).one_or_none()
+    ``id``, ``version``, ``name``, ``enabled``, its current ``definition`` and ``recent_runs``
+    (its top-level runs of the last minute, see :func:`atom.engine.chains.check_rate`); or None."""
+    return db.session.execute(_RUNNABLE_BY_ID, {"id": workflow_id, "since": run_window_start()}).one_or_none()
 
 
 def hook_target(token: str) -> Any:
     """The live workflow behind a webhook URL, as :func:`runnable` has it, or None."""
-    return db.session.execute(_RUNNABLE_BY_TOKEN, {"token": token}).one_or_none()
+    return db.session.execute(_RUNNABLE_BY_TOKEN, {"token": token, "since": run_window_start()}).one_or_none()
 
 
 def present(workflow: Workflow, definition: dict[str, Any] | None = None) -> dict[str, Any]:

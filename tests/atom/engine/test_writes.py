@@ -50,8 +50,8 @@ def test_a_webhook_execution_costs_few_statements_and_commits(app, api):
     assert counter.commits <= COMMITS
 
 
-# Reading the workflow and its definition (once: the run reuses it), the runs-a-minute count,
-# the execution's insert and its claim, the step row, the outcome; committed as the
-# execution's row, its claim, and its end (before: 10 statements, 4 commits).
-STATEMENTS = 7
+# Reading the workflow, its definition and its runs of the last minute (once: the run reuses
+# them), the execution's insert and its run's count, its claim, the step row, the outcome;
+# committed as the execution's row, its claim, and its end (before: 10 statements, 4 commits).
+STATEMENTS = 6
 COMMITS = 3
