@@ -72,6 +72,16 @@ _CLAIM = (update(_EXECUTIONS)
           .values(status=ExecutionStatus.RUNNING, heartbeat_at=bindparam("x_now"),
                   started_at=db.func.coalesce(_EXECUTIONS.c.started_at, bindparam("x_now"))))
 
+# A delivered execution, still held by the engine that queued it, taken by this one and moved
+# to running in one statement.
+_TAKE_AND_CLAIM = (update(_EXECUTIONS)
+                   .where(_EXECUTIONS.c.id == bindparam("x_id"),
+                          _EXECUTIONS.c.claimed_by == bindparam("x_from"),
+                          _EXECUTIONS.c.status == ExecutionStatus.QUEUED, _EXECUTIONS.c.cancel_requested.is_(False))
+                   .values(claimed_by=bindparam("x_owner"), status=ExecutionStatus.RUNNING,
+                           heartbeat_at=bindparam("x_now"),
+                           started_at=db.func.coalesce(_EXECUTIONS.c.started_at, bindparam("x_now"))))
+
 
 class Executor(Protocol):
     """Where orchestrators and steps run. The thread pools are the embedded default."""
@@ -216,13 +226,16 @@ class Engine:
 
     # -- running ------------------------------------------------------------------------------------
 
-    def _run_claimed(self, execution_id: int) -> None:
+    def _run_claimed(self, execution_id: int, claimed: Any = None) -> None:
+        """Claim a queued execution of ours and run it; ``claimed``: the connection it was
+        claimed on already (a delivered one, taken and claimed in one statement)."""
         with self.app.app_context():
-            conn = None
+            conn = claimed
             try:
-                conn = db.engine.connect()  # the claim's, then (fresh) the run's step rows'
-                if not self._claim(execution_id, conn):
-                    return
+                if conn is None:
+                    conn = db.engine.connect()  # the claim's, then (fresh) the run's step rows'
+                    if not self._claim(execution_id, conn):
+                        return
                 with self._lock:
                     fresh = self._fresh.pop(execution_id, None)
                 if fresh is None:
@@ -444,6 +457,21 @@ class Engine:
         execution that has finished, or that another live engine runs, is a no-op.
         """
         with self.app.app_context():
+            if enqueued_by not in (None, self.owner):
+                # The common case in one statement: the engine that queued it still holds it,
+                # and it is neither cancelled nor running: take it and move it to running.
+                conn = db.engine.connect()
+                try:
+                    taken = conn.execute(_TAKE_AND_CLAIM, {"x_id": execution_id, "x_from": enqueued_by,
+                                                           "x_owner": self.owner, "x_now": utcnow()})
+                    conn.commit()
+                except BaseException:
+                    conn.close()
+                    raise
+                if taken.rowcount == 1:
+                    self._run_claimed(execution_id, claimed=conn)
+                    return True
+                conn.close()
             try:
                 taken = self._take_delivered(execution_id, enqueued_by)
             finally:
@@ -453,7 +481,8 @@ class Engine:
         return taken
 
     def _take_delivered(self, execution_id: int, enqueued_by: str | None) -> bool:
-        # The common case in one statement: the engine that queued it still holds it.
+        # Still held by the engine that queued it, but running or cancelled (run_delivered took
+        # the plain queued case already): take it, and the claim decides.
         if enqueued_by not in (None, self.owner) and self._take_from(execution_id, enqueued_by):
             return True
         row = db.session.execute(
