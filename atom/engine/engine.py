@@ -40,6 +40,7 @@ from atom.engine.runner import Definitions
 from atom.engine.runner import ExecutionRun
 from atom.engine.runner import Fresh
 from atom.engine.runner import RunServices
+from atom.engine.runner import read_first_run
 from atom.engine.states import EXECUTION_ACTIVE
 from atom.engine.states import EXECUTION_FINAL
 from atom.engine.states import STEP_RETRIED
@@ -72,15 +73,16 @@ _CLAIM = (update(_EXECUTIONS)
           .values(status=ExecutionStatus.RUNNING, heartbeat_at=bindparam("x_now"),
                   started_at=db.func.coalesce(_EXECUTIONS.c.started_at, bindparam("x_now"))))
 
-# A delivered execution, still held by the engine that queued it, taken by this one and moved
-# to running in one statement.
-_TAKE_AND_CLAIM = (update(_EXECUTIONS)
+# A delivered execution that has never run, still held by the engine that queued it and not
+# cancelled, taken by this one and moved to running in one statement. Never run (no
+# ``started_at``): it has no step rows and no timers to read back.
+_TAKE_FIRST_RUN = (update(_EXECUTIONS)
                    .where(_EXECUTIONS.c.id == bindparam("x_id"),
                           _EXECUTIONS.c.claimed_by == bindparam("x_from"),
-                          _EXECUTIONS.c.status == ExecutionStatus.QUEUED, _EXECUTIONS.c.cancel_requested.is_(False))
+                          _EXECUTIONS.c.status == ExecutionStatus.QUEUED, _EXECUTIONS.c.started_at.is_(None),
+                          _EXECUTIONS.c.cancel_requested.is_(False))
                    .values(claimed_by=bindparam("x_owner"), status=ExecutionStatus.RUNNING,
-                           heartbeat_at=bindparam("x_now"),
-                           started_at=db.func.coalesce(_EXECUTIONS.c.started_at, bindparam("x_now"))))
+                           heartbeat_at=bindparam("x_now"), started_at=bindparam("x_now")))
 
 
 class Executor(Protocol):
@@ -226,18 +228,20 @@ class Engine:
 
     # -- running ------------------------------------------------------------------------------------
 
-    def _run_claimed(self, execution_id: int, claimed: Any = None) -> None:
+    def _run_claimed(self, execution_id: int, claimed: tuple[Any, Fresh] | None = None) -> None:
         """Claim a queued execution of ours and run it; ``claimed``: the connection it was
-        claimed on already (a delivered one, taken and claimed in one statement)."""
+        claimed on already and what its run needs (a delivered first run, see run_delivered)."""
         with self.app.app_context():
-            conn = claimed
+            conn = None
             try:
-                if conn is None:
+                if claimed is not None:
+                    conn, fresh = claimed
+                else:
                     conn = db.engine.connect()  # the claim's, then (fresh) the run's step rows'
                     if not self._claim(execution_id, conn):
                         return
-                with self._lock:
-                    fresh = self._fresh.pop(execution_id, None)
+                    with self._lock:
+                        fresh = self._fresh.pop(execution_id, None)
                 if fresh is None:
                     conn.close()
                     self.run(execution_id)
@@ -458,18 +462,20 @@ class Engine:
         """
         with self.app.app_context():
             if enqueued_by not in (None, self.owner):
-                # The common case in one statement: the engine that queued it still holds it,
-                # and it is neither cancelled nor running: take it and move it to running.
+                # The common case: a new execution the engine that queued it still holds. Take
+                # and claim it in one statement, read what its run needs in one more.
                 conn = db.engine.connect()
                 try:
-                    taken = conn.execute(_TAKE_AND_CLAIM, {"x_id": execution_id, "x_from": enqueued_by,
-                                                           "x_owner": self.owner, "x_now": utcnow()})
+                    now = utcnow()
+                    taken = conn.execute(_TAKE_FIRST_RUN, {"x_id": execution_id, "x_from": enqueued_by,
+                                                           "x_owner": self.owner, "x_now": now}).rowcount
                     conn.commit()
+                    fresh = read_first_run(conn, execution_id, now) if taken == 1 else None
                 except BaseException:
                     conn.close()
                     raise
-                if taken.rowcount == 1:
-                    self._run_claimed(execution_id, claimed=conn)
+                if fresh is not None:
+                    self._run_claimed(execution_id, claimed=(conn, fresh))
                     return True
                 conn.close()
             try:

@@ -225,6 +225,15 @@ class Fresh:
     started_at: datetime | None = None  # set by the claim
 
 
+def read_first_run(conn: Any, execution_id: int, started_at: datetime) -> Fresh:
+    """What a run needs of an execution that has never run (no step rows, no timers yet), read
+    on ``conn`` in one statement: its row, its pinned version's definition (None when that
+    version is missing) and the workflow's name."""
+    row = conn.execute(_READ_EXECUTION, {"x_id": execution_id}).one()
+    return Fresh(row.id, row.workflow_id, row.version, row.depth or 0, row.root_id, row.trigger_payload,
+                 row.definition, row.name, started_at=started_at)
+
+
 class VersionMissing(Exception):
     """The version an execution is pinned to has no row (it ends failed, not stranded)."""
 
