@@ -228,14 +228,16 @@ class Engine:
 
     # -- running ------------------------------------------------------------------------------------
 
-    def _run_claimed(self, execution_id: int, claimed: tuple[Any, Fresh] | None = None) -> None:
-        """Claim a queued execution of ours and run it; ``claimed``: the connection it was
-        claimed on already and what its run needs (a delivered first run, see run_delivered)."""
+    def _run_claimed(self, execution_id: int, claimed: tuple[Any, datetime] | None = None) -> None:
+        """Claim a queued execution of ours and run it; ``claimed``: the connection a first run
+        was claimed on already and when (a delivered one, see run_delivered). A failure here,
+        reading it included, fails the execution rather than leaving it claimed and idle."""
         with self.app.app_context():
             conn = None
             try:
                 if claimed is not None:
-                    conn, fresh = claimed
+                    conn, started_at = claimed
+                    fresh = read_first_run(conn, execution_id, started_at)
                 else:
                     conn = db.engine.connect()  # the claim's, then (fresh) the run's step rows'
                     if not self._claim(execution_id, conn):
@@ -470,12 +472,11 @@ class Engine:
                     taken = conn.execute(_TAKE_FIRST_RUN, {"x_id": execution_id, "x_from": enqueued_by,
                                                            "x_owner": self.owner, "x_now": now}).rowcount
                     conn.commit()
-                    fresh = read_first_run(conn, execution_id, now) if taken == 1 else None
                 except BaseException:
                     conn.close()
                     raise
-                if fresh is not None:
-                    self._run_claimed(execution_id, claimed=(conn, fresh))
+                if taken == 1:
+                    self._run_claimed(execution_id, claimed=(conn, now))
                     return True
                 conn.close()
             try:
