@@ -176,3 +176,39 @@ def test_a_task_for_a_cancelled_queued_execution_runs_nothing(celery_app, chain)
     ex_id = _execution(celery_app, wf_id, "web:1:x", status="cancelled", interrupted=False)
     assert deliver(celery_app, ex_id, "web:1:x") is False
     assert _state(celery_app, ex_id)[0] == "cancelled" and fake.count() == 0
+
+
+# -- a serving process connects to the broker before its first request ---------------------------
+
+
+@pytest.mark.postgres
+def test_a_serving_process_connects_to_the_broker_before_its_first_send(celery_app):
+    import socket
+
+    from atom.engine.celery_app import connect_producer
+    from atom.engine.celery_app import get_celery
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError as exc:
+        pytest.skip(f"Redis is not reachable on 127.0.0.1:6379: {exc}")
+    with get_celery(celery_app).producer_or_acquire() as producer:
+        assert not producer.connection.connected  # a send would connect inside its request
+    connect_producer(celery_app)
+    with get_celery(celery_app).producer_or_acquire() as producer:
+        assert producer.connection.connected  # the first request's send reuses this one
+        assert producer.connection.declared_entities  # with the queue declared
+
+
+@pytest.mark.postgres
+def test_a_broker_that_is_down_when_a_process_starts_is_logged_not_fatal(pg_url, app_factory, caplog):
+    from atom.engine.celery_app import connect_producer
+
+    app = app_factory(SQLALCHEMY_DATABASE_URI=pg_url, EXECUTOR="celery",
+                      BROKER_URL="redis://:hunter2@127.0.0.1:1/0")  # nothing listens on port 1
+    try:
+        connect_producer(app)  # returns; the first send connects (or fails) as usual
+        assert "the broker is not reachable yet (OperationalError)" in caplog.text
+        assert "hunter2" not in caplog.text
+    finally:
+        get_engine(app).close()
