@@ -72,12 +72,14 @@ MANIFEST = Manifest(
         kind="bearer", fields=MondayCredentials, secret="token", prefix="",
         oauth2=OAuth2Spec(
             authorize_url="https://auth.monday.com/oauth2/authorize",
-            token_url="https://auth.monday.com/oauth2/token",
+            # OAuth 2.1 (developer.monday.com/apps/docs/oauth-2-1), the only flow of apps
+            # created since it became the default: PKCE, and access tokens that expire with a
+            # refresh token (refreshed before expiry and on a 401). The legacy flow's
+            # non-expiring tokens (oauth2/token) are refused from API version 2027-04.
+            token_url="https://auth.monday.com/oauth_ms/oauth/token",
             scopes=("me:read", "boards:read", "boards:write", "updates:write",
                     "webhooks:read", "webhooks:write"),
-            # monday documents the plain authorization-code flow; its tokens do not expire
-            # (they last until the app is uninstalled) and come without a refresh token.
-            pkce=False)),
+            pkce=True)),
     integration="plugins.monday.integration:MondayIntegration",
     base_url="https://api.monday.com/",
     aliases=("monday", "monday board", "monday.com item", "monday.com", "monday item"),
