@@ -503,9 +503,10 @@ def receive(token: str):
     if not claim_receipt(f"workflow:{workflow.id}", digest):
         return jsonify({"execution_id": None, "duplicate": True}), 200
     key = request.headers.get("X-Delivery-Id") or request.headers.get("Idempotency-Key")
+    # inline: a workflow of transforms and conditions has run when the 202 goes out.
     execution, created = get_engine().start(workflow, payload, "webhook",
                                             idempotency_key=f"hook:{key}" if key else None,
-                                            chain=chain, definition=definition)
+                                            chain=chain, definition=definition, inline=True)
     db.session.commit()  # the receipt, when the delivery id named an existing execution
     status = 202 if created else 200
     # The id from the identity map: the commit expired the row, reading .id would reload it.

@@ -212,3 +212,23 @@ def test_a_broker_that_is_down_when_a_process_starts_is_logged_not_fatal(pg_url,
         assert "hunter2" not in caplog.text
     finally:
         get_engine(app).close()
+
+
+@pytest.mark.postgres
+def test_a_webhook_of_transforms_is_left_to_the_workers_under_celery(celery_app):
+    """Only the thread executor runs a pure workflow in its request: a Celery web process
+    enqueues it like any other (no worker runs in this test, so it stays queued)."""
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError as exc:
+        pytest.skip(f"Redis is not reachable on 127.0.0.1:6379: {exc}")
+    client = celery_app.test_client()
+    headers = {"Authorization": f"Bearer {make_key(celery_app, 'admin')}"}
+    wf = client.post("/api/v2/ai-workflows", headers=headers, json={
+        "name": "pure", "trigger": {"type": "webhook"},
+        "steps": [{"id": "t", "type": "transform", "mapping": {"n": "trigger.n"}}]}).get_json()
+    response = client.post("/hooks/workflows/" + wf["webhook_url"].rsplit("/", 1)[1], json={"n": 1})
+    assert response.status_code == 202
+    assert _state(celery_app, response.get_json()["execution_id"])[0] == "queued"

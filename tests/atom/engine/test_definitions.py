@@ -366,3 +366,14 @@ def test_a_handler_that_waits_for_its_step_is_fine(api, fake, conn):
     wf = api.create(manual("h", [post_step("a", "/a", on_error="b"), post_step("b", "/b", deps=["a"])]))
     done = api.run(wf["id"])
     assert steps_of(done)["b"]["status"] == "succeeded"
+
+
+def test_the_pure_step_types_are_the_ones_whose_steps_are_pure():
+    from atom.engine.definition import PURE_TYPES
+    from atom.engine.definition import STEP_CLASSES
+    from atom.engine.definition import is_pure
+
+    assert {name for name, cls in STEP_CLASSES.items() if cls.pure.fget(None)} == PURE_TYPES
+    assert is_pure({"steps": [{"type": "transform"}, {"type": "condition"}]})
+    assert not is_pure({"steps": [{"type": "transform"}, {"type": "wait"}]})
+    assert not is_pure({"steps": [{"type": "foreach"}]})  # its body may call services

@@ -137,6 +137,50 @@ def test_a_webhook_workflow_gets_its_own_url_that_starts_it(app, api, fake, conn
     assert api.client.post(url, json={}).status_code == 404
 
 
+def test_a_webhook_workflow_of_transforms_has_run_when_its_202_returns(app, api):
+    """Transforms and conditions only (no I/O, no waits): the request runs it, so its outcome
+    is there at once, a failure included, and the 202 stands either way."""
+    wf = api.create({"name": "pure", "trigger": {"type": "webhook"}, "steps": [
+        {"id": "t", "type": "transform", "mapping": {"size": "abs(trigger.n)"}},
+        {"id": "big", "type": "condition", "expression": "steps.t.output.size > `1`",
+         "depends_on": ["t"]},
+        {"id": "u", "type": "transform", "mapping": {"size": "steps.t.output.size"},
+         "depends_on": ["big"], "when": "steps.big.output.result"}]})
+    url = _path(wf["webhook_url"])
+    response = api.client.post(url, json={"n": -6})
+    assert response.status_code == 202
+    done = api.execution(response.get_json()["execution_id"])  # no waiting
+    assert done["status"] == "succeeded"
+    assert steps_of(done)["u"]["output"] == {"size": 6}
+    failed = api.client.post(url, json={"n": "six"})  # abs() of a string fails the transform
+    assert failed.status_code == 202
+    body = api.execution(failed.get_json()["execution_id"])
+    assert body["status"] == "failed" and steps_of(body)["t"]["status"] == "failed"
+    assert steps_of(body)["t"]["error"]["class"] == "expression"
+    assert "In function abs()" in steps_of(body)["t"]["error"]["message"]
+
+
+def test_a_webhook_workflow_that_calls_a_service_is_queued_not_run_in_the_request(app, api, fake,
+                                                                                   conn):
+    release = threading.Event()
+
+    def held(req):
+        release.wait(10)
+        return reply(200, {})
+
+    fake.always("/held", held)
+    wf = api.create({"name": "io", "trigger": {"type": "webhook"}, "steps": [
+        {"id": "t", "type": "transform", "mapping": {"n": "trigger.n"}},
+        post_step("call", "/held", {"n": "{{ steps.t.output.n }}"}, deps=["t"])]})
+    began = time.monotonic()
+    response = api.client.post(_path(wf["webhook_url"]), json={"n": 1})
+    assert response.status_code == 202 and time.monotonic() - began < 5
+    ex_id = response.get_json()["execution_id"]
+    assert api.execution(ex_id)["status"] in ("queued", "running")
+    release.set()
+    assert api.wait_finished(ex_id)["status"] == "succeeded"
+
+
 def test_a_webhook_with_a_secret_needs_the_hmac_signature(app, api):
     wf = api.create({"name": "signed", "trigger": {"type": "webhook", "secret": "s3cret-signing-key"},
                      "steps": [{"id": "t", "type": "transform", "mapping": {"v": "trigger.v"}}]})

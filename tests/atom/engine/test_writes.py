@@ -38,15 +38,15 @@ def test_a_webhook_execution_costs_few_statements_and_commits(app, api):
     event.listen(target, "before_cursor_execute", counter.statement)
     event.listen(target, "commit", counter.commit)
     try:
+        # A workflow of transforms runs in the request: it has ended when the 202 comes back.
         response = api.client.post(path, json={"n": 7})
         assert response.status_code == 202
-        assert engine.wait(response.get_json()["execution_id"], 20)
     finally:
         event.remove(target, "before_cursor_execute", counter.statement)
         event.remove(target, "commit", counter.commit)
     done = api.execution(response.get_json()["execution_id"])
     assert done["status"] == "succeeded" and done["steps"][0]["output"] == {"n": 7}
-    assert len(counter.statements) <= STATEMENTS, counter.statements
+    assert len(counter.statements) <= STATEMENTS, "\n".join(counter.statements)
     assert counter.commits <= COMMITS
 
 
