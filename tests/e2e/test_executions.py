@@ -129,3 +129,29 @@ def test_the_list_with_a_filter_and_an_execution_at_390px(live, new_page, check_
     page.locator("#step-shape summary", has_text="Output").click()
     check_page(page)
     shot(page, "executions-execution-390")
+
+
+def test_a_foreach_execution_shows_its_items_at_1280_and_390px(live, new_page, check_page, shot):
+    """A loop over three items, one of which fails (continue and report): the execution's page
+    groups the item runs under the loop, opened on the failure with its error."""
+    wf = _workflow(live, {"name": "Tag each order", "trigger": {"type": "manual"}, "steps": [
+        {"id": "loop", "type": "foreach", "items": "trigger.codes", "on_item_error": "continue",
+         "steps": [{"id": "shape", "type": "transform", "mapping": {"code": "item"}},
+                   {"id": "measure", "type": "transform", "depends_on": ["shape"],
+                    "mapping": {"n": "length(steps.shape.output.code)"}}]}]})
+    ex = _run(live, wf["id"], {"codes": ["ab", 3, "cde"]}, wait=10)  # length(3) fails
+    assert ex["status"] == "succeeded", ex
+    for width in (1280, 390):
+        page = new_page(width=width)
+        page.goto(f"{live.url}/executions/{ex['id']}")
+        check_page(page)
+        items = page.locator(".foreach-items")
+        expect(items).to_contain_text("3 items run, 1 failed")
+        assert page.locator("li.item").evaluate_all("els => els.map(e => e.id)") == [
+            "step-loop-0", "step-loop-1", "step-loop-2"]
+        failed = page.locator("#step-loop-1")
+        expect(failed).to_contain_text("loop[1].measure")
+        expect(failed).to_contain_text("expression")
+        expect(failed).to_be_visible()  # the failure opened its group
+        failed.scroll_into_view_if_needed()
+        shot(page, "executions-foreach" + ("-390" if width == 390 else ""), full_page=width == 390)
