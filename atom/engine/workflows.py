@@ -272,24 +272,41 @@ def _attempts_of(row: StepRun) -> list[dict[str, Any]]:
     return out
 
 
+def _live_with_steps(execution: Execution) -> tuple[dict[str, Any], list[StepRun]]:
+    """The execution's changing fields and its step rows, read in one statement: one snapshot
+    on any database. Read one after the other, a poll could see a step that the run recorded
+    after the status it had just read (``queued``, with a step running)."""
+    live = db.select(Execution.status, Execution.started_at, Execution.finished_at,
+                     Execution.error).where(Execution.id == execution.id).cte("live")
+    rows = db.session.execute(
+        db.select(live, StepRun).select_from(live)
+        .outerjoin(StepRun, StepRun.execution_id == execution.id).order_by(StepRun.id)
+        .execution_options(populate_existing=True)).all()
+    if not rows:  # deleted in the meantime: what the caller read
+        return {}, []
+    status, started_at, finished_at, error, _ = rows[0]
+    return ({"status": status, "started_at": started_at, "finished_at": finished_at, "error": error},
+            [row[-1] for row in rows if row[-1] is not None])
+
+
 def present_execution(execution: Execution, with_steps: bool = True) -> dict[str, Any]:
+    live, rows = _live_with_steps(execution) if with_steps else ({}, [])
+    status = live.get("status", execution.status)
     out = {
         "id": execution.id,
         "workflow_id": execution.workflow_id,
         "version": execution.version,
-        "status": execution.status,
+        "status": status,
         "trigger_type": execution.trigger_type,
         "parent_id": execution.parent_id,
         "created_at": isoformat(execution.created_at),
-        "started_at": isoformat(execution.started_at),
-        "finished_at": isoformat(execution.finished_at),
-        "error": execution.error,
+        "started_at": isoformat(live.get("started_at", execution.started_at)),
+        "finished_at": isoformat(live.get("finished_at", execution.finished_at)),
+        "error": live.get("error", execution.error),
     }
-    if execution.status == ExecutionStatus.WAITING:
+    if status == ExecutionStatus.WAITING:
         out["waiting_until"] = isoformat(waiting_until(execution.id))
     if with_steps:
-        rows = db.session.scalars(db.select(StepRun).filter_by(execution_id=execution.id)
-                                  .order_by(StepRun.id)).all()
         out["steps"] = [{
             "step_id": r.step_id, "type": r.step_type, "status": r.status, "attempt": r.attempt,
             "started_at": isoformat(r.started_at), "finished_at": isoformat(r.finished_at),

@@ -285,3 +285,38 @@ def test_services_status_reports_the_services_workflows_use_and_their_health(api
     assert by_id[good["id"]]["last_test_ok"] is True and by_id[bad["id"]]["last_test_ok"] is False
     assert by_id[bad["id"]]["last_error_class"] in ("upstream", "timeout")
     assert set(status()) == {"http"}
+
+
+def test_an_execution_and_its_steps_are_read_as_of_one_moment(app, api):
+    """A run that records its claim and a step while a poll is reading must not show up half
+    in the answer (``queued``, with a step running): the run here writes just before the
+    poll's first statement that reads step rows."""
+    from sqlalchemy import event
+
+    wf = api.create(manual("snapshot", [{"id": "t", "type": "transform", "mapping": {"x": "`1`"}}]))
+    with app.app_context():
+        ex = Execution(workflow_id=wf["id"], version=1, status="queued", trigger_type="manual",
+                       trigger_payload={})
+        db.session.add(ex)
+        db.session.commit()
+        ex_id, target = ex.id, db.engine
+    wrote = []
+
+    def the_run_moves_on(conn, cursor, statement, parameters, context, executemany):
+        if "step_runs" in statement and not wrote:
+            wrote.append(True)
+            with target.connect() as other:  # the run's own connection
+                other.execute(Execution.__table__.update().where(Execution.id == ex_id)
+                              .values(status="running", started_at=utcnow()))
+                other.execute(StepRun.__table__.insert().values(
+                    execution_id=ex_id, step_id="t", step_type="transform", status="running",
+                    attempt=1, started_at=utcnow()))
+                other.commit()
+
+    event.listen(target, "before_cursor_execute", the_run_moves_on)
+    try:
+        body = api.execution(ex_id)
+    finally:
+        event.remove(target, "before_cursor_execute", the_run_moves_on)
+    assert wrote
+    assert (body["status"], [s["step_id"] for s in body["steps"]]) == ("running", ["t"])
