@@ -126,6 +126,11 @@ EXECUTORS = ("thread", "celery")
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 
 
+def uses_sqlite(cfg: Mapping[str, Any]) -> bool:
+    """Whether the configured database is SQLite (the embedded default)."""
+    return str(cfg.get("SQLALCHEMY_DATABASE_URI") or "").startswith("sqlite")
+
+
 def _check_executor(cfg: Any) -> None:
     """ATOM_EXECUTOR and, for Celery, its broker, queue and database (atom.engine.celery_app).
 
@@ -149,7 +154,7 @@ def _check_executor(cfg: Any) -> None:
     if scheme not in BROKER_SCHEMES:
         raise ConfigError(f"Unexpected scheme {scheme or '(none)'!r} in ATOM_BROKER_URL, use one "
                           f"of {list(BROKER_SCHEMES)} (Redis or RabbitMQ)")
-    if executor == "celery" and str(cfg["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+    if executor == "celery" and uses_sqlite(cfg):
         raise ConfigError("ATOM_EXECUTOR=celery needs PostgreSQL (ATOM_SQLALCHEMY_DATABASE_URI): "
                           "web and worker processes share the database, often across machines")
     if executor == "celery" and importlib.util.find_spec("celery") is None:

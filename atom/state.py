@@ -21,6 +21,7 @@ from atom.integrations.registry import discover
 from atom.integrations.runtime import ConnectionRuntime
 from atom.integrations.vault import Vault
 from atom.integrations.vault import init_vault
+from atom.settings import uses_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class AtomState:
 
 
 def init_app(app: Flask) -> None:
-    if str(app.config.get("SQLALCHEMY_DATABASE_URI") or "").startswith("sqlite"):
+    if uses_sqlite(app.config):
         # A SQLite connection is a file handle that never goes stale: pinging it on every
         # checkout is a wasted statement per request (PostgreSQL's connections keep the ping).
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),

@@ -54,6 +54,7 @@ from atom.models import Execution
 from atom.models import StepRun
 from atom.models import Workflow
 from atom.models.base import utcnow
+from atom.settings import uses_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,9 @@ class Engine:
         self.owner = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         _LIVE_OWNERS.add(self.owner)
         self._executor = executor
-        self._inline: bool | None = None
+        # Pure executions may run in the thread that starts them (see start): embedded on
+        # SQLite only (ATOM_EXECUTOR=celery needs PostgreSQL, so it never does).
+        self._inline = uses_sqlite(app.config)
         self._lock = threading.Lock()
         # Executions queued or running in this process, and the events of the callers waiting
         # for one of them (made on demand): both are emptied as executions end, so the
@@ -135,15 +138,6 @@ class Engine:
             if self._executor is None:
                 self._executor = self._select_executor()
             return self._executor
-
-    @property
-    def _runs_inline(self) -> bool:
-        """Whether pure executions may run in the thread that starts them (see :meth:`start`)."""
-        if self._inline is None:
-            cfg = self.app.config
-            self._inline = (cfg.get("EXECUTOR") != "celery"
-                            and str(cfg.get("SQLALCHEMY_DATABASE_URI") or "").startswith("sqlite"))
-        return self._inline
 
     def close(self) -> None:
         _LIVE_OWNERS.discard(self.owner)
@@ -166,7 +160,7 @@ class Engine:
         :param definition: the workflow's current definition, when the caller has read it: the
             run then reads neither its execution row nor its definition back.
         :param started_by: who started it (an approval step may refuse them as approver).
-        :param inline: the caller's thread may run it: embedded (thread executor, SQLite), an
+        :param inline: the caller's thread may run it: embedded on SQLite, an
             execution whose steps are all pure (:func:`~atom.engine.definition.is_pure`) then
             runs here and has ended when this returns (a webhook's, before its 202). Handing a
             run that light to the pool cost more than the run: two threads taking turns on
@@ -206,21 +200,22 @@ class Engine:
             with self._lock:
                 self._fresh[execution_id] = Fresh(execution_id, workflow_id, version, place["depth"],
                                                   place["root_id"], payload, definition, name)
-        if inline and definition is not None and self._runs_inline and is_pure(definition):
-            with self._lock:
-                self._active.add(execution_id)
-            self._run_claimed(execution_id)  # ends it, failed or not; raises nothing
-        else:
-            self.enqueue(execution_id)
+        self.enqueue(execution_id, here=inline and self._inline and definition is not None
+                     and is_pure(definition))
         return execution, True
 
     def _by_key(self, workflow_id: int, key: str | None) -> Execution | None:
         return db.session.execute(db.select(Execution).filter_by(
             workflow_id=workflow_id, idempotency_key=key)).scalar_one_or_none()
 
-    def enqueue(self, execution_id: int) -> None:
+    def enqueue(self, execution_id: int, here: bool = False) -> None:
+        """Run a queued execution of ours on the executor, or (``here``) in this thread: it
+        has ended, failed or not, when this returns."""
         with self._lock:
             self._active.add(execution_id)
+        if here:
+            self._run_claimed(execution_id)  # raises nothing; ends its bookkeeping itself
+            return
         try:
             self.executor.submit_execution(self._run_claimed, execution_id)
         except BaseException:
